@@ -1,0 +1,116 @@
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "rookery/"
+
+// allowed lists, for each package under internal/, the Rookery packages its
+// non-test files may import. Packages not listed may import nothing of
+// Rookery's; "*" means anything (the wiring in cli).
+var allowed = map[string][]string{
+	"internal/imapnum":           {},
+	"internal/utf7":              {},
+	"internal/imapwire":          {},
+	"internal/events":            {},
+	"internal/store":             {"internal/imapnum"},
+	"internal/imap":              {"internal/store", "internal/imapnum", "internal/imapwire"},
+	"internal/imapcmd":           {"internal/imapwire", "internal/imapnum"},
+	"internal/mailview":          {"internal/store", "internal/imapnum"},
+	"internal/blob":              {"internal/store"},
+	"internal/store/sqlitestore": {"internal/store", "internal/blob", "internal/events", "internal/imapnum"},
+	"internal/store/storetest":   {"internal/store", "internal/events", "internal/imapnum", "internal/blob"},
+	"internal/auth":              {"internal/store"},
+	"internal/tlsconf":           {},
+	"internal/config":            {},
+	"internal/imapserver":        {"internal/store", "internal/events", "internal/auth", "internal/imap", "internal/imapcmd", "internal/imapwire", "internal/imapnum", "internal/mailview", "internal/utf7"},
+	"internal/imaptest":          {"*"},
+	"internal/cli":               {"*"},
+	"internal/archtest":          {},
+}
+
+// forbiddenExternal lists external imports a package must not use.
+var forbiddenExternal = map[string][]string{
+	"internal/imapserver": {"database/sql", "modernc.org/sqlite", "github.com/jackc/pgx"},
+	"internal/imapcmd":    {"database/sql", "net"},
+	"internal/imapwire":   {"database/sql"},
+	"internal/mailview":   {"net", "database/sql"},
+	"internal/store":      {"database/sql"},
+	"internal/config":     {"net", "database/sql"},
+}
+
+func TestImportGraph(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs := map[string][]string{} // package dir → imports
+	err = filepath.WalkDir(filepath.Join(root, "internal"), func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		rel = filepath.ToSlash(rel)
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			pkgs[rel] = append(pkgs[rel], p)
+		}
+		if _, ok := pkgs[rel]; !ok {
+			pkgs[rel] = nil
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkgs) < 10 {
+		t.Fatalf("found only %d packages under internal/", len(pkgs))
+	}
+	for pkg, imports := range pkgs {
+		allow, listed := allowed[pkg]
+		if !listed {
+			t.Errorf("%s is not in the layering table of this test: add it with what it may import", pkg)
+			continue
+		}
+		for _, imp := range imports {
+			if strings.HasPrefix(imp, module) {
+				dep := strings.TrimPrefix(imp, module)
+				if !contains(allow, dep) && !contains(allow, "*") {
+					t.Errorf("%s imports %s, which it must not (layering: see ARCHITECTURE.md)", pkg, dep)
+				}
+				continue
+			}
+			for _, bad := range forbiddenExternal[pkg] {
+				if imp == bad || strings.HasPrefix(imp, bad+"/") {
+					t.Errorf("%s imports %s, which it must not", pkg, imp)
+				}
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,281 @@
+package imapcmd
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"rookery/internal/imapnum"
+	"rookery/internal/imapwire"
+)
+
+// DefaultAppendLimit is the APPEND message size limit used when
+// Options.AppendLimit is 0.
+const DefaultAppendLimit = 64 << 20
+
+// Options configures Read.
+type Options struct {
+	// AppendLimit bounds the size of one APPEND message literal (0 means
+	// DefaultAppendLimit). A larger literal fails with an error matching
+	// imapwire.ErrTooBig before the server asks for it.
+	AppendLimit int64
+}
+
+// parser holds what the parse functions of one command share.
+type parser struct {
+	d    *imapwire.Decoder
+	opts Options
+	tag  string
+	name string // upper-case command name without UID
+	uid  bool
+}
+
+// parseFunc parses the arguments of a command, starting right after its
+// name (so it reads the leading SP itself) and stopping before the CRLF.
+type parseFunc func(p *parser) (any, error)
+
+// command returns the parser of a command name, or nil if unknown. uid
+// tells whether the name came after "UID".
+func command(name string, uid bool) parseFunc {
+	if uid {
+		switch name {
+		case "FETCH":
+			return parseFetch
+		case "STORE":
+			return parseStore
+		case "COPY", "MOVE":
+			return parseCopy
+		case "EXPUNGE":
+			return parseUIDExpunge
+		}
+		return nil
+	}
+	switch name {
+	case "CAPABILITY", "NOOP", "LOGOUT", "STARTTLS", "CHECK", "CLOSE", "UNSELECT", "IDLE", "NAMESPACE", "EXPUNGE":
+		return parseNoArgs
+	case "AUTHENTICATE":
+		return parseAuthenticate
+	case "LOGIN":
+		return parseLogin
+	case "ENABLE":
+		return parseEnable
+	case "ID":
+		return parseID
+	case "SELECT", "EXAMINE":
+		return parseSelect
+	case "CREATE":
+		return parseCreate
+	case "DELETE", "SUBSCRIBE", "UNSUBSCRIBE":
+		return parseMailboxArg
+	case "RENAME":
+		return parseRename
+	case "LIST":
+		return parseList
+	case "LSUB":
+		return parseLsub
+	case "STATUS":
+		return parseStatus
+	case "APPEND":
+		return parseAppend
+	case "STORE":
+		return parseStore
+	case "COPY", "MOVE":
+		return parseCopy
+	case "FETCH":
+		return parseFetch
+	}
+	return nil
+}
+
+// Read reads one command. It returns a *SyntaxError for bad syntax (also
+// wrapping imapwire.ErrTooBig and imapwire.ErrLineTooLong), an
+// *UnknownCommandError for an unknown command name, and I/O errors
+// unchanged (io.EOF when the client closed the connection). After an error
+// other than an I/O error the caller calls d.DiscardLine before reading the
+// next command.
+//
+// Read consumes the whole command line including its CRLF, except for
+// APPEND: it stops after the mailbox name and the caller reads the
+// messages with (*Append).Next (or calls d.DiscardLine to reject it).
+// Validation errors are always reported before the CRLF is consumed.
+func Read(d *imapwire.Decoder, opts Options) (*Command, error) {
+	if opts.AppendLimit <= 0 {
+		opts.AppendLimit = DefaultAppendLimit
+	}
+	p := &parser{d: d, opts: opts}
+	tag, err := d.AtomFunc(imapwire.IsTagChar)
+	if err == nil {
+		err = d.SP()
+	}
+	if err != nil {
+		// A tag not followed by SP was not a valid tag either.
+		var se *imapwire.SyntaxError
+		if errors.As(err, &se) {
+			err = &SyntaxError{Msg: "bad tag: " + se.Msg, Err: err}
+		}
+		return nil, p.wrap(err)
+	}
+	p.tag = tag
+	name, err := p.keyword()
+	if err != nil {
+		return nil, p.wrap(err)
+	}
+	if name == "UID" {
+		if err := d.SP(); err != nil {
+			return nil, p.wrap(err)
+		}
+		if name, err = p.keyword(); err != nil {
+			return nil, p.wrap(err)
+		}
+		p.uid = true
+	}
+	p.name = name
+	parse := command(name, p.uid)
+	if parse == nil {
+		if p.uid {
+			name = "UID " + name
+		}
+		return nil, &UnknownCommandError{Tag: tag, Name: name}
+	}
+	args, err := parse(p)
+	if err != nil {
+		return nil, p.wrap(err)
+	}
+	if name != "APPEND" {
+		if err := d.CRLF(); err != nil {
+			return nil, p.wrap(err)
+		}
+	}
+	return &Command{Tag: tag, Name: name, UID: p.uid, Args: args}, nil
+}
+
+// wrap turns decoder errors into *SyntaxError carrying the tag; I/O errors
+// pass through unchanged.
+func (p *parser) wrap(err error) error {
+	var se *SyntaxError
+	var we *imapwire.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return err
+	case errors.As(err, &we), errors.Is(err, imapwire.ErrTooBig), errors.Is(err, imapwire.ErrLineTooLong):
+		return &SyntaxError{Tag: p.tag, Msg: err.Error(), Err: err}
+	}
+	return err
+}
+
+func (p *parser) errorf(format string, args ...any) error {
+	return &SyntaxError{Tag: p.tag, Msg: fmt.Sprintf(format, args...)}
+}
+
+// keyword reads an atom and upper-cases it.
+func (p *parser) keyword() (string, error) {
+	a, err := p.d.Atom()
+	return strings.ToUpper(a), err
+}
+
+// expectKeyword reads an atom that must equal kw (case-insensitively).
+func (p *parser) expectKeyword(kw string) error {
+	a, err := p.keyword()
+	if err != nil {
+		return err
+	}
+	if a != kw {
+		return p.errorf("expected %s, got %s", kw, a)
+	}
+	return nil
+}
+
+func isSeqChar(c byte) bool { return imapwire.IsDigit(c) || c == ':' || c == ',' || c == '*' }
+
+// seqSet reads a sequence-set.
+func (p *parser) seqSet() (imapnum.Set, error) {
+	s, err := p.d.AtomFunc(isSeqChar)
+	if err != nil {
+		return nil, err
+	}
+	set, err := imapnum.Parse(s)
+	if err != nil {
+		return nil, p.errorf("%v", err)
+	}
+	return set, nil
+}
+
+// nzNumber reads a non-zero 32-bit number.
+func (p *parser) nzNumber() (uint32, error) {
+	n, err := p.d.Number()
+	if err == nil && n == 0 {
+		err = p.errorf("number must not be zero")
+	}
+	return n, err
+}
+
+// mailbox reads a mailbox name (astring).
+func (p *parser) mailbox() (string, error) { return p.d.AString() }
+
+// listMailbox reads a list-mailbox: 1*list-char or a string.
+func (p *parser) listMailbox() (string, error) {
+	b, err := p.d.PeekByte()
+	if err != nil {
+		return "", err
+	}
+	if b == '"' || b == '{' {
+		return p.d.String()
+	}
+	return p.d.AtomFunc(imapwire.IsListChar)
+}
+
+// systemFlags maps upper-cased system flags to their canonical spelling.
+var systemFlags = map[string]string{
+	`\ANSWERED`: `\Answered`,
+	`\FLAGGED`:  `\Flagged`,
+	`\DELETED`:  `\Deleted`,
+	`\SEEN`:     `\Seen`,
+	`\DRAFT`:    `\Draft`,
+	`\RECENT`:   `\Recent`,
+}
+
+// flag reads a flag: "\" atom (system flag or flag-extension) or a keyword
+// atom. System flags are returned in canonical case ("\seen" → "\Seen");
+// keywords and extensions as sent. "\*" is rejected.
+func (p *parser) flag() (string, error) {
+	bs, err := p.d.Accept('\\')
+	if err != nil {
+		return "", err
+	}
+	a, err := p.d.Atom()
+	if err != nil {
+		return "", err
+	}
+	if !bs {
+		return a, nil
+	}
+	f := `\` + a
+	if c, ok := systemFlags[strings.ToUpper(f)]; ok {
+		return c, nil
+	}
+	return f, nil
+}
+
+// flagList reads "(" [flag *(SP flag)] ")".
+func (p *parser) flagList() ([]string, error) {
+	flags := []string{}
+	err := p.d.List(func() error {
+		f, err := p.flag()
+		flags = append(flags, f)
+		return err
+	})
+	return flags, err
+}
+
+func parseNoArgs(p *parser) (any, error) { return nil, nil }
+
+func parseUIDExpunge(p *parser) (any, error) {
+	if err := p.d.SP(); err != nil {
+		return nil, err
+	}
+	set, err := p.seqSet()
+	if err != nil {
+		return nil, err
+	}
+	return &Expunge{UIDs: set}, nil
+}

@@ -1,0 +1,122 @@
+package imapserver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+
+	"rookery/internal/imap"
+	"rookery/internal/imapcmd"
+	"rookery/internal/imapnum"
+	"rookery/internal/imapwire"
+	"rookery/internal/store"
+)
+
+func cmdAppend(ctx context.Context, c *conn, cmd *imapcmd.Command) (err error) {
+	app := cmd.Args.(*imapcmd.Append)
+	defer func() {
+		if err != nil {
+			c.drainAppend(app)
+		}
+	}()
+	name, err := c.mailboxName(app.Mailbox)
+	if err != nil {
+		return err
+	}
+	mb, err := c.srv.opts.Store.Mailbox(ctx, c.acct.ID, name)
+	if errors.Is(err, store.ErrNoSuchMailbox) {
+		return imap.Errorf(imap.CodeTryCreate, "Mailbox does not exist")
+	}
+	if err != nil {
+		return err
+	}
+	if mb.NoSelect {
+		return imap.Errorf(imap.CodeCannot, "Mailbox is not selectable")
+	}
+	var msgs []store.NewMessage
+	for {
+		m, err := app.Next()
+		if err != nil {
+			return appendReadError(err)
+		}
+		if m == nil {
+			break
+		}
+		flags, bad, ok := imap.ParseFlags(withoutRecent(m.Flags))
+		if !ok {
+			drainLiteral(m.Literal)
+			return imap.BadRequest(imap.CodeClientBug, "Invalid flag %s", sanitize(bad))
+		}
+		if m.Literal.Size() == 0 {
+			return imap.Errorf(imap.CodeCannot, "Cannot append an empty message")
+		}
+		ref, err := c.srv.opts.Store.WriteBlob(ctx, m.Literal, c.srv.opts.AppendLimit)
+		drainLiteral(m.Literal)
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, store.NewMessage{Blob: ref, Flags: flags, InternalDate: m.Date})
+	}
+	if len(msgs) == 0 {
+		return imap.BadRequest(imap.CodeClientBug, "APPEND without a message")
+	}
+	res, err := c.srv.opts.Store.Append(ctx, mb.ID, msgs)
+	if err != nil {
+		return err
+	}
+	c.okCode = "APPENDUID " + u32(res.UIDValidity) + " " + imapnum.Compact(res.UIDs).String()
+	c.okText = "APPEND completed"
+	return nil
+}
+
+// withoutRecent drops \Recent, which a client cannot set (RFC 3501 §2.3.2).
+func withoutRecent(flags []string) []string {
+	out := flags[:0:0]
+	for _, f := range flags {
+		if !strings.EqualFold(f, imap.FlagRecent) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func appendReadError(err error) error {
+	if errors.Is(err, imapwire.ErrTooBig) {
+		return imap.Errorf(imap.CodeTooBig, "Message exceeds the APPENDLIMIT")
+	}
+	var syn *imapcmd.SyntaxError
+	if errors.As(err, &syn) {
+		return imap.BadRequest(imap.CodeClientBug, "Syntax error: %s", sanitize(syn.Msg))
+	}
+	return err
+}
+
+// drainLiteral consumes what is left of a message literal.
+func drainLiteral(r imapcmd.LiteralReader) {
+	_, _ = io.Copy(io.Discard, r)
+}
+
+// drainAppend reads the rest of a failed APPEND so the connection stays in
+// step with the client: synchronizing literals are refused (the client then
+// sends nothing), non-synchronizing ones are read and discarded.
+func (c *conn) drainAppend(app *imapcmd.Append) {
+	c.refuseLiterals = true
+	defer func() { c.refuseLiterals = false }()
+	for i := 0; i < 1000; i++ {
+		m, err := app.Next()
+		if err != nil {
+			// After a refused synchronizing literal the line has ended
+			// and DiscardLine does nothing.
+			if c.dec.DiscardLine() != nil {
+				c.bye("Cannot skip the rest of the command")
+				c.state = stateLogout
+			}
+			return
+		}
+		if m == nil {
+			return
+		}
+		drainLiteral(m.Literal)
+	}
+}

@@ -1,0 +1,171 @@
+package imapserver
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+
+	"rookery/internal/auth"
+	"rookery/internal/imap"
+	"rookery/internal/imapcmd"
+	"rookery/internal/store"
+)
+
+// plaintextAllowed reports whether credentials may be sent on this
+// connection as it is now.
+func (c *conn) plaintextAllowed() bool {
+	if c.isTLS {
+		return true
+	}
+	switch c.srv.opts.PlaintextAuth {
+	case PlaintextAlways:
+		return true
+	case PlaintextNever:
+		return false
+	default:
+		return c.ip.IsLoopback()
+	}
+}
+
+func cmdStartTLS(_ context.Context, c *conn, _ *imapcmd.Command) error {
+	if c.isTLS {
+		return imap.BadRequest(imap.CodeClientBug, "TLS is already active")
+	}
+	if c.srv.opts.TLS == nil {
+		return imap.Errorf(imap.CodeUnavailable, "TLS is not configured")
+	}
+	if c.br.Buffered() > 0 {
+		// RFC 9051 §6.2.1: data pipelined after STARTTLS could be a
+		// plaintext injection; refuse it.
+		return &imap.Error{Kind: imap.Bye, Text: "Data received after STARTTLS"}
+	}
+	c.tagged(c.tag, "OK", "", "Begin TLS negotiation now")
+	if err := c.enc.Flush(); err != nil {
+		return err
+	}
+	tc := tls.Server(c.counts, c.srv.opts.TLS)
+	_ = c.nc.SetDeadline(time.Now().Add(c.srv.opts.PreAuthTimeout))
+	if err := tc.Handshake(); err != nil {
+		c.log.Debug("STARTTLS handshake failed", "err", err)
+		c.state = stateLogout
+		return errSilent
+	}
+	_ = c.nc.SetDeadline(time.Time{})
+	c.isTLS = true
+	c.setupIO(tc)
+	return errSilent
+}
+
+func cmdLogin(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
+	args := cmd.Args.(*imapcmd.Login)
+	if !c.plaintextAllowed() {
+		return imap.Errorf(imap.CodePrivacyReq, "Plaintext login is disabled: use STARTTLS or port 993")
+	}
+	acct, err := c.srv.opts.Auth.Login(ctx, args.Username, args.Password, c.nc.RemoteAddr())
+	if err != nil {
+		return loginError(err)
+	}
+	return c.loggedIn(acct)
+}
+
+func loginError(err error) error {
+	if errors.Is(err, auth.ErrInvalidCredentials) {
+		return imap.Errorf(imap.CodeAuthFailed, "Authentication failed")
+	}
+	return err
+}
+
+// loggedIn moves the session to the Authenticated state.
+func (c *conn) loggedIn(acct store.Account) error {
+	if !c.srv.admitUser(acct.Name) {
+		return imap.Errorf(imap.CodeLimit, "Too many connections for this user")
+	}
+	c.acct = &acct
+	c.sub = c.srv.opts.Bus.Subscribe(int64(acct.ID))
+	c.state = stateAuth
+	c.log = c.log.With("user", acct.Name)
+	c.okCode = "CAPABILITY " + strings.Join(c.capabilities(), " ")
+	c.okText = "Logged in"
+	return nil
+}
+
+func cmdAuthenticate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
+	args := cmd.Args.(*imapcmd.Authenticate)
+	if args.Mechanism != sasl.Plain {
+		return imap.Errorf(imap.CodeCannot, "Unsupported authentication mechanism")
+	}
+	if !c.plaintextAllowed() {
+		return imap.Errorf(imap.CodePrivacyReq, "Plaintext authentication is disabled: use STARTTLS or port 993")
+	}
+	var acct *store.Account
+	srv := c.srv.opts.Auth.PlainServer(ctx, c.nc.RemoteAddr(), func(a store.Account) { acct = &a })
+	var resp []byte
+	if args.HasInitial {
+		resp = args.InitialResponse
+		if resp == nil {
+			resp = []byte{}
+		}
+	}
+	for i := 0; ; i++ {
+		challenge, done, err := srv.Next(resp)
+		if err != nil {
+			return loginError(err)
+		}
+		if done {
+			break
+		}
+		if i >= 4 {
+			return imap.Errorf(imap.CodeAuthFailed, "Too many SASL steps")
+		}
+		c.enc.Raw("+ ").Raw(base64.StdEncoding.EncodeToString(challenge)).CRLF()
+		if err := c.enc.Flush(); err != nil {
+			return err
+		}
+		line, err := c.dec.ReadLine(c.srv.opts.MaxLine)
+		if err != nil {
+			return err
+		}
+		if string(line) == "*" {
+			return imap.BadRequest("", "Authentication cancelled")
+		}
+		resp, err = base64.StdEncoding.DecodeString(string(line))
+		if err != nil {
+			return imap.BadRequest(imap.CodeClientBug, "Invalid base64 in SASL response")
+		}
+	}
+	if acct == nil {
+		return imap.Errorf(imap.CodeAuthFailed, "Authentication failed")
+	}
+	return c.loggedIn(*acct)
+}
+
+func cmdEnable(_ context.Context, c *conn, cmd *imapcmd.Command) error {
+	args := cmd.Args.(*imapcmd.Enable)
+	var enabled []string
+	for _, capName := range args.Caps {
+		switch capName {
+		case "IMAP4REV2":
+			if !c.rev2 {
+				c.rev2, c.utf8 = true, true
+				enabled = append(enabled, "IMAP4rev2")
+			}
+		case "UTF8=ACCEPT":
+			if !c.utf8 {
+				c.utf8 = true
+				enabled = append(enabled, "UTF8=ACCEPT")
+			}
+		}
+	}
+	c.enc.UTF8 = c.utf8
+	c.enc.Raw("* ENABLED")
+	for _, e := range enabled {
+		c.enc.SP().Raw(e)
+	}
+	c.enc.CRLF()
+	return nil
+}

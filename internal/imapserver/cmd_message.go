@@ -1,0 +1,187 @@
+package imapserver
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"rookery/internal/imap"
+	"rookery/internal/imapcmd"
+	"rookery/internal/imapnum"
+	"rookery/internal/mailview"
+	"rookery/internal/store"
+)
+
+func u32(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
+
+// targetUIDs resolves a command's set (sequence numbers or UIDs) to the
+// UIDs the client knows.
+func (c *conn) targetUIDs(cmd *imapcmd.Command, set imapnum.Set) ([]store.UID, error) {
+	if cmd.UID {
+		return c.sel.view.UIDSet(set), nil
+	}
+	uids, err := c.sel.view.SeqSet(set)
+	if errors.Is(err, mailview.ErrBadSeq) {
+		return nil, imap.BadRequest(imap.CodeClientBug, "Invalid message sequence number")
+	}
+	return uids, err
+}
+
+func cmdExpunge(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
+	if c.sel.readOnly {
+		return imap.Errorf(imap.CodeCannot, "Mailbox is read-only")
+	}
+	var set imapnum.Set
+	if cmd.UID {
+		uids := c.sel.view.UIDSet(cmd.Args.(*imapcmd.Expunge).UIDs)
+		if len(uids) == 0 {
+			return nil
+		}
+		set = imapnum.Compact(uids)
+	}
+	_, err := c.srv.opts.Store.Expunge(ctx, c.sel.mailbox.ID, set)
+	return err
+}
+
+func cmdStore(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
+	args := cmd.Args.(*imapcmd.Store)
+	if c.sel.readOnly {
+		return imap.Errorf(imap.CodeCannot, "Mailbox is read-only")
+	}
+	flags, bad, ok := imap.ParseFlags(withoutRecent(args.Flags))
+	if !ok {
+		return imap.BadRequest(imap.CodeClientBug, "Invalid flag %s", sanitize(bad))
+	}
+	uids, err := c.targetUIDs(cmd, args.Set)
+	if err != nil || len(uids) == 0 {
+		return err
+	}
+	op := map[imapcmd.StoreOp]store.FlagOp{
+		imapcmd.StoreReplace: store.FlagsReplace,
+		imapcmd.StoreAdd:     store.FlagsAdd,
+		imapcmd.StoreRemove:  store.FlagsRemove,
+	}[args.Op]
+	var since store.ModSeq
+	if args.HasUnchanged {
+		// UNCHANGEDSINCE 0 fails for every message (RFC 7162 §3.1.3).
+		since = args.UnchangedSince
+		if since == 0 {
+			return c.storeModified(cmd, uids)
+		}
+	}
+	res, err := c.srv.opts.Store.StoreFlags(ctx, c.sel.mailbox.ID, imapnum.Compact(uids), op, flags, since)
+	if err != nil {
+		return err
+	}
+	view := c.sel.view
+	report := func(ms []store.Message) {
+		for _, m := range ms {
+			seq, ok := view.Seq(m.UID)
+			if !ok {
+				continue
+			}
+			view.Reported(m.UID, m.ModSeq)
+			if args.Silent {
+				continue
+			}
+			c.enc.Raw("* ").Number(seq).Raw(" FETCH (")
+			if cmd.UID {
+				c.enc.Raw("UID ").Number(m.UID).SP()
+			}
+			c.enc.Raw("FLAGS ")
+			writeFlags(c.enc, imap.FlagNames(m.Flags, view.IsRecent(m.UID) && !c.rev2))
+			c.enc.Raw(")").CRLF()
+		}
+	}
+	report(mergeByUID(res.Updated, res.Unchanged))
+	if len(res.Modified) > 0 {
+		return c.storeModified(cmd, res.Modified)
+	}
+	return nil
+}
+
+// storeModified ends a conditional STORE that left messages unchanged
+// (RFC 7162 §3.1.3).
+func (c *conn) storeModified(cmd *imapcmd.Command, uids []store.UID) error {
+	set := uids
+	if !cmd.UID {
+		seqs := make([]uint32, 0, len(uids))
+		for _, u := range uids {
+			if s, ok := c.sel.view.Seq(u); ok {
+				seqs = append(seqs, s)
+			}
+		}
+		set = seqs
+	}
+	c.okCode = "MODIFIED " + imapnum.Compact(set).String()
+	c.okText = "Conditional STORE failed for some messages"
+	return nil
+}
+
+// mergeByUID merges two UID-ordered message lists.
+func mergeByUID(a, b []store.Message) []store.Message {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]store.Message, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		if j == len(b) || (i < len(a) && a[i].UID < b[j].UID) {
+			out = append(out, a[i])
+			i++
+		} else {
+			out = append(out, b[j])
+			j++
+		}
+	}
+	return out
+}
+
+func cmdCopy(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
+	args := cmd.Args.(*imapcmd.Copy)
+	name, err := c.mailboxName(args.Mailbox)
+	if err != nil {
+		return err
+	}
+	uids, err := c.targetUIDs(cmd, args.Set)
+	if err != nil {
+		return err
+	}
+	dst, err := c.srv.opts.Store.Mailbox(ctx, c.acct.ID, name)
+	if errors.Is(err, store.ErrNoSuchMailbox) {
+		return imap.Errorf(imap.CodeTryCreate, "Mailbox does not exist")
+	}
+	if err != nil {
+		return err
+	}
+	if dst.NoSelect {
+		return imap.Errorf(imap.CodeCannot, "Mailbox is not selectable")
+	}
+	move := cmd.Name == "MOVE"
+	if move && c.sel.readOnly {
+		return imap.Errorf(imap.CodeCannot, "Mailbox is read-only")
+	}
+	if len(uids) == 0 {
+		return nil
+	}
+	var res store.CopyResult
+	if move {
+		res, err = c.srv.opts.Store.Move(ctx, c.sel.mailbox.ID, imapnum.Compact(uids), dst.ID)
+	} else {
+		res, err = c.srv.opts.Store.Copy(ctx, c.sel.mailbox.ID, imapnum.Compact(uids), dst.ID)
+	}
+	if err != nil {
+		return err
+	}
+	if len(res.DstUIDs) == 0 {
+		return nil
+	}
+	code := "COPYUID " + u32(res.UIDValidity) + " " + imapnum.Compact(res.SrcUIDs).String() + " " + imapnum.Compact(res.DstUIDs).String()
+	if move {
+		// RFC 6851 §4.3: COPYUID goes in an untagged OK before the expunges.
+		c.untagged("OK", code, "Moved")
+		return nil
+	}
+	c.okCode = code
+	return nil
+}

@@ -1,0 +1,110 @@
+package imapserver
+
+import (
+	"context"
+
+	"rookery/internal/imap"
+	"rookery/internal/imapcmd"
+	"rookery/internal/imapnum"
+	"rookery/internal/mailview"
+	"rookery/internal/store"
+)
+
+// permanentFlagsBase are the system flags a client may store.
+var permanentFlagsBase = []string{imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagSeen, imap.FlagDraft}
+
+func cmdSelect(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
+	args := cmd.Args.(*imapcmd.Select)
+	name, err := c.mailboxName(args.Mailbox)
+	if err != nil {
+		return err
+	}
+	if c.sel != nil {
+		// RFC 9051 §6.3.2: a SELECT deselects the current mailbox first,
+		// even if it fails.
+		c.sel = nil
+		c.state = stateAuth
+		c.untagged("OK", imap.CodeClosed, "Previous mailbox is now closed")
+	}
+	mb, err := c.srv.opts.Store.Mailbox(ctx, c.acct.ID, name)
+	if err != nil {
+		return err
+	}
+	if mb.NoSelect {
+		return imap.Errorf(imap.CodeNonExistent, "Mailbox is not selectable")
+	}
+	snap, err := c.srv.opts.Store.Snapshot(ctx, mb.ID)
+	if err != nil {
+		return err
+	}
+	view := mailview.New(snap)
+	if !args.ReadOnly {
+		lo, hi, err := c.srv.opts.Store.ClaimRecent(ctx, mb.ID)
+		if err != nil {
+			return err
+		}
+		view.AddRecent(lo, hi)
+	}
+	e := c.enc
+	flags := append(append([]string(nil), permanentFlagsBase...), snap.Keywords...)
+	e.Raw("* FLAGS ")
+	writeFlags(e, flags)
+	e.CRLF()
+	e.Raw("* ").Number(view.Len()).Raw(" EXISTS").CRLF()
+	if !c.rev2 {
+		recent := view.RecentCount()
+		e.Raw("* ").Number(recent).Raw(" RECENT").CRLF()
+		if snap.FirstUnseen != 0 {
+			if seq, ok := view.Seq(snap.FirstUnseen); ok {
+				e.Raw("* OK [UNSEEN ").Number(seq).Raw("] First unseen").CRLF()
+			}
+		}
+	}
+	e.Raw("* OK [UIDVALIDITY ").Number(snap.UIDValidity).Raw("] UIDs valid").CRLF()
+	e.Raw("* OK [UIDNEXT ").Number(snap.UIDNext).Raw("] Predicted next UID").CRLF()
+	if args.ReadOnly {
+		e.Raw("* OK [PERMANENTFLAGS ()] Read-only mailbox").CRLF()
+	} else {
+		e.Raw("* OK [PERMANENTFLAGS ")
+		writeFlags(e, append(flags, `\*`))
+		e.Raw("] Flags permitted").CRLF()
+	}
+	if c.rev2 {
+		e.Raw(`* LIST () "/" `)
+		c.writeName(snap.Name)
+		e.CRLF()
+	}
+	c.sel = &selected{mailbox: snap.Mailbox, view: view, readOnly: args.ReadOnly}
+	c.state = stateSelected
+	// The view starts in sync: the RECENT count above is what it reported.
+	view.Flush(discardSink{}, mailview.Mode{Recent: true})
+	if args.ReadOnly {
+		c.okCode = "READ-ONLY"
+	} else {
+		c.okCode = "READ-WRITE"
+	}
+	c.okText = cmd.Name + " completed"
+	return nil
+}
+
+// discardSink swallows responses already conveyed another way.
+type discardSink struct{}
+
+func (discardSink) Expunge(uint32)                     {}
+func (discardSink) Vanished(imapnum.Set)                {}
+func (discardSink) Exists(uint32)                      {}
+func (discardSink) Recent(uint32)                      {}
+func (discardSink) Flags(uint32, store.Message, bool) {}
+
+func cmdClose(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
+	sel := c.sel
+	c.sel = nil
+	c.state = stateAuth
+	if cmd.Name == "CLOSE" && !sel.readOnly {
+		// CLOSE expunges silently (RFC 9051 §6.4.1).
+		if _, err := c.srv.opts.Store.Expunge(ctx, sel.mailbox.ID, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,536 @@
+package imapserver
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"rookery/internal/events"
+	"rookery/internal/imap"
+	"rookery/internal/imapcmd"
+	"rookery/internal/imapnum"
+	"rookery/internal/imapwire"
+	"rookery/internal/mailview"
+	"rookery/internal/store"
+)
+
+// state is a connection state (RFC 9051 §3).
+type state uint8
+
+const (
+	stateNotAuth state = 1 << iota
+	stateAuth
+	stateSelected
+	stateLogout
+)
+
+// writeTimeout bounds how long one write to a stalled client may block.
+const writeTimeout = 2 * time.Minute
+
+// conn is one client connection; its goroutine owns every field except
+// those guarded by mu.
+type conn struct {
+	srv    *Server
+	nc     net.Conn
+	ip     netip.Addr
+	isTLS  bool
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	dec    *imapwire.Decoder
+	enc    *imapwire.Encoder
+	log    *slog.Logger
+	start  time.Time
+	counts *countingConn
+
+	state state
+	acct  *store.Account       // set from stateAuth on
+	sub   events.Subscription  // the account's change events, from stateAuth on
+	sel   *selected            // set in stateSelected only
+	rev2  bool                 // ENABLE IMAP4rev2 done
+	utf8  bool                 // ENABLE UTF8=ACCEPT or IMAP4rev2 done
+
+	// refuseLiterals makes the next synchronizing literal fail instead of
+	// getting a continuation request (a command already failed).
+	refuseLiterals bool
+
+	// tag is the tag of the running command.
+	tag string
+	// ok is the tagged OK of the running command, set by handlers that add
+	// a response code or text.
+	okCode, okText string
+
+	mu       sync.Mutex
+	idle     bool // guarded by mu: waiting for the next command
+	stopping bool // guarded by mu: Shutdown was called
+}
+
+// selected is what is valid only in the Selected state.
+type selected struct {
+	mailbox  store.Mailbox
+	view     *mailview.View
+	readOnly bool
+}
+
+func newConn(s *Server, nc net.Conn, isTLS bool, ip netip.Addr) *conn {
+	cc := &countingConn{Conn: nc}
+	c := &conn{
+		srv:    s,
+		nc:     nc,
+		ip:     ip,
+		isTLS:  isTLS,
+		counts: cc,
+		start:  time.Now(),
+		state:  stateNotAuth,
+		log:    s.log.With("remote", nc.RemoteAddr().String()),
+	}
+	c.setupIO(cc)
+	return c
+}
+
+// setupIO (re)creates the reader and writer over rw, after accept and after
+// STARTTLS.
+func (c *conn) setupIO(rw io.ReadWriter) {
+	c.br = bufio.NewReaderSize(rw, 16<<10)
+	c.bw = bufio.NewWriterSize(deadlineWriter{c: c, w: rw}, 16<<10)
+	c.dec = imapwire.NewDecoder(c.br, imapwire.Limits{MaxLine: c.srv.opts.MaxLine})
+	c.dec.OnSyncLiteral(c.continueLiteral)
+	c.enc = imapwire.NewEncoder(c.bw)
+	c.enc.UTF8 = c.utf8
+}
+
+// continueLiteral answers a synchronizing literal with a continuation request.
+func (c *conn) continueLiteral(size int64) error {
+	if c.refuseLiterals {
+		return errLiteralRefused
+	}
+	c.enc.Raw("+ Ready for literal data").CRLF()
+	return c.enc.Flush()
+}
+
+// errSilent tells dispatch that the handler wrote the tagged response.
+var errSilent = errors.New("response already sent")
+
+var errLiteralRefused = errors.New("literal refused after a failed command")
+
+type deadlineWriter struct {
+	c *conn
+	w io.Writer
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	_ = d.c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	return d.w.Write(p)
+}
+
+// countingConn counts the bytes a session moves, for its log line.
+type countingConn struct {
+	net.Conn
+	in, out int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.in += int64(n)
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.out += int64(n)
+	return n, err
+}
+
+// shutdown asks the session to say BYE once it is between commands.
+func (c *conn) shutdown() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopping = true
+	if c.idle {
+		_ = c.nc.SetReadDeadline(time.Now())
+	}
+}
+
+func (c *conn) serve() {
+	defer c.close()
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		_ = tc.SetDeadline(time.Now().Add(c.srv.opts.PreAuthTimeout))
+		if err := tc.Handshake(); err != nil {
+			c.log.Debug("TLS handshake failed", "err", err)
+			return
+		}
+		_ = tc.SetDeadline(time.Time{})
+	}
+	c.enc.Raw("* OK [CAPABILITY ").Raw(strings.Join(c.capabilities(), " ")).Raw("] Rookery ready").CRLF()
+	if c.enc.Flush() != nil {
+		return
+	}
+	for c.state != stateLogout {
+		if !c.waitCommand() {
+			return
+		}
+		cmd, err := imapcmd.Read(c.dec, imapcmd.Options{AppendLimit: c.srv.opts.AppendLimit})
+		if err != nil {
+			if !c.readFailed(err) {
+				return
+			}
+		} else {
+			c.dispatch(cmd)
+		}
+		if c.enc.Flush() != nil {
+			return
+		}
+	}
+}
+
+// waitCommand waits for the first byte of the next command under the
+// state's inactivity timer; false ends the session (after BYE if apt).
+func (c *conn) waitCommand() bool {
+	timeout := c.srv.opts.IdleTimeout
+	if c.state == stateNotAuth {
+		timeout = c.srv.opts.PreAuthTimeout
+	}
+	c.mu.Lock()
+	if c.stopping {
+		c.mu.Unlock()
+		c.bye("Server shutting down")
+		return false
+	}
+	c.idle = true
+	_ = c.nc.SetReadDeadline(time.Now().Add(timeout))
+	c.mu.Unlock()
+	_, err := c.br.Peek(1)
+	c.mu.Lock()
+	c.idle = false
+	stopping := c.stopping
+	c.mu.Unlock()
+	if err != nil {
+		var ne net.Error
+		switch {
+		case stopping:
+			c.bye("Server shutting down")
+		case errors.As(err, &ne) && ne.Timeout():
+			c.bye("Autologout; idle for too long")
+		}
+		return false
+	}
+	// RFC 9051 §5.4: the timer is reset by any activity; a command being
+	// received gets the same allowance again.
+	_ = c.nc.SetReadDeadline(time.Now().Add(timeout))
+	return true
+}
+
+func (c *conn) bye(text string) {
+	c.enc.Raw("* BYE ").Raw(text).CRLF()
+	_ = c.enc.Flush()
+}
+
+func (c *conn) close() {
+	if c.sub != nil {
+		c.sub.Close()
+	}
+	if c.acct != nil {
+		c.srv.releaseUser(c.acct.Name)
+	}
+	_ = c.nc.Close()
+	user := ""
+	if c.acct != nil {
+		user = c.acct.Name
+	}
+	c.log.Info("session ended", "user", user, "duration", time.Since(c.start).Round(time.Millisecond),
+		"bytes_in", c.counts.in, "bytes_out", c.counts.out)
+}
+
+// readFailed answers a command that could not be read; false ends the
+// session.
+func (c *conn) readFailed(err error) bool {
+	var syn *imapcmd.SyntaxError
+	var unk *imapcmd.UnknownCommandError
+	tag := "*"
+	switch {
+	case errors.As(err, &unk):
+		tag = unk.Tag
+		c.tagged(tag, "BAD", imap.CodeClientBug, "Unknown command "+sanitize(unk.Name))
+	case errors.As(err, &syn):
+		if syn.Tag != "" {
+			tag = syn.Tag
+		}
+		switch {
+		case errors.Is(err, imapwire.ErrTooBig):
+			c.tagged(tag, "BAD", imap.CodeTooBig, "Literal too big")
+		case errors.Is(err, imapwire.ErrLineTooLong):
+			c.tagged(tag, "BAD", imap.CodeTooBig, "Command line too long")
+		case errors.Is(err, errLiteralRefused):
+			c.tagged(tag, "BAD", "", "Literal refused")
+		default:
+			c.tagged(tag, "BAD", imap.CodeClientBug, "Syntax error: "+sanitize(syn.Msg))
+		}
+	case errors.Is(err, imapwire.ErrLineTooLong):
+		c.tagged(tag, "BAD", imap.CodeTooBig, "Command line too long")
+	case errors.Is(err, imapwire.ErrTooBig):
+		c.tagged(tag, "BAD", imap.CodeTooBig, "Literal too big")
+	default:
+		// I/O error or closed connection.
+		return false
+	}
+	if errors.Is(err, errLiteralRefused) {
+		return true
+	}
+	if derr := c.dec.DiscardLine(); derr != nil {
+		var ne net.Error
+		if !errors.Is(derr, io.EOF) && !(errors.As(derr, &ne) && ne.Timeout()) {
+			c.bye("Cannot recover from the previous error")
+		}
+		return false
+	}
+	return true
+}
+
+// sanitize keeps client-provided text printable on one response line.
+func sanitize(s string) string {
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func (c *conn) tagged(tag, status, code, text string) {
+	c.enc.Raw(tag).SP().Raw(status).SP()
+	if code != "" {
+		c.enc.Raw("[").Raw(code).Raw("] ")
+	}
+	c.enc.Raw(text).CRLF()
+}
+
+func (c *conn) untagged(status, code, text string) { c.tagged("*", status, code, text) }
+
+// dispatch runs one command through the state gate, its handler, the
+// pending-change flush and the tagged response.
+func (c *conn) dispatch(cmd *imapcmd.Command) {
+	spec, ok := commands[cmd.Name]
+	if !ok || (cmd.UID && !spec.uid) {
+		c.rejectArgs(cmd)
+		if c.state == stateLogout {
+			return
+		}
+		c.tagged(cmd.Tag, "BAD", imap.CodeClientBug, "Unknown command")
+		return
+	}
+	if spec.states&c.state == 0 {
+		c.rejectArgs(cmd)
+		if c.state == stateLogout {
+			return
+		}
+		c.tagged(cmd.Tag, "BAD", imap.CodeClientBug, "Command not valid in this state")
+		return
+	}
+	c.okCode, c.okText, c.tag = "", "", cmd.Tag
+	err := c.run(spec, cmd)
+	if errors.Is(err, errSilent) {
+		return
+	}
+	if c.state == stateLogout {
+		if err == nil && cmd.Name == "LOGOUT" {
+			c.tagged(cmd.Tag, "OK", "", "LOGOUT completed")
+		}
+		return
+	}
+	c.flushPending(cmd, spec)
+	if err != nil {
+		c.respondError(cmd, err)
+		return
+	}
+	text := c.okText
+	if text == "" {
+		text = spec.name + " completed"
+		if cmd.UID {
+			text = "UID " + text
+		}
+	}
+	c.tagged(cmd.Tag, "OK", c.okCode, text)
+}
+
+// rejectArgs skips what remains of a command that will not run.
+func (c *conn) rejectArgs(cmd *imapcmd.Command) {
+	if app, ok := cmd.Args.(*imapcmd.Append); ok {
+		c.drainAppend(app)
+	}
+}
+
+// run calls the handler, turning a panic into a SERVERBUG error.
+func (c *conn) run(spec *command, cmd *imapcmd.Command) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("panic in command handler", "command", spec.name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = &imap.Error{Kind: imap.No, Code: imap.CodeServerBug, Text: "Internal error"}
+		}
+	}()
+	ctx := context.Background()
+	return spec.handler(ctx, c, cmd)
+}
+
+// respondError is the one place where errors become tagged responses.
+func (c *conn) respondError(cmd *imapcmd.Command, err error) {
+	var ie *imap.Error
+	if !errors.As(err, &ie) {
+		ie = storeError(err)
+	}
+	if ie == nil {
+		c.log.Error("command failed", "command", cmd.Name, "user", c.userName(), "err", err)
+		ie = &imap.Error{Kind: imap.No, Code: imap.CodeServerBug, Text: "Internal server error"}
+	}
+	switch ie.Kind {
+	case imap.Bye:
+		c.bye(ie.Text)
+		c.state = stateLogout
+	case imap.Bad:
+		c.tagged(cmd.Tag, "BAD", ie.Code, ie.Text)
+	default:
+		c.tagged(cmd.Tag, "NO", ie.Code, ie.Text)
+	}
+}
+
+// storeError maps store sentinels to responses; nil for unexpected errors.
+func storeError(err error) *imap.Error {
+	switch {
+	case errors.Is(err, store.ErrNoSuchMailbox):
+		return imap.Errorf(imap.CodeNonExistent, "Mailbox does not exist")
+	case errors.Is(err, store.ErrMailboxExists):
+		return imap.Errorf(imap.CodeAlreadyExists, "Mailbox already exists")
+	case errors.Is(err, store.ErrMailboxNoSelect):
+		return imap.Errorf(imap.CodeCannot, "Mailbox is not selectable")
+	case errors.Is(err, store.ErrHasChildren):
+		return imap.Errorf(imap.CodeHasChildren, "Mailbox has children")
+	case errors.Is(err, store.ErrInvalidName):
+		return imap.Errorf(imap.CodeCannot, "Invalid mailbox name")
+	case errors.Is(err, store.ErrInboxDelete):
+		return imap.Errorf(imap.CodeCannot, "INBOX cannot be deleted")
+	case errors.Is(err, store.ErrOverQuota):
+		return imap.Errorf(imap.CodeOverQuota, "Quota exceeded")
+	case errors.Is(err, store.ErrTooBig):
+		return imap.Errorf(imap.CodeTooBig, "Message too big")
+	case errors.Is(err, store.ErrSpecialUseInvalid):
+		return imap.Errorf(imap.CodeUseAttr, "Unsupported special-use attribute")
+	case errors.Is(err, store.ErrNoSuchAccount):
+		return imap.Errorf(imap.CodeUnavailable, "Account no longer exists")
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return imap.Errorf(imap.CodeUnavailable, "Timed out")
+	}
+	return nil
+}
+
+func (c *conn) userName() string {
+	if c.acct == nil {
+		return ""
+	}
+	return c.acct.Name
+}
+
+// mode is how pending mailbox changes may be reported after cmd.
+func (c *conn) mode(cmd *imapcmd.Command, spec *command) mailview.Mode {
+	return mailview.Mode{
+		AllowExpunge: !(spec.noExpungeBySeq && !cmd.UID),
+		Recent:       !c.rev2,
+	}
+}
+
+// flushPending brings the selected mailbox's view up to date with the store
+// and reports what the client may be told after cmd.
+func (c *conn) flushPending(cmd *imapcmd.Command, spec *command) {
+	if c.sel == nil {
+		if c.sub != nil {
+			c.sub.Drain()
+		}
+		return
+	}
+	if err := c.syncView(context.Background()); err != nil {
+		if errors.Is(err, store.ErrNoSuchMailbox) {
+			c.bye("Selected mailbox was deleted")
+			c.state = stateLogout
+			return
+		}
+		c.log.Error("mailbox sync failed", "err", err)
+		return
+	}
+	c.sel.view.Flush(viewSink{c}, c.mode(cmd, spec))
+}
+
+// syncView applies the store's changes to the view when an event says there
+// are any.
+func (c *conn) syncView(ctx context.Context) error {
+	evs, overflowed := c.sub.Drain()
+	need := overflowed
+	v := c.sel.view
+	for _, ev := range evs {
+		if store.MailboxID(ev.Mailbox) == v.Mailbox() && (ev.ModSeq == 0 || ev.ModSeq > v.HighestModSeq()) {
+			need = true
+		}
+	}
+	if !need {
+		return nil
+	}
+	before := v.MaxUID()
+	ch, err := c.srv.opts.Store.Changes(ctx, v.Mailbox(), v.HighestModSeq())
+	if err != nil {
+		return err
+	}
+	v.Apply(ch)
+	c.sel.mailbox = ch.Mailbox
+	if !c.sel.readOnly && ch.UIDNext > before+1 {
+		lo, hi, err := c.srv.opts.Store.ClaimRecent(ctx, v.Mailbox())
+		if err != nil {
+			return err
+		}
+		v.AddRecent(lo, hi)
+	}
+	return nil
+}
+
+// viewSink writes a view's pending changes as untagged responses.
+type viewSink struct{ c *conn }
+
+func (s viewSink) Expunge(seq uint32) {
+	s.c.enc.Raw("* ").Number(seq).Raw(" EXPUNGE").CRLF()
+}
+
+func (s viewSink) Vanished(uids imapnum.Set) {
+	s.c.enc.Raw("* VANISHED ").Raw(uids.String()).CRLF()
+}
+
+func (s viewSink) Exists(n uint32) { s.c.enc.Raw("* ").Number(n).Raw(" EXISTS").CRLF() }
+
+func (s viewSink) Recent(n uint32) { s.c.enc.Raw("* ").Number(n).Raw(" RECENT").CRLF() }
+
+func (s viewSink) Flags(seq uint32, m store.Message, recent bool) {
+	e := s.c.enc
+	e.Raw("* ").Number(seq).Raw(" FETCH (UID ").Number(m.UID).Raw(" FLAGS ")
+	writeFlags(e, imap.FlagNames(m.Flags, recent && !s.c.rev2))
+	e.Raw(")").CRLF()
+}
+
+// writeFlags writes a parenthesised flag list.
+func writeFlags(e *imapwire.Encoder, flags []string) {
+	e.Raw("(")
+	for i, f := range flags {
+		if i > 0 {
+			e.SP()
+		}
+		e.Raw(f)
+	}
+	e.Raw(")")
+}

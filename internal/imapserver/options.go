@@ -1,0 +1,47 @@
+package imapserver
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"rookery/internal/auth"
+	"rookery/internal/events"
+	"rookery/internal/store"
+)
+
+// PlaintextAuth says where LOGIN and AUTHENTICATE are allowed without TLS.
+type PlaintextAuth int
+
+// Plaintext authentication policies.
+const (
+	PlaintextLoopback PlaintextAuth = iota // only from loopback addresses (default)
+	PlaintextAlways
+	PlaintextNever
+)
+
+// Options configures a Server. Zero values take the defaults noted.
+type Options struct {
+	Store store.Store
+	Bus   events.Bus
+	Auth  *auth.Authenticator
+	// TLS is used for implicit TLS listeners and STARTTLS; nil disables both.
+	// GetCertificate may be set for reloads.
+	TLS    *tls.Config
+	Logger *slog.Logger
+
+	PlaintextAuth PlaintextAuth
+	// MaxLine bounds one command line outside literals (default 64 KiB).
+	MaxLine int
+	// AppendLimit bounds one APPEND message (default 64 MiB), advertised as APPENDLIMIT.
+	AppendLimit int64
+	// MaxConnsPerUser and MaxConnsPerIP bound concurrent connections
+	// (defaults 50 and 200; negative means unlimited).
+	MaxConnsPerUser int
+	MaxConnsPerIP   int
+	// IdleTimeout is the auto-logout timer after login (RFC 9051 §5.4:
+	// at least 30 minutes; default 30m). PreAuthTimeout applies before
+	// login (default 60s).
+	IdleTimeout    time.Duration
+	PreAuthTimeout time.Duration
+}

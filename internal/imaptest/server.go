@@ -1,0 +1,165 @@
+package imaptest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"rookery/internal/auth"
+	"rookery/internal/events"
+	"rookery/internal/imapserver"
+	"rookery/internal/store"
+	"rookery/internal/store/sqlitestore"
+	"rookery/internal/tlsconf"
+)
+
+// Users are the accounts StartServer creates, name → password.
+var Users = map[string]string{"alice": "pass", "bob": "pass"}
+
+// Mailbox names that make the test server's store misbehave in
+// CreateMailbox, to exercise the server's handling of unexpected failures
+// without test hooks in production code.
+const (
+	PanicMailbox = "rookery-test-panic" // the store panics
+	ErrorMailbox = "rookery-test-error" // the store returns an unexpected error
+)
+
+// ErrInjected is the error returned for ErrorMailbox.
+var ErrInjected = errors.New("imaptest: injected store failure")
+
+// Option changes the options a test server is built with.
+type Option func(*imapserver.Options)
+
+// Server is a running test server.
+type Server struct {
+	*imapserver.Server
+	Store   store.Store
+	Bus     *events.Memory
+	Options imapserver.Options
+	// Addr is the plaintext listener (STARTTLS offered), TLSAddr the
+	// implicit-TLS one.
+	Addr, TLSAddr string
+	// ClientTLS trusts the server's self-signed certificate.
+	ClientTLS *tls.Config
+}
+
+// Dial connects a Client to the plaintext listener.
+func (s *Server) Dial(t testing.TB) *Client { return Dial(t, s.Addr) }
+
+// DialTLS connects a Client to the implicit-TLS listener.
+func (s *Server) DialTLS(t testing.TB) *Client { return DialTLS(t, s.TLSAddr, s.ClientTLS) }
+
+// hashes caches one argon2id hash per password: hashing is deliberately
+// slow, and every test server needs the same accounts.
+var hashes sync.Map // password → hash
+
+func hashFor(t testing.TB, pw string) string {
+	if h, ok := hashes.Load(pw); ok {
+		return h.(string)
+	}
+	h, err := auth.HashPassword(pw)
+	if err != nil {
+		t.Fatalf("imaptest: hash password: %v", err)
+	}
+	hashes.Store(pw, h)
+	return h
+}
+
+// StartServer starts a server for t and stops it in t.Cleanup.
+func StartServer(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	bus := events.NewMemory()
+	st, err := sqlitestore.Open(ctx, dir, sqlitestore.Options{Bus: bus})
+	if err != nil {
+		t.Fatalf("imaptest: open store: %v", err)
+	}
+	for name, pw := range Users {
+		if _, err := st.CreateAccount(ctx, name, hashFor(t, pw)); err != nil {
+			_ = st.Close()
+			t.Fatalf("imaptest: create account %s: %v", name, err)
+		}
+	}
+	certFile, keyFile, err := tlsconf.SelfSigned(dir, nil)
+	if err != nil {
+		_ = st.Close()
+		t.Fatalf("imaptest: certificate: %v", err)
+	}
+	rl, err := tlsconf.Load(certFile, keyFile)
+	if err != nil {
+		_ = st.Close()
+		t.Fatalf("imaptest: load certificate: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(rl.Certificate().Leaf)
+
+	fs := faultStore{Store: st}
+	so := imapserver.Options{
+		Store: fs,
+		Bus:   bus,
+		Auth:  auth.New(fs, nil),
+		TLS:   rl.Config(),
+	}
+	for _, o := range opts {
+		o(&so)
+	}
+	srv := imapserver.New(so)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = st.Close()
+		t.Fatalf("imaptest: listen: %v", err)
+	}
+	tln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = ln.Close()
+		_ = st.Close()
+		t.Fatalf("imaptest: listen: %v", err)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.ServeTLS(tln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("imaptest: shutdown: %v", err)
+		}
+		for range 2 {
+			if err := <-errc; !errors.Is(err, imapserver.ErrServerClosed) {
+				t.Errorf("imaptest: serve: %v", err)
+			}
+		}
+		if err := st.Close(); err != nil {
+			t.Errorf("imaptest: close store: %v", err)
+		}
+	})
+	return &Server{
+		Server:    srv,
+		Store:     st,
+		Bus:       bus,
+		Options:   so,
+		Addr:      ln.Addr().String(),
+		TLSAddr:   tln.Addr().String(),
+		ClientTLS: &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12},
+	}
+}
+
+// faultStore injects failures for the mailbox names PanicMailbox and
+// ErrorMailbox.
+type faultStore struct{ store.Store }
+
+func (f faultStore) CreateMailbox(ctx context.Context, acct store.AccountID, name, specialUse string) (store.Mailbox, error) {
+	switch name {
+	case PanicMailbox:
+		panic("imaptest: injected panic")
+	case ErrorMailbox:
+		return store.Mailbox{}, ErrInjected
+	}
+	return f.Store.CreateMailbox(ctx, acct, name, specialUse)
+}

@@ -1,0 +1,367 @@
+// Package mailview is one session's view of its selected mailbox: the
+// message sequence numbers that client has been told about, the mod-sequence
+// it is synchronised to, its \Recent messages, and the changes that are
+// pending until the protocol allows reporting them.
+//
+// A View reads neither the network nor the store: the server feeds it the
+// store's Changes (Apply) and asks it to report pending changes (Flush) at
+// the moments RFC 9051 §7.5.1 allows. Invariants:
+//   - uids is strictly ascending; sequence number n is uids[n-1].
+//   - A UID leaves uids only when its EXPUNGE (or VANISHED) is flushed, so
+//     sequence numbers in every response match what the client was told.
+//   - New messages join uids only when their EXISTS is flushed.
+package mailview
+
+import (
+	"errors"
+	"sort"
+
+	"rookery/internal/imapnum"
+	"rookery/internal/store"
+)
+
+// ErrBadSeq is returned for a sequence number the client was never told of.
+var ErrBadSeq = errors.New("invalid message sequence number")
+
+// Mode says what a Flush may report.
+type Mode struct {
+	// AllowExpunge is false during FETCH, STORE and SEARCH by sequence
+	// number (RFC 9051 §7.5.1): expunges stay pending.
+	AllowExpunge bool
+	// Vanished reports expunges as VANISHED (QRESYNC enabled).
+	Vanished bool
+	// Recent reports RECENT counts (IMAP4rev1 only).
+	Recent bool
+}
+
+// Sink receives the untagged responses of a Flush, in order.
+type Sink interface {
+	Expunge(seq uint32)
+	Vanished(uids imapnum.Set)
+	Exists(n uint32)
+	Recent(n uint32)
+	// Flags reports new flags of a message the client knows.
+	Flags(seq uint32, m store.Message, recent bool)
+}
+
+// View is a session's view of one selected mailbox. It is not safe for
+// concurrent use: a session owns it.
+type View struct {
+	mailbox store.MailboxID
+	uids    []store.UID
+	modseqs []store.ModSeq // modseqs[i] is the last mod-sequence reported for uids[i]
+	highest store.ModSeq   // the store mod-sequence this view has applied
+
+	recent      []uidRange // \Recent ranges claimed by this session, [lo, hi)
+	lastRecent  uint32     // RECENT count last reported
+	lastExists  uint32     // EXISTS count last reported
+	newUIDs     []store.UID
+	newModSeqs  []store.ModSeq
+	expunged    map[store.UID]struct{} // pending expunges of UIDs in uids
+	flagUpdates map[store.UID]store.Message
+}
+
+type uidRange struct{ lo, hi store.UID }
+
+// New returns the view of a freshly selected mailbox.
+func New(snap store.Snapshot) *View {
+	return &View{
+		mailbox:    snap.ID,
+		uids:       snap.UIDs,
+		modseqs:    snap.ModSeqs,
+		highest:    snap.HighestModSeq,
+		lastExists: uint32(len(snap.UIDs)),
+	}
+}
+
+// Mailbox returns the ID of the viewed mailbox.
+func (v *View) Mailbox() store.MailboxID { return v.mailbox }
+
+// Len is the number of messages the client knows (its EXISTS count).
+func (v *View) Len() uint32 { return uint32(len(v.uids)) }
+
+// HighestModSeq is the mod-sequence the view is synchronised to.
+func (v *View) HighestModSeq() store.ModSeq { return v.highest }
+
+// UID returns the UID of sequence number seq (1-based); 0 if out of range.
+func (v *View) UID(seq uint32) store.UID {
+	if seq == 0 || int(seq) > len(v.uids) {
+		return 0
+	}
+	return v.uids[seq-1]
+}
+
+// Seq returns the sequence number of uid, if the client knows it.
+func (v *View) Seq(uid store.UID) (uint32, bool) {
+	i := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= uid })
+	if i < len(v.uids) && v.uids[i] == uid {
+		return uint32(i + 1), true
+	}
+	return 0, false
+}
+
+// MaxUID is the largest UID the client knows, 0 if none.
+func (v *View) MaxUID() store.UID {
+	if len(v.uids) == 0 {
+		return 0
+	}
+	return v.uids[len(v.uids)-1]
+}
+
+// SeqSet resolves a sequence set to the UIDs it names, ascending and
+// without duplicates. A number above the message count is ErrBadSeq; "*"
+// in an empty mailbox too.
+func (v *View) SeqSet(set imapnum.Set) ([]store.UID, error) {
+	n := uint32(len(v.uids))
+	ranges := make([]imapnum.Range, 0, len(set))
+	for _, r := range set {
+		lo, hi := r.Start, r.Stop
+		if lo == imapnum.Star {
+			lo = n
+		}
+		if hi == imapnum.Star {
+			hi = n
+		}
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		if lo == 0 || hi > n {
+			return nil, ErrBadSeq
+		}
+		ranges = append(ranges, imapnum.Range{Start: lo, Stop: hi})
+	}
+	// Merge overlapping ranges first, so that a hostile set repeating
+	// "1:*" costs no more than one "1:*".
+	sort.Slice(ranges, func(i, j int) bool { return ranges[i].Start < ranges[j].Start })
+	var out []store.UID
+	var next uint32 = 1 // lowest sequence number not yet emitted
+	for _, r := range ranges {
+		for s := max(r.Start, next); s <= r.Stop; s++ {
+			out = append(out, v.uids[s-1])
+		}
+		next = max(next, r.Stop+1)
+	}
+	return out, nil
+}
+
+// UIDSet resolves a UID set to the known UIDs it contains, ascending. "*" is
+// the largest known UID (RFC 9051 §6.4.8: "1:*" in an empty mailbox names
+// nothing, and "N:*" always includes the largest UID).
+func (v *View) UIDSet(set imapnum.Set) []store.UID {
+	if len(v.uids) == 0 {
+		return nil
+	}
+	max := v.uids[len(v.uids)-1]
+	ranges := make([]imapnum.Range, 0, len(set))
+	for _, r := range set {
+		lo, hi := r.Start, r.Stop
+		if lo == imapnum.Star {
+			lo = max
+		}
+		if hi == imapnum.Star {
+			hi = max
+		}
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		ranges = append(ranges, imapnum.Range{Start: lo, Stop: hi})
+	}
+	sort.Slice(ranges, func(i, j int) bool { return ranges[i].Start < ranges[j].Start })
+	var out []store.UID
+	i := 0 // index in v.uids of the next candidate
+	for _, r := range ranges {
+		if j := sort.Search(len(v.uids), func(k int) bool { return v.uids[k] >= r.Start }); j > i {
+			i = j
+		}
+		for ; i < len(v.uids) && v.uids[i] <= r.Stop; i++ {
+			out = append(out, v.uids[i])
+		}
+	}
+	return out
+}
+
+// Apply queues the store's changes since HighestModSeq for the next Flush.
+func (v *View) Apply(ch store.Changes) {
+	if ch.HighestModSeq > v.highest {
+		v.highest = ch.HighestModSeq
+	}
+	maxKnown := v.MaxUID()
+	if n := len(v.newUIDs); n > 0 {
+		maxKnown = v.newUIDs[n-1]
+	}
+	for _, uid := range ch.Expunged {
+		if _, ok := v.Seq(uid); ok {
+			if v.expunged == nil {
+				v.expunged = make(map[store.UID]struct{})
+			}
+			v.expunged[uid] = struct{}{}
+			delete(v.flagUpdates, uid)
+			continue
+		}
+		v.dropNew(uid)
+	}
+	for _, m := range ch.Updated {
+		if m.UID > maxKnown {
+			v.newUIDs = append(v.newUIDs, m.UID)
+			v.newModSeqs = append(v.newModSeqs, m.ModSeq)
+			maxKnown = m.UID
+			continue
+		}
+		if i, ok := v.indexNew(m.UID); ok {
+			v.newModSeqs[i] = m.ModSeq
+			continue
+		}
+		seq, ok := v.Seq(m.UID)
+		if !ok || m.ModSeq <= v.modseqs[seq-1] {
+			continue
+		}
+		if _, gone := v.expunged[m.UID]; gone {
+			continue
+		}
+		if v.flagUpdates == nil {
+			v.flagUpdates = make(map[store.UID]store.Message)
+		}
+		v.flagUpdates[m.UID] = m
+	}
+}
+
+func (v *View) indexNew(uid store.UID) (int, bool) {
+	i := sort.Search(len(v.newUIDs), func(i int) bool { return v.newUIDs[i] >= uid })
+	return i, i < len(v.newUIDs) && v.newUIDs[i] == uid
+}
+
+func (v *View) dropNew(uid store.UID) {
+	if i, ok := v.indexNew(uid); ok {
+		v.newUIDs = append(v.newUIDs[:i], v.newUIDs[i+1:]...)
+		v.newModSeqs = append(v.newModSeqs[:i], v.newModSeqs[i+1:]...)
+	}
+}
+
+// Reported records that the session itself told the client the flags of uid
+// at modseq (its own STORE), so a later Apply does not report them again.
+func (v *View) Reported(uid store.UID, modseq store.ModSeq) {
+	if seq, ok := v.Seq(uid); ok && modseq > v.modseqs[seq-1] {
+		v.modseqs[seq-1] = modseq
+		if m, ok := v.flagUpdates[uid]; ok && m.ModSeq <= modseq {
+			delete(v.flagUpdates, uid)
+		}
+	}
+}
+
+// ModSeq returns the last mod-sequence reported for a known uid.
+func (v *View) ModSeq(uid store.UID) store.ModSeq {
+	if seq, ok := v.Seq(uid); ok {
+		return v.modseqs[seq-1]
+	}
+	return 0
+}
+
+// AddRecent records that UIDs in [lo, hi) are \Recent for this session.
+func (v *View) AddRecent(lo, hi store.UID) {
+	if lo >= hi {
+		return
+	}
+	if n := len(v.recent); n > 0 && v.recent[n-1].hi == lo {
+		v.recent[n-1].hi = hi
+		return
+	}
+	v.recent = append(v.recent, uidRange{lo, hi})
+}
+
+// IsRecent reports whether uid is \Recent in this session.
+func (v *View) IsRecent(uid store.UID) bool {
+	for _, r := range v.recent {
+		if uid >= r.lo && uid < r.hi {
+			return true
+		}
+	}
+	return false
+}
+
+// RecentCount counts the known messages that are \Recent in this session.
+func (v *View) RecentCount() uint32 {
+	var n uint32
+	for _, r := range v.recent {
+		lo := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= r.lo })
+		hi := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= r.hi })
+		n += uint32(hi - lo)
+	}
+	return n
+}
+
+// Pending reports whether a Flush would write anything in mode m.
+func (v *View) Pending(m Mode) bool {
+	return len(v.newUIDs) > 0 || len(v.flagUpdates) > 0 ||
+		(m.AllowExpunge && len(v.expunged) > 0) ||
+		(m.Recent && v.RecentCount() != v.lastRecent)
+}
+
+// Flush reports pending changes allowed by m to s: expunges first (when
+// allowed), then EXISTS and RECENT for new messages, then flag changes.
+func (v *View) Flush(s Sink, m Mode) {
+	if m.AllowExpunge && len(v.expunged) > 0 {
+		v.flushExpunges(s, m)
+	}
+	if len(v.newUIDs) > 0 {
+		v.uids = append(v.uids, v.newUIDs...)
+		v.modseqs = append(v.modseqs, v.newModSeqs...)
+		v.newUIDs, v.newModSeqs = v.newUIDs[:0], v.newModSeqs[:0]
+	}
+	if n := uint32(len(v.uids)); n > v.lastExists {
+		s.Exists(n)
+	}
+	v.lastExists = uint32(len(v.uids))
+	if m.Recent {
+		if r := v.RecentCount(); r != v.lastRecent {
+			s.Recent(r)
+			v.lastRecent = r
+		}
+	}
+	if len(v.flagUpdates) > 0 {
+		ups := make([]store.Message, 0, len(v.flagUpdates))
+		for _, u := range v.flagUpdates {
+			ups = append(ups, u)
+		}
+		sort.Slice(ups, func(i, j int) bool { return ups[i].UID < ups[j].UID })
+		for _, u := range ups {
+			seq, ok := v.Seq(u.UID)
+			if !ok {
+				continue
+			}
+			if u.ModSeq > v.modseqs[seq-1] {
+				v.modseqs[seq-1] = u.ModSeq
+			}
+			s.Flags(seq, u, v.IsRecent(u.UID))
+		}
+		clear(v.flagUpdates)
+	}
+}
+
+func (v *View) flushExpunges(s Sink, m Mode) {
+	gone := make([]store.UID, 0, len(v.expunged))
+	for uid := range v.expunged {
+		gone = append(gone, uid)
+	}
+	sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
+	if m.Vanished {
+		s.Vanished(imapnum.Compact(gone))
+	}
+	// Report in ascending order; each EXPUNGE shifts the later numbers down.
+	keepU := v.uids[:0]
+	keepM := v.modseqs[:0]
+	removed := uint32(0)
+	for i, uid := range v.uids {
+		if _, ok := v.expunged[uid]; ok {
+			if !m.Vanished {
+				s.Expunge(uint32(i+1) - removed)
+			}
+			removed++
+			continue
+		}
+		keepU = append(keepU, uid)
+		keepM = append(keepM, v.modseqs[i])
+	}
+	v.uids, v.modseqs = keepU, keepM
+	v.lastExists = uint32(len(v.uids))
+	clear(v.expunged)
+}

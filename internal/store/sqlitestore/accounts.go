@@ -1,0 +1,173 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"rookery/internal/events"
+	"rookery/internal/store"
+)
+
+// defaultMailboxes are created with every account, all subscribed.
+var defaultMailboxes = []struct{ name, specialUse string }{
+	{inbox, ""},
+	{"Drafts", `\Drafts`},
+	{"Sent", `\Sent`},
+	{"Trash", `\Trash`},
+	{"Junk", `\Junk`},
+	{"Archive", `\Archive`},
+}
+
+// CreateAccount implements store.Store.
+func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (store.Account, error) {
+	if name == "" {
+		return store.Account{}, errors.New("create account: empty name")
+	}
+	acct := store.Account{Name: name, PasswordHash: passwordHash, Created: time.Unix(time.Now().Unix(), 0)}
+	err := s.w.do(ctx, func(t *wtx) error {
+		var n int
+		if err := t.queryRow(`SELECT count(*) FROM accounts WHERE name = ?`, name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return store.ErrAccountExists
+		}
+		if err := t.queryRow(`INSERT INTO accounts(name, password_hash, created) VALUES (?, ?, ?) RETURNING id`,
+			name, passwordHash, acct.Created.Unix()).Scan(&acct.ID); err != nil {
+			return err
+		}
+		for _, m := range defaultMailboxes {
+			if _, err := t.insertMailbox(acct.ID, m.name, m.specialUse, false); err != nil {
+				return err
+			}
+			if _, err := t.exec(`INSERT INTO subscriptions(account, name) VALUES (?, ?)`, acct.ID, m.name); err != nil {
+				return err
+			}
+		}
+		t.publish(events.Event{Account: int64(acct.ID)})
+		return nil
+	})
+	if err != nil {
+		return store.Account{}, fmt.Errorf("create account %q: %w", name, err)
+	}
+	return acct, nil
+}
+
+// Account implements store.Store.
+func (s *Store) Account(ctx context.Context, name string) (store.Account, error) {
+	var a store.Account
+	var created int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, name, password_hash, created FROM accounts WHERE name = ?`, name).
+		Scan(&a.ID, &a.Name, &a.PasswordHash, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Account{}, fmt.Errorf("account %q: %w", name, store.ErrNoSuchAccount)
+	}
+	if err != nil {
+		return store.Account{}, fmt.Errorf("account %q: %w", name, err)
+	}
+	a.Created = time.Unix(created, 0)
+	return a, nil
+}
+
+// Accounts implements store.Store.
+func (s *Store) Accounts(ctx context.Context) ([]store.AccountInfo, error) {
+	rows, err := s.rdb.QueryContext(ctx, `
+		SELECT a.id, a.name, a.password_hash, a.created,
+			(SELECT count(*) FROM mailboxes m WHERE m.account = a.id),
+			(SELECT count(*) FROM messages g JOIN mailboxes m ON g.mailbox = m.id WHERE m.account = a.id),
+			(SELECT coalesce(sum(g.size), 0) FROM messages g JOIN mailboxes m ON g.mailbox = m.id WHERE m.account = a.id)
+		FROM accounts a ORDER BY a.name`)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []store.AccountInfo
+	for rows.Next() {
+		var ai store.AccountInfo
+		var created int64
+		if err := rows.Scan(&ai.ID, &ai.Name, &ai.PasswordHash, &created, &ai.Mailboxes, &ai.Messages, &ai.Bytes); err != nil {
+			return nil, fmt.Errorf("accounts: %w", err)
+		}
+		ai.Created = time.Unix(created, 0)
+		out = append(out, ai)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	return out, nil
+}
+
+// SetPasswordHash implements store.Store.
+func (s *Store) SetPasswordHash(ctx context.Context, name, hash string) error {
+	err := s.w.do(ctx, func(t *wtx) error {
+		res, err := t.exec(`UPDATE accounts SET password_hash = ? WHERE name = ?`, hash, name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNoSuchAccount
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("set password of %q: %w", name, err)
+	}
+	return nil
+}
+
+// DeleteAccount implements store.Store.
+func (s *Store) DeleteAccount(ctx context.Context, name string) error {
+	err := s.w.do(ctx, func(t *wtx) error {
+		var id int64
+		err := t.queryRow(`SELECT id FROM accounts WHERE name = ?`, name).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNoSuchAccount
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(`UPDATE blobs SET refcount = refcount - d.n
+			FROM (SELECT g.blob AS blob, count(*) AS n FROM messages g JOIN mailboxes m ON g.mailbox = m.id
+				WHERE m.account = ? GROUP BY g.blob) AS d
+			WHERE blobs.id = d.blob`, id); err != nil {
+			return err
+		}
+		if _, err := t.exec(`DELETE FROM messages WHERE mailbox IN (SELECT id FROM mailboxes WHERE account = ?)`, id); err != nil {
+			return err
+		}
+		if _, err := t.exec(`DELETE FROM accounts WHERE id = ?`, id); err != nil {
+			return err
+		}
+		if err := t.collectUnreferenced(); err != nil {
+			return err
+		}
+		t.publish(events.Event{Account: id})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete account %q: %w", name, err)
+	}
+	return nil
+}
+
+// collectUnreferenced deletes blob rows without references and schedules
+// their files for deletion after the commit.
+func (t *wtx) collectUnreferenced() error {
+	rows, err := t.query(`DELETE FROM blobs WHERE refcount <= 0 RETURNING id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		t.dropBlob(strings.Clone(id))
+	}
+	return rows.Err()
+}

@@ -1,0 +1,429 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"rookery/internal/events"
+	"rookery/internal/store"
+)
+
+const mboxCols = `id, account, name, uidvalidity, uidnext, highestmodseq, special_use, noselect`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanMailbox(sc scanner) (store.Mailbox, error) {
+	var m store.Mailbox
+	var uidvalidity, uidnext int64
+	var hms int64
+	err := sc.Scan(&m.ID, &m.Account, &m.Name, &uidvalidity, &uidnext, &hms, &m.SpecialUse, &m.NoSelect)
+	m.UIDValidity, m.UIDNext, m.HighestModSeq = uint32(uidvalidity), uint32(uidnext), uint64(hms)
+	return m, err
+}
+
+// Mailboxes implements store.Store.
+func (s *Store) Mailboxes(ctx context.Context, acct store.AccountID) ([]store.Mailbox, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+mboxCols+` FROM mailboxes WHERE account = ? ORDER BY name`, acct)
+	if err != nil {
+		return nil, fmt.Errorf("list mailboxes: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Mailbox
+	for rows.Next() {
+		m, err := scanMailbox(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list mailboxes: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list mailboxes: %w", err)
+	}
+	return out, nil
+}
+
+// Mailbox implements store.Store.
+func (s *Store) Mailbox(ctx context.Context, acct store.AccountID, name string) (store.Mailbox, error) {
+	cn, err := canonName(name)
+	if err != nil {
+		return store.Mailbox{}, fmt.Errorf("mailbox %q: %w: %w", name, store.ErrNoSuchMailbox, err)
+	}
+	m, err := scanMailbox(s.rdb.QueryRowContext(ctx, `SELECT `+mboxCols+` FROM mailboxes WHERE account = ? AND name = ?`, acct, cn))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Mailbox{}, fmt.Errorf("mailbox %q: %w", name, store.ErrNoSuchMailbox)
+	}
+	if err != nil {
+		return store.Mailbox{}, fmt.Errorf("mailbox %q: %w", name, err)
+	}
+	return m, nil
+}
+
+// nextUIDValidity hands out max(unix time, last+1).
+func (t *wtx) nextUIDValidity() (uint32, error) {
+	var last int64
+	if err := t.queryRow(`SELECT value FROM counters WHERE name = 'uidvalidity'`).Scan(&last); err != nil {
+		return 0, err
+	}
+	v := max(time.Now().Unix(), last+1)
+	if v > int64(^uint32(0)) {
+		return 0, errors.New("UIDVALIDITY space exhausted")
+	}
+	if _, err := t.exec(`UPDATE counters SET value = ? WHERE name = 'uidvalidity'`, v); err != nil {
+		return 0, err
+	}
+	return uint32(v), nil
+}
+
+func (t *wtx) insertMailbox(acct store.AccountID, name, specialUse string, noselect bool) (store.Mailbox, error) {
+	uv, err := t.nextUIDValidity()
+	if err != nil {
+		return store.Mailbox{}, err
+	}
+	m := store.Mailbox{Account: acct, Name: name, UIDValidity: uv, UIDNext: 1, HighestModSeq: 1, SpecialUse: specialUse, NoSelect: noselect}
+	err = t.queryRow(`INSERT INTO mailboxes(account, name, uidvalidity, uidnext, highestmodseq, special_use, noselect, recent_from)
+		VALUES (?, ?, ?, 1, 1, ?, ?, 1) RETURNING id`, acct, name, uv, specialUse, noselect).Scan(&m.ID)
+	return m, err
+}
+
+// mailboxByName returns the mailbox or sql.ErrNoRows.
+func (t *wtx) mailboxByName(acct store.AccountID, name string) (store.Mailbox, error) {
+	return scanMailbox(t.queryRow(`SELECT `+mboxCols+` FROM mailboxes WHERE account = ? AND name = ?`, acct, name))
+}
+
+// mailboxByID returns the mailbox, failing with ErrNoSuchMailbox.
+func (t *wtx) mailboxByID(id store.MailboxID) (store.Mailbox, error) {
+	m, err := scanMailbox(t.queryRow(`SELECT `+mboxCols+` FROM mailboxes WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, store.ErrNoSuchMailbox
+	}
+	return m, err
+}
+
+// selectable returns the mailbox, failing unless it exists and is selectable.
+func (t *wtx) selectable(id store.MailboxID) (store.Mailbox, error) {
+	m, err := t.mailboxByID(id)
+	if err == nil && m.NoSelect {
+		err = store.ErrMailboxNoSelect
+	}
+	return m, err
+}
+
+func (t *wtx) accountExists(acct store.AccountID) error {
+	var n int
+	if err := t.queryRow(`SELECT count(*) FROM accounts WHERE id = ?`, acct).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNoSuchAccount
+	}
+	return nil
+}
+
+func (t *wtx) hasChildren(acct store.AccountID, name string) (bool, error) {
+	lo, hi := childBounds(name)
+	var n int
+	err := t.queryRow(`SELECT count(*) FROM mailboxes WHERE account = ? AND name > ? AND name < ? LIMIT 1`, acct, lo, hi).Scan(&n)
+	return n > 0, err
+}
+
+// createParents creates the missing ancestors of name as plain mailboxes.
+func (t *wtx) createParents(acct store.AccountID, name string) error {
+	for _, p := range parentNames(name) {
+		_, err := t.mailboxByName(acct, p)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if _, err := t.insertMailbox(acct, p, "", false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateMailbox implements store.Store.
+func (s *Store) CreateMailbox(ctx context.Context, acct store.AccountID, name, specialUse string) (store.Mailbox, error) {
+	cn, err := canonName(name)
+	if err != nil {
+		return store.Mailbox{}, fmt.Errorf("create mailbox: %w", err)
+	}
+	su, err := canonSpecialUse(specialUse)
+	if err != nil {
+		return store.Mailbox{}, fmt.Errorf("create mailbox %q: %w", name, err)
+	}
+	var m store.Mailbox
+	err = s.w.do(ctx, func(t *wtx) error {
+		if err := t.accountExists(acct); err != nil {
+			return err
+		}
+		old, err := t.mailboxByName(acct, cn)
+		switch {
+		case err == nil && !old.NoSelect:
+			return store.ErrMailboxExists
+		case err == nil:
+			// Over a placeholder: a new incarnation (new ID and UIDVALIDITY).
+			if _, err := t.exec(`DELETE FROM mailboxes WHERE id = ?`, old.ID); err != nil {
+				return err
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		if err := t.createParents(acct, cn); err != nil {
+			return err
+		}
+		m, err = t.insertMailbox(acct, cn, su, false)
+		if err != nil {
+			return err
+		}
+		t.publish(events.Event{Account: int64(acct), Mailbox: int64(m.ID)})
+		return nil
+	})
+	if err != nil {
+		return store.Mailbox{}, fmt.Errorf("create mailbox %q: %w", name, err)
+	}
+	return m, nil
+}
+
+// dropMessages deletes every message of a mailbox and releases their blobs.
+func (t *wtx) dropMessages(id store.MailboxID) error {
+	if _, err := t.exec(`UPDATE blobs SET refcount = refcount - d.n
+		FROM (SELECT blob, count(*) AS n FROM messages WHERE mailbox = ? GROUP BY blob) AS d
+		WHERE blobs.id = d.blob`, id); err != nil {
+		return err
+	}
+	if _, err := t.exec(`DELETE FROM messages WHERE mailbox = ?`, id); err != nil {
+		return err
+	}
+	return t.collectUnreferenced()
+}
+
+// DeleteMailbox implements store.Store.
+func (s *Store) DeleteMailbox(ctx context.Context, acct store.AccountID, name string) error {
+	cn, err := canonName(name)
+	if err != nil {
+		return fmt.Errorf("delete mailbox: %w: %w", store.ErrNoSuchMailbox, err)
+	}
+	if cn == inbox {
+		return fmt.Errorf("delete mailbox: %w", store.ErrInboxDelete)
+	}
+	err = s.w.do(ctx, func(t *wtx) error {
+		m, err := t.mailboxByName(acct, cn)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNoSuchMailbox
+		}
+		if err != nil {
+			return err
+		}
+		children, err := t.hasChildren(acct, cn)
+		if err != nil {
+			return err
+		}
+		if children && m.NoSelect {
+			return store.ErrHasChildren
+		}
+		if err := t.dropMessages(m.ID); err != nil {
+			return err
+		}
+		if _, err := t.exec(`DELETE FROM mailboxes WHERE id = ?`, m.ID); err != nil {
+			return err
+		}
+		t.publish(events.Event{Account: int64(acct), Mailbox: int64(m.ID)})
+		if children {
+			// Keep the name as a NoSelect placeholder: a new incarnation,
+			// so sessions holding the old ID see it gone.
+			if _, err := t.insertMailbox(acct, cn, "", true); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete mailbox %q: %w", name, err)
+	}
+	return nil
+}
+
+// RenameMailbox implements store.Store.
+func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, to string) error {
+	cf, err := canonName(from)
+	if err != nil {
+		return fmt.Errorf("rename mailbox: %w: %w", store.ErrNoSuchMailbox, err)
+	}
+	ct, err := canonName(to)
+	if err != nil {
+		return fmt.Errorf("rename mailbox: %w", err)
+	}
+	if strings.HasPrefix(ct, cf+"/") {
+		return fmt.Errorf("rename mailbox %q to its own child %q: %w", from, to, store.ErrInvalidName)
+	}
+	err = s.w.do(ctx, func(t *wtx) error {
+		src, err := t.mailboxByName(acct, cf)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNoSuchMailbox
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := t.mailboxByName(acct, ct); err == nil {
+			return store.ErrMailboxExists
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if cf == inbox {
+			return t.renameInbox(src, ct)
+		}
+		// Collect the subtree first, check for clashes, then rename.
+		lo, hi := childBounds(cf)
+		rows, err := t.query(`SELECT id, name FROM mailboxes WHERE account = ? AND name > ? AND name < ?`, acct, lo, hi)
+		if err != nil {
+			return err
+		}
+		type ren struct {
+			id   store.MailboxID
+			name string
+		}
+		list := []ren{{src.ID, ct}}
+		for rows.Next() {
+			var r ren
+			if err := rows.Scan(&r.id, &r.name); err != nil {
+				rows.Close()
+				return err
+			}
+			r.name = ct + r.name[len(cf):]
+			list = append(list, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range list[1:] {
+			if _, err := t.mailboxByName(acct, r.name); err == nil {
+				return store.ErrMailboxExists
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		for _, r := range list {
+			if _, err := t.exec(`UPDATE mailboxes SET name = ? WHERE id = ?`, r.name, r.id); err != nil {
+				return err
+			}
+			t.publish(events.Event{Account: int64(acct), Mailbox: int64(r.id)})
+		}
+		return t.createParents(acct, ct)
+	})
+	if err != nil {
+		return fmt.Errorf("rename mailbox %q to %q: %w", from, to, err)
+	}
+	return nil
+}
+
+// renameInbox moves INBOX's messages into a new mailbox named to (new
+// UIDVALIDITY, UIDs 1..n in order) and leaves INBOX empty, with the moved
+// messages recorded as expunged there.
+func (t *wtx) renameInbox(src store.Mailbox, to string) error {
+	if err := t.createParents(src.Account, to); err != nil {
+		return err
+	}
+	dst, err := t.insertMailbox(src.Account, to, "", false)
+	if err != nil {
+		return err
+	}
+	srcMod := src.HighestModSeq + 1
+	dstMod := dst.HighestModSeq + 1
+	uids, err := t.uidList(`SELECT uid FROM messages WHERE mailbox = ? ORDER BY uid`, src.ID)
+	if err != nil {
+		return err
+	}
+	next := uint32(1)
+	for _, uid := range uids {
+		if _, err := t.exec(`UPDATE messages SET mailbox = ?, uid = ?, modseq = ? WHERE mailbox = ? AND uid = ?`,
+			dst.ID, next, dstMod, src.ID, uid); err != nil {
+			return err
+		}
+		if _, err := t.exec(`INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES (?, ?, ?)`, src.ID, uid, srcMod); err != nil {
+			return err
+		}
+		next++
+	}
+	if _, err := t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, recent_from = ? WHERE id = ?`, next, dstMod, next, dst.ID); err != nil {
+		return err
+	}
+	if len(uids) > 0 {
+		if _, err := t.exec(`UPDATE mailboxes SET highestmodseq = ? WHERE id = ?`, srcMod, src.ID); err != nil {
+			return err
+		}
+		t.publish(events.Event{Account: int64(src.Account), Mailbox: int64(src.ID), ModSeq: srcMod})
+	}
+	t.publish(events.Event{Account: int64(src.Account), Mailbox: int64(dst.ID)})
+	return nil
+}
+
+func (t *wtx) uidList(q string, args ...any) ([]uint32, error) {
+	rows, err := t.query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []uint32
+	for rows.Next() {
+		var u int64
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		out = append(out, uint32(u))
+	}
+	return out, rows.Err()
+}
+
+// Subscriptions implements store.Store.
+func (s *Store) Subscriptions(ctx context.Context, acct store.AccountID) ([]string, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT name FROM subscriptions WHERE account = ? ORDER BY name`, acct)
+	if err != nil {
+		return nil, fmt.Errorf("subscriptions: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("subscriptions: %w", err)
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("subscriptions: %w", err)
+	}
+	return out, nil
+}
+
+// SetSubscribed implements store.Store.
+func (s *Store) SetSubscribed(ctx context.Context, acct store.AccountID, name string, subscribed bool) error {
+	cn, err := canonName(name)
+	if err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	err = s.w.do(ctx, func(t *wtx) error {
+		if err := t.accountExists(acct); err != nil {
+			return err
+		}
+		q := `DELETE FROM subscriptions WHERE account = ? AND name = ?`
+		if subscribed {
+			q = `INSERT OR IGNORE INTO subscriptions(account, name) VALUES (?, ?)`
+		}
+		if _, err := t.exec(q, acct, cn); err != nil {
+			return err
+		}
+		t.publish(events.Event{Account: int64(acct)})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("subscribe %q: %w", name, err)
+	}
+	return nil
+}

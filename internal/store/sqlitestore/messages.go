@@ -1,0 +1,585 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"rookery/internal/events"
+	"rookery/internal/imapnum"
+	"rookery/internal/store"
+)
+
+const msgCols = `uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob`
+
+func scanMessage(sc scanner) (store.Message, error) {
+	var m store.Message
+	var uid, modseq, flags, idate, tz, sdate int64
+	var kw, blobID string
+	if err := sc.Scan(&uid, &modseq, &flags, &kw, &idate, &tz, &sdate, &m.Size, &blobID); err != nil {
+		return m, err
+	}
+	m.UID, m.ModSeq = uint32(uid), uint64(modseq)
+	m.Flags = store.Flags{Sys: store.SysFlags(flags), Keywords: decodeKeywords(kw)}
+	m.InternalDate = time.Unix(idate, 0).In(zone(int(tz)))
+	m.SaveDate = time.Unix(sdate, 0)
+	m.Blob = store.BlobID(blobID)
+	return m, nil
+}
+
+var utcZone = time.UTC
+
+func zone(offset int) *time.Location {
+	if offset == 0 {
+		return utcZone
+	}
+	return time.FixedZone("", offset)
+}
+
+// rangeScanLimit is the number of ranges above which a UID set is matched by
+// one scan of the mailbox filtered in Go instead of one query per range.
+const rangeScanLimit = 32
+
+type querier func(q string, args ...any) (*sql.Rows, error)
+
+// scanSet runs the queries that return the messages of mbox in rs, in UID
+// order, and calls fn for each row. Rows outside rs may be passed (when the
+// set is matched by one scan): fn must skip UIDs for which rs.contains is
+// false. cols must start with uid.
+func scanSet(query querier, mbox store.MailboxID, rs uidRanges, cols string, fn func(*sql.Rows) error) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	each := func(lo, hi uint32) error {
+		rows, err := query(`SELECT `+cols+` FROM messages WHERE mailbox = ? AND uid BETWEEN ? AND ? ORDER BY uid`, mbox, lo, hi)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := fn(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	if len(rs) > rangeScanLimit {
+		return each(rs[0].Start, rs[len(rs)-1].Stop)
+	}
+	for _, r := range rs {
+		if err := each(r.Start, r.Stop); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func txQuerier(ctx context.Context, tx *sql.Tx) querier {
+	return func(q string, args ...any) (*sql.Rows, error) { return tx.QueryContext(ctx, q, args...) }
+}
+
+// readMailbox reads a mailbox in a read transaction, failing with
+// ErrNoSuchMailbox or (when selectable) ErrMailboxNoSelect.
+func readMailbox(ctx context.Context, tx *sql.Tx, id store.MailboxID) (store.Mailbox, int64, error) {
+	var recentFrom int64
+	var m store.Mailbox
+	var uidvalidity, uidnext, hms int64
+	err := tx.QueryRowContext(ctx, `SELECT `+mboxCols+`, recent_from FROM mailboxes WHERE id = ?`, id).
+		Scan(&m.ID, &m.Account, &m.Name, &uidvalidity, &uidnext, &hms, &m.SpecialUse, &m.NoSelect, &recentFrom)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, 0, store.ErrNoSuchMailbox
+	}
+	if err != nil {
+		return m, 0, err
+	}
+	m.UIDValidity, m.UIDNext, m.HighestModSeq = uint32(uidvalidity), uint32(uidnext), uint64(hms)
+	if m.NoSelect {
+		return m, 0, store.ErrMailboxNoSelect
+	}
+	return m, recentFrom, nil
+}
+
+// Status implements store.Store.
+func (s *Store) Status(ctx context.Context, mbox store.MailboxID) (store.MailboxStatus, error) {
+	var st store.MailboxStatus
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		m, recentFrom, err := readMailbox(ctx, tx, mbox)
+		if err != nil {
+			return err
+		}
+		st.Mailbox = m
+		return tx.QueryRowContext(ctx, `SELECT count(*),
+				coalesce(sum(flags & ? = 0), 0), coalesce(sum(flags & ? != 0), 0),
+				coalesce(sum(uid >= ?), 0), coalesce(sum(size), 0)
+			FROM messages WHERE mailbox = ?`, int(store.FlagSeen), int(store.FlagDeleted), recentFrom, mbox).
+			Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Recent, &st.Size)
+	})
+	if err != nil {
+		return store.MailboxStatus{}, fmt.Errorf("status of mailbox %d: %w", mbox, err)
+	}
+	return st, nil
+}
+
+// Append implements store.Store.
+func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.NewMessage) (store.AppendResult, error) {
+	type prepared struct {
+		kw    string
+		idate time.Time
+	}
+	prep := make([]prepared, len(msgs))
+	for i, m := range msgs {
+		kws, err := normKeywords(m.Flags.Keywords)
+		if err != nil {
+			return store.AppendResult{}, fmt.Errorf("append to mailbox %d: %w", mbox, err)
+		}
+		d := m.InternalDate
+		if d.IsZero() {
+			d = time.Now()
+		}
+		prep[i] = prepared{encodeKeywords(kws), d}
+	}
+	var res store.AppendResult
+	err := s.w.do(ctx, func(t *wtx) error {
+		m, err := t.selectable(mbox)
+		if err != nil {
+			return err
+		}
+		modseq := m.HighestModSeq + 1
+		uid := m.UIDNext
+		now := time.Now().Unix()
+		res = store.AppendResult{UIDValidity: m.UIDValidity, UIDs: make([]store.UID, 0, len(msgs))}
+		for i, nm := range msgs {
+			size, err := t.refBlob(nm.Blob)
+			if err != nil {
+				return err
+			}
+			_, off := prep[i].idate.Zone()
+			if _, err := t.exec(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				mbox, uid, modseq, int(nm.Flags.Sys), prep[i].kw, prep[i].idate.Unix(), off, now, size, string(nm.Blob.ID)); err != nil {
+				return err
+			}
+			res.UIDs = append(res.UIDs, uid)
+			uid++
+		}
+		if uid == 0 { // wrapped around
+			return errors.New("UID space exhausted")
+		}
+		if _, err := t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`, uid, modseq, mbox); err != nil {
+			return err
+		}
+		t.publish(events.Event{Account: int64(m.Account), Mailbox: int64(mbox), ModSeq: modseq})
+		return nil
+	})
+	if err != nil {
+		return store.AppendResult{}, fmt.Errorf("append to mailbox %d: %w", mbox, err)
+	}
+	return res, nil
+}
+
+// refBlob adds a reference to a blob, checking that its file exists when
+// this is its first reference, and returns its size.
+func (t *wtx) refBlob(ref store.BlobRef) (int64, error) {
+	var size int64
+	err := t.queryRow(`UPDATE blobs SET refcount = refcount + 1 WHERE id = ? RETURNING size`, string(ref.ID)).Scan(&size)
+	if err == nil {
+		return size, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	size, err = t.w.s.blobs.Stat(string(ref.ID))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("blob %s: %w: %w", ref.ID, store.ErrNoSuchMessage, err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("blob %s: %w", ref.ID, err)
+	}
+	if _, err := t.exec(`INSERT INTO blobs(id, size, refcount) VALUES (?, ?, 1)`, string(ref.ID), size); err != nil {
+		return 0, err
+	}
+	return size, nil
+}
+
+// Snapshot implements store.Store.
+func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snapshot, error) {
+	var snap store.Snapshot
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		m, _, err := readMailbox(ctx, tx, mbox)
+		if err != nil {
+			return err
+		}
+		snap.Mailbox = m
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE mailbox = ?`, mbox).Scan(&n); err != nil {
+			return err
+		}
+		snap.UIDs = make([]store.UID, 0, n)
+		snap.ModSeqs = make([]store.ModSeq, 0, n)
+		rows, err := tx.QueryContext(ctx, `SELECT uid, modseq, flags, keywords FROM messages WHERE mailbox = ? ORDER BY uid`, mbox)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var uid, modseq, flags int64
+		var kw sql.RawBytes
+		seenKw := map[string]bool{}
+		for rows.Next() {
+			if err := rows.Scan(&uid, &modseq, &flags, &kw); err != nil {
+				return err
+			}
+			snap.UIDs = append(snap.UIDs, uint32(uid))
+			snap.ModSeqs = append(snap.ModSeqs, uint64(modseq))
+			if snap.FirstUnseen == 0 && store.SysFlags(flags)&store.FlagSeen == 0 {
+				snap.FirstUnseen = uint32(uid)
+			}
+			if len(kw) > 0 && !seenKw[string(kw)] {
+				seenKw[string(kw)] = true
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		var all []string
+		for set := range seenKw {
+			for _, k := range decodeKeywords(set) {
+				if !hasKeyword(all, k) {
+					all = append(all, k)
+				}
+			}
+		}
+		sortKeywords(all)
+		snap.Keywords = all
+		return nil
+	})
+	if err != nil {
+		return store.Snapshot{}, fmt.Errorf("snapshot of mailbox %d: %w", mbox, err)
+	}
+	return snap, nil
+}
+
+// ClaimRecent implements store.Store.
+func (s *Store) ClaimRecent(ctx context.Context, mbox store.MailboxID) (lo, hi store.UID, err error) {
+	err = s.w.do(ctx, func(t *wtx) error {
+		var from, next int64
+		var noselect bool
+		err := t.queryRow(`SELECT recent_from, uidnext, noselect FROM mailboxes WHERE id = ?`, mbox).Scan(&from, &next, &noselect)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNoSuchMailbox
+		}
+		if err != nil {
+			return err
+		}
+		if noselect {
+			return store.ErrMailboxNoSelect
+		}
+		lo, hi = uint32(from), uint32(next)
+		if from < next {
+			_, err = t.exec(`UPDATE mailboxes SET recent_from = ? WHERE id = ?`, next, mbox)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("claim recent in mailbox %d: %w", mbox, err)
+	}
+	return lo, hi, nil
+}
+
+// Fetch implements store.Store.
+func (s *Store) Fetch(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
+	rs := normalize(uids)
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		if _, _, err := readMailbox(ctx, tx, mbox); err != nil {
+			return err
+		}
+		return scanSet(txQuerier(ctx, tx), mbox, rs, msgCols, func(r *sql.Rows) error {
+			m, err := scanMessage(r)
+			if err != nil || !rs.contains(m.UID) {
+				return err
+			}
+			return fn(m)
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("fetch from mailbox %d: %w", mbox, err)
+	}
+	return nil
+}
+
+// loadSet reads the messages of mbox in rs inside a write job.
+func (t *wtx) loadSet(mbox store.MailboxID, rs uidRanges) ([]store.Message, error) {
+	var out []store.Message
+	err := scanSet(t.query, mbox, rs, msgCols, func(r *sql.Rows) error {
+		m, err := scanMessage(r)
+		if err == nil && rs.contains(m.UID) {
+			out = append(out, m)
+		}
+		return err
+	})
+	return out, err
+}
+
+// StoreFlags implements store.Store.
+func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, op store.FlagOp, flags store.Flags, unchangedSince store.ModSeq) (store.StoreResult, error) {
+	kws, err := normKeywords(flags.Keywords)
+	if err != nil {
+		return store.StoreResult{}, fmt.Errorf("store flags in mailbox %d: %w", mbox, err)
+	}
+	flags.Keywords = kws
+	rs := normalize(uids)
+	var res store.StoreResult
+	err = s.w.do(ctx, func(t *wtx) error {
+		res = store.StoreResult{}
+		m, err := t.selectable(mbox)
+		if err != nil {
+			return err
+		}
+		msgs, err := t.loadSet(mbox, rs)
+		if err != nil {
+			return err
+		}
+		modseq := m.HighestModSeq + 1
+		for _, msg := range msgs {
+			if unchangedSince > 0 && msg.ModSeq > unchangedSince {
+				res.Modified = append(res.Modified, msg.UID)
+				continue
+			}
+			nf := applyFlags(msg.Flags, op, flags)
+			if sameFlags(nf, msg.Flags) {
+				res.Unchanged = append(res.Unchanged, msg)
+				continue
+			}
+			if _, err := t.exec(`UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE mailbox = ? AND uid = ?`,
+				int(nf.Sys), encodeKeywords(nf.Keywords), modseq, mbox, msg.UID); err != nil {
+				return err
+			}
+			msg.Flags, msg.ModSeq = nf, modseq
+			res.Updated = append(res.Updated, msg)
+		}
+		if len(res.Updated) > 0 {
+			if _, err := t.exec(`UPDATE mailboxes SET highestmodseq = ? WHERE id = ?`, modseq, mbox); err != nil {
+				return err
+			}
+			t.publish(events.Event{Account: int64(m.Account), Mailbox: int64(mbox), ModSeq: modseq})
+		}
+		return nil
+	})
+	if err != nil {
+		return store.StoreResult{}, fmt.Errorf("store flags in mailbox %d: %w", mbox, err)
+	}
+	return res, nil
+}
+
+// expungeMessages removes msgs from m at modseq (records them as expunged);
+// release says whether their blob references are dropped.
+func (t *wtx) expungeMessages(m store.Mailbox, msgs []store.Message, modseq store.ModSeq, release bool) error {
+	for _, msg := range msgs {
+		if _, err := t.exec(`DELETE FROM messages WHERE mailbox = ? AND uid = ?`, m.ID, msg.UID); err != nil {
+			return err
+		}
+		if _, err := t.exec(`INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES (?, ?, ?)`, m.ID, msg.UID, modseq); err != nil {
+			return err
+		}
+		if release {
+			if _, err := t.exec(`UPDATE blobs SET refcount = refcount - 1 WHERE id = ?`, string(msg.Blob)); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := t.exec(`UPDATE mailboxes SET highestmodseq = ? WHERE id = ?`, modseq, m.ID); err != nil {
+		return err
+	}
+	if release {
+		if err := t.collectUnreferenced(); err != nil {
+			return err
+		}
+	}
+	t.publish(events.Event{Account: int64(m.Account), Mailbox: int64(m.ID), ModSeq: modseq})
+	return nil
+}
+
+// Expunge implements store.Store.
+func (s *Store) Expunge(ctx context.Context, mbox store.MailboxID, uids imapnum.Set) ([]store.UID, error) {
+	rs := uidRanges{{Start: 1, Stop: ^uint32(0)}}
+	if uids != nil {
+		rs = normalize(uids)
+	}
+	var out []store.UID
+	err := s.w.do(ctx, func(t *wtx) error {
+		out = nil
+		m, err := t.selectable(mbox)
+		if err != nil {
+			return err
+		}
+		var del []store.Message
+		err = scanSet(t.query, mbox, rs, `uid, flags, blob`, func(r *sql.Rows) error {
+			var uid, flags int64
+			var b string
+			if err := r.Scan(&uid, &flags, &b); err != nil {
+				return err
+			}
+			if store.SysFlags(flags)&store.FlagDeleted != 0 && rs.contains(uint32(uid)) {
+				del = append(del, store.Message{UID: uint32(uid), Blob: store.BlobID(b)})
+			}
+			return nil
+		})
+		if err != nil || len(del) == 0 {
+			return err
+		}
+		if err := t.expungeMessages(m, del, m.HighestModSeq+1, true); err != nil {
+			return err
+		}
+		for _, d := range del {
+			out = append(out, d.UID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("expunge in mailbox %d: %w", mbox, err)
+	}
+	return out, nil
+}
+
+// copyMessages inserts copies of msgs into dst (UIDs in order), adding blob
+// references when addRefs.
+func (t *wtx) copyMessages(src, dst store.MailboxID, rs uidRanges, addRefs bool) (store.CopyResult, store.Mailbox, []store.Message, error) {
+	var res store.CopyResult
+	sm, err := t.selectable(src)
+	if err != nil {
+		return res, sm, nil, err
+	}
+	dm, err := t.selectable(dst)
+	if err != nil {
+		return res, sm, nil, err
+	}
+	msgs, err := t.loadSet(src, rs)
+	if err != nil || len(msgs) == 0 {
+		res.UIDValidity = dm.UIDValidity
+		return res, sm, nil, err
+	}
+	if src == dst {
+		// Re-read: loadSet saw the same counters.
+		dm, err = t.mailboxByID(dst)
+		if err != nil {
+			return res, sm, nil, err
+		}
+	}
+	modseq := dm.HighestModSeq + 1
+	uid := dm.UIDNext
+	now := time.Now().Unix()
+	res = store.CopyResult{UIDValidity: dm.UIDValidity, SrcUIDs: make([]store.UID, 0, len(msgs)), DstUIDs: make([]store.UID, 0, len(msgs))}
+	for _, msg := range msgs {
+		_, off := msg.InternalDate.Zone()
+		if _, err := t.exec(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			dst, uid, modseq, int(msg.Flags.Sys), encodeKeywords(msg.Flags.Keywords), msg.InternalDate.Unix(), off, now, msg.Size, string(msg.Blob)); err != nil {
+			return res, sm, nil, err
+		}
+		if addRefs {
+			if _, err := t.exec(`UPDATE blobs SET refcount = refcount + 1 WHERE id = ?`, string(msg.Blob)); err != nil {
+				return res, sm, nil, err
+			}
+		}
+		res.SrcUIDs = append(res.SrcUIDs, msg.UID)
+		res.DstUIDs = append(res.DstUIDs, uid)
+		uid++
+		if uid == 0 {
+			return res, sm, nil, errors.New("UID space exhausted")
+		}
+	}
+	if _, err := t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`, uid, modseq, dst); err != nil {
+		return res, sm, nil, err
+	}
+	t.publish(events.Event{Account: int64(dm.Account), Mailbox: int64(dst), ModSeq: modseq})
+	return res, sm, msgs, nil
+}
+
+// Copy implements store.Store.
+func (s *Store) Copy(ctx context.Context, src store.MailboxID, uids imapnum.Set, dst store.MailboxID) (store.CopyResult, error) {
+	rs := normalize(uids)
+	var res store.CopyResult
+	err := s.w.do(ctx, func(t *wtx) error {
+		var err error
+		res, _, _, err = t.copyMessages(src, dst, rs, true)
+		return err
+	})
+	if err != nil {
+		return store.CopyResult{}, fmt.Errorf("copy from mailbox %d to %d: %w", src, dst, err)
+	}
+	return res, nil
+}
+
+// Move implements store.Store.
+func (s *Store) Move(ctx context.Context, src store.MailboxID, uids imapnum.Set, dst store.MailboxID) (store.CopyResult, error) {
+	rs := normalize(uids)
+	var res store.CopyResult
+	err := s.w.do(ctx, func(t *wtx) error {
+		r, _, msgs, err := t.copyMessages(src, dst, rs, false)
+		if err != nil || len(msgs) == 0 {
+			res = r
+			return err
+		}
+		sm, err := t.mailboxByID(src) // counters after the copy (src may be dst)
+		if err != nil {
+			return err
+		}
+		r.ModSeq = sm.HighestModSeq + 1
+		if err := t.expungeMessages(sm, msgs, r.ModSeq, false); err != nil {
+			return err
+		}
+		res = r
+		return nil
+	})
+	if err != nil {
+		return store.CopyResult{}, fmt.Errorf("move from mailbox %d to %d: %w", src, dst, err)
+	}
+	return res, nil
+}
+
+// Changes implements store.Store.
+func (s *Store) Changes(ctx context.Context, mbox store.MailboxID, since store.ModSeq) (store.Changes, error) {
+	var ch store.Changes
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		m, _, err := readMailbox(ctx, tx, mbox)
+		if err != nil {
+			return err
+		}
+		ch.Mailbox = m
+		rows, err := tx.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE mailbox = ? AND modseq > ? ORDER BY uid`, mbox, int64(since))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			msg, err := scanMessage(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			ch.Updated = append(ch.Updated, msg)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT uid FROM expunged WHERE mailbox = ? AND modseq > ? ORDER BY uid`, mbox, int64(since))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var uid int64
+			if err := rows.Scan(&uid); err != nil {
+				return err
+			}
+			ch.Expunged = append(ch.Expunged, uint32(uid))
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return store.Changes{}, fmt.Errorf("changes in mailbox %d: %w", mbox, err)
+	}
+	return ch, nil
+}

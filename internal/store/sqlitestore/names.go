@@ -1,0 +1,204 @@
+package sqlitestore
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"rookery/internal/imapnum"
+	"rookery/internal/store"
+)
+
+const inbox = "INBOX"
+
+// canonName validates a mailbox name and returns it with a top-level
+// "INBOX" (matched case-insensitively, as the whole name) in canonical case.
+// Other names, including children of INBOX, are case-sensitive.
+func canonName(name string) (string, error) {
+	if name == "" {
+		return "", fmt.Errorf("empty mailbox name: %w", store.ErrInvalidName)
+	}
+	if !utf8.ValidString(name) {
+		return "", fmt.Errorf("mailbox name %q is not UTF-8: %w", name, store.ErrInvalidName)
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return "", fmt.Errorf("mailbox name %q has a control character: %w", name, store.ErrInvalidName)
+		}
+	}
+	for _, level := range strings.Split(name, string(store.Separator)) {
+		if level == "" {
+			return "", fmt.Errorf("mailbox name %q has an empty level: %w", name, store.ErrInvalidName)
+		}
+	}
+	if strings.EqualFold(name, inbox) {
+		return inbox, nil
+	}
+	return name, nil
+}
+
+// parentNames returns the ancestors of a (valid) name, outermost first.
+func parentNames(name string) []string {
+	var ps []string
+	for i := 0; i < len(name); i++ {
+		if name[i] == store.Separator {
+			p, _ := canonName(name[:i])
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// childBounds returns lo, hi such that the descendants of name are exactly
+// the names n with lo < n < hi ('0' is the byte after '/').
+func childBounds(name string) (lo, hi string) {
+	return name + "/", name + "0"
+}
+
+var specialUses = []string{`\All`, `\Archive`, `\Drafts`, `\Flagged`, `\Junk`, `\Sent`, `\Trash`}
+
+func canonSpecialUse(su string) (string, error) {
+	if su == "" {
+		return "", nil
+	}
+	for _, v := range specialUses {
+		if strings.EqualFold(su, v) {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("special-use %q: %w", su, store.ErrSpecialUseInvalid)
+}
+
+// normKeywords returns keywords deduplicated case-insensitively (first
+// spelling wins) and sorted; nil when there are none.
+func normKeywords(kws []string) ([]string, error) {
+	if len(kws) == 0 {
+		return nil, nil
+	}
+	out := make([]string, 0, len(kws))
+	for _, k := range kws {
+		if k == "" || strings.ContainsFunc(k, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			return nil, fmt.Errorf("invalid keyword %q", k)
+		}
+		dup := false
+		for _, o := range out {
+			if strings.EqualFold(o, k) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, k)
+		}
+	}
+	sortKeywords(out)
+	return out, nil
+}
+
+func sortKeywords(kws []string) {
+	sort.Slice(kws, func(i, j int) bool { return strings.ToLower(kws[i]) < strings.ToLower(kws[j]) })
+}
+
+func encodeKeywords(kws []string) string { return strings.Join(kws, " ") }
+
+func decodeKeywords(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, " ")
+}
+
+func hasKeyword(kws []string, k string) bool {
+	for _, o := range kws {
+		if strings.EqualFold(o, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// applyFlags computes the result of a flag operation on cur.
+func applyFlags(cur store.Flags, op store.FlagOp, f store.Flags) store.Flags {
+	switch op {
+	case store.FlagsReplace:
+		return store.Flags{Sys: f.Sys, Keywords: f.Keywords}
+	case store.FlagsAdd:
+		out := store.Flags{Sys: cur.Sys | f.Sys, Keywords: cur.Keywords}
+		added := false
+		for _, k := range f.Keywords {
+			if !hasKeyword(out.Keywords, k) {
+				if !added {
+					out.Keywords = append([]string(nil), out.Keywords...)
+					added = true
+				}
+				out.Keywords = append(out.Keywords, k)
+			}
+		}
+		if added {
+			sortKeywords(out.Keywords)
+		}
+		return out
+	default: // FlagsRemove
+		out := store.Flags{Sys: cur.Sys &^ f.Sys}
+		for _, k := range cur.Keywords {
+			if !hasKeyword(f.Keywords, k) {
+				out.Keywords = append(out.Keywords, k)
+			}
+		}
+		return out
+	}
+}
+
+func sameFlags(a, b store.Flags) bool {
+	if a.Sys != b.Sys || len(a.Keywords) != len(b.Keywords) {
+		return false
+	}
+	for i := range a.Keywords {
+		if !strings.EqualFold(a.Keywords[i], b.Keywords[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// uidRanges is a normalized UID set: ordered, disjoint, non-adjacent ranges
+// with Start <= Stop.
+type uidRanges []imapnum.Range
+
+// normalize turns a resolved set (no Star; ranges in any order, possibly
+// overlapping or reversed) into uidRanges. A 0 (Star) is read as the largest
+// UID, as the store is never given one.
+func normalize(set imapnum.Set) uidRanges {
+	rs := make(uidRanges, 0, len(set))
+	for _, r := range set {
+		a, b := r.Start, r.Stop
+		if a == imapnum.Star {
+			a = ^uint32(0)
+		}
+		if b == imapnum.Star {
+			b = ^uint32(0)
+		}
+		if a > b {
+			a, b = b, a
+		}
+		rs = append(rs, imapnum.Range{Start: a, Stop: b})
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Start < rs[j].Start })
+	out := rs[:0]
+	for _, r := range rs {
+		if n := len(out); n > 0 && uint64(r.Start) <= uint64(out[n-1].Stop)+1 {
+			if r.Stop > out[n-1].Stop {
+				out[n-1].Stop = r.Stop
+			}
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (rs uidRanges) contains(uid uint32) bool {
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].Stop >= uid })
+	return i < len(rs) && rs[i].Start <= uid
+}

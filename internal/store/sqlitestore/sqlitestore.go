@@ -1,0 +1,276 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+
+	"rookery/internal/blob"
+	"rookery/internal/events"
+	"rookery/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Options configure a Store.
+type Options struct {
+	// Bus receives an events.Event after every committed change; nil
+	// means no publishing.
+	Bus events.Bus
+	// Logger receives operational messages; nil discards them.
+	Logger *slog.Logger
+	// FS is the file system for blob files; nil means the operating
+	// system's. Tests pass a blob.FaultFS.
+	FS blob.FS
+}
+
+// blobPinTTL is how long after WriteBlob a blob file is kept even when no
+// message references it, so that an Append following its WriteBlob never
+// finds the file deleted by a concurrent expunge of the same content.
+const blobPinTTL = time.Hour
+
+// Store is the SQLite store.Store. It is safe for concurrent use.
+type Store struct {
+	dir   string
+	bus   events.Bus
+	log   *slog.Logger
+	blobs *blob.Store
+	rdb   *sql.DB // read pool
+	wdb   *sql.DB // one connection, used only by the writer goroutine
+
+	w *writer
+
+	pinMu sync.Mutex
+	pins  map[string]time.Time // blob id → last WriteBlob; guarded by pinMu
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*Store)(nil)
+
+func dsn(path string, write bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	if write {
+		q.Add("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the store in dir: dir/rookery.db and
+// dir/blobs/. Pending migrations are applied.
+func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("sqlitestore: create %s: %w", dir, err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	bs, err := blob.New(filepath.Join(dir, "blobs"), opts.FS)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	path := filepath.Join(dir, "rookery.db")
+	wdb, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, wdb, log); err != nil {
+		_ = wdb.Close()
+		return nil, err
+	}
+	rdb, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		_ = wdb.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	// No limit on read connections: a Fetch callback may read again while
+	// its rows are open, and a limit could deadlock such nesting.
+	rdb.SetMaxIdleConns(8)
+	conn, err := wdb.Conn(ctx)
+	if err != nil {
+		_ = wdb.Close()
+		_ = rdb.Close()
+		return nil, fmt.Errorf("sqlitestore: writer connection: %w", err)
+	}
+	s := &Store{
+		dir:   dir,
+		bus:   opts.Bus,
+		log:   log,
+		blobs: bs,
+		rdb:   rdb,
+		wdb:   wdb,
+		pins:  make(map[string]time.Time),
+	}
+	s.w = newWriter(s, conn)
+	return s, nil
+}
+
+// Close stops the writer (after the queued jobs) and closes the database.
+// It is safe to call more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.w.close()
+		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
+		if s.closeErr != nil {
+			s.closeErr = fmt.Errorf("sqlitestore: close: %w", s.closeErr)
+		}
+	})
+	return s.closeErr
+}
+
+// Blobs returns the blob store, for maintenance (check --repair).
+func (s *Store) Blobs() *blob.Store { return s.blobs }
+
+func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlitestore: create schema_version: %w", err)
+	}
+	ents, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return fmt.Errorf("sqlitestore: list migrations: %w", err)
+	}
+	type mig struct {
+		version int
+		name    string
+	}
+	var migs []mig
+	for _, e := range ents {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return fmt.Errorf("sqlitestore: bad migration name %q", e.Name())
+		}
+		migs = append(migs, mig{v, e.Name()})
+	}
+	sort.Slice(migs, func(i, j int) bool { return migs[i].version < migs[j].version })
+	for _, m := range migs {
+		if err := applyMigration(ctx, db, m.version, m.name, log); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyMigration(ctx context.Context, db *sql.DB, version int, name string, log *slog.Logger) error {
+	body, err := migrationFS.ReadFile("migrations/" + name)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: read migration %s: %w", name, err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: migration %s: %w", name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_version WHERE version = ?`, version).Scan(&n); err != nil {
+		return fmt.Errorf("sqlitestore: migration %s: %w", name, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return fmt.Errorf("sqlitestore: migration %s: %w", name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version(version, applied) VALUES (?, ?)`, version, time.Now().Unix()); err != nil {
+		return fmt.Errorf("sqlitestore: migration %s: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlitestore: migration %s: commit: %w", name, err)
+	}
+	log.Info("applied schema migration", "version", version, "name", name)
+	return nil
+}
+
+// WriteBlob implements store.Store.
+func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (store.BlobRef, error) {
+	id, size, err := s.blobs.Put(ctx, r, maxSize)
+	if errors.Is(err, blob.ErrTooBig) {
+		return store.BlobRef{}, fmt.Errorf("write blob: %w: %w", store.ErrTooBig, err)
+	}
+	if err != nil {
+		return store.BlobRef{}, fmt.Errorf("write blob: %w", err)
+	}
+	now := time.Now()
+	s.pinMu.Lock()
+	s.pins[id] = now
+	if len(s.pins) > 4096 {
+		for k, t := range s.pins {
+			if now.Sub(t) > blobPinTTL {
+				delete(s.pins, k)
+			}
+		}
+	}
+	s.pinMu.Unlock()
+	return store.BlobRef{ID: store.BlobID(id), Size: size}, nil
+}
+
+// OpenBlob implements store.Store.
+func (s *Store) OpenBlob(ctx context.Context, id store.BlobID) (store.Blob, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("open blob: %w", err)
+	}
+	r, err := s.blobs.Open(string(id))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, blob.ErrInvalidID) {
+		return nil, fmt.Errorf("open blob: %w: %w", store.ErrNoSuchMessage, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open blob: %w", err)
+	}
+	return r, nil
+}
+
+// deleteBlobFiles removes the files of blobs that lost their last reference
+// in a committed transaction, except those written very recently.
+func (s *Store) deleteBlobFiles(ids []string) {
+	now := time.Now()
+	for _, id := range ids {
+		s.pinMu.Lock()
+		t, pinned := s.pins[id]
+		s.pinMu.Unlock()
+		if pinned && now.Sub(t) < blobPinTTL {
+			continue
+		}
+		if err := s.blobs.Delete(id); err != nil {
+			s.log.Warn("deleting unreferenced blob", "blob", id, "err", err)
+		}
+	}
+}
+
+// readTx runs fn in a read transaction: one consistent view.
+func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(tx)
+}

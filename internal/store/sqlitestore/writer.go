@@ -1,0 +1,254 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+
+	"rookery/internal/events"
+)
+
+// maxBatch bounds the jobs committed together by one group commit.
+const maxBatch = 64
+
+var errClosed = errors.New("sqlitestore: store is closed")
+
+// writer owns the single write connection and runs queued jobs with group
+// commit (see the package documentation).
+type writer struct {
+	s    *Store
+	conn *sql.Conn // used only by the run goroutine
+
+	jobs chan *job
+	stop chan struct{}
+	done chan struct{}
+
+	mu     sync.RWMutex
+	closed bool // guarded by mu
+
+	stmts map[string]*sql.Stmt // prepared on conn; used only by run
+}
+
+// job is one write: fn runs inside a savepoint of the batch transaction.
+type job struct {
+	ctx    context.Context
+	fn     func(*wtx) error
+	result chan error
+
+	events    []events.Event
+	dropBlobs []string
+}
+
+// wtx is what a job sees: the write connection inside the batch transaction,
+// and the job's effects to apply after the commit.
+type wtx struct {
+	w   *writer
+	job *job
+}
+
+func newWriter(s *Store, conn *sql.Conn) *writer {
+	w := &writer{
+		s:     s,
+		conn:  conn,
+		jobs:  make(chan *job, 4*maxBatch),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+		stmts: make(map[string]*sql.Stmt),
+	}
+	go w.run()
+	return w
+}
+
+// do queues fn and waits until it is committed (durable) or failed. Events
+// are published before do returns.
+func (w *writer) do(ctx context.Context, fn func(*wtx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j := &job{ctx: ctx, fn: fn, result: make(chan error, 1)}
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case w.jobs <- j:
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		return ctx.Err()
+	}
+	w.mu.RUnlock()
+	// Once queued, the job's outcome is reported truthfully: the writer
+	// skips it if ctx is done by the time its turn comes.
+	return <-j.result
+}
+
+func (w *writer) close() {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.jobs)
+	}
+	w.mu.Unlock()
+	<-w.done
+	for _, st := range w.stmts {
+		_ = st.Close()
+	}
+	_ = w.conn.Close()
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	batch := make([]*job, 0, maxBatch)
+	for {
+		j, ok := <-w.jobs
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], j)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case j, ok := <-w.jobs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		w.runBatch(batch)
+	}
+}
+
+func (w *writer) exec(q string) error {
+	_, err := w.conn.ExecContext(context.Background(), q)
+	return err
+}
+
+func (w *writer) runBatch(batch []*job) {
+	errs := make([]error, len(batch))
+	fail := func(err error) {
+		for i, j := range batch {
+			j.result <- fmt.Errorf("sqlitestore: %w", err)
+			batch[i] = nil
+		}
+	}
+	if err := w.exec("BEGIN IMMEDIATE"); err != nil {
+		fail(fmt.Errorf("begin: %w", err))
+		return
+	}
+	var drops []string
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if err := w.exec("SAVEPOINT job"); err != nil {
+			_ = w.exec("ROLLBACK")
+			fail(fmt.Errorf("savepoint: %w", err))
+			return
+		}
+		err := j.fn(&wtx{w: w, job: j})
+		if err != nil {
+			errs[i] = err
+			j.events, j.dropBlobs = nil, nil
+			if rerr := w.exec("ROLLBACK TO job"); rerr != nil {
+				_ = w.exec("ROLLBACK")
+				fail(fmt.Errorf("rollback to savepoint: %w", rerr))
+				return
+			}
+		}
+		if err := w.exec("RELEASE job"); err != nil {
+			_ = w.exec("ROLLBACK")
+			fail(fmt.Errorf("release savepoint: %w", err))
+			return
+		}
+		drops = append(drops, j.dropBlobs...)
+	}
+	// A blob dropped by one job may have been referenced again by a later
+	// one: delete only files whose row is really gone.
+	if len(drops) > 0 {
+		kept := drops[:0]
+		for _, id := range drops {
+			var n int
+			st, err := w.prepare(`SELECT count(*) FROM blobs WHERE id = ?`)
+			if err == nil {
+				err = st.QueryRow(id).Scan(&n)
+			}
+			if err != nil {
+				_ = w.exec("ROLLBACK")
+				fail(fmt.Errorf("check blob: %w", err))
+				return
+			}
+			if n == 0 {
+				kept = append(kept, id)
+			}
+		}
+		drops = kept
+	}
+	if err := w.exec("COMMIT"); err != nil {
+		_ = w.exec("ROLLBACK")
+		fail(fmt.Errorf("commit: %w", err))
+		return
+	}
+	w.s.deleteBlobFiles(drops)
+	for i, j := range batch {
+		if errs[i] == nil && w.s.bus != nil {
+			for _, ev := range j.events {
+				w.s.bus.Publish(ev)
+			}
+		}
+		j.result <- errs[i]
+	}
+}
+
+// prepare returns a statement prepared on the write connection (cached).
+func (w *writer) prepare(q string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := w.conn.PrepareContext(context.Background(), q)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %q: %w", q, err)
+	}
+	w.stmts[q] = st
+	return st, nil
+}
+
+// exec runs a write statement in the job's savepoint.
+func (t *wtx) exec(q string, args ...any) (sql.Result, error) {
+	st, err := t.w.prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.Exec(args...)
+}
+
+// query runs a query in the job's savepoint.
+func (t *wtx) query(q string, args ...any) (*sql.Rows, error) {
+	st, err := t.w.prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.Query(args...)
+}
+
+// queryRow runs a one-row query; errors surface in Scan.
+func (t *wtx) queryRow(q string, args ...any) *sql.Row {
+	st, err := t.w.prepare(q)
+	if err != nil {
+		// Run it unprepared so that Scan reports the error.
+		return t.w.conn.QueryRowContext(context.Background(), q, args...)
+	}
+	return st.QueryRow(args...)
+}
+
+// publish records an event to publish after the commit.
+func (t *wtx) publish(ev events.Event) { t.job.events = append(t.job.events, ev) }
+
+// dropBlob records a blob whose row was deleted, to remove after the commit.
+func (t *wtx) dropBlob(id string) { t.job.dropBlobs = append(t.job.dropBlobs, id) }

@@ -1,0 +1,271 @@
+// Package store defines the storage interface that the protocol layer uses,
+// its domain types and its sentinel errors. It holds no SQL, no IMAP syntax
+// and no file paths: backends (sqlitestore, later pgstore) implement Store and
+// pass the shared conformance suite in storetest.
+//
+// Invariants every backend keeps:
+//   - Every multi-step change runs in one transaction; per-mailbox UIDNEXT and
+//     HIGHESTMODSEQ are advanced inside the same transaction as the change.
+//   - UIDs are strictly increasing within a mailbox and never reused, also
+//     across restarts and crashes. UIDVALIDITY is fixed for a mailbox's life
+//     and differs after delete+recreate or for a new mailbox of the same name.
+//   - Every change (append, flag change, expunge) gives the touched messages a
+//     new mod-sequence, and expunged UIDs are kept with their mod-sequence.
+//   - A method returns only after its change is durable on disk, and then
+//     publishes an events.Event for the mailbox.
+//   - Mailbox names are UTF-8 with "/" as the hierarchy separator; "INBOX" is
+//     matched case-insensitively and always returned as "INBOX".
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"rookery/internal/imapnum"
+)
+
+// Separator is the mailbox hierarchy separator.
+const Separator = '/'
+
+// Sentinel errors. Backends wrap them with context; callers test with errors.Is.
+var (
+	ErrNoSuchAccount     = errors.New("no such account")
+	ErrAccountExists     = errors.New("account already exists")
+	ErrNoSuchMailbox     = errors.New("no such mailbox")
+	ErrMailboxExists     = errors.New("mailbox already exists")
+	ErrMailboxNoSelect   = errors.New("mailbox is not selectable")
+	ErrHasChildren       = errors.New("mailbox has inferior hierarchical names")
+	ErrInvalidName       = errors.New("invalid mailbox name")
+	ErrInboxDelete       = errors.New("INBOX cannot be deleted")
+	ErrOverQuota         = errors.New("over quota")
+	ErrNoSuchMessage     = errors.New("no such message")
+	ErrTooBig            = errors.New("message too big")
+	ErrSpecialUseInvalid = errors.New("unknown special-use attribute")
+)
+
+// UID is a message unique identifier within one mailbox (RFC 9051 §2.3.1.1).
+type UID = uint32
+
+// ModSeq is a per-mailbox modification sequence (RFC 7162).
+type ModSeq = uint64
+
+// AccountID identifies an account.
+type AccountID int64
+
+// MailboxID identifies one incarnation of a mailbox (a recreated mailbox gets
+// a new ID).
+type MailboxID int64
+
+// BlobID names immutable message content (hex SHA-256 of the bytes).
+type BlobID string
+
+// SysFlags is a bit set of the IMAP system flags that a store keeps.
+type SysFlags uint8
+
+// System flags. \Recent is not a stored flag: see Store.ClaimRecent.
+const (
+	FlagSeen SysFlags = 1 << iota
+	FlagAnswered
+	FlagFlagged
+	FlagDeleted
+	FlagDraft
+)
+
+// Flags is the flag state of a message: system flags plus keywords.
+// Keywords are compared case-insensitively (ASCII) and kept sorted; a nil
+// slice means no keywords.
+type Flags struct {
+	Sys      SysFlags
+	Keywords []string
+}
+
+// FlagOp says how StoreFlags combines the given flags with the current ones.
+type FlagOp int
+
+// Flag operations (FLAGS, +FLAGS, -FLAGS).
+const (
+	FlagsReplace FlagOp = iota
+	FlagsAdd
+	FlagsRemove
+)
+
+// Account is a user account.
+type Account struct {
+	ID           AccountID
+	Name         string
+	PasswordHash string // argon2id PHC string
+	Created      time.Time
+}
+
+// AccountInfo is an account with its usage, for administration.
+type AccountInfo struct {
+	Account
+	Messages  int64
+	Bytes     int64
+	Mailboxes int
+}
+
+// Mailbox is one mailbox of an account.
+type Mailbox struct {
+	ID            MailboxID
+	Account       AccountID
+	Name          string // UTF-8, '/'-separated, "INBOX" canonical
+	UIDValidity   uint32
+	UIDNext       UID
+	HighestModSeq ModSeq
+	SpecialUse    string // "\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive", "\\All", "\\Flagged" or ""
+	NoSelect      bool   // a placeholder left by DELETE of a mailbox with children
+}
+
+// MailboxStatus is a mailbox with its message counters (STATUS).
+type MailboxStatus struct {
+	Mailbox
+	Messages uint32
+	Unseen   uint32
+	Deleted  uint32
+	Recent   uint32 // messages not yet claimed by any session (ClaimRecent)
+	Size     int64  // sum of RFC822.SIZE
+}
+
+// Message is the metadata of one message in a mailbox.
+type Message struct {
+	UID          UID
+	ModSeq       ModSeq
+	Flags        Flags
+	InternalDate time.Time
+	SaveDate     time.Time
+	Size         int64
+	Blob         BlobID
+}
+
+// BlobRef is durable message content returned by WriteBlob.
+type BlobRef struct {
+	ID   BlobID
+	Size int64
+}
+
+// Blob is open message content.
+type Blob interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
+}
+
+// NewMessage is a message to append: content written by WriteBlob first.
+type NewMessage struct {
+	Blob         BlobRef
+	Flags        Flags
+	InternalDate time.Time // zero means now
+}
+
+// AppendResult reports the UIDs given to appended messages (APPENDUID).
+type AppendResult struct {
+	UIDValidity uint32
+	UIDs        []UID
+}
+
+// CopyResult reports a COPY or MOVE (COPYUID): SrcUIDs[i] became DstUIDs[i].
+type CopyResult struct {
+	UIDValidity uint32 // of the destination
+	SrcUIDs     []UID
+	DstUIDs     []UID
+	// ModSeq is the source mailbox's mod-sequence of a MOVE's expunge.
+	ModSeq ModSeq
+}
+
+// StoreResult reports a flag change.
+type StoreResult struct {
+	// Updated holds every message whose flags were changed (with the new
+	// flags and mod-sequence), in UID order.
+	Updated []Message
+	// Unchanged holds the messages matched but left as they were because
+	// the change was a no-op, in UID order (a non-silent STORE still
+	// reports their flags).
+	Unchanged []Message
+	// Modified holds UIDs not changed because their mod-sequence was above
+	// unchangedSince (CONDSTORE [MODIFIED]).
+	Modified []UID
+}
+
+// Snapshot is what SELECT needs: the mailbox and its messages in UID order.
+type Snapshot struct {
+	Mailbox
+	UIDs        []UID
+	ModSeqs     []ModSeq // ModSeqs[i] belongs to UIDs[i]
+	FirstUnseen UID      // lowest UID without \Seen, 0 if none
+	Keywords    []string // every keyword set on some message of the mailbox
+}
+
+// Changes is what happened in a mailbox after a mod-sequence.
+type Changes struct {
+	Mailbox           // current counters
+	Updated []Message // messages (new or with changed flags) with ModSeq > since, in UID order
+	// Expunged are UIDs expunged with a mod-sequence > since, ascending.
+	Expunged []UID
+}
+
+// Store is the storage backend. All methods are safe for concurrent use.
+type Store interface {
+	// CreateAccount creates an account with INBOX and the special-use
+	// mailboxes Drafts, Sent, Trash, Junk and Archive (all subscribed).
+	CreateAccount(ctx context.Context, name, passwordHash string) (Account, error)
+	Account(ctx context.Context, name string) (Account, error)
+	Accounts(ctx context.Context) ([]AccountInfo, error)
+	SetPasswordHash(ctx context.Context, name, hash string) error
+	// DeleteAccount removes an account with all its mailboxes and messages.
+	DeleteAccount(ctx context.Context, name string) error
+
+	// Mailboxes lists every mailbox (including NoSelect placeholders) sorted by name.
+	Mailboxes(ctx context.Context, acct AccountID) ([]Mailbox, error)
+	Mailbox(ctx context.Context, acct AccountID, name string) (Mailbox, error)
+	// CreateMailbox creates name and any missing parents. Creating over a
+	// NoSelect placeholder makes it selectable with a new UIDVALIDITY.
+	// specialUse may be "".
+	CreateMailbox(ctx context.Context, acct AccountID, name, specialUse string) (Mailbox, error)
+	// DeleteMailbox deletes a mailbox and its messages. A mailbox with
+	// children becomes a NoSelect placeholder; deleting a NoSelect mailbox
+	// with children fails with ErrHasChildren. INBOX fails with ErrInboxDelete.
+	DeleteMailbox(ctx context.Context, acct AccountID, name string) error
+	// RenameMailbox renames a mailbox and all its children, creating missing
+	// parents of the new name. Renaming INBOX moves its messages into a new
+	// mailbox and leaves INBOX empty.
+	RenameMailbox(ctx context.Context, acct AccountID, from, to string) error
+	// Subscriptions lists subscribed names (which need not exist), sorted.
+	Subscriptions(ctx context.Context, acct AccountID) ([]string, error)
+	SetSubscribed(ctx context.Context, acct AccountID, name string, subscribed bool) error
+	Status(ctx context.Context, mbox MailboxID) (MailboxStatus, error)
+
+	// WriteBlob stores content durably (fsynced) and returns its reference;
+	// identical content is stored once. maxSize < 0 means no limit; more
+	// bytes than maxSize fail with ErrTooBig.
+	WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (BlobRef, error)
+	OpenBlob(ctx context.Context, id BlobID) (Blob, error)
+
+	// Append adds messages to a mailbox in one transaction (MULTIAPPEND is
+	// all or nothing).
+	Append(ctx context.Context, mbox MailboxID, msgs []NewMessage) (AppendResult, error)
+	// Snapshot returns the mailbox state for SELECT/EXAMINE.
+	Snapshot(ctx context.Context, mbox MailboxID) (Snapshot, error)
+	// ClaimRecent gives the caller the \Recent messages not yet claimed by
+	// another session: UIDs in [lo, hi) are recent for the caller alone.
+	ClaimRecent(ctx context.Context, mbox MailboxID) (lo, hi UID, err error)
+	// Fetch calls fn for each existing message whose UID is in uids (no
+	// Star), in UID order, stopping at fn's first error.
+	Fetch(ctx context.Context, mbox MailboxID, uids imapnum.Set, fn func(Message) error) error
+	// StoreFlags changes flags of the messages in uids. unchangedSince 0
+	// means no CONDSTORE condition.
+	StoreFlags(ctx context.Context, mbox MailboxID, uids imapnum.Set, op FlagOp, flags Flags, unchangedSince ModSeq) (StoreResult, error)
+	// Expunge removes messages flagged \Deleted; uids nil means all of them,
+	// otherwise only those in uids (UID EXPUNGE). Returns expunged UIDs, ascending.
+	Expunge(ctx context.Context, mbox MailboxID, uids imapnum.Set) ([]UID, error)
+	// Copy copies messages to dst, in UID order.
+	Copy(ctx context.Context, src MailboxID, uids imapnum.Set, dst MailboxID) (CopyResult, error)
+	// Move moves messages to dst atomically (copy + expunge from src).
+	Move(ctx context.Context, src MailboxID, uids imapnum.Set, dst MailboxID) (CopyResult, error)
+	// Changes returns what changed in a mailbox after since.
+	Changes(ctx context.Context, mbox MailboxID, since ModSeq) (Changes, error)
+
+	Close() error
+}

@@ -1,0 +1,1071 @@
+// Package storetest is the conformance suite that every store.Store backend
+// runs: one t.Run per behaviour, including a second observing session (an
+// events subscriber and a second reader), reopening a store on the same data
+// and concurrent writers.
+//
+// A backend's test calls Run with a function that opens its store for an Env;
+// opening the same Env again (after Close) must open the same data.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"rookery/internal/events"
+	"rookery/internal/imapnum"
+	"rookery/internal/store"
+)
+
+// Env says where a store keeps its data and where it publishes events.
+type Env struct {
+	// Dir is a directory for the store's data (a backend that keeps its
+	// data elsewhere uses it as a key for that data).
+	Dir string
+	// Bus receives the store's events.
+	Bus events.Bus
+}
+
+// OpenFunc opens a store for env. The store must be closed by the caller
+// (Run does); Close must be safe to call twice.
+type OpenFunc func(t *testing.T, env Env) store.Store
+
+// Run runs the conformance suite.
+func Run(t *testing.T, open OpenFunc) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, h *harness)
+	}{
+		{"Accounts", testAccounts},
+		{"DefaultMailboxes", testDefaultMailboxes},
+		{"CreateMailbox", testCreateMailbox},
+		{"InvalidNames", testInvalidNames},
+		{"DeleteMailbox", testDeleteMailbox},
+		{"UIDValidityRenewed", testUIDValidityRenewed},
+		{"RenameMailbox", testRenameMailbox},
+		{"RenameInbox", testRenameInbox},
+		{"Subscriptions", testSubscriptions},
+		{"AppendFetchStatus", testAppendFetchStatus},
+		{"FetchSets", testFetchSets},
+		{"WriteBlob", testWriteBlob},
+		{"MultiAppendAtomic", testMultiAppendAtomic},
+		{"StoreFlags", testStoreFlags},
+		{"StoreFlagsUnchangedSince", testUnchangedSince},
+		{"Expunge", testExpunge},
+		{"Copy", testCopy},
+		{"Move", testMove},
+		{"Changes", testChanges},
+		{"ClaimRecent", testClaimRecent},
+		{"UIDsNotReused", testUIDsNotReused},
+		{"ConcurrentAppend", testConcurrentAppend},
+		{"Events", testEvents},
+		{"DeleteAccount", testDeleteAccount},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &harness{t: t, open: open, env: Env{Dir: t.TempDir(), Bus: events.NewMemory()}}
+			h.s = h.open(t, h.env)
+			t.Cleanup(func() { _ = h.s.Close() })
+			tc.fn(t, h)
+		})
+	}
+}
+
+type harness struct {
+	t    *testing.T
+	open OpenFunc
+	env  Env
+	s    store.Store
+}
+
+func (h *harness) reopen() {
+	h.t.Helper()
+	if err := h.s.Close(); err != nil {
+		h.t.Fatalf("Close: %v", err)
+	}
+	h.s = h.open(h.t, h.env)
+}
+
+var ctx = context.Background()
+
+// must(f())(t) returns f's value, failing t on f's error.
+func must[T any](v T, err error) func(t *testing.T) T {
+	return func(t *testing.T) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func wantErr(t *testing.T, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("err = %v, want %v", err, want)
+	}
+}
+
+func (h *harness) account(name string) store.Account {
+	h.t.Helper()
+	return must(h.s.CreateAccount(ctx, name, "hash"))(h.t)
+}
+
+func (h *harness) mailbox(acct store.AccountID, name string) store.Mailbox {
+	h.t.Helper()
+	return must(h.s.Mailbox(ctx, acct, name))(h.t)
+}
+
+func (h *harness) blob(content string) store.BlobRef {
+	h.t.Helper()
+	return must(h.s.WriteBlob(ctx, strings.NewReader(content), -1))(h.t)
+}
+
+func message(i int) string {
+	return fmt.Sprintf("From: a@example.org\r\nSubject: message %d\r\n\r\nbody %d\r\n", i, i)
+}
+
+// appendN appends n distinct messages one by one and returns their UIDs.
+func (h *harness) appendN(mbox store.MailboxID, n int, flags store.Flags) []store.UID {
+	h.t.Helper()
+	var uids []store.UID
+	for i := 0; i < n; i++ {
+		ref := h.blob(message(int(time.Now().UnixNano()) + i))
+		res := must(h.s.Append(ctx, mbox, []store.NewMessage{{Blob: ref, Flags: flags}}))(h.t)
+		uids = append(uids, res.UIDs...)
+	}
+	return uids
+}
+
+func (h *harness) fetchAll(mbox store.MailboxID) []store.Message {
+	h.t.Helper()
+	var out []store.Message
+	err := h.s.Fetch(ctx, mbox, imapnum.Set{{Start: 1, Stop: ^uint32(0)}}, func(m store.Message) error {
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return out
+}
+
+func uidsOf(ms []store.Message) []store.UID {
+	var out []store.UID
+	for _, m := range ms {
+		out = append(out, m.UID)
+	}
+	return out
+}
+
+func names(ms []store.Mailbox) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Name)
+	}
+	return out
+}
+
+func readBlob(t *testing.T, s store.Store, id store.BlobID) string {
+	t.Helper()
+	b := must(s.OpenBlob(ctx, id))(t)
+	defer b.Close()
+	data, err := io.ReadAll(io.NewSectionReader(b, 0, b.Size()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func testAccounts(t *testing.T, h *harness) {
+	a := h.account("alice")
+	if a.ID == 0 || a.Name != "alice" || a.PasswordHash != "hash" || a.Created.IsZero() {
+		t.Fatalf("CreateAccount = %+v", a)
+	}
+	_, err := h.s.CreateAccount(ctx, "alice", "x")
+	wantErr(t, err, store.ErrAccountExists)
+	got := must(h.s.Account(ctx, "alice"))(t)
+	if got.ID != a.ID || got.PasswordHash != "hash" {
+		t.Fatalf("Account = %+v", got)
+	}
+	_, err = h.s.Account(ctx, "nobody")
+	wantErr(t, err, store.ErrNoSuchAccount)
+	if err := h.s.SetPasswordHash(ctx, "alice", "new"); err != nil {
+		t.Fatal(err)
+	}
+	if got := must(h.s.Account(ctx, "alice"))(t); got.PasswordHash != "new" {
+		t.Fatalf("hash = %q", got.PasswordHash)
+	}
+	wantErr(t, h.s.SetPasswordHash(ctx, "nobody", "x"), store.ErrNoSuchAccount)
+
+	h.account("bob")
+	inbox := h.mailbox(a.ID, "INBOX")
+	h.appendN(inbox.ID, 2, store.Flags{})
+	infos := must(h.s.Accounts(ctx))(t)
+	if len(infos) != 2 || infos[0].Name != "alice" || infos[1].Name != "bob" {
+		t.Fatalf("Accounts = %+v", infos)
+	}
+	if infos[0].Messages != 2 || infos[0].Bytes <= 0 || infos[0].Mailboxes != 6 || infos[1].Messages != 0 {
+		t.Fatalf("usage = %+v", infos)
+	}
+}
+
+func testDefaultMailboxes(t *testing.T, h *harness) {
+	a := h.account("alice")
+	mbs := must(h.s.Mailboxes(ctx, a.ID))(t)
+	want := map[string]string{"INBOX": "", "Drafts": `\Drafts`, "Sent": `\Sent`, "Trash": `\Trash`, "Junk": `\Junk`, "Archive": `\Archive`}
+	if len(mbs) != len(want) {
+		t.Fatalf("Mailboxes = %v", names(mbs))
+	}
+	for _, m := range mbs {
+		su, ok := want[m.Name]
+		if !ok || m.SpecialUse != su || m.NoSelect || m.UIDValidity == 0 || m.UIDNext != 1 || m.Account != a.ID {
+			t.Fatalf("mailbox %+v", m)
+		}
+	}
+	if !slices.IsSortedFunc(mbs, func(a, b store.Mailbox) int { return strings.Compare(a.Name, b.Name) }) {
+		t.Fatalf("not sorted: %v", names(mbs))
+	}
+	subs := must(h.s.Subscriptions(ctx, a.ID))(t)
+	if len(subs) != 6 || !slices.IsSorted(subs) || !slices.Contains(subs, "INBOX") {
+		t.Fatalf("Subscriptions = %v", subs)
+	}
+	// INBOX is matched case-insensitively.
+	if m := h.mailbox(a.ID, "iNbOx"); m.Name != "INBOX" {
+		t.Fatalf("name = %q", m.Name)
+	}
+	// Accounts are independent.
+	b := h.account("bob")
+	if h.mailbox(b.ID, "INBOX").ID == h.mailbox(a.ID, "INBOX").ID {
+		t.Fatal("accounts share INBOX")
+	}
+}
+
+func testCreateMailbox(t *testing.T, h *harness) {
+	a := h.account("alice")
+	m := must(h.s.CreateMailbox(ctx, a.ID, "a/b/c", ""))(t)
+	if m.Name != "a/b/c" || m.NoSelect || m.UIDNext != 1 || m.UIDValidity == 0 {
+		t.Fatalf("CreateMailbox = %+v", m)
+	}
+	for _, p := range []string{"a", "a/b"} {
+		pm := h.mailbox(a.ID, p)
+		if pm.NoSelect {
+			t.Fatalf("parent %q is NoSelect", p)
+		}
+	}
+	_, err := h.s.CreateMailbox(ctx, a.ID, "a/b", "")
+	wantErr(t, err, store.ErrMailboxExists)
+	_, err = h.s.CreateMailbox(ctx, a.ID, "inbox", "")
+	wantErr(t, err, store.ErrMailboxExists)
+	// Other names are case-sensitive.
+	must(h.s.CreateMailbox(ctx, a.ID, "A", ""))(t)
+	_, err = h.s.Mailbox(ctx, a.ID, "x")
+	wantErr(t, err, store.ErrNoSuchMailbox)
+	f := must(h.s.CreateMailbox(ctx, a.ID, "Flagged", `\Flagged`))(t)
+	if f.SpecialUse != `\Flagged` {
+		t.Fatalf("special use = %q", f.SpecialUse)
+	}
+	_, err = h.s.CreateMailbox(ctx, a.ID, "Bogus", `\Bogus`)
+	wantErr(t, err, store.ErrSpecialUseInvalid)
+	must(h.s.CreateMailbox(ctx, a.ID, "Über/日本", ""))(t)
+	if got := h.mailbox(a.ID, "Über/日本"); got.Name != "Über/日本" {
+		t.Fatalf("name = %q", got.Name)
+	}
+}
+
+func testInvalidNames(t *testing.T, h *harness) {
+	a := h.account("alice")
+	for _, n := range []string{"", "/", "a//b", "/a", "a/", "a\x01b", "a\x7fb", "tab\there", "bad\xffutf8"} {
+		_, err := h.s.CreateMailbox(ctx, a.ID, n, "")
+		if !errors.Is(err, store.ErrInvalidName) {
+			t.Errorf("CreateMailbox(%q): err = %v", n, err)
+		}
+	}
+	if err := h.s.RenameMailbox(ctx, a.ID, "Sent", "x//y"); !errors.Is(err, store.ErrInvalidName) {
+		t.Errorf("rename to invalid: %v", err)
+	}
+}
+
+func testDeleteMailbox(t *testing.T, h *harness) {
+	a := h.account("alice")
+	wantErr(t, h.s.DeleteMailbox(ctx, a.ID, "inbox"), store.ErrInboxDelete)
+	wantErr(t, h.s.DeleteMailbox(ctx, a.ID, "nope"), store.ErrNoSuchMailbox)
+
+	leaf := must(h.s.CreateMailbox(ctx, a.ID, "leaf", ""))(t)
+	if err := h.s.DeleteMailbox(ctx, a.ID, "leaf"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.s.Mailbox(ctx, a.ID, "leaf")
+	wantErr(t, err, store.ErrNoSuchMailbox)
+	_, err = h.s.Status(ctx, leaf.ID)
+	wantErr(t, err, store.ErrNoSuchMailbox)
+
+	must(h.s.CreateMailbox(ctx, a.ID, "p/c", ""))(t)
+	p := h.mailbox(a.ID, "p")
+	h.appendN(p.ID, 2, store.Flags{})
+	if err := h.s.DeleteMailbox(ctx, a.ID, "p"); err != nil {
+		t.Fatal(err)
+	}
+	ph := h.mailbox(a.ID, "p")
+	if !ph.NoSelect {
+		t.Fatalf("p after delete: %+v", ph)
+	}
+	_, err = h.s.Status(ctx, p.ID)
+	if err == nil {
+		t.Fatal("old incarnation still has a status")
+	}
+	_, err = h.s.Append(ctx, ph.ID, []store.NewMessage{{Blob: h.blob("x")}})
+	wantErr(t, err, store.ErrMailboxNoSelect)
+	wantErr(t, h.s.DeleteMailbox(ctx, a.ID, "p"), store.ErrHasChildren)
+
+	// Creating over the placeholder makes it selectable and empty.
+	np := must(h.s.CreateMailbox(ctx, a.ID, "p", ""))(t)
+	if np.NoSelect || np.UIDValidity == p.UIDValidity {
+		t.Fatalf("recreated p: %+v (old %+v)", np, p)
+	}
+	if st := must(h.s.Status(ctx, np.ID))(t); st.Messages != 0 {
+		t.Fatalf("recreated p has %d messages", st.Messages)
+	}
+	// Back to a placeholder, then delete the child, then the placeholder.
+	if err := h.s.DeleteMailbox(ctx, a.ID, "p"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.DeleteMailbox(ctx, a.ID, "p/c"); err != nil {
+		t.Fatal(err)
+	}
+	// The childless placeholder stays until deleted.
+	if !h.mailbox(a.ID, "p").NoSelect {
+		t.Fatal("placeholder vanished")
+	}
+	if err := h.s.DeleteMailbox(ctx, a.ID, "p"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.s.Mailbox(ctx, a.ID, "p")
+	wantErr(t, err, store.ErrNoSuchMailbox)
+	// A sibling with a common prefix is not a child.
+	must(h.s.CreateMailbox(ctx, a.ID, "q", ""))(t)
+	must(h.s.CreateMailbox(ctx, a.ID, "q2", ""))(t)
+	must(h.s.CreateMailbox(ctx, a.ID, "q.x", ""))(t)
+	if err := h.s.DeleteMailbox(ctx, a.ID, "q"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.s.Mailbox(ctx, a.ID, "q"); !errors.Is(err, store.ErrNoSuchMailbox) {
+		t.Fatalf("q not deleted: %v", err)
+	}
+}
+
+func testUIDValidityRenewed(t *testing.T, h *harness) {
+	a := h.account("alice")
+	seen := map[uint32]bool{}
+	for _, m := range must(h.s.Mailboxes(ctx, a.ID))(t) {
+		if seen[m.UIDValidity] {
+			t.Fatalf("UIDVALIDITY %d repeated", m.UIDValidity)
+		}
+		seen[m.UIDValidity] = true
+	}
+	for i := 0; i < 3; i++ {
+		m := must(h.s.CreateMailbox(ctx, a.ID, "box", ""))(t)
+		if seen[m.UIDValidity] {
+			t.Fatalf("UIDVALIDITY %d repeated after delete+recreate", m.UIDValidity)
+		}
+		seen[m.UIDValidity] = true
+		if err := h.s.DeleteMailbox(ctx, a.ID, "box"); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			h.reopen()
+		}
+	}
+}
+
+func testRenameMailbox(t *testing.T, h *harness) {
+	a := h.account("alice")
+	must(h.s.CreateMailbox(ctx, a.ID, "a/b/c", ""))(t)
+	am := h.mailbox(a.ID, "a")
+	bm := h.mailbox(a.ID, "a/b")
+	uids := h.appendN(bm.ID, 2, store.Flags{})
+	wantErr(t, h.s.RenameMailbox(ctx, a.ID, "a", "Sent"), store.ErrMailboxExists)
+	wantErr(t, h.s.RenameMailbox(ctx, a.ID, "a", "a/b/x"), store.ErrInvalidName)
+	wantErr(t, h.s.RenameMailbox(ctx, a.ID, "nope", "x"), store.ErrNoSuchMailbox)
+
+	if err := h.s.RenameMailbox(ctx, a.ID, "a", "x/y"); err != nil {
+		t.Fatal(err)
+	}
+	got := names(must(h.s.Mailboxes(ctx, a.ID))(t))
+	for _, n := range []string{"x", "x/y", "x/y/b", "x/y/b/c"} {
+		if !slices.Contains(got, n) {
+			t.Fatalf("%q missing after rename: %v", n, got)
+		}
+	}
+	for _, n := range []string{"a", "a/b", "a/b/c"} {
+		if slices.Contains(got, n) {
+			t.Fatalf("%q left after rename: %v", n, got)
+		}
+	}
+	nb := h.mailbox(a.ID, "x/y/b")
+	if nb.ID != bm.ID || nb.UIDValidity != bm.UIDValidity {
+		t.Fatalf("renamed child: %+v, was %+v", nb, bm)
+	}
+	if ny := h.mailbox(a.ID, "x/y"); ny.UIDValidity != am.UIDValidity {
+		t.Fatalf("UIDVALIDITY changed by rename: %+v", ny)
+	}
+	if msgs := h.fetchAll(nb.ID); !slices.Equal(uidsOf(msgs), uids) {
+		t.Fatalf("messages after rename: %v", uidsOf(msgs))
+	}
+	// A sibling with a common prefix is not moved.
+	must(h.s.CreateMailbox(ctx, a.ID, "s", ""))(t)
+	must(h.s.CreateMailbox(ctx, a.ID, "s2", ""))(t)
+	if err := h.s.RenameMailbox(ctx, a.ID, "s", "t"); err != nil {
+		t.Fatal(err)
+	}
+	h.mailbox(a.ID, "s2")
+}
+
+func testRenameInbox(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	must(h.s.CreateMailbox(ctx, a.ID, "INBOX/child", ""))(t)
+	h.appendN(inbox.ID, 3, store.Flags{Sys: store.FlagFlagged})
+	// Leave a gap so that renumbering is visible.
+	first := h.fetchAll(inbox.ID)[0].UID
+	must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: first, Stop: first}}, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0))(t)
+	must(h.s.Expunge(ctx, inbox.ID, nil))(t)
+	before := h.fetchAll(inbox.ID)
+	hms := h.mailbox(a.ID, "INBOX").HighestModSeq
+
+	if err := h.s.RenameMailbox(ctx, a.ID, "inbox", "Old/Mail"); err != nil {
+		t.Fatal(err)
+	}
+	ni := h.mailbox(a.ID, "INBOX")
+	if ni.ID != inbox.ID || ni.UIDValidity != inbox.UIDValidity || ni.UIDNext != inbox.UIDNext+3 {
+		t.Fatalf("INBOX after rename: %+v", ni)
+	}
+	if st := must(h.s.Status(ctx, ni.ID))(t); st.Messages != 0 {
+		t.Fatalf("INBOX still has %d messages", st.Messages)
+	}
+	h.mailbox(a.ID, "INBOX/child")
+	h.mailbox(a.ID, "Old")
+	om := h.mailbox(a.ID, "Old/Mail")
+	if om.UIDValidity == inbox.UIDValidity {
+		t.Fatal("moved INBOX kept UIDVALIDITY")
+	}
+	after := h.fetchAll(om.ID)
+	if len(after) != 2 || after[0].UID != 1 || after[1].UID != 2 {
+		t.Fatalf("moved messages: %v", uidsOf(after))
+	}
+	for i := range after {
+		if after[i].Blob != before[i].Blob || after[i].Flags.Sys != store.FlagFlagged {
+			t.Fatalf("moved message %d: %+v, was %+v", i, after[i], before[i])
+		}
+	}
+	// Sessions on INBOX learn that the messages went away.
+	ch := must(h.s.Changes(ctx, ni.ID, hms))(t)
+	if !slices.Equal(ch.Expunged, uidsOf(before)) {
+		t.Fatalf("INBOX expunged = %v, want %v", ch.Expunged, uidsOf(before))
+	}
+	// New mail still goes to INBOX, with fresh UIDs.
+	if u := h.appendN(ni.ID, 1, store.Flags{}); u[0] < inbox.UIDNext+3 {
+		t.Fatalf("UID %d reused", u[0])
+	}
+}
+
+func testSubscriptions(t *testing.T, h *harness) {
+	a := h.account("alice")
+	for _, n := range []string{"Trash", "Junk", "Archive", "Drafts", "Sent"} {
+		if err := h.s.SetSubscribed(ctx, a.ID, n, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.s.SetSubscribed(ctx, a.ID, "does/not/exist", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.SetSubscribed(ctx, a.ID, "does/not/exist", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.SetSubscribed(ctx, a.ID, "inbox", true); err != nil {
+		t.Fatal(err)
+	}
+	if got := must(h.s.Subscriptions(ctx, a.ID))(t); !slices.Equal(got, []string{"INBOX", "does/not/exist"}) {
+		t.Fatalf("Subscriptions = %v", got)
+	}
+	if err := h.s.SetSubscribed(ctx, a.ID, "INBOX", false); err != nil {
+		t.Fatal(err)
+	}
+	if got := must(h.s.Subscriptions(ctx, a.ID))(t); !slices.Equal(got, []string{"does/not/exist"}) {
+		t.Fatalf("Subscriptions = %v", got)
+	}
+}
+
+func testAppendFetchStatus(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	date := time.Date(2024, 3, 4, 5, 6, 7, 0, time.FixedZone("", -5*3600))
+	r1, r2 := h.blob(message(1)), h.blob(message(2)+"longer")
+	res := must(h.s.Append(ctx, inbox.ID, []store.NewMessage{
+		{Blob: r1, Flags: store.Flags{Sys: store.FlagSeen, Keywords: []string{"$Label1", "Work"}}, InternalDate: date},
+		{Blob: r2},
+	}))(t)
+	if res.UIDValidity != inbox.UIDValidity || !slices.Equal(res.UIDs, []store.UID{1, 2}) {
+		t.Fatalf("Append = %+v", res)
+	}
+	msgs := h.fetchAll(inbox.ID)
+	if len(msgs) != 2 {
+		t.Fatalf("Fetch = %+v", msgs)
+	}
+	m := msgs[0]
+	if m.UID != 1 || m.Flags.Sys != store.FlagSeen || !slices.Equal(m.Flags.Keywords, []string{"$Label1", "Work"}) ||
+		!m.InternalDate.Equal(date) || m.Size != r1.Size || m.Blob != r1.ID || m.ModSeq == 0 || m.SaveDate.IsZero() {
+		t.Fatalf("message 1 = %+v", m)
+	}
+	if _, off := m.InternalDate.Zone(); off != -5*3600 {
+		t.Fatalf("internal date zone offset %d", off)
+	}
+	if d := time.Since(msgs[1].InternalDate); d < -time.Minute || d > time.Minute {
+		t.Fatalf("default internal date %v", msgs[1].InternalDate)
+	}
+	if got := readBlob(t, h.s, m.Blob); got != message(1) {
+		t.Fatalf("blob = %q", got)
+	}
+	st := must(h.s.Status(ctx, inbox.ID))(t)
+	if st.Messages != 2 || st.Unseen != 1 || st.Deleted != 0 || st.Recent != 2 || st.Size != r1.Size+r2.Size ||
+		st.UIDNext != 3 || st.HighestModSeq != m.ModSeq {
+		t.Fatalf("Status = %+v", st)
+	}
+	snap := must(h.s.Snapshot(ctx, inbox.ID))(t)
+	if !slices.Equal(snap.UIDs, []store.UID{1, 2}) || len(snap.ModSeqs) != 2 || snap.FirstUnseen != 2 ||
+		!slices.Equal(snap.Keywords, []string{"$Label1", "Work"}) || snap.HighestModSeq != st.HighestModSeq {
+		t.Fatalf("Snapshot = %+v", snap)
+	}
+	_, err := h.s.Append(ctx, store.MailboxID(1<<40), []store.NewMessage{{Blob: r1}})
+	wantErr(t, err, store.ErrNoSuchMailbox)
+	_, err = h.s.OpenBlob(ctx, "0000000000000000000000000000000000000000000000000000000000000000")
+	wantErr(t, err, store.ErrNoSuchMessage)
+}
+
+func testFetchSets(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	refs := make([]store.NewMessage, 100)
+	for i := range refs {
+		refs[i] = store.NewMessage{Blob: h.blob(message(i))}
+	}
+	must(h.s.Append(ctx, inbox.ID, refs))(t)
+	fetch := func(set imapnum.Set) []store.UID {
+		var out []store.UID
+		if err := h.s.Fetch(ctx, inbox.ID, set, func(m store.Message) error {
+			out = append(out, m.UID)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// Unordered, reversed and overlapping ranges: a union, in UID order.
+	if got := fetch(imapnum.Set{{Start: 9, Stop: 7}, {Start: 2, Stop: 2}, {Start: 8, Stop: 10}, {Start: 150, Stop: 99}}); !slices.Equal(got, []store.UID{2, 7, 8, 9, 10, 99, 100}) {
+		t.Fatalf("Fetch = %v", got)
+	}
+	// Many ranges (every third UID).
+	var set imapnum.Set
+	var want []store.UID
+	for u := uint32(100); u >= 1 && u <= 100; u -= 3 {
+		set = append(set, imapnum.Range{Start: u, Stop: u})
+		want = append(want, u)
+	}
+	slices.Sort(want)
+	if got := fetch(set); !slices.Equal(got, want) {
+		t.Fatalf("Fetch every third = %v", got)
+	}
+	if got := fetch(nil); len(got) != 0 {
+		t.Fatalf("Fetch of empty set = %v", got)
+	}
+	// fn's error stops the fetch and is returned.
+	stop := errors.New("stop")
+	n := 0
+	err := h.s.Fetch(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 100}}, func(store.Message) error {
+		n++
+		if n == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 3 {
+		t.Fatalf("Fetch stop: n=%d err=%v", n, err)
+	}
+}
+
+func testWriteBlob(t *testing.T, h *harness) {
+	_, err := h.s.WriteBlob(ctx, strings.NewReader("0123456789"), 5)
+	wantErr(t, err, store.ErrTooBig)
+	r1 := must(h.s.WriteBlob(ctx, strings.NewReader("0123456789"), 10))(t)
+	r2 := must(h.s.WriteBlob(ctx, bytes.NewReader([]byte("0123456789")), -1))(t)
+	if r1 != r2 || r1.Size != 10 || len(r1.ID) != 64 {
+		t.Fatalf("refs %+v %+v", r1, r2)
+	}
+	if got := readBlob(t, h.s, r1.ID); got != "0123456789" {
+		t.Fatalf("content %q", got)
+	}
+}
+
+func testMultiAppendAtomic(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	good := h.blob(message(1))
+	bogus := store.BlobRef{ID: "1111111111111111111111111111111111111111111111111111111111111111", Size: 5}
+	if _, err := h.s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: good}, {Blob: bogus}}); err == nil {
+		t.Fatal("append with a bogus blob succeeded")
+	}
+	st := must(h.s.Status(ctx, inbox.ID))(t)
+	if st.Messages != 0 || st.UIDNext != inbox.UIDNext || st.HighestModSeq != inbox.HighestModSeq {
+		t.Fatalf("partial append: %+v", st)
+	}
+	box := must(h.s.CreateMailbox(ctx, a.ID, "gone", ""))(t)
+	if err := h.s.DeleteMailbox(ctx, a.ID, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.s.Append(ctx, box.ID, []store.NewMessage{{Blob: good}, {Blob: good}})
+	wantErr(t, err, store.ErrNoSuchMailbox)
+	// The failed appends did not break the blob: it can still be used.
+	res := must(h.s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: good}, {Blob: good}}))(t)
+	if !slices.Equal(res.UIDs, []store.UID{1, 2}) {
+		t.Fatalf("UIDs = %v", res.UIDs)
+	}
+}
+
+func testStoreFlags(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	h.appendN(inbox.ID, 3, store.Flags{})
+	all := imapnum.Set{{Start: 1, Stop: 3}}
+	hms := h.mailbox(a.ID, "INBOX").HighestModSeq
+
+	res := must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}, store.FlagsAdd, store.Flags{Sys: store.FlagSeen, Keywords: []string{"Work"}}, 0))(t)
+	if len(res.Updated) != 2 || len(res.Unchanged) != 0 || res.Updated[0].UID != 1 || res.Updated[0].ModSeq != hms+1 ||
+		res.Updated[0].Flags.Sys != store.FlagSeen || !slices.Equal(res.Updated[0].Flags.Keywords, []string{"Work"}) {
+		t.Fatalf("add = %+v", res)
+	}
+	// Keywords are case-insensitive: adding "WORK" again is a no-op.
+	res = must(h.s.StoreFlags(ctx, inbox.ID, all, store.FlagsAdd, store.Flags{Sys: store.FlagSeen, Keywords: []string{"WORK"}}, 0))(t)
+	if len(res.Updated) != 1 || res.Updated[0].UID != 3 || !slices.Equal(uidsOf(res.Unchanged), []store.UID{1, 2}) {
+		t.Fatalf("add again = %+v", res)
+	}
+	if got := h.mailbox(a.ID, "INBOX").HighestModSeq; got != hms+2 {
+		t.Fatalf("HIGHESTMODSEQ = %d, want %d", got, hms+2)
+	}
+	// A no-op change does not bump the mod-sequence.
+	res = must(h.s.StoreFlags(ctx, inbox.ID, all, store.FlagsRemove, store.Flags{Sys: store.FlagDraft}, 0))(t)
+	if len(res.Updated) != 0 || len(res.Unchanged) != 3 {
+		t.Fatalf("no-op = %+v", res)
+	}
+	if got := h.mailbox(a.ID, "INBOX").HighestModSeq; got != hms+2 {
+		t.Fatalf("no-op bumped HIGHESTMODSEQ to %d", got)
+	}
+	res = must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 2, Stop: 2}}, store.FlagsRemove, store.Flags{Keywords: []string{"work"}}, 0))(t)
+	if len(res.Updated) != 1 || res.Updated[0].Flags.Keywords != nil || res.Updated[0].Flags.Sys != store.FlagSeen {
+		t.Fatalf("remove = %+v", res)
+	}
+	res = must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 1}}, store.FlagsReplace,
+		store.Flags{Sys: store.FlagFlagged | store.FlagAnswered, Keywords: []string{"b", "A", "a"}}, 0))(t)
+	if len(res.Updated) != 1 || res.Updated[0].Flags.Sys != store.FlagFlagged|store.FlagAnswered || !slices.Equal(res.Updated[0].Flags.Keywords, []string{"A", "b"}) {
+		t.Fatalf("replace = %+v", res)
+	}
+	msgs := h.fetchAll(inbox.ID)
+	if msgs[0].Flags.Sys != store.FlagFlagged|store.FlagAnswered || !slices.Equal(msgs[0].Flags.Keywords, []string{"A", "b"}) ||
+		msgs[1].Flags.Keywords != nil || msgs[2].Flags.Sys != store.FlagSeen {
+		t.Fatalf("stored flags: %+v", msgs)
+	}
+	snap := must(h.s.Snapshot(ctx, inbox.ID))(t)
+	// Message 3 got "WORK", message 2 lost "Work": one keyword either way.
+	if len(snap.Keywords) != 3 || snap.Keywords[0] != "A" || snap.Keywords[1] != "b" || !strings.EqualFold(snap.Keywords[2], "work") || snap.FirstUnseen != 1 {
+		t.Fatalf("snapshot keywords %v first unseen %d", snap.Keywords, snap.FirstUnseen)
+	}
+	// Nonexistent UIDs are ignored.
+	res = must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 50, Stop: 60}}, store.FlagsAdd, store.Flags{Sys: store.FlagSeen}, 0))(t)
+	if len(res.Updated)+len(res.Unchanged)+len(res.Modified) != 0 {
+		t.Fatalf("store on missing UIDs = %+v", res)
+	}
+}
+
+func testUnchangedSince(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	h.appendN(inbox.ID, 3, store.Flags{})
+	// Message 2 changes after ms.
+	ms := h.fetchAll(inbox.ID)[2].ModSeq
+	must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 2, Stop: 2}}, store.FlagsAdd, store.Flags{Sys: store.FlagFlagged}, 0))(t)
+	res := must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 3}}, store.FlagsAdd, store.Flags{Sys: store.FlagSeen}, ms))(t)
+	if !slices.Equal(res.Modified, []store.UID{2}) || !slices.Equal(uidsOf(res.Updated), []store.UID{1, 3}) {
+		t.Fatalf("unchangedSince = %+v", res)
+	}
+	if h.fetchAll(inbox.ID)[1].Flags.Sys&store.FlagSeen != 0 {
+		t.Fatal("modified message was changed")
+	}
+}
+
+func testExpunge(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	h.appendN(inbox.ID, 5, store.Flags{})
+	must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 2, Stop: 4}}, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0))(t)
+	before := h.mailbox(a.ID, "INBOX").HighestModSeq
+	if st := must(h.s.Status(ctx, inbox.ID))(t); st.Deleted != 3 {
+		t.Fatalf("Deleted = %d", st.Deleted)
+	}
+	// UID EXPUNGE: only \Deleted messages in the set.
+	got := must(h.s.Expunge(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}))(t)
+	if !slices.Equal(got, []store.UID{2}) {
+		t.Fatalf("UID EXPUNGE = %v", got)
+	}
+	got = must(h.s.Expunge(ctx, inbox.ID, nil))(t)
+	if !slices.Equal(got, []store.UID{3, 4}) {
+		t.Fatalf("EXPUNGE = %v", got)
+	}
+	if got := uidsOf(h.fetchAll(inbox.ID)); !slices.Equal(got, []store.UID{1, 5}) {
+		t.Fatalf("left = %v", got)
+	}
+	after := h.mailbox(a.ID, "INBOX").HighestModSeq
+	if after != before+2 {
+		t.Fatalf("HIGHESTMODSEQ %d → %d", before, after)
+	}
+	// Nothing to expunge: no change.
+	if got := must(h.s.Expunge(ctx, inbox.ID, nil))(t); len(got) != 0 {
+		t.Fatalf("second EXPUNGE = %v", got)
+	}
+	if h.mailbox(a.ID, "INBOX").HighestModSeq != after {
+		t.Fatal("empty expunge bumped HIGHESTMODSEQ")
+	}
+	ch := must(h.s.Changes(ctx, inbox.ID, before))(t)
+	if !slices.Equal(ch.Expunged, []store.UID{2, 3, 4}) || len(ch.Updated) != 0 {
+		t.Fatalf("Changes = %+v", ch)
+	}
+	ch = must(h.s.Changes(ctx, inbox.ID, before+1))(t)
+	if !slices.Equal(ch.Expunged, []store.UID{3, 4}) {
+		t.Fatalf("Changes since first expunge = %+v", ch.Expunged)
+	}
+}
+
+func testCopy(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	arch := h.mailbox(a.ID, "Archive")
+	h.appendN(arch.ID, 2, store.Flags{}) // destination UIDs start at 3
+	date := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	ref := h.blob("shared content")
+	must(h.s.Append(ctx, inbox.ID, []store.NewMessage{
+		{Blob: h.blob(message(1)), InternalDate: date},
+		{Blob: ref, Flags: store.Flags{Sys: store.FlagSeen, Keywords: []string{"k"}}, InternalDate: date},
+		{Blob: h.blob(message(3)), InternalDate: date},
+	}))(t)
+	res := must(h.s.Copy(ctx, inbox.ID, imapnum.Set{{Start: 3, Stop: 2}}, arch.ID))(t)
+	if res.UIDValidity != arch.UIDValidity || !slices.Equal(res.SrcUIDs, []store.UID{2, 3}) || !slices.Equal(res.DstUIDs, []store.UID{3, 4}) {
+		t.Fatalf("Copy = %+v", res)
+	}
+	src := h.fetchAll(inbox.ID)
+	dst := h.fetchAll(arch.ID)
+	if len(src) != 3 || len(dst) != 4 {
+		t.Fatalf("counts %d %d", len(src), len(dst))
+	}
+	c := dst[2]
+	if c.Blob != ref.ID || c.Flags.Sys != store.FlagSeen || !slices.Equal(c.Flags.Keywords, []string{"k"}) || !c.InternalDate.Equal(date) || c.Size != ref.Size {
+		t.Fatalf("copy = %+v", c)
+	}
+	// The blob is shared: expunging the original keeps the copy readable.
+	must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 2, Stop: 2}}, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0))(t)
+	must(h.s.Expunge(ctx, inbox.ID, nil))(t)
+	if got := readBlob(t, h.s, c.Blob); got != "shared content" {
+		t.Fatalf("shared blob = %q", got)
+	}
+	// Copy of nothing.
+	res = must(h.s.Copy(ctx, inbox.ID, imapnum.Set{{Start: 90, Stop: 99}}, arch.ID))(t)
+	if len(res.SrcUIDs) != 0 {
+		t.Fatalf("empty copy = %+v", res)
+	}
+	_, err := h.s.Copy(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 1}}, store.MailboxID(1<<40))
+	wantErr(t, err, store.ErrNoSuchMailbox)
+}
+
+func testMove(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	trash := h.mailbox(a.ID, "Trash")
+	h.appendN(inbox.ID, 3, store.Flags{Sys: store.FlagFlagged})
+	before := h.fetchAll(inbox.ID)
+	hms := h.mailbox(a.ID, "INBOX").HighestModSeq
+	res := must(h.s.Move(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 1}, {Start: 3, Stop: 3}}, trash.ID))(t)
+	if !slices.Equal(res.SrcUIDs, []store.UID{1, 3}) || !slices.Equal(res.DstUIDs, []store.UID{1, 2}) || res.UIDValidity != trash.UIDValidity || res.ModSeq != hms+1 {
+		t.Fatalf("Move = %+v", res)
+	}
+	if got := uidsOf(h.fetchAll(inbox.ID)); !slices.Equal(got, []store.UID{2}) {
+		t.Fatalf("source left %v", got)
+	}
+	moved := h.fetchAll(trash.ID)
+	if len(moved) != 2 || moved[1].Blob != before[2].Blob || moved[1].Flags.Sys != store.FlagFlagged {
+		t.Fatalf("moved %+v", moved)
+	}
+	if got := readBlob(t, h.s, moved[0].Blob); got == "" {
+		t.Fatal("moved blob empty")
+	}
+	ch := must(h.s.Changes(ctx, inbox.ID, hms))(t)
+	if !slices.Equal(ch.Expunged, []store.UID{1, 3}) || ch.HighestModSeq != res.ModSeq {
+		t.Fatalf("source changes %+v", ch)
+	}
+	// Move with expunge drops the last reference only once.
+	must(h.s.StoreFlags(ctx, trash.ID, imapnum.Set{{Start: 1, Stop: 2}}, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0))(t)
+	must(h.s.Expunge(ctx, trash.ID, nil))(t)
+	if st := must(h.s.Status(ctx, trash.ID))(t); st.Messages != 0 {
+		t.Fatalf("trash %+v", st)
+	}
+}
+
+func testChanges(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	h.appendN(inbox.ID, 3, store.Flags{})
+	since := h.mailbox(a.ID, "INBOX").HighestModSeq
+	if ch := must(h.s.Changes(ctx, inbox.ID, since))(t); len(ch.Updated)+len(ch.Expunged) != 0 || ch.HighestModSeq != since {
+		t.Fatalf("no changes = %+v", ch)
+	}
+	must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 3, Stop: 3}}, store.FlagsAdd, store.Flags{Sys: store.FlagSeen}, 0))(t)
+	h.appendN(inbox.ID, 1, store.Flags{})
+	must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 1}}, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0))(t)
+	must(h.s.Expunge(ctx, inbox.ID, nil))(t)
+	ch := must(h.s.Changes(ctx, inbox.ID, since))(t)
+	if !slices.Equal(uidsOf(ch.Updated), []store.UID{3, 4}) || !slices.Equal(ch.Expunged, []store.UID{1}) {
+		t.Fatalf("Changes = %+v", ch)
+	}
+	if ch.Updated[0].Flags.Sys != store.FlagSeen || ch.Updated[0].ModSeq <= since {
+		t.Fatalf("updated %+v", ch.Updated[0])
+	}
+	if all := must(h.s.Changes(ctx, inbox.ID, 0))(t); len(all.Updated) != 3 {
+		t.Fatalf("Changes since 0 = %v", uidsOf(all.Updated))
+	}
+}
+
+func testClaimRecent(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	h.appendN(inbox.ID, 3, store.Flags{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	claimed := map[store.UID]int{}
+	for range 2 {
+		wg.Go(func() {
+			lo, hi, err := h.s.ClaimRecent(ctx, inbox.ID)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			for u := lo; u < hi; u++ {
+				claimed[u]++
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if len(claimed) != 3 {
+		t.Fatalf("claimed %v", claimed)
+	}
+	for u, n := range claimed {
+		if n != 1 {
+			t.Fatalf("UID %d claimed %d times", u, n)
+		}
+	}
+	if st := must(h.s.Status(ctx, inbox.ID))(t); st.Recent != 0 {
+		t.Fatalf("Recent = %d after claims", st.Recent)
+	}
+	h.appendN(inbox.ID, 2, store.Flags{})
+	if st := must(h.s.Status(ctx, inbox.ID))(t); st.Recent != 2 {
+		t.Fatalf("Recent = %d", st.Recent)
+	}
+	lo, hi := must2(t)(h.s.ClaimRecent(ctx, inbox.ID))
+	if lo != 4 || hi != 6 {
+		t.Fatalf("ClaimRecent = [%d, %d)", lo, hi)
+	}
+	lo, hi = must2(t)(h.s.ClaimRecent(ctx, inbox.ID))
+	if lo != hi {
+		t.Fatalf("second ClaimRecent = [%d, %d)", lo, hi)
+	}
+}
+
+func must2(t *testing.T) func(a, b store.UID, err error) (store.UID, store.UID) {
+	return func(a, b store.UID, err error) (store.UID, store.UID) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, b
+	}
+}
+
+func testUIDsNotReused(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	h.appendN(inbox.ID, 3, store.Flags{Sys: store.FlagDeleted})
+	must(h.s.Expunge(ctx, inbox.ID, nil))(t)
+	h.reopen()
+	m := h.mailbox(a.ID, "INBOX")
+	if m.UIDNext != 4 || m.UIDValidity != inbox.UIDValidity || m.ID != inbox.ID {
+		t.Fatalf("after reopen: %+v", m)
+	}
+	if u := h.appendN(inbox.ID, 1, store.Flags{}); u[0] != 4 {
+		t.Fatalf("UID after expunge+reopen = %d", u[0])
+	}
+	ch := must(h.s.Changes(ctx, inbox.ID, 0))(t)
+	if !slices.Equal(ch.Expunged, []store.UID{1, 2, 3}) {
+		t.Fatalf("expunged after reopen = %v", ch.Expunged)
+	}
+	// Expunging the highest UID does not free it either.
+	must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 4, Stop: 4}}, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0))(t)
+	must(h.s.Expunge(ctx, inbox.ID, nil))(t)
+	h.reopen()
+	if u := h.appendN(inbox.ID, 1, store.Flags{}); u[0] != 5 {
+		t.Fatalf("UID = %d, want 5", u[0])
+	}
+}
+
+func testConcurrentAppend(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	const workers, per = 8, 10
+	var wg sync.WaitGroup
+	results := make([][]store.UID, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range per {
+				ref, err := h.s.WriteBlob(ctx, strings.NewReader(message(w*1000+i)), -1)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				res, err := h.s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref}})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				results[w] = append(results[w], res.UIDs...)
+			}
+		})
+	}
+	// A concurrent reader sees consistent snapshots meanwhile.
+	wg.Go(func() {
+		for range 20 {
+			snap, err := h.s.Snapshot(ctx, inbox.ID)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if len(snap.UIDs) > 0 && snap.UIDs[len(snap.UIDs)-1] >= snap.UIDNext {
+				t.Errorf("snapshot UID %d >= UIDNEXT %d", snap.UIDs[len(snap.UIDs)-1], snap.UIDNext)
+			}
+		}
+	})
+	wg.Wait()
+	seen := map[store.UID]bool{}
+	for _, r := range results {
+		if !slices.IsSorted(r) {
+			t.Fatalf("one writer's UIDs not increasing: %v", r)
+		}
+		for _, u := range r {
+			if seen[u] {
+				t.Fatalf("UID %d given twice", u)
+			}
+			seen[u] = true
+		}
+	}
+	if len(seen) != workers*per {
+		t.Fatalf("%d UIDs", len(seen))
+	}
+	if got := h.fetchAll(inbox.ID); len(got) != workers*per || got[len(got)-1].UID != workers*per {
+		t.Fatalf("fetched %d, last %d", len(got), got[len(got)-1].UID)
+	}
+}
+
+func testEvents(t *testing.T, h *harness) {
+	a := h.account("alice")
+	sub := h.env.Bus.Subscribe(int64(a.ID))
+	defer sub.Close()
+	inbox := h.mailbox(a.ID, "INBOX")
+	expect := func(what string, mbox store.MailboxID, modseq store.ModSeq) {
+		t.Helper()
+		select {
+		case <-sub.C():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: no event", what)
+		}
+		evs, _ := sub.Drain()
+		if len(evs) == 0 {
+			t.Fatalf("%s: no event", what)
+		}
+		ev := evs[len(evs)-1]
+		if ev.Account != int64(a.ID) || (mbox != 0 && ev.Mailbox != int64(mbox)) || ev.ModSeq != modseq {
+			t.Fatalf("%s: event %+v, want mailbox %d modseq %d", what, ev, mbox, modseq)
+		}
+	}
+	h.appendN(inbox.ID, 2, store.Flags{})
+	// appendN made two appends: both events, the last one current.
+	expect("append", inbox.ID, h.mailbox(a.ID, "INBOX").HighestModSeq)
+	must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 1}}, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0))(t)
+	expect("store", inbox.ID, h.mailbox(a.ID, "INBOX").HighestModSeq)
+	must(h.s.Expunge(ctx, inbox.ID, nil))(t)
+	expect("expunge", inbox.ID, h.mailbox(a.ID, "INBOX").HighestModSeq)
+	trash := h.mailbox(a.ID, "Trash")
+	must(h.s.Copy(ctx, inbox.ID, imapnum.Set{{Start: 2, Stop: 2}}, trash.ID))(t)
+	expect("copy", trash.ID, h.mailbox(a.ID, "Trash").HighestModSeq)
+	box := must(h.s.CreateMailbox(ctx, a.ID, "new", ""))(t)
+	expect("create", box.ID, 0)
+	if err := h.s.RenameMailbox(ctx, a.ID, "new", "newer"); err != nil {
+		t.Fatal(err)
+	}
+	expect("rename", box.ID, 0)
+	if err := h.s.DeleteMailbox(ctx, a.ID, "newer"); err != nil {
+		t.Fatal(err)
+	}
+	expect("delete", box.ID, 0)
+	if err := h.s.SetSubscribed(ctx, a.ID, "x", true); err != nil {
+		t.Fatal(err)
+	}
+	expect("subscribe", 0, 0)
+	// Another account's changes are not seen.
+	b := h.account("bob")
+	h.appendN(h.mailbox(b.ID, "INBOX").ID, 1, store.Flags{})
+	if evs, _ := sub.Drain(); len(evs) != 0 {
+		t.Fatalf("foreign events %+v", evs)
+	}
+}
+
+func testDeleteAccount(t *testing.T, h *harness) {
+	a := h.account("alice")
+	b := h.account("bob")
+	shared := h.blob("shared between accounts")
+	own := h.blob("alice only")
+	must(h.s.Append(ctx, h.mailbox(a.ID, "INBOX").ID, []store.NewMessage{{Blob: shared}, {Blob: own}}))(t)
+	must(h.s.Append(ctx, h.mailbox(b.ID, "INBOX").ID, []store.NewMessage{{Blob: shared}}))(t)
+	if err := h.s.DeleteAccount(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, h.s.DeleteAccount(ctx, "alice"), store.ErrNoSuchAccount)
+	_, err := h.s.Account(ctx, "alice")
+	wantErr(t, err, store.ErrNoSuchAccount)
+	if mbs := must(h.s.Mailboxes(ctx, a.ID))(t); len(mbs) != 0 {
+		t.Fatalf("mailboxes left: %v", names(mbs))
+	}
+	if got := readBlob(t, h.s, shared.ID); got != "shared between accounts" {
+		t.Fatalf("shared blob = %q", got)
+	}
+	infos := must(h.s.Accounts(ctx))(t)
+	if len(infos) != 1 || infos[0].Name != "bob" || infos[0].Messages != 1 {
+		t.Fatalf("Accounts = %+v", infos)
+	}
+	// The name can be used again, with fresh mailboxes.
+	a2 := h.account("alice")
+	if st := must(h.s.Status(ctx, h.mailbox(a2.ID, "INBOX").ID))(t); st.Messages != 0 {
+		t.Fatalf("new alice has %d messages", st.Messages)
+	}
+}
