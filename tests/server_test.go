@@ -95,7 +95,8 @@ func (s *serverProc) start(newPorts bool) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		if newPorts || attempt > 0 {
-			s.imapAddr, s.tlsAddr = freeAddr(s.t), freeAddr(s.t)
+			addrs := freeAddrs(s.t, 2)
+			s.imapAddr, s.tlsAddr = addrs[0], addrs[1]
 		}
 		lastErr = s.launch()
 		if lastErr == nil {
@@ -248,13 +249,19 @@ func (s *serverProc) logTail(lines int) string {
 	return strings.Join(ls, "\n")
 }
 
-// freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(t testing.TB) string {
+// freeAddrs returns n distinct loopback addresses whose ports were free a
+// moment ago. The listeners are held open together so that the kernel
+// cannot hand out the same port twice.
+func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
+	var addrs []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("finding a free port: %v", err)
+		}
+		defer ln.Close()
+		addrs = append(addrs, ln.Addr().String())
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addrs
 }

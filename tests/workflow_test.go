@@ -304,7 +304,10 @@ func messageLifecycle(t *testing.T, c *imapclient.Client) {
 	if len(expunged) != 1 || expunged[0] != 2 {
 		t.Errorf("EXPUNGE reported %v, want [2]", expunged)
 	}
-	left := fetchAll(t, c, imap.SeqSetNum(1, 0)) // 1:*
+	left := fetchAll(t, c, imap.SeqSetNum(1))
+	if n := c.Mailbox().NumMessages; n != 1 {
+		t.Errorf("after EXPUNGE the client counts %d messages in INBOX, want 1", n)
+	}
 	if len(left) != 1 || left[0].UID != uids[0] {
 		t.Fatalf("INBOX after MOVE and EXPUNGE: %d messages, want only UID %d", len(left), uids[0])
 	}

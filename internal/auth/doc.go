@@ -1,5 +1,6 @@
-// Package auth verifies credentials: argon2id password hashes, SASL
-// mechanisms and failed-login throttling.
+// Package auth verifies credentials: argon2id password hashes and the SASL
+// PLAIN mechanism. (Failed-login throttling belongs here too; it is not
+// written yet.)
 //
 // Invariants:
 //   - Password hashes are argon2id PHC strings; the parameters used to verify

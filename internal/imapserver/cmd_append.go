@@ -106,8 +106,12 @@ func (c *conn) drainAppend(app *imapcmd.Append) {
 	for i := 0; i < 1000; i++ {
 		m, err := app.Next()
 		if err != nil {
-			// After a refused synchronizing literal the line has ended
-			// and DiscardLine does nothing.
+			// After a refused synchronizing literal the client sends
+			// nothing more: the decoder has consumed the line's CRLF,
+			// and DiscardLine would wait for the next command's line.
+			if errors.Is(err, errLiteralRefused) {
+				return
+			}
 			if c.dec.DiscardLine() != nil {
 				c.bye("Cannot skip the rest of the command")
 				c.state = stateLogout

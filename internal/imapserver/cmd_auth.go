@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -77,6 +78,10 @@ func loginError(err error) error {
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		return imap.Errorf(imap.CodeAuthFailed, "Authentication failed")
 	}
+	if errors.Is(err, auth.ErrAuthorizationFailed) {
+		// RFC 5530 §3: the authorization identity was refused.
+		return imap.Errorf(imap.CodeAuthzFailed, "Authorization identity refused")
+	}
 	return err
 }
 
@@ -112,6 +117,13 @@ func cmdAuthenticate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 		}
 	}
 	for i := 0; ; i++ {
+		if resp != nil && bytes.Count(resp, []byte{0}) != 2 {
+			// RFC 4616 §2: message = [authzid] NUL authcid NUL passwd.
+			// Checked here because the SASL library reports a malformed
+			// message with an error that cannot be told from a store
+			// failure.
+			return imap.Errorf(imap.CodeAuthFailed, "Malformed PLAIN response")
+		}
 		challenge, done, err := srv.Next(resp)
 		if err != nil {
 			return loginError(err)

@@ -104,6 +104,31 @@ type fetcher struct {
 }
 
 func (f *fetcher) write(seq uint32, m store.Message, addFlags bool) error {
+	// Whatever can fail is done before the first byte of the response:
+	// an error after it would leave a partial line that the tagged NO
+	// would continue, and the client could no longer parse the stream.
+	var blob store.Blob
+	hdrEnd := int64(-1)
+	for _, it := range f.items {
+		if !needsBlob(it) {
+			continue
+		}
+		if blob == nil {
+			b, err := f.c.srv.opts.Store.OpenBlob(f.ctx, m.Blob)
+			if err != nil {
+				return err
+			}
+			blob = b
+			defer blob.Close()
+		}
+		if hdrEnd < 0 && needsHeaderEnd(it) {
+			h, err := headerEnd(blob)
+			if err != nil {
+				return err
+			}
+			hdrEnd = h
+		}
+	}
 	e := f.c.enc
 	e.Raw("* ").Number(seq).Raw(" FETCH (")
 	first := true
@@ -117,12 +142,6 @@ func (f *fetcher) write(seq uint32, m store.Message, addFlags bool) error {
 		sp()
 		e.Raw("UID ").Number(m.UID)
 	}
-	var blob store.Blob
-	defer func() {
-		if blob != nil {
-			blob.Close()
-		}
-	}()
 	for _, it := range f.items {
 		sp()
 		switch it.Name {
@@ -144,14 +163,7 @@ func (f *fetcher) write(seq uint32, m store.Message, addFlags bool) error {
 		case "MODSEQ":
 			e.Raw("MODSEQ (").Number64(m.ModSeq).Raw(")")
 		default:
-			if blob == nil {
-				b, err := f.c.srv.opts.Store.OpenBlob(f.ctx, m.Blob)
-				if err != nil {
-					return err
-				}
-				blob = b
-			}
-			if err := f.body(it, blob); err != nil {
+			if err := f.body(it, blob, hdrEnd); err != nil {
 				return err
 			}
 		}
@@ -170,8 +182,27 @@ func (f *fetcher) flags(m store.Message) {
 	writeFlags(e, imap.FlagNames(m.Flags, f.c.sel.view.IsRecent(m.UID) && !f.c.rev2))
 }
 
+// needsBlob reports whether a FETCH item reads the message content.
+func needsBlob(it imapcmd.FetchItem) bool {
+	switch it.Name {
+	case "UID", "FLAGS", "INTERNALDATE", "SAVEDATE", "RFC822.SIZE", "MODSEQ":
+		return false
+	}
+	return true
+}
+
+// needsHeaderEnd reports whether a FETCH item needs the header's end.
+func needsHeaderEnd(it imapcmd.FetchItem) bool {
+	switch it.Name {
+	case "RFC822.HEADER", "RFC822.TEXT":
+		return true
+	}
+	return it.Section != nil && (it.Section.Specifier == "HEADER" || it.Section.Specifier == "TEXT")
+}
+
 // body writes a body item: the whole message, its header or its text.
-func (f *fetcher) body(it imapcmd.FetchItem, blob store.Blob) error {
+// hdrEnd is the offset after the header, computed when needsHeaderEnd.
+func (f *fetcher) body(it imapcmd.FetchItem, blob store.Blob, hdrEnd int64) error {
 	e := f.c.enc
 	size := blob.Size()
 	var off, n int64
@@ -194,10 +225,7 @@ func (f *fetcher) body(it imapcmd.FetchItem, blob store.Blob) error {
 	case "":
 		off, n = 0, size
 	case "HEADER", "TEXT":
-		h, err := headerEnd(blob)
-		if err != nil {
-			return err
-		}
+		h := hdrEnd
 		if spec == "HEADER" {
 			off, n = 0, h
 		} else {
@@ -238,4 +266,3 @@ func headerEnd(r store.Blob) (int64, error) {
 	}
 	return r.Size(), nil
 }
-

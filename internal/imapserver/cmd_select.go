@@ -90,10 +90,10 @@ func cmdSelect(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 // discardSink swallows responses already conveyed another way.
 type discardSink struct{}
 
-func (discardSink) Expunge(uint32)                     {}
-func (discardSink) Vanished(imapnum.Set)                {}
-func (discardSink) Exists(uint32)                      {}
-func (discardSink) Recent(uint32)                      {}
+func (discardSink) Expunge(uint32)                    {}
+func (discardSink) Vanished(imapnum.Set)              {}
+func (discardSink) Exists(uint32)                     {}
+func (discardSink) Recent(uint32)                     {}
 func (discardSink) Flags(uint32, store.Message, bool) {}
 
 func cmdClose(ctx context.Context, c *conn, cmd *imapcmd.Command) error {

@@ -54,11 +54,11 @@ type conn struct {
 	counts *countingConn
 
 	state state
-	acct  *store.Account       // set from stateAuth on
-	sub   events.Subscription  // the account's change events, from stateAuth on
-	sel   *selected            // set in stateSelected only
-	rev2  bool                 // ENABLE IMAP4rev2 done
-	utf8  bool                 // ENABLE UTF8=ACCEPT or IMAP4rev2 done
+	acct  *store.Account      // set from stateAuth on
+	sub   events.Subscription // the account's change events, from stateAuth on
+	sel   *selected           // set in stateSelected only
+	rev2  bool                // ENABLE IMAP4rev2 done
+	utf8  bool                // ENABLE UTF8=ACCEPT or IMAP4rev2 done
 
 	// refuseLiterals makes the next synchronizing literal fail instead of
 	// getting a continuation request (a command already failed).

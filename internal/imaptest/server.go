@@ -2,8 +2,10 @@ package imaptest
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"net"
 	"sync"
@@ -21,15 +23,16 @@ import (
 // Users are the accounts StartServer creates, name → password.
 var Users = map[string]string{"alice": "pass", "bob": "pass"}
 
-// Mailbox names that make the test server's store misbehave in
-// CreateMailbox, to exercise the server's handling of unexpected failures
-// without test hooks in production code.
+// Magic values that make the test server's store misbehave, to exercise the
+// server's handling of unexpected failures without test hooks in
+// production code: CreateMailbox of these names and OpenBlob of a message
+// whose content is exactly one of them panic or fail with ErrInjected.
 const (
 	PanicMailbox = "rookery-test-panic" // the store panics
 	ErrorMailbox = "rookery-test-error" // the store returns an unexpected error
 )
 
-// ErrInjected is the error returned for ErrorMailbox.
+// ErrInjected is the error returned for ErrorMailbox and its blob.
 var ErrInjected = errors.New("imaptest: injected store failure")
 
 // Option changes the options a test server is built with.
@@ -42,7 +45,7 @@ type Server struct {
 	Bus     *events.Memory
 	Options imapserver.Options
 	// Addr is the plaintext listener (STARTTLS offered), TLSAddr the
-	// implicit-TLS one.
+	// implicit-TLS one ("" when the options have no TLS configuration).
 	Addr, TLSAddr string
 	// ClientTLS trusts the server's self-signed certificate.
 	ClientTLS *tls.Config
@@ -115,22 +118,36 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 		_ = st.Close()
 		t.Fatalf("imaptest: listen: %v", err)
 	}
-	tln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = ln.Close()
-		_ = st.Close()
-		t.Fatalf("imaptest: listen: %v", err)
-	}
+	lns := []net.Listener{ln}
+	serving := 1
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
-	go func() { errc <- srv.ServeTLS(tln) }()
+	tlsAddr := ""
+	if so.TLS != nil {
+		// Without a TLS configuration (an Option may remove it) there is
+		// no implicit-TLS listener.
+		tln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			_ = ln.Close()
+			_ = st.Close()
+			t.Fatalf("imaptest: listen: %v", err)
+		}
+		tlsAddr = tln.Addr().String()
+		lns = append(lns, tln)
+		serving++
+		go func() { errc <- srv.ServeTLS(tln) }()
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("imaptest: shutdown: %v", err)
 		}
-		for range 2 {
+		// Serve may have returned before registering its listener.
+		for _, l := range lns {
+			_ = l.Close()
+		}
+		for range serving {
 			if err := <-errc; !errors.Is(err, imapserver.ErrServerClosed) {
 				t.Errorf("imaptest: serve: %v", err)
 			}
@@ -145,14 +162,35 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 		Bus:       bus,
 		Options:   so,
 		Addr:      ln.Addr().String(),
-		TLSAddr:   tln.Addr().String(),
+		TLSAddr:   tlsAddr,
 		ClientTLS: &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12},
 	}
 }
 
-// faultStore injects failures for the mailbox names PanicMailbox and
-// ErrorMailbox.
+// faultStore injects failures for the names PanicMailbox and ErrorMailbox
+// and for the blobs with the same content.
 type faultStore struct{ store.Store }
+
+// blobID is the content address of s (hex SHA-256, see store.BlobID).
+func blobID(s string) store.BlobID {
+	sum := sha256.Sum256([]byte(s))
+	return store.BlobID(hex.EncodeToString(sum[:]))
+}
+
+var (
+	panicBlob = blobID(PanicMailbox)
+	errorBlob = blobID(ErrorMailbox)
+)
+
+func (f faultStore) OpenBlob(ctx context.Context, id store.BlobID) (store.Blob, error) {
+	switch id {
+	case panicBlob:
+		panic("imaptest: injected panic")
+	case errorBlob:
+		return nil, ErrInjected
+	}
+	return f.Store.OpenBlob(ctx, id)
+}
 
 func (f faultStore) CreateMailbox(ctx context.Context, acct store.AccountID, name, specialUse string) (store.Mailbox, error) {
 	switch name {

@@ -98,14 +98,27 @@ func TestSelfSignedReplacesExpired(t *testing.T) {
 // returns the certificate the server presented.
 func handshake(t *testing.T, cfg *tls.Config, roots *x509.CertPool) (*x509.Certificate, error) {
 	t.Helper()
-	c, s := net.Pipe()
-	defer c.Close()
-	defer s.Close()
-	srv := tls.Server(s, cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
 	go func() {
+		s, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		srv := tls.Server(s, cfg)
+		_ = srv.SetDeadline(time.Now().Add(10 * time.Second))
 		_ = srv.Handshake()
 		srv.Close()
 	}()
+	c, err := net.DialTimeout("tcp", ln.Addr().String(), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	cl := tls.Client(c, &tls.Config{RootCAs: roots, ServerName: "localhost", MinVersion: tls.VersionTLS12})
 	if err := cl.Handshake(); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -100,6 +101,43 @@ func readMailbox(ctx context.Context, tx *sql.Tx, id store.MailboxID) (store.Mai
 		return m, 0, store.ErrMailboxNoSelect
 	}
 	return m, recentFrom, nil
+}
+
+// readMailboxRaw is readMailbox in a rawTx.
+func readMailboxRaw(tx rawTx, id store.MailboxID) (store.Mailbox, int64, error) {
+	var m store.Mailbox
+	var recentFrom int64
+	found := false
+	err := tx.each(`SELECT `+mboxCols+`, recent_from FROM mailboxes WHERE id = ?`, []any{int64(id)}, func(r []driver.Value) error {
+		found = true
+		m = store.Mailbox{ID: store.MailboxID(vInt(r[0])), Account: store.AccountID(vInt(r[1])), Name: vString(r[2]),
+			UIDValidity: uint32(vInt(r[3])), UIDNext: uint32(vInt(r[4])), HighestModSeq: uint64(vInt(r[5])),
+			SpecialUse: vString(r[6]), NoSelect: vInt(r[7]) != 0}
+		recentFrom = vInt(r[8])
+		return nil
+	})
+	switch {
+	case err != nil:
+		return m, 0, err
+	case !found:
+		return m, 0, store.ErrNoSuchMailbox
+	case m.NoSelect:
+		return m, 0, store.ErrMailboxNoSelect
+	}
+	return m, recentFrom, nil
+}
+
+// messageFromRow decodes a row of msgCols.
+func messageFromRow(r []driver.Value) store.Message {
+	return store.Message{
+		UID:          uint32(vInt(r[0])),
+		ModSeq:       uint64(vInt(r[1])),
+		Flags:        store.Flags{Sys: store.SysFlags(vInt(r[2])), Keywords: decodeKeywords(vString(r[3]))},
+		InternalDate: time.Unix(vInt(r[4]), 0).In(zone(int(vInt(r[5])))),
+		SaveDate:     time.Unix(vInt(r[6]), 0),
+		Size:         vInt(r[7]),
+		Blob:         store.BlobID(vString(r[8])),
+	}
 }
 
 // Status implements store.Store.
@@ -207,40 +245,35 @@ func (t *wtx) refBlob(ref store.BlobRef) (int64, error) {
 // Snapshot implements store.Store.
 func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snapshot, error) {
 	var snap store.Snapshot
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		m, _, err := readMailbox(ctx, tx, mbox)
+	err := s.readRaw(ctx, func(tx rawTx) error {
+		m, _, err := readMailboxRaw(tx, mbox)
 		if err != nil {
 			return err
 		}
 		snap.Mailbox = m
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE mailbox = ?`, mbox).Scan(&n); err != nil {
+		var n int64
+		if err := tx.each(`SELECT count(*) FROM messages WHERE mailbox = ?`, []any{int64(mbox)}, func(r []driver.Value) error {
+			n = vInt(r[0])
+			return nil
+		}); err != nil {
 			return err
 		}
 		snap.UIDs = make([]store.UID, 0, n)
 		snap.ModSeqs = make([]store.ModSeq, 0, n)
-		rows, err := tx.QueryContext(ctx, `SELECT uid, modseq, flags, keywords FROM messages WHERE mailbox = ? ORDER BY uid`, mbox)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		var uid, modseq, flags int64
-		var kw sql.RawBytes
 		seenKw := map[string]bool{}
-		for rows.Next() {
-			if err := rows.Scan(&uid, &modseq, &flags, &kw); err != nil {
-				return err
+		err = tx.each(`SELECT uid, modseq, flags, keywords FROM messages WHERE mailbox = ? ORDER BY uid`, []any{int64(mbox)}, func(r []driver.Value) error {
+			uid := uint32(vInt(r[0]))
+			snap.UIDs = append(snap.UIDs, uid)
+			snap.ModSeqs = append(snap.ModSeqs, uint64(vInt(r[1])))
+			if snap.FirstUnseen == 0 && store.SysFlags(vInt(r[2]))&store.FlagSeen == 0 {
+				snap.FirstUnseen = uid
 			}
-			snap.UIDs = append(snap.UIDs, uint32(uid))
-			snap.ModSeqs = append(snap.ModSeqs, uint64(modseq))
-			if snap.FirstUnseen == 0 && store.SysFlags(flags)&store.FlagSeen == 0 {
-				snap.FirstUnseen = uint32(uid)
+			if kw := vString(r[3]); kw != "" && !seenKw[kw] {
+				seenKw[kw] = true
 			}
-			if len(kw) > 0 && !seenKw[string(kw)] {
-				seenKw[string(kw)] = true
-			}
-		}
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 		var all []string
@@ -291,17 +324,28 @@ func (s *Store) ClaimRecent(ctx context.Context, mbox store.MailboxID) (lo, hi s
 // Fetch implements store.Store.
 func (s *Store) Fetch(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
 	rs := normalize(uids)
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		if _, _, err := readMailbox(ctx, tx, mbox); err != nil {
+	err := s.readRaw(ctx, func(tx rawTx) error {
+		if _, _, err := readMailboxRaw(tx, mbox); err != nil {
 			return err
 		}
-		return scanSet(txQuerier(ctx, tx), mbox, rs, msgCols, func(r *sql.Rows) error {
-			m, err := scanMessage(r)
-			if err != nil || !rs.contains(m.UID) {
+		each := func(lo, hi uint32) error {
+			return tx.each(`SELECT `+msgCols+` FROM messages WHERE mailbox = ? AND uid BETWEEN ? AND ? ORDER BY uid`,
+				[]any{int64(mbox), int64(lo), int64(hi)}, func(r []driver.Value) error {
+					if !rs.contains(uint32(vInt(r[0]))) {
+						return nil
+					}
+					return fn(messageFromRow(r))
+				})
+		}
+		if len(rs) > rangeScanLimit {
+			return each(rs[0].Start, rs[len(rs)-1].Stop)
+		}
+		for _, r := range rs {
+			if err := each(r.Start, r.Stop); err != nil {
 				return err
 			}
-			return fn(m)
-		})
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("fetch from mailbox %d: %w", mbox, err)

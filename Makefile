@@ -1,0 +1,49 @@
+# Rookery build and test entry points.
+#
+#   make build   build ./rookery
+#   make test    go vet, unit tests with -race, then a short run of every fuzz target
+#   make fuzz    only the fuzz runs (FUZZTIME per target, default 10s)
+#   make bench   benchmarks
+#
+# Fuzz targets are discovered: every "func FuzzXxx(" at the start of a line
+# in a *_test.go file below the repository root.
+
+GO       ?= go
+FUZZTIME ?= 10s
+BENCH    ?= .
+PKGS     ?= ./...
+
+.PHONY: all build test vet unit fuzz fuzz-list bench clean
+
+all: build
+
+build:
+	$(GO) build -o rookery ./cmd/rookery
+
+test: vet unit fuzz
+
+vet:
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -race -count=1 $(PKGS)
+
+# Prints "<package dir> <FuzzName>" per fuzz target.
+fuzz-list:
+	@grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(' . | sort | while read -r f; do \
+		for t in $$(sed -n -E 's/^func (Fuzz[A-Za-z0-9_]*)\(.*/\1/p' "$$f"); do \
+			echo "./$$(dirname "$${f#./}") $$t"; \
+		done; \
+	done
+
+fuzz:
+	@set -e; $(MAKE) --no-print-directory -s fuzz-list | while read -r dir t; do \
+		echo "fuzz $$dir $$t ($(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz='^'"$$t"'$$' -fuzztime=$(FUZZTIME) "$$dir" </dev/null || exit 1; \
+	done
+
+bench:
+	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem $(PKGS)
+
+clean:
+	rm -f rookery

@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"rookery/internal/config"
+)
+
+// Exit codes returned by Main.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// version is the release this source tree builds.
+const version = "0.1.0-dev"
+
+// env is the I/O of one Main call.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// errorf reports a failure and returns ExitFailure.
+func (e *env) errorf(format string, args ...any) int {
+	fmt.Fprintf(e.stderr, "rookery: "+format+"\n", args...)
+	return ExitFailure
+}
+
+// usagef reports a usage error followed by usage text and returns ExitUsage.
+func (e *env) usagef(usage, format string, args ...any) int {
+	fmt.Fprintf(e.stderr, "rookery: "+format+"\n\n", args...)
+	fmt.Fprint(e.stderr, usage)
+	return ExitUsage
+}
+
+const mainUsage = `Rookery is an IMAP4rev2/IMAP4rev1 server.
+
+Usage:
+  rookery serve [--config FILE] [--data DIR] [--imap ADDR] [--imaps ADDR] [--demo]
+  rookery user add NAME [--data DIR] [--password-stdin]
+  rookery user passwd NAME [--data DIR] [--password-stdin]
+  rookery user del NAME [--data DIR]
+  rookery user list [--data DIR]
+  rookery config check FILE
+  rookery config example
+  rookery version
+  rookery help [COMMAND]
+
+Run "rookery help COMMAND" for details.
+`
+
+// Main runs the rookery command with args (without the program name) and
+// returns the process exit code. ctx is cancelled to stop a running server.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		return e.usagef(mainUsage, "missing command")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, e, rest)
+	case "user":
+		return runUser(ctx, e, rest)
+	case "config":
+		return runConfig(e, rest)
+	case "version", "--version", "-version":
+		fmt.Fprintln(e.stdout, versionString())
+		return ExitOK
+	case "help", "-h", "-help", "--help":
+		return runHelp(e, rest)
+	}
+	return e.usagef(mainUsage, "unknown command %q", cmd)
+}
+
+func runHelp(e *env, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stdout, mainUsage)
+		return ExitOK
+	}
+	switch args[0] {
+	case "serve":
+		fmt.Fprint(e.stdout, serveUsage)
+	case "user":
+		fmt.Fprint(e.stdout, userUsage)
+	case "config":
+		fmt.Fprint(e.stdout, configUsage)
+	case "version":
+		fmt.Fprintln(e.stdout, "Usage: rookery version")
+	default:
+		return e.usagef(mainUsage, "unknown help topic %q", args[0])
+	}
+	return ExitOK
+}
+
+func versionString() string {
+	s := "rookery " + version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, kv := range bi.Settings {
+			if kv.Key == "vcs.revision" && len(kv.Value) >= 12 {
+				s += " (" + kv.Value[:12] + ")"
+			}
+		}
+	}
+	return s + " " + runtime.Version()
+}
+
+// newFlagSet returns a flag set that reports errors to e.stderr with usage.
+func newFlagSet(e *env, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(e.stderr, usage)
+		fmt.Fprintln(e.stderr, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseArgs parses args with fs, allowing flags after positional arguments,
+// and returns the positional arguments in order. A "--" ends flag parsing.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// flagResult converts a parse error into an exit code: ExitOK for -h (usage
+// was printed), ExitUsage otherwise (flag printed the error and usage).
+func flagResult(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	return ExitUsage
+}
+
+// newLogger returns a logger writing to w as configured.
+func newLogger(c config.Log, w io.Writer) (*slog.Logger, error) {
+	level, err := c.SlogLevel()
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(c.Format) {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log.format %q: want text or json", c.Format)
+}

@@ -1,0 +1,232 @@
+package config
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Plaintext authentication policies (IMAP.PlaintextAuth).
+const (
+	PlaintextLoopback = "loopback"
+	PlaintextAlways   = "always"
+	PlaintextNever    = "never"
+)
+
+// MinIdleTimeout is the shortest auto-logout timer allowed after login:
+// RFC 9051 §5.4 requires at least 30 minutes.
+const MinIdleTimeout = 30 * time.Minute
+
+//go:embed rookery.example.toml
+var example string
+
+// Example returns the commented example configuration file.
+func Example() string { return example }
+
+// Config is the whole server configuration.
+type Config struct {
+	// DataDir holds rookery.db, the message blobs and the self-signed
+	// certificate. Relative paths are relative to the working directory.
+	DataDir string `toml:"data_dir"`
+	IMAP    IMAP   `toml:"imap"`
+	TLS     TLS    `toml:"tls"`
+	Limits  Limits `toml:"limits"`
+	Log     Log    `toml:"log"`
+}
+
+// IMAP configures the IMAP listeners.
+type IMAP struct {
+	// Listen is the plaintext (STARTTLS) listener address; "" disables it.
+	Listen string `toml:"listen"`
+	// ListenTLS is the implicit-TLS (IMAPS) listener address; "" disables it.
+	ListenTLS string `toml:"listen_tls"`
+	// PlaintextAuth says where LOGIN/AUTHENTICATE are allowed without TLS:
+	// "loopback", "always" or "never".
+	PlaintextAuth string `toml:"plaintext_auth"`
+}
+
+// TLS names the certificate files. Both empty means a self-signed
+// certificate generated in DataDir/tls.
+type TLS struct {
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
+// Limits bounds what clients may use.
+type Limits struct {
+	MaxLine     Size `toml:"max_line"`
+	AppendLimit Size `toml:"append_limit"`
+	// MaxConnsPerUser and MaxConnsPerIP bound concurrent connections;
+	// 0 means unlimited.
+	MaxConnsPerUser int      `toml:"max_conns_per_user"`
+	MaxConnsPerIP   int      `toml:"max_conns_per_ip"`
+	IdleTimeout     Duration `toml:"idle_timeout"`
+	PreAuthTimeout  Duration `toml:"preauth_timeout"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is "debug", "info", "warn" or "error".
+	Level string `toml:"level"`
+	// Format is "text" or "json".
+	Format string `toml:"format"`
+}
+
+// Defaults returns the default configuration.
+func Defaults() Config {
+	return Config{
+		DataDir: "./rookery-data",
+		IMAP: IMAP{
+			Listen:        "127.0.0.1:1143",
+			ListenTLS:     "127.0.0.1:1993",
+			PlaintextAuth: PlaintextLoopback,
+		},
+		Limits: Limits{
+			MaxLine:         64 << 10,
+			AppendLimit:     64 << 20,
+			MaxConnsPerUser: 50,
+			MaxConnsPerIP:   200,
+			IdleTimeout:     Duration(MinIdleTimeout),
+			PreAuthTimeout:  Duration(60 * time.Second),
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads the TOML file at path over Defaults. Unknown keys are an error.
+// The result is not validated: see Validate.
+func Load(path string) (Config, error) {
+	cfg := Defaults()
+	md, err := toml.DecodeFile(path, &cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("load config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return Config{}, fmt.Errorf("load config %s: unknown keys: %s", path, strings.Join(keys, ", "))
+	}
+	return cfg, nil
+}
+
+// Bounds checked by Validate.
+const (
+	minMaxLine = 1 << 10
+	maxMaxLine = 16 << 20
+	maxPreAuth = time.Hour
+)
+
+// Validate reports every invalid setting, joined into one error.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("data_dir must not be empty")
+	}
+	if c.IMAP.Listen == "" && c.IMAP.ListenTLS == "" {
+		bad("imap: listen and listen_tls are both empty: no listener")
+	}
+	for _, a := range []struct{ key, addr string }{{"listen", c.IMAP.Listen}, {"listen_tls", c.IMAP.ListenTLS}} {
+		if a.addr == "" {
+			continue
+		}
+		if err := checkAddr(a.addr); err != nil {
+			bad("imap.%s %q: %v", a.key, a.addr, err)
+		}
+	}
+	if c.IMAP.Listen != "" && c.IMAP.Listen == c.IMAP.ListenTLS && !strings.HasSuffix(c.IMAP.Listen, ":0") {
+		bad("imap: listen and listen_tls are the same address %q", c.IMAP.Listen)
+	}
+	switch c.IMAP.PlaintextAuth {
+	case PlaintextLoopback, PlaintextAlways, PlaintextNever:
+	default:
+		bad("imap.plaintext_auth %q: want %q, %q or %q", c.IMAP.PlaintextAuth, PlaintextLoopback, PlaintextAlways, PlaintextNever)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		bad("tls: cert_file and key_file must be set together")
+	}
+	l := c.Limits
+	if l.MaxLine < minMaxLine || l.MaxLine > maxMaxLine {
+		bad("limits.max_line %d: want %d to %d bytes", l.MaxLine, minMaxLine, maxMaxLine)
+	}
+	if l.AppendLimit <= 0 {
+		bad("limits.append_limit %d: must be positive", l.AppendLimit)
+	}
+	if l.AppendLimit > 1<<32-1 {
+		// APPENDLIMIT and literal sizes are number (32-bit) in IMAP4rev1.
+		bad("limits.append_limit %d: at most 4 GiB - 1", l.AppendLimit)
+	}
+	if l.MaxConnsPerUser < 0 {
+		bad("limits.max_conns_per_user %d: must be >= 0 (0 = unlimited)", l.MaxConnsPerUser)
+	}
+	if l.MaxConnsPerIP < 0 {
+		bad("limits.max_conns_per_ip %d: must be >= 0 (0 = unlimited)", l.MaxConnsPerIP)
+	}
+	if time.Duration(l.IdleTimeout) < MinIdleTimeout {
+		bad("limits.idle_timeout %s: must be at least %s (RFC 9051 section 5.4)", l.IdleTimeout, MinIdleTimeout)
+	}
+	if l.PreAuthTimeout <= 0 || time.Duration(l.PreAuthTimeout) > maxPreAuth {
+		bad("limits.preauth_timeout %s: want more than 0 and at most %s", l.PreAuthTimeout, maxPreAuth)
+	}
+	if _, err := c.Log.SlogLevel(); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format %q: want \"text\" or \"json\"", c.Log.Format)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// SlogLevel returns the slog level named by Level.
+func (l Log) SlogLevel() (slog.Level, error) {
+	switch strings.ToLower(l.Level) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("log.level %q: want debug, info, warn or error", l.Level)
+}
+
+// checkAddr checks a listen address of the form host:port, [ipv6]:port or
+// :port, with a numeric port (0 picks a free one). The package opens no
+// sockets, so it does not use package net.
+func checkAddr(addr string) error {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return errors.New("missing port")
+	}
+	host, port := addr[:i], addr[i+1:]
+	if strings.HasPrefix(host, "[") || strings.HasSuffix(host, "]") {
+		if len(host) < 2 || host[0] != '[' || host[len(host)-1] != ']' {
+			return errors.New("unbalanced brackets")
+		}
+	} else if strings.Contains(host, ":") {
+		return errors.New("an IPv6 address must be in brackets, as in [::1]:1143")
+	}
+	if port == "" {
+		return errors.New("missing port")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q: want a number from 0 to 65535", port)
+	}
+	return nil
+}
