@@ -105,6 +105,11 @@ func Read(d *imapwire.Decoder, opts Options) (*Command, error) {
 	p := &parser{d: d, opts: opts}
 	tag, err := d.AtomFunc(imapwire.IsTagChar)
 	if err == nil {
+		if eol, perr := d.AtEOL(); perr == nil && eol && tag != "" {
+			// "a6" alone: answer "a6 BAD", not "* BAD".
+			p.tag = tag
+			return nil, p.errorf("missing command name")
+		}
 		err = d.SP()
 	}
 	if err != nil {

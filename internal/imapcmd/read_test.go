@@ -152,7 +152,7 @@ func TestReadErrors(t *testing.T) {
 		{"(a NOOP\r\n", "", false, nil},
 		{"a+b NOOP\r\n", "", false, nil},
 		{"* NOOP\r\n", "", false, nil},
-		{"a\r\n", "", false, nil},
+		{"a\r\n", "a", false, nil},
 		{"a  NOOP\r\n", "a", false, nil},
 		{"a NOOP extra\r\n", "a", false, nil},
 		{"a FOO bar\r\n", "a", true, nil},

@@ -21,6 +21,9 @@ func cmdCreate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	if name == "INBOX" {
 		return imap.Errorf(imap.CodeAlreadyExists, "INBOX always exists")
 	}
+	if err := checkNewName(name); err != nil {
+		return err
+	}
 	use := ""
 	switch len(args.SpecialUse) {
 	case 0:
@@ -38,6 +41,15 @@ func cmdCreate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	}
 	_, err = c.srv.opts.Store.CreateMailbox(ctx, c.acct.ID, name, use)
 	return err
+}
+
+// checkNewName refuses names that LIST patterns could not tell apart from
+// wildcards (RFC 9051 §5.1 advises against '%' and '*' in names).
+func checkNewName(name string) error {
+	if strings.ContainsAny(name, "%*") {
+		return imap.Errorf(imap.CodeCannot, "Mailbox names cannot contain %% or *")
+	}
+	return nil
 }
 
 func cmdDelete(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
@@ -64,6 +76,9 @@ func cmdRename(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	}
 	if to == "INBOX" {
 		return imap.Errorf(imap.CodeAlreadyExists, "INBOX always exists")
+	}
+	if err := checkNewName(to); err != nil {
+		return err
 	}
 	return c.srv.opts.Store.RenameMailbox(ctx, c.acct.ID, from, to)
 }

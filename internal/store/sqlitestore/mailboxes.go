@@ -259,7 +259,9 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 	if err != nil {
 		return fmt.Errorf("rename mailbox: %w", err)
 	}
-	if strings.HasPrefix(ct, cf+"/") {
+	// Renaming INBOX moves only its messages, not its children, so
+	// "INBOX" → "INBOX/old" is allowed (RFC 9051 §6.3.6).
+	if strings.HasPrefix(ct, cf+"/") && cf != inbox {
 		return fmt.Errorf("rename mailbox %q to its own child %q: %w", from, to, store.ErrInvalidName)
 	}
 	err = s.w.do(ctx, func(t *wtx) error {

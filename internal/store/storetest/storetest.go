@@ -474,6 +474,14 @@ func testRenameInbox(t *testing.T, h *harness) {
 	if u := h.appendN(ni.ID, 1, store.Flags{}); u[0] < inbox.UIDNext+3 {
 		t.Fatalf("UID %d reused", u[0])
 	}
+	// INBOX may be renamed to one of its own children: its children
+	// stay where they are (RFC 9051 §6.3.6).
+	if err := h.s.RenameMailbox(ctx, a.ID, "INBOX", "INBOX/old"); err != nil {
+		t.Fatalf("rename INBOX to INBOX/old: %v", err)
+	}
+	if st := must(h.s.Status(ctx, h.mailbox(a.ID, "INBOX/old").ID))(t); st.Messages != 1 {
+		t.Fatalf("INBOX/old has %d messages, want 1", st.Messages)
+	}
 }
 
 func testSubscriptions(t *testing.T, h *harness) {
