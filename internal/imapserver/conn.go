@@ -243,11 +243,8 @@ func (c *conn) close() {
 		c.srv.releaseUser(c.acct.Name)
 	}
 	_ = c.nc.Close()
-	user := ""
-	if c.acct != nil {
-		user = c.acct.Name
-	}
-	c.log.Info("session ended", "user", user, "duration", time.Since(c.start).Round(time.Millisecond),
+	// After login, c.log carries the user.
+	c.log.Info("session ended", "duration", time.Since(c.start).Round(time.Millisecond),
 		"bytes_in", c.counts.in, "bytes_out", c.counts.out)
 }
 
