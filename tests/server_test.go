@@ -43,6 +43,9 @@ type serverProc struct {
 	done    chan struct{} // closed when the process has exited
 	waitErr error         // set before done is closed
 	starts  int
+
+	// extraArgs are appended to the serve command line (set before start).
+	extraArgs []string
 }
 
 // startServer creates a data directory with users, starts the server on
@@ -117,7 +120,8 @@ func (s *serverProc) launch() error {
 	}
 	s.starts++
 	fmt.Fprintf(f, "---- start %d: imap %s imaps %s\n", s.starts, s.imapAddr, s.tlsAddr)
-	cmd := exec.Command(rookeryBin, "serve", "--data", s.dataDir, "--imap", s.imapAddr, "--imaps", s.tlsAddr)
+	args := append([]string{"serve", "--data", s.dataDir, "--imap", s.imapAddr, "--imaps", s.tlsAddr}, s.extraArgs...)
+	cmd := exec.Command(rookeryBin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	setProcAttr(cmd)
 	if err := cmd.Start(); err != nil {

@@ -2,10 +2,13 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"time"
 
 	"github.com/emersion/go-sasl"
 
@@ -23,14 +26,36 @@ type Authenticator struct {
 	// dummyHash is verified for unknown users so that they cost the same
 	// hashing work as known ones. Set once in New, read-only afterwards.
 	dummyHash string
+	// fakeKey derives fake SCRAM salts for unknown users; set once in New.
+	fakeKey []byte
+	// scramNonce returns the server part of a SCRAM nonce (tests fix it).
+	scramNonce func() string
+	throttle   *Throttle              // nil: no throttling
+	onFailure  func(mechanism string) // nil: no hook
+}
+
+// Option configures an Authenticator.
+type Option func(*Authenticator)
+
+// WithThrottle delays authentication attempts after failures (see Throttle).
+func WithThrottle(t *Throttle) Option { return func(a *Authenticator) { a.throttle = t } }
+
+// WithFailureHook calls f with the SASL mechanism ("LOGIN" for the IMAP
+// LOGIN command) after each failed authentication (for metrics).
+func WithFailureHook(f func(mechanism string)) Option {
+	return func(a *Authenticator) { a.onFailure = f }
 }
 
 // New returns an Authenticator backed by st. A nil logger discards logs.
-func New(st store.Store, logger *slog.Logger) *Authenticator {
+func New(st store.Store, logger *slog.Logger, opts ...Option) *Authenticator {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Authenticator{st: st, logger: logger}
+	a := &Authenticator{st: st, logger: logger, fakeKey: make([]byte, 32), scramNonce: randomNonce}
+	_, _ = rand.Read(a.fakeKey)
+	for _, o := range opts {
+		o(a)
+	}
 	// A fixed, well-formed hash with the current parameters; the key
 	// does not matter because its result is discarded.
 	a.dummyHash = params{memory: hashMemoryKiB, time: hashTime, threads: hashThreads}.
@@ -43,10 +68,17 @@ func New(st store.Store, logger *slog.Logger) *Authenticator {
 // account could not be read. Failures are logged with the remote address
 // (which may be nil).
 func (a *Authenticator) Login(ctx context.Context, username, password string, remote net.Addr) (store.Account, error) {
+	return a.login(ctx, "LOGIN", username, password, remote)
+}
+
+func (a *Authenticator) login(ctx context.Context, mech, username, password string, remote net.Addr) (store.Account, error) {
+	if err := a.throttleWait(ctx, username, remote); err != nil {
+		return store.Account{}, err
+	}
 	acct, err := a.st.Account(ctx, username)
 	if errors.Is(err, store.ErrNoSuchAccount) {
 		_, _ = VerifyPassword(a.dummyHash, password) // equalise timing
-		a.fail(ctx, username, remote, "unknown user")
+		a.fail(ctx, username, remote, mech, "unknown user")
 		return store.Account{}, ErrInvalidCredentials
 	}
 	if err != nil {
@@ -61,15 +93,54 @@ func (a *Authenticator) Login(ctx context.Context, username, password string, re
 		return store.Account{}, ErrInvalidCredentials
 	}
 	if !ok {
-		a.fail(ctx, username, remote, "wrong password")
+		a.fail(ctx, username, remote, mech, "wrong password")
 		return store.Account{}, ErrInvalidCredentials
 	}
+	a.succeeded(username, remote)
 	return acct, nil
 }
 
-func (a *Authenticator) fail(ctx context.Context, username string, remote net.Addr, reason string) {
+// fail logs, counts and records (for throttling) a failed attempt.
+func (a *Authenticator) fail(ctx context.Context, username string, remote net.Addr, mech, reason string) {
+	var delay time.Duration
+	if a.throttle != nil {
+		a.throttle.Failure(username, remoteIP(remote))
+		delay = a.throttle.Delay(username, remoteIP(remote))
+	}
 	a.logger.WarnContext(ctx, "authentication failed",
-		"user", username, "remote", addrString(remote), "reason", reason)
+		"user", username, "remote", addrString(remote), "mechanism", mech, "reason", reason, "next_delay", delay)
+	if a.onFailure != nil {
+		a.onFailure(mech)
+	}
+}
+
+func (a *Authenticator) succeeded(username string, remote net.Addr) {
+	if a.throttle != nil {
+		a.throttle.Success(username, remoteIP(remote))
+	}
+}
+
+// throttleWait waits the delay earned by earlier failures.
+func (a *Authenticator) throttleWait(ctx context.Context, username string, remote net.Addr) error {
+	if a.throttle == nil {
+		return nil
+	}
+	return a.throttle.Wait(ctx, username, remoteIP(remote))
+}
+
+func remoteIP(addr net.Addr) netip.Addr {
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		ip, _ := netip.AddrFromSlice(a.IP)
+		return ip.Unmap()
+	case nil:
+		return netip.Addr{}
+	}
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 func addrString(addr net.Addr) string {
@@ -90,14 +161,59 @@ var ErrAuthorizationFailed = errors.New("authorization identity must be empty or
 func (a *Authenticator) PlainServer(ctx context.Context, remote net.Addr, done func(store.Account)) sasl.Server {
 	return sasl.NewPlainServer(func(identity, username, password string) error {
 		if identity != "" && identity != username {
-			a.fail(ctx, username, remote, "authorization identity "+identity)
+			a.fail(ctx, username, remote, sasl.Plain, "authorization identity "+identity)
 			return ErrAuthorizationFailed
 		}
-		acct, err := a.Login(ctx, username, password, remote)
+		acct, err := a.login(ctx, sasl.Plain, username, password, remote)
 		if err != nil {
 			return err
 		}
 		done(acct)
 		return nil
 	})
+}
+
+// LoginMechanism is the name of the (obsolete but common) SASL LOGIN
+// mechanism (draft-murchison-sasl-login).
+const LoginMechanism = "LOGIN"
+
+// LoginServer returns a SASL LOGIN server: it asks "Username:" and
+// "Password:" (an initial response is the user name) and checks them like
+// Login.
+func (a *Authenticator) LoginServer(ctx context.Context, remote net.Addr, done func(store.Account)) sasl.Server {
+	return &loginServer{a: a, ctx: ctx, remote: remote, done: done}
+}
+
+type loginServer struct {
+	a      *Authenticator
+	ctx    context.Context
+	remote net.Addr
+	done   func(store.Account)
+
+	step     int
+	username string
+}
+
+func (s *loginServer) Next(resp []byte) ([]byte, bool, error) {
+	switch s.step {
+	case 0:
+		s.step++
+		if resp == nil {
+			return []byte("Username:"), false, nil
+		}
+		fallthrough
+	case 1:
+		s.step = 2
+		s.username = string(resp)
+		return []byte("Password:"), false, nil
+	case 2:
+		s.step++
+		acct, err := s.a.login(s.ctx, LoginMechanism, s.username, string(resp), s.remote)
+		if err != nil {
+			return nil, false, err
+		}
+		s.done(acct)
+		return nil, true, nil
+	}
+	return nil, false, sasl.ErrUnexpectedClientResponse
 }

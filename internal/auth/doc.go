@@ -1,6 +1,9 @@
-// Package auth verifies credentials: argon2id password hashes and the SASL
-// PLAIN mechanism. (Failed-login throttling belongs here too; it is not
-// written yet.)
+// Package auth verifies credentials: argon2id password hashes, the SASL
+// mechanisms PLAIN, LOGIN and SCRAM-SHA-256 (its server side written here
+// from RFC 5802 and RFC 7677, against stored StoredKey/ServerKey/salt, never
+// the password), and failed-login throttling (Throttle: exponential delays
+// per address and per (account, address), capped per account so that a
+// stranger cannot lock a user out).
 //
 // Invariants:
 //   - Password hashes are argon2id PHC strings; the parameters used to verify

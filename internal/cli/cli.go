@@ -46,11 +46,14 @@ func (e *env) usagef(usage, format string, args ...any) int {
 const mainUsage = `Rookery is an IMAP4rev2/IMAP4rev1 server.
 
 Usage:
-  rookery serve [--config FILE] [--data DIR] [--imap ADDR] [--imaps ADDR] [--demo]
+  rookery serve [--config FILE] [--data DIR] [--imap ADDR] [--imaps ADDR]
+                [--lmtp ADDR] [--metrics ADDR] [--demo]
   rookery user add NAME [--data DIR] [--password-stdin]
   rookery user passwd NAME [--data DIR] [--password-stdin]
+  rookery user quota NAME [--storage SIZE] [--messages N] [--data DIR]
   rookery user del NAME [--data DIR]
   rookery user list [--data DIR]
+  rookery deliver --user NAME [--mailbox M] [--data DIR | --config FILE] < message
   rookery config check FILE
   rookery config example
   rookery version
@@ -72,6 +75,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runServe(ctx, e, rest)
 	case "user":
 		return runUser(ctx, e, rest)
+	case "deliver":
+		return runDeliver(ctx, e, rest)
 	case "config":
 		return runConfig(e, rest)
 	case "version", "--version", "-version":
@@ -93,6 +98,8 @@ func runHelp(e *env, args []string) int {
 		fmt.Fprint(e.stdout, serveUsage)
 	case "user":
 		fmt.Fprint(e.stdout, userUsage)
+	case "deliver":
+		fmt.Fprint(e.stdout, deliverUsage)
 	case "config":
 		fmt.Fprint(e.stdout, configUsage)
 	case "version":

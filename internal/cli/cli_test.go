@@ -194,7 +194,7 @@ func TestUserCommands(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("list output:\n%s", out)
 	}
-	if f := strings.Fields(lines[0]); !reflect.DeepEqual(f, []string{"NAME", "MESSAGES", "BYTES", "MAILBOXES"}) {
+	if f := strings.Fields(lines[0]); !reflect.DeepEqual(f, []string{"NAME", "MESSAGES", "BYTES", "MAILBOXES", "MAX_MESSAGES", "MAX_BYTES"}) {
 		t.Fatalf("header %q", lines[0])
 	}
 	alice := strings.Fields(lines[1])

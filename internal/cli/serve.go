@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,19 +16,25 @@ import (
 
 	"rookery/internal/auth"
 	"rookery/internal/config"
+	"rookery/internal/delivery"
 	"rookery/internal/events"
 	"rookery/internal/imapserver"
+	"rookery/internal/lmtp"
+	"rookery/internal/metrics"
 	"rookery/internal/store"
 	"rookery/internal/store/sqlitestore"
 	"rookery/internal/tlsconf"
 )
 
 const serveUsage = `Usage:
-  rookery serve [--config FILE] [--data DIR] [--imap ADDR] [--imaps ADDR] [--demo]
+  rookery serve [--config FILE] [--data DIR] [--imap ADDR] [--imaps ADDR]
+                [--lmtp ADDR] [--metrics ADDR] [--demo]
 
 Runs the IMAP server until SIGTERM or SIGINT, then drains sessions for up to
 30 seconds. SIGHUP reloads the TLS certificate files. Flags override the
-configuration file; an empty ADDR disables that listener. --demo creates
+configuration file; an empty ADDR disables that listener. --lmtp takes
+host:port or a Unix socket path (unix:/path or /path). --metrics serves
+Prometheus metrics at http://ADDR/metrics. --demo creates
 the account demo (password demo) if it does not exist and prints how to
 connect.
 `
@@ -43,6 +50,7 @@ const (
 
 type serveFlags struct {
 	config, data, imap, imaps string
+	lmtp, metrics             string
 	demo                      bool
 	set                       map[string]bool // flags given on the command line
 }
@@ -54,6 +62,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&f.data, "data", "", "data directory (overrides data_dir)")
 	fs.StringVar(&f.imap, "imap", "", "plaintext/STARTTLS listen address, \"\" disables (overrides imap.listen)")
 	fs.StringVar(&f.imaps, "imaps", "", "implicit-TLS listen address, \"\" disables (overrides imap.listen_tls)")
+	fs.StringVar(&f.lmtp, "lmtp", "", "LMTP listen address (host:port, unix:/path or /path), \"\" disables (overrides lmtp.listen)")
+	fs.StringVar(&f.metrics, "metrics", "", "Prometheus metrics HTTP address, \"\" disables (overrides metrics.listen)")
 	fs.BoolVar(&f.demo, "demo", false, "create the demo/demo account if missing and print connection details")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -99,6 +109,12 @@ func (f serveFlags) loadConfig() (config.Config, error) {
 	if f.set["imaps"] {
 		cfg.IMAP.ListenTLS = f.imaps
 	}
+	if f.set["lmtp"] {
+		cfg.LMTP.Listen = f.lmtp
+	}
+	if f.set["metrics"] {
+		cfg.Metrics.Listen = f.metrics
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}
@@ -108,7 +124,7 @@ func (f serveFlags) loadConfig() (config.Config, error) {
 // serve runs the server until ctx is done or a listener fails.
 func serve(ctx context.Context, e *env, cfg config.Config, demo bool, logger *slog.Logger) (err error) {
 	bus := events.NewMemory()
-	st, err := sqlitestore.Open(ctx, cfg.DataDir, sqlitestore.Options{Bus: bus, Logger: logger})
+	st, err := sqlitestore.Open(ctx, cfg.DataDir, storeOptions(cfg, bus, logger))
 	if err != nil {
 		return fmt.Errorf("open data directory %s: %w", cfg.DataDir, err)
 	}
@@ -137,7 +153,29 @@ func serve(ctx context.Context, e *env, cfg config.Config, demo bool, logger *sl
 		return err
 	}
 
-	srv := imapserver.New(serverOptions(cfg, st, bus, auth.New(st, logger), certs.Config(), logger))
+	var met *metrics.Metrics
+	if cfg.Metrics.Listen != "" {
+		met = metrics.New(storeStats(st))
+	}
+	authOpts := []auth.Option{auth.WithThrottle(auth.NewThrottle(auth.ThrottleOptions{}))}
+	if met != nil {
+		authOpts = append(authOpts, auth.WithFailureHook(met.AuthFailed))
+	}
+	opts := serverOptions(cfg, st, bus, auth.New(st, logger, authOpts...), certs.Config(), logger)
+	if met != nil {
+		opts.Hooks = imapserver.Hooks{ConnOpened: met.ConnOpened, ConnClosed: met.ConnClosed, Command: met.Command}
+	}
+	srv := imapserver.New(opts)
+	var lsrv *lmtp.Server
+	if cfg.LMTP.Listen != "" {
+		lsrv = lmtp.New(lmtp.Options{Agent: newAgent(cfg, st, met, logger), Hostname: cfg.LMTP.Hostname, Logger: logger})
+	}
+	var msrv *http.Server
+	if met != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", met.Handler())
+		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	}
 
 	// Bind every listener before serving any, so that a bad address fails
 	// the start cleanly.
@@ -158,11 +196,29 @@ func serve(ctx context.Context, e *env, cfg config.Config, demo bool, logger *sl
 	}{
 		{cfg.IMAP.Listen, "imap", srv.Serve},
 		{cfg.IMAP.ListenTLS, "imaps", srv.ServeTLS},
+		{cfg.LMTP.Listen, "lmtp", func(ln net.Listener) error {
+			if err := lsrv.Serve(ln); !errors.Is(err, lmtp.ErrServerClosed) {
+				return err
+			}
+			return imapserver.ErrServerClosed
+		}},
+		{cfg.Metrics.Listen, "metrics", func(ln net.Listener) error {
+			if err := msrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return imapserver.ErrServerClosed
+		}},
 	} {
 		if l.addr == "" {
 			continue
 		}
-		ln, err := net.Listen("tcp", l.addr)
+		var ln net.Listener
+		var err error
+		if l.name == "lmtp" {
+			ln, err = lmtp.Listen(l.addr)
+		} else {
+			ln, err = net.Listen("tcp", l.addr)
+		}
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("listen %s on %s: %w", l.name, l.addr, err)
@@ -221,6 +277,14 @@ loop:
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
 	shutdownErr := srv.Shutdown(sctx)
+	if lsrv != nil {
+		if err := lsrv.Shutdown(sctx); err != nil {
+			logger.Warn("LMTP sessions did not finish in time; closed them", "err", err)
+		}
+	}
+	if msrv != nil {
+		_ = msrv.Shutdown(sctx)
+	}
 	closeAll() // in case a Serve had not registered its listener yet
 	for ; running > 0; running-- {
 		if err := <-errc; err != nil && serveErr == nil {
@@ -313,4 +377,42 @@ func printDemo(e *env, addrs map[string]string, created, selfSigned bool) {
 		fmt.Fprintf(w, "Try:  openssl s_client -quiet -connect %s   then type:  a LOGIN %s %s\n", a, demoUser, demoPassword)
 	}
 	fmt.Fprintln(w, "Stop with Ctrl-C.")
+}
+
+// storeOptions maps the configuration onto sqlitestore.Options.
+func storeOptions(cfg config.Config, bus events.Bus, logger *slog.Logger) sqlitestore.Options {
+	return sqlitestore.Options{Bus: bus, Logger: logger, DefaultQuota: sqlitestore.DefaultQuota{
+		StorageBytes: int64(cfg.Quota.Storage), Messages: cfg.Quota.Messages}}
+}
+
+// newAgent builds the delivery agent used by LMTP and `rookery deliver`.
+func newAgent(cfg config.Config, st store.Store, met *metrics.Metrics, logger *slog.Logger) *delivery.Agent {
+	opts := delivery.Options{
+		Store:              st,
+		Domains:            cfg.LMTP.Domains,
+		Delimiter:          cfg.LMTP.RecipientDelimiter,
+		MaxSize:            int64(cfg.LMTP.MaxMessageSize),
+		OverQuotaTemporary: cfg.LMTP.OverQuota == config.OverQuotaTemporary,
+		Logger:             logger,
+	}
+	if met != nil {
+		opts.Hooks.Delivered = met.Delivered
+	}
+	return delivery.New(opts)
+}
+
+// storeStats sums the account usage for the store gauges.
+func storeStats(st store.Store) metrics.StoreStats {
+	return func(ctx context.Context) (int64, int64, int64, error) {
+		accts, err := st.Accounts(ctx)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		var msgs, bytes int64
+		for _, a := range accts {
+			msgs += a.Messages
+			bytes += a.Bytes
+		}
+		return int64(len(accts)), msgs, bytes, nil
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"unicode"
@@ -21,19 +22,28 @@ import (
 const userUsage = `Usage:
   rookery user add NAME [--data DIR] [--password-stdin]
   rookery user passwd NAME [--data DIR] [--password-stdin]
+  rookery user quota NAME [--storage SIZE] [--messages N] [--data DIR]
   rookery user del NAME [--data DIR]
   rookery user list [--data DIR]
 
 The data directory is --data, else data_dir of --config FILE, else the
 default (./rookery-data). Without --password-stdin the password is read
 from the terminal (twice, without echo); with it, one line is read from
-standard input.
+standard input. add and passwd store an argon2id hash and a SCRAM-SHA-256
+verifier (accounts created before SCRAM support get one at their next
+passwd).
+
+quota sets per-account limits (RFC 9208): --storage takes a size ("2G",
+"500M", bytes), --messages a count; 0 or "none" means unlimited, "default"
+follows the [quota] section of the configuration. Without either flag it
+prints the usage and limits.
 `
 
 // userFlags are the flags of every user subcommand.
 type userFlags struct {
-	data, config  string
-	passwordStdin bool
+	data, config      string
+	passwordStdin     bool
+	storage, messages string
 }
 
 func runUser(ctx context.Context, e *env, args []string) int {
@@ -42,6 +52,8 @@ func runUser(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&f.data, "data", "", "data directory")
 	fs.StringVar(&f.config, "config", "", "configuration file (for data_dir)")
 	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password as one line from standard input")
+	fs.StringVar(&f.storage, "storage", "", "quota: storage limit (size, 0/none, default)")
+	fs.StringVar(&f.messages, "messages", "", "quota: message count limit (number, 0/none, default)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return flagResult(err)
@@ -54,7 +66,7 @@ func runUser(ctx context.Context, e *env, args []string) int {
 	switch sub {
 	case "list":
 		want = 0
-	case "add", "passwd", "del":
+	case "add", "passwd", "del", "quota":
 	default:
 		return e.usagef(userUsage, "user: unknown subcommand %q", sub)
 	}
@@ -67,7 +79,21 @@ func runUser(ctx context.Context, e *env, args []string) int {
 	if f.passwordStdin && sub != "add" && sub != "passwd" {
 		return e.usagef(userUsage, "user %s: --password-stdin is only for add and passwd", sub)
 	}
-	dataDir, err := f.dataDir()
+	if (f.storage != "" || f.messages != "") && sub != "quota" {
+		return e.usagef(userUsage, "user %s: --storage and --messages are only for quota", sub)
+	}
+	var q store.Quota
+	if q.StorageBytes, err = parseLimit(f.storage, true); err != nil {
+		return e.usagef(userUsage, "user quota: --storage: %v", err)
+	}
+	if q.Messages, err = parseLimit(f.messages, false); err != nil {
+		return e.usagef(userUsage, "user quota: --messages: %v", err)
+	}
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return e.errorf("%v", err)
+	}
+	dataDir := cfg.DataDir
 	if err != nil {
 		return e.errorf("%v", err)
 	}
@@ -87,7 +113,7 @@ func runUser(ctx context.Context, e *env, args []string) int {
 	}
 	// Read the password before opening the store, so that a mistake
 	// in typing it costs nothing.
-	var hash string
+	var hash, scram string
 	if sub == "add" || sub == "passwd" {
 		pw, err := readPassword(ctx, e, f.passwordStdin)
 		if err != nil {
@@ -96,10 +122,13 @@ func runUser(ctx context.Context, e *env, args []string) int {
 		if hash, err = auth.HashPassword(pw); err != nil {
 			return e.errorf("user %s: %v", sub, err)
 		}
+		if scram, err = auth.NewSCRAMSecret(pw); err != nil {
+			return e.errorf("user %s: %v", sub, err)
+		}
 	}
 
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := sqlitestore.Open(ctx, dataDir, sqlitestore.Options{Bus: events.NewMemory(), Logger: logger})
+	st, err := sqlitestore.Open(ctx, dataDir, storeOptions(cfg, events.NewMemory(), logger))
 	if err != nil {
 		return e.errorf("open data directory: %v", err)
 	}
@@ -114,9 +143,15 @@ func runUser(ctx context.Context, e *env, args []string) int {
 		if _, err := st.CreateAccount(ctx, name, hash); err != nil {
 			return e.errorf("user add %s: %v", name, err)
 		}
+		if err := st.SetSCRAMSecret(ctx, name, scram); err != nil {
+			return e.errorf("user add %s: %v", name, err)
+		}
 		fmt.Fprintf(e.stdout, "created account %s\n", name)
 	case "passwd":
 		if err := st.SetPasswordHash(ctx, name, hash); err != nil {
+			return e.errorf("user passwd %s: %v", name, err)
+		}
+		if err := st.SetSCRAMSecret(ctx, name, scram); err != nil {
 			return e.errorf("user passwd %s: %v", name, err)
 		}
 		fmt.Fprintf(e.stdout, "changed password of %s\n", name)
@@ -125,6 +160,22 @@ func runUser(ctx context.Context, e *env, args []string) int {
 			return e.errorf("user del %s: %v", name, err)
 		}
 		fmt.Fprintf(e.stdout, "deleted account %s\n", name)
+	case "quota":
+		if q.StorageBytes != nil || q.Messages != nil {
+			if err := st.SetQuota(ctx, name, q); err != nil {
+				return e.errorf("user quota %s: %v", name, err)
+			}
+		}
+		acct, err := st.Account(ctx, name)
+		if err != nil {
+			return e.errorf("user quota %s: %v", name, err)
+		}
+		u, err := st.Quota(ctx, acct.ID)
+		if err != nil {
+			return e.errorf("user quota %s: %v", name, err)
+		}
+		fmt.Fprintf(e.stdout, "%s: storage %d of %s bytes, messages %d of %s\n", name,
+			u.StorageBytes, limitString(u.StorageLimitBytes), u.Messages, limitString(u.MessageLimit))
 	case "list":
 		accts, err := st.Accounts(ctx)
 		if err != nil {
@@ -135,19 +186,56 @@ func runUser(ctx context.Context, e *env, args []string) int {
 	return ExitOK
 }
 
-// dataDir resolves the data directory from --data, --config or the default.
-func (f userFlags) dataDir() (string, error) {
-	if f.data != "" {
-		return f.data, nil
-	}
+// loadConfig returns --config's configuration (or the defaults) with the
+// data directory from --data.
+func (f userFlags) loadConfig() (config.Config, error) {
 	cfg := config.Defaults()
 	if f.config != "" {
 		var err error
 		if cfg, err = config.Load(f.config); err != nil {
-			return "", err
+			return cfg, err
 		}
 	}
-	return cfg.DataDir, nil
+	if f.data != "" {
+		cfg.DataDir = f.data
+	}
+	return cfg, nil
+}
+
+// parseLimit parses a quota flag: "" (unchanged) → nil, "default" →
+// store.QuotaDefault, "none"/"unlimited"/"0" → 0, else a size or a count.
+func parseLimit(s string, size bool) (*int64, error) {
+	var v int64
+	switch strings.ToLower(s) {
+	case "":
+		return nil, nil
+	case "default":
+		v = store.QuotaDefault
+	case "none", "unlimited":
+		v = 0
+	default:
+		if size {
+			n, err := config.ParseSize(s)
+			if err != nil {
+				return nil, err
+			}
+			v = int64(n)
+		} else {
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("%q: want a non-negative number", s)
+			}
+			v = n
+		}
+	}
+	return &v, nil
+}
+
+func limitString(n int64) string {
+	if n <= 0 {
+		return "unlimited"
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // checkUserName rejects names that could not be typed in an IMAP LOGIN.
@@ -166,9 +254,10 @@ func checkUserName(name string) error {
 
 func printAccounts(e *env, accts []store.AccountInfo) {
 	tw := tabwriter.NewWriter(e.stdout, 0, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "NAME\tMESSAGES\tBYTES\tMAILBOXES\t")
+	fmt.Fprintln(tw, "NAME\tMESSAGES\tBYTES\tMAILBOXES\tMAX_MESSAGES\tMAX_BYTES\t")
 	for _, a := range accts {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\n", a.Name, a.Messages, a.Bytes, a.Mailboxes)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t\n", a.Name, a.Messages, a.Bytes, a.Mailboxes,
+			limitString(a.MessageLimit), limitString(a.StorageLimit))
 	}
 	tw.Flush()
 }

@@ -38,6 +38,47 @@ type Config struct {
 	TLS     TLS    `toml:"tls"`
 	Limits  Limits `toml:"limits"`
 	Log     Log    `toml:"log"`
+	LMTP    LMTP   `toml:"lmtp"`
+	// Quota is the default quota of accounts without their own limits
+	// (set with `rookery user quota`).
+	Quota   Quota   `toml:"quota"`
+	Metrics Metrics `toml:"metrics"`
+}
+
+// Over-quota replies of LMTP (LMTP.OverQuota).
+const (
+	OverQuotaPermanent = "permanent"
+	OverQuotaTemporary = "temporary"
+)
+
+// LMTP configures mail delivery over LMTP (RFC 2033).
+type LMTP struct {
+	// Listen is "host:port" (TCP), "unix:/path" or "/path" (Unix socket);
+	// "" disables LMTP.
+	Listen string `toml:"listen"`
+	// Hostname is announced in the LMTP greeting ("" = the OS host name).
+	Hostname string `toml:"hostname"`
+	// Domains are the mail domains served; empty accepts any domain.
+	Domains []string `toml:"domains"`
+	// RecipientDelimiter separates name and detail in name+detail@domain.
+	RecipientDelimiter string `toml:"recipient_delimiter"`
+	// MaxMessageSize bounds one incoming message.
+	MaxMessageSize Size `toml:"max_message_size"`
+	// OverQuota is "permanent" (552, the sender gets a bounce) or
+	// "temporary" (452, the MTA retries).
+	OverQuota string `toml:"over_quota"`
+}
+
+// Quota is a default quota; 0 means unlimited.
+type Quota struct {
+	Storage  Size  `toml:"storage"`
+	Messages int64 `toml:"messages"`
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Listen is the HTTP address serving /metrics; "" disables it.
+	Listen string `toml:"listen"`
 }
 
 // IMAP configures the IMAP listeners.
@@ -96,6 +137,12 @@ func Defaults() Config {
 			PreAuthTimeout:  Duration(60 * time.Second),
 		},
 		Log: Log{Level: "info", Format: "text"},
+		LMTP: LMTP{
+			Domains:            []string{},
+			RecipientDelimiter: "+",
+			MaxMessageSize:     64 << 20,
+			OverQuota:          OverQuotaPermanent,
+		},
 	}
 }
 
@@ -176,6 +223,43 @@ func (c Config) Validate() error {
 	}
 	if l.PreAuthTimeout <= 0 || time.Duration(l.PreAuthTimeout) > maxPreAuth {
 		bad("limits.preauth_timeout %s: want more than 0 and at most %s", l.PreAuthTimeout, maxPreAuth)
+	}
+	if a := c.LMTP.Listen; a != "" {
+		path, isUnix := strings.CutPrefix(a, "unix:")
+		if !isUnix && strings.HasPrefix(a, "/") {
+			path, isUnix = a, true
+		}
+		if isUnix && !strings.HasPrefix(path, "/") {
+			bad("lmtp.listen %q: a Unix socket path must be absolute", a)
+		} else if !isUnix {
+			if err := checkAddr(a); err != nil {
+				bad("lmtp.listen %q: %v", a, err)
+			}
+		}
+	}
+	if c.LMTP.RecipientDelimiter == "" {
+		bad("lmtp.recipient_delimiter must not be empty")
+	}
+	for _, d := range c.LMTP.Domains {
+		if d == "" || strings.ContainsAny(d, "@ \t") {
+			bad("lmtp.domains: bad domain %q", d)
+		}
+	}
+	if c.LMTP.MaxMessageSize <= 0 {
+		bad("lmtp.max_message_size %d: must be positive", c.LMTP.MaxMessageSize)
+	}
+	switch c.LMTP.OverQuota {
+	case OverQuotaPermanent, OverQuotaTemporary:
+	default:
+		bad("lmtp.over_quota %q: want %q or %q", c.LMTP.OverQuota, OverQuotaPermanent, OverQuotaTemporary)
+	}
+	if c.Quota.Messages < 0 {
+		bad("quota.messages %d: must be >= 0 (0 = unlimited)", c.Quota.Messages)
+	}
+	if a := c.Metrics.Listen; a != "" {
+		if err := checkAddr(a); err != nil {
+			bad("metrics.listen %q: %v", a, err)
+		}
 	}
 	if _, err := c.Log.SlogLevel(); err != nil {
 		errs = append(errs, err)

@@ -38,6 +38,15 @@ type Subscription interface {
 	Close()
 }
 
+// Notifier is implemented by subscriptions that can call a function each
+// time they are signalled, for a waiter that cannot select on C: an idling
+// IMAP session blocked in a read of its connection is woken this way
+// without a goroutine of its own. f must not block.
+type Notifier interface {
+	// SetNotify sets f (nil removes it).
+	SetNotify(f func())
+}
+
 // maxPending bounds the events kept per subscriber.
 const maxPending = 256
 
@@ -83,6 +92,7 @@ type memSub struct {
 	mu         sync.Mutex
 	pending    []Event // guarded by mu
 	overflowed bool    // guarded by mu
+	notify     func()  // guarded by mu
 }
 
 func (s *memSub) push(ev Event) {
@@ -93,11 +103,23 @@ func (s *memSub) push(ev Event) {
 	} else if !s.overflowed {
 		s.pending = append(s.pending, ev)
 	}
+	notify := s.notify
 	s.mu.Unlock()
 	select {
 	case s.c <- struct{}{}:
 	default:
 	}
+	// After the signal, so that a woken waiter finds it.
+	if notify != nil {
+		notify()
+	}
+}
+
+// SetNotify implements Notifier.
+func (s *memSub) SetNotify(f func()) {
+	s.mu.Lock()
+	s.notify = f
+	s.mu.Unlock()
 }
 
 func (s *memSub) C() <-chan struct{} { return s.c }

@@ -6,8 +6,10 @@ import (
 	"rookery/internal/imapwire"
 )
 
-// maxSectionParts bounds the depth of a section part ("1.2.3...").
-const maxSectionParts = 64
+// maxSectionParts bounds the depth of a section part ("1.2.3..."); above
+// the MIME parser's nesting limit (anatomy.MaxDepth, 100) so that every
+// part it reports can be fetched.
+const maxSectionParts = 128
 
 func isFetchAttChar(c byte) bool {
 	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-'

@@ -83,6 +83,12 @@ func command(name string, uid bool) parseFunc {
 		return parseCopy
 	case "FETCH":
 		return parseFetch
+	case "GETQUOTA":
+		return parseGetQuota
+	case "GETQUOTAROOT":
+		return parseGetQuotaRoot
+	case "SETQUOTA":
+		return parseSetQuota
 	}
 	return nil
 }

@@ -82,6 +82,9 @@ func loginError(err error) error {
 		// RFC 5530 §3: the authorization identity was refused.
 		return imap.Errorf(imap.CodeAuthzFailed, "Authorization identity refused")
 	}
+	if errors.Is(err, auth.ErrSCRAMProtocol) {
+		return imap.Errorf(imap.CodeAuthFailed, "Malformed SCRAM message")
+	}
 	return err
 }
 
@@ -101,14 +104,22 @@ func (c *conn) loggedIn(acct store.Account) error {
 
 func cmdAuthenticate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	args := cmd.Args.(*imapcmd.Authenticate)
-	if args.Mechanism != sasl.Plain {
+	var acct *store.Account
+	setAcct := func(a store.Account) { acct = &a }
+	var srv sasl.Server
+	switch args.Mechanism {
+	case sasl.Plain:
+		srv = c.srv.opts.Auth.PlainServer(ctx, c.nc.RemoteAddr(), setAcct)
+	case auth.LoginMechanism:
+		srv = c.srv.opts.Auth.LoginServer(ctx, c.nc.RemoteAddr(), setAcct)
+	case auth.SCRAMSHA256:
+		srv = c.srv.opts.Auth.SCRAMServer(ctx, c.nc.RemoteAddr(), setAcct)
+	default:
 		return imap.Errorf(imap.CodeCannot, "Unsupported authentication mechanism")
 	}
 	if !c.plaintextAllowed() {
 		return imap.Errorf(imap.CodePrivacyReq, "Plaintext authentication is disabled: use STARTTLS or port 993")
 	}
-	var acct *store.Account
-	srv := c.srv.opts.Auth.PlainServer(ctx, c.nc.RemoteAddr(), func(a store.Account) { acct = &a })
 	var resp []byte
 	if args.HasInitial {
 		resp = args.InitialResponse
@@ -117,7 +128,7 @@ func cmdAuthenticate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 		}
 	}
 	for i := 0; ; i++ {
-		if resp != nil && bytes.Count(resp, []byte{0}) != 2 {
+		if args.Mechanism == sasl.Plain && resp != nil && bytes.Count(resp, []byte{0}) != 2 {
 			// RFC 4616 §2: message = [authzid] NUL authcid NUL passwd.
 			// Checked here because the SASL library reports a malformed
 			// message with an error that cannot be told from a store
@@ -170,6 +181,17 @@ func cmdEnable(_ context.Context, c *conn, cmd *imapcmd.Command) error {
 			if !c.utf8 {
 				c.utf8 = true
 				enabled = append(enabled, "UTF8=ACCEPT")
+			}
+		case "CONDSTORE":
+			if !c.condStore {
+				c.condStore = true
+				enabled = append(enabled, "CONDSTORE")
+			}
+		case "QRESYNC":
+			// QRESYNC implies CONDSTORE (RFC 7162 §3.2.3).
+			if !c.qresync {
+				c.qresync, c.condStore = true, true
+				enabled = append(enabled, "QRESYNC")
 			}
 		}
 	}

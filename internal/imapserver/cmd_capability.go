@@ -18,7 +18,7 @@ func (c *conn) capabilities() []string {
 			caps = append(caps, "STARTTLS")
 		}
 		if c.plaintextAllowed() {
-			caps = append(caps, "AUTH=PLAIN")
+			caps = append(caps, "AUTH=PLAIN", "AUTH=LOGIN", "AUTH=SCRAM-SHA-256")
 		} else {
 			caps = append(caps, "LOGINDISABLED")
 		}
@@ -28,7 +28,8 @@ func (c *conn) capabilities() []string {
 		"NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN",
 		"LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE",
 		"MULTIAPPEND", "APPENDLIMIT="+strconv.FormatInt(c.srv.opts.AppendLimit, 10),
-		"UTF8=ACCEPT", "STATUS=SIZE")
+		"UTF8=ACCEPT", "STATUS=SIZE", "IDLE", "CONDSTORE", "QRESYNC",
+		"BINARY", "PREVIEW", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE")
 }
 
 func cmdCapability(_ context.Context, c *conn, _ *imapcmd.Command) error {

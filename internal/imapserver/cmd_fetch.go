@@ -1,10 +1,7 @@
 package imapserver
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"strconv"
 
 	"rookery/internal/imap"
 	"rookery/internal/imapcmd"
@@ -19,17 +16,14 @@ const fetchChunk = 512
 // dateTimeLayout is the IMAP date-time format (RFC 9051 date-time).
 const dateTimeLayout = "02-Jan-2006 15:04:05 -0700"
 
-// fetchable reports whether the server answers item; body sections other
-// than the whole message, HEADER and TEXT arrive with message anatomy.
+// fetchable reports whether the server answers item.
 func fetchable(it imapcmd.FetchItem) bool {
 	switch it.Name {
-	case "FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE", "RFC822", "RFC822.HEADER", "RFC822.TEXT", "MODSEQ", "SAVEDATE":
-		return true
-	case "BODY", "BODY[]":
+	case "FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE", "RFC822", "RFC822.HEADER", "RFC822.TEXT", "MODSEQ", "SAVEDATE",
+		"ENVELOPE", "BODYSTRUCTURE", "BODY", "BINARY", "BINARY.SIZE", "PREVIEW":
 		// imapcmd names a body section BODY with a Section; BODY without
 		// one asks for the structure.
-		s := it.Section
-		return s != nil && len(s.Part) == 0 && (s.Specifier == "" || s.Specifier == "HEADER" || s.Specifier == "TEXT")
+		return true
 	}
 	return false
 }
@@ -47,11 +41,17 @@ func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 			hasFlags = true
 		case it.Name == "UID":
 			hasUID = true
-		case ((it.Name == "BODY" || it.Name == "BODY[]") && !it.Peek) || it.Name == "RFC822" || it.Name == "RFC822.TEXT":
+		case (it.Name == "BODY" && it.Section != nil || it.Name == "BINARY") && !it.Peek || it.Name == "RFC822" || it.Name == "RFC822.TEXT":
 			setSeen = true
 		}
 	}
 	uids, err := c.targetUIDs(cmd, args.Set)
+	if err != nil {
+		return err
+	}
+	// CONDSTORE/QRESYNC (condstore.go): CHANGEDSINCE narrows uids and may
+	// already hold their messages (changed).
+	uids, changed, err := c.fetchModifiers(ctx, cmd, args, uids, setSeen)
 	if err != nil || len(uids) == 0 {
 		return err
 	}
@@ -71,15 +71,26 @@ func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 		}
 	}
 	f := fetcher{c: c, ctx: ctx, items: args.Items, uidFirst: cmd.UID && !hasUID}
+	// Only items answered from the anatomy read it: FETCH 1:* (UID FLAGS)
+	// stays a scan of the messages table.
+	fetch := c.srv.opts.Store.Fetch
+	for _, it := range args.Items {
+		if needsAnatomy(it) {
+			fetch = c.srv.opts.Store.FetchAnatomy
+			changed = nil // its messages carry no anatomy: read them again
+			break
+		}
+	}
 	msgs := make([]store.Message, 0, min(len(uids), fetchChunk))
 	for start := 0; start < len(uids); start += fetchChunk {
 		chunk := uids[start:min(start+fetchChunk, len(uids))]
 		msgs = msgs[:0]
-		err := c.srv.opts.Store.Fetch(ctx, c.sel.mailbox.ID, imapnum.Compact(chunk), func(m store.Message) error {
+		if changed != nil {
+			msgs = append(msgs, changed[start:start+len(chunk)]...)
+		} else if err := fetch(ctx, c.sel.mailbox.ID, imapnum.Compact(chunk), func(m store.Message) error {
 			msgs = append(msgs, m)
 			return nil
-		})
-		if err != nil {
+		}); err != nil {
 			return err
 		}
 		for _, m := range msgs {
@@ -107,27 +118,10 @@ func (f *fetcher) write(seq uint32, m store.Message, addFlags bool) error {
 	// Whatever can fail is done before the first byte of the response:
 	// an error after it would leave a partial line that the tagged NO
 	// would continue, and the client could no longer parse the stream.
-	var blob store.Blob
-	hdrEnd := int64(-1)
-	for _, it := range f.items {
-		if !needsBlob(it) {
-			continue
-		}
-		if blob == nil {
-			b, err := f.c.srv.opts.Store.OpenBlob(f.ctx, m.Blob)
-			if err != nil {
-				return err
-			}
-			blob = b
-			defer blob.Close()
-		}
-		if hdrEnd < 0 && needsHeaderEnd(it) {
-			h, err := headerEnd(blob)
-			if err != nil {
-				return err
-			}
-			hdrEnd = h
-		}
+	d, err := f.prepare(m)
+	defer d.close()
+	if err != nil {
+		return err
 	}
 	e := f.c.enc
 	e.Raw("* ").Number(seq).Raw(" FETCH (")
@@ -142,7 +136,7 @@ func (f *fetcher) write(seq uint32, m store.Message, addFlags bool) error {
 		sp()
 		e.Raw("UID ").Number(m.UID)
 	}
-	for _, it := range f.items {
+	for i, it := range f.items {
 		sp()
 		switch it.Name {
 		case "UID":
@@ -163,7 +157,7 @@ func (f *fetcher) write(seq uint32, m store.Message, addFlags bool) error {
 		case "MODSEQ":
 			e.Raw("MODSEQ (").Number64(m.ModSeq).Raw(")")
 		default:
-			if err := f.body(it, blob, hdrEnd); err != nil {
+			if err := f.writeItem(it, d, d.items[i]); err != nil {
 				return err
 			}
 		}
@@ -189,80 +183,4 @@ func needsBlob(it imapcmd.FetchItem) bool {
 		return false
 	}
 	return true
-}
-
-// needsHeaderEnd reports whether a FETCH item needs the header's end.
-func needsHeaderEnd(it imapcmd.FetchItem) bool {
-	switch it.Name {
-	case "RFC822.HEADER", "RFC822.TEXT":
-		return true
-	}
-	return it.Section != nil && (it.Section.Specifier == "HEADER" || it.Section.Specifier == "TEXT")
-}
-
-// body writes a body item: the whole message, its header or its text.
-// hdrEnd is the offset after the header, computed when needsHeaderEnd.
-func (f *fetcher) body(it imapcmd.FetchItem, blob store.Blob, hdrEnd int64) error {
-	e := f.c.enc
-	size := blob.Size()
-	var off, n int64
-	var name string
-	spec := ""
-	if it.Section != nil {
-		spec = it.Section.Specifier
-	}
-	switch it.Name {
-	case "RFC822":
-		name, off, n = "RFC822", 0, size
-	case "RFC822.HEADER":
-		name, spec = "RFC822.HEADER", "HEADER"
-	case "RFC822.TEXT":
-		name, spec = "RFC822.TEXT", "TEXT"
-	default:
-		name = "BODY[" + spec + "]"
-	}
-	switch spec {
-	case "":
-		off, n = 0, size
-	case "HEADER", "TEXT":
-		h := hdrEnd
-		if spec == "HEADER" {
-			off, n = 0, h
-		} else {
-			off, n = h, size-h
-		}
-	}
-	if p := it.Partial; p != nil {
-		name += "<" + strconv.FormatUint(uint64(p.Offset), 10) + ">"
-		o := min(int64(p.Offset), n)
-		off, n = off+o, min(n-o, int64(p.Count))
-	}
-	e.Raw(name).SP()
-	e.Literal(n, io.NewSectionReader(blob, off, n))
-	return e.Err()
-}
-
-// headerEnd finds the end of the message header (after the empty line), or
-// the message size if there is no body.
-func headerEnd(r store.Blob) (int64, error) {
-	const chunk = 32 << 10
-	buf := make([]byte, chunk+3)
-	var carry int
-	for off := int64(0); off < r.Size(); off += chunk {
-		n, err := r.ReadAt(buf[carry:carry+chunk], off)
-		if err != nil && err != io.EOF {
-			return 0, err
-		}
-		data := buf[:carry+n]
-		base := off - int64(carry)
-		if i := bytes.Index(data, []byte("\r\n\r\n")); i >= 0 {
-			return base + int64(i) + 4, nil
-		}
-		if i := bytes.Index(data, []byte("\n\n")); i >= 0 {
-			return base + int64(i) + 2, nil
-		}
-		carry = min(3, len(data))
-		copy(buf, data[len(data)-carry:])
-	}
-	return r.Size(), nil
 }

@@ -111,7 +111,7 @@ func cmdStatus(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 // statusItems are the STATUS data items the server knows.
 var statusItems = map[string]bool{
 	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
-	"DELETED": true, "SIZE": true, "RECENT": true,
+	"DELETED": true, "SIZE": true, "RECENT": true, "HIGHESTMODSEQ": true,
 }
 
 // writeStatus writes one untagged STATUS response with items in the order
@@ -125,6 +125,11 @@ func (c *conn) writeStatus(ctx context.Context, id store.MailboxID, items []stri
 	st, err := c.srv.opts.Store.Status(ctx, id)
 	if err != nil {
 		return err
+	}
+	for _, it := range items {
+		if it == "HIGHESTMODSEQ" {
+			c.enableCondStore() // RFC 7162 §3.1: a CONDSTORE enabling command
+		}
 	}
 	e := c.enc
 	e.Raw("* STATUS ")
@@ -150,6 +155,8 @@ func (c *conn) writeStatus(ctx context.Context, id store.MailboxID, items []stri
 			e.Number64(uint64(st.Size))
 		case "RECENT":
 			e.Number(st.Recent)
+		case "HIGHESTMODSEQ":
+			e.Number64(st.HighestModSeq)
 		}
 	}
 	e.Raw(")").CRLF()

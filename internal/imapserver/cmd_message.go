@@ -63,6 +63,7 @@ func cmdStore(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	}[args.Op]
 	var since store.ModSeq
 	if args.HasUnchanged {
+		c.enableCondStore()
 		// UNCHANGEDSINCE 0 fails for every message (RFC 7162 §3.1.3).
 		since = args.UnchangedSince
 		if since == 0 {
@@ -73,31 +74,54 @@ func cmdStore(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	if err != nil {
 		return err
 	}
-	view := c.sel.view
-	report := func(ms []store.Message) {
-		for _, m := range ms {
-			seq, ok := view.Seq(m.UID)
-			if !ok {
-				continue
-			}
-			view.Reported(m.UID, m.ModSeq)
-			if args.Silent {
-				continue
-			}
-			c.enc.Raw("* ").Number(seq).Raw(" FETCH (")
-			if cmd.UID {
-				c.enc.Raw("UID ").Number(m.UID).SP()
-			}
-			c.enc.Raw("FLAGS ")
-			writeFlags(c.enc, imap.FlagNames(m.Flags, view.IsRecent(m.UID) && !c.rev2))
-			c.enc.Raw(")").CRLF()
-		}
-	}
-	report(mergeByUID(res.Updated, res.Unchanged))
+	c.reportStore(cmd, args, res)
 	if len(res.Modified) > 0 {
 		return c.storeModified(cmd, res.Modified)
 	}
 	return nil
+}
+
+// reportStore writes the untagged FETCH responses of a STORE (RFC 9051
+// §6.4.6, RFC 7162 §3.1.3) and records what the client was told:
+//   - without .SILENT, the new flags of every matched message;
+//   - with .SILENT, nothing for a message only this STORE changed, but the
+//     flags of one that another session changed since this client last
+//     heard of it (its idea of the flags would be wrong otherwise);
+//   - with CONDSTORE on, UID and MODSEQ always, even with .SILENT (then
+//     without FLAGS), so that the client's cached mod-sequences stay right.
+func (c *conn) reportStore(cmd *imapcmd.Command, args *imapcmd.Store, res store.StoreResult) {
+	view := c.sel.view
+	i, j := 0, 0
+	for i < len(res.Updated) || j < len(res.Unchanged) {
+		var m store.Message
+		updated := j == len(res.Unchanged) || (i < len(res.Updated) && res.Updated[i].UID < res.Unchanged[j].UID)
+		others := false
+		if updated {
+			m = res.Updated[i]
+			if i < len(res.PrevModSeqs) {
+				others = res.PrevModSeqs[i] > view.ModSeq(m.UID)
+			}
+			i++
+		} else {
+			m = res.Unchanged[j]
+			j++
+			others = m.ModSeq > view.ModSeq(m.UID)
+		}
+		seq, ok := view.Seq(m.UID)
+		if !ok {
+			continue
+		}
+		switch {
+		case !args.Silent || others:
+			c.writeFlagsFetch(seq, m, cmd.UID, true)
+		case updated && c.condStore:
+			c.writeFlagsFetch(seq, m, true, false)
+		case !updated:
+			// Nothing changed and the client knows the flags.
+			continue
+		}
+		view.Reported(m.UID, m.ModSeq)
+	}
 }
 
 // storeModified ends a conditional STORE that left messages unchanged
@@ -116,25 +140,6 @@ func (c *conn) storeModified(cmd *imapcmd.Command, uids []store.UID) error {
 	c.okCode = "MODIFIED " + imapnum.Compact(set).String()
 	c.okText = "Conditional STORE failed for some messages"
 	return nil
-}
-
-// mergeByUID merges two UID-ordered message lists.
-func mergeByUID(a, b []store.Message) []store.Message {
-	if len(b) == 0 {
-		return a
-	}
-	out := make([]store.Message, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		if j == len(b) || (i < len(a) && a[i].UID < b[j].UID) {
-			out = append(out, a[i])
-			i++
-		} else {
-			out = append(out, b[j])
-			j++
-		}
-	}
-	return out
 }
 
 func cmdCopy(ctx context.Context, c *conn, cmd *imapcmd.Command) error {

@@ -15,6 +15,10 @@ var permanentFlagsBase = []string{imap.FlagAnswered, imap.FlagFlagged, imap.Flag
 
 func cmdSelect(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	args := cmd.Args.(*imapcmd.Select)
+	if args.QResync != nil && !c.qresync {
+		// RFC 7162 §3.2.5: QRESYNC parameters need ENABLE QRESYNC first.
+		return imap.BadRequest(imap.CodeClientBug, "QRESYNC is not enabled")
+	}
 	name, err := c.mailboxName(args.Mailbox)
 	if err != nil {
 		return err
@@ -44,6 +48,13 @@ func cmdSelect(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 			return err
 		}
 		view.AddRecent(lo, hi)
+	} else {
+		// EXAMINE counts the unclaimed \Recent messages without claiming
+		// them (RFC 3501 §6.3.2): another session's SELECT still gets them.
+		view.AddRecent(snap.RecentFrom, snap.UIDNext)
+	}
+	if args.CondStore {
+		c.condStore = true // the HIGHESTMODSEQ below is the one it needs
 	}
 	e := c.enc
 	flags := append(append([]string(nil), permanentFlagsBase...), snap.Keywords...)
@@ -62,6 +73,9 @@ func cmdSelect(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	}
 	e.Raw("* OK [UIDVALIDITY ").Number(snap.UIDValidity).Raw("] UIDs valid").CRLF()
 	e.Raw("* OK [UIDNEXT ").Number(snap.UIDNext).Raw("] Predicted next UID").CRLF()
+	// RFC 7162 §3.1.2.1: a server with persistent mod-sequences sends
+	// HIGHESTMODSEQ with every successful SELECT and EXAMINE.
+	e.Raw("* OK [HIGHESTMODSEQ ").Number64(snap.HighestModSeq).Raw("] Highest").CRLF()
 	if args.ReadOnly {
 		e.Raw("* OK [PERMANENTFLAGS ()] Read-only mailbox").CRLF()
 	} else {
@@ -78,6 +92,11 @@ func cmdSelect(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	c.state = stateSelected
 	// The view starts in sync: the RECENT count above is what it reported.
 	view.Flush(discardSink{}, mailview.Mode{Recent: true})
+	if args.QResync != nil {
+		if err := c.qresyncSelect(ctx, args.QResync); err != nil {
+			return err
+		}
+	}
 	if args.ReadOnly {
 		c.okCode = "READ-ONLY"
 	} else {

@@ -45,6 +45,7 @@ type conn struct {
 	nc     net.Conn
 	ip     netip.Addr
 	isTLS  bool
+	rw     io.ReadWriter // what br and bw read and write (the TLS layer after STARTTLS)
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	dec    *imapwire.Decoder
@@ -59,6 +60,11 @@ type conn struct {
 	sel   *selected           // set in stateSelected only
 	rev2  bool                // ENABLE IMAP4rev2 done
 	utf8  bool                // ENABLE UTF8=ACCEPT or IMAP4rev2 done
+	// condStore is set by the first CONDSTORE enabling command (RFC 7162
+	// §3.1): from then on every FETCH response carries MODSEQ.
+	condStore bool
+	// qresync is set by ENABLE QRESYNC: expunges are reported as VANISHED.
+	qresync bool
 
 	// refuseLiterals makes the next synchronizing literal fail instead of
 	// getting a continuation request (a command already failed).
@@ -101,6 +107,7 @@ func newConn(s *Server, nc net.Conn, isTLS bool, ip netip.Addr) *conn {
 // setupIO (re)creates the reader and writer over rw, after accept and after
 // STARTTLS.
 func (c *conn) setupIO(rw io.ReadWriter) {
+	c.rw = rw
 	c.br = bufio.NewReaderSize(rw, 16<<10)
 	c.bw = bufio.NewWriterSize(deadlineWriter{c: c, w: rw}, 16<<10)
 	c.dec = imapwire.NewDecoder(c.br, imapwire.Limits{MaxLine: c.srv.opts.MaxLine})
@@ -337,7 +344,9 @@ func (c *conn) dispatch(cmd *imapcmd.Command) {
 		return
 	}
 	c.okCode, c.okText, c.tag = "", "", cmd.Tag
+	start := time.Now()
 	err := c.run(spec, cmd)
+	c.srv.opts.Hooks.command(spec.name, cmd.UID, err, start)
 	if errors.Is(err, errSilent) {
 		return
 	}
@@ -442,6 +451,7 @@ func (c *conn) userName() string {
 func (c *conn) mode(cmd *imapcmd.Command, spec *command) mailview.Mode {
 	return mailview.Mode{
 		AllowExpunge: !(spec.noExpungeBySeq && !cmd.UID),
+		Vanished:     c.qresync,
 		Recent:       !c.rev2,
 	}
 }
@@ -449,6 +459,11 @@ func (c *conn) mode(cmd *imapcmd.Command, spec *command) mailview.Mode {
 // flushPending brings the selected mailbox's view up to date with the store
 // and reports what the client may be told after cmd.
 func (c *conn) flushPending(cmd *imapcmd.Command, spec *command) {
+	c.flushView(c.mode(cmd, spec))
+}
+
+// flushView brings the view up to date and reports what mode allows.
+func (c *conn) flushView(mode mailview.Mode) {
 	if c.sel == nil {
 		if c.sub != nil {
 			c.sub.Drain()
@@ -464,7 +479,7 @@ func (c *conn) flushPending(cmd *imapcmd.Command, spec *command) {
 		c.log.Error("mailbox sync failed", "err", err)
 		return
 	}
-	c.sel.view.Flush(viewSink{c}, c.mode(cmd, spec))
+	c.sel.view.Flush(viewSink{c}, mode)
 }
 
 // syncView applies the store's changes to the view when an event says there
@@ -517,6 +532,11 @@ func (s viewSink) Flags(seq uint32, m store.Message, recent bool) {
 	e := s.c.enc
 	e.Raw("* ").Number(seq).Raw(" FETCH (UID ").Number(m.UID).Raw(" FLAGS ")
 	writeFlags(e, imap.FlagNames(m.Flags, recent && !s.c.rev2))
+	if s.c.condStore {
+		// RFC 7162 §3.1.4: once CONDSTORE is enabled every untagged FETCH
+		// carries the message's mod-sequence.
+		e.Raw(" MODSEQ (").Number64(m.ModSeq).Raw(")")
+	}
 	e.Raw(")").CRLF()
 }
 

@@ -44,4 +44,6 @@ type Options struct {
 	// login (default 60s).
 	IdleTimeout    time.Duration
 	PreAuthTimeout time.Duration
+	// Hooks observe connections and commands (metrics).
+	Hooks Hooks
 }

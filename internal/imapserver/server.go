@@ -29,6 +29,10 @@ type Server struct {
 	perUser   map[string]int            // guarded by mu
 	closing   bool                      // guarded by mu
 	wg        sync.WaitGroup
+
+	// readers and writers hold the I/O buffers that idling connections
+	// give back (cmd_idle.go), so that an IDLE costs no 32 KiB of buffers.
+	readers, writers sync.Pool
 }
 
 // New returns a server with opts; zero options take their defaults.
@@ -139,7 +143,9 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
+			s.opts.Hooks.connOpened()
 			c.serve()
+			s.opts.Hooks.connClosed()
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()

@@ -11,7 +11,7 @@ import (
 )
 
 const (
-	capsNotAuthTLS = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE AUTH=PLAIN"
+	capsNotAuthTLS = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE AUTH=PLAIN AUTH=LOGIN AUTH=SCRAM-SHA-256"
 	capsAuthPrefix = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE NAMESPACE "
 )
 
@@ -119,7 +119,7 @@ func waitClosed(t *testing.T, c *imaptest.Client) {
 func TestStartTLSUnavailable(t *testing.T) {
 	srv := imaptest.StartServer(t, func(o *imapserver.Options) { o.TLS = nil })
 	c := srv.Dial(t)
-	c.Expect(t, "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE AUTH=PLAIN] Rookery ready")
+	c.Expect(t, "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE AUTH=PLAIN AUTH=LOGIN AUTH=SCRAM-SHA-256] Rookery ready")
 	c.Send("a1 STARTTLS")
 	c.Expect(t, "a1 NO [UNAVAILABLE] TLS is not configured")
 	c.Send("a2 LOGIN alice pass")

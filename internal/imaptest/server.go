@@ -73,6 +73,21 @@ func hashFor(t testing.TB, pw string) string {
 	return h
 }
 
+// scrams caches one SCRAM-SHA-256 secret per password (PBKDF2 is slow too).
+var scrams sync.Map // password → secret
+
+func scramFor(t testing.TB, pw string) string {
+	if s, ok := scrams.Load(pw); ok {
+		return s.(string)
+	}
+	s, err := auth.NewSCRAMSecret(pw)
+	if err != nil {
+		t.Fatalf("imaptest: SCRAM secret: %v", err)
+	}
+	scrams.Store(pw, s)
+	return s
+}
+
 // StartServer starts a server for t and stops it in t.Cleanup.
 func StartServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
@@ -87,6 +102,10 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 		if _, err := st.CreateAccount(ctx, name, hashFor(t, pw)); err != nil {
 			_ = st.Close()
 			t.Fatalf("imaptest: create account %s: %v", name, err)
+		}
+		if err := st.SetSCRAMSecret(ctx, name, scramFor(t, pw)); err != nil {
+			_ = st.Close()
+			t.Fatalf("imaptest: SCRAM secret of %s: %v", name, err)
 		}
 	}
 	certFile, keyFile, err := tlsconf.SelfSigned(dir, nil)

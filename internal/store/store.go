@@ -96,7 +96,10 @@ type Account struct {
 	ID           AccountID
 	Name         string
 	PasswordHash string // argon2id PHC string
-	Created      time.Time
+	// SCRAMSecret is the SCRAM-SHA-256 verifier encoded by package auth;
+	// "" for accounts created before SCRAM support (no SCRAM login).
+	SCRAMSecret string
+	Created     time.Time
 }
 
 // AccountInfo is an account with its usage, for administration.
@@ -105,6 +108,9 @@ type AccountInfo struct {
 	Messages  int64
 	Bytes     int64
 	Mailboxes int
+	// StorageLimit and MessageLimit are the effective quota (0 = unlimited).
+	StorageLimit int64
+	MessageLimit int64
 }
 
 // Mailbox is one mailbox of an account.
@@ -138,12 +144,18 @@ type Message struct {
 	SaveDate     time.Time
 	Size         int64
 	Blob         BlobID
+	// Anatomy is the encoded message anatomy (package anatomy), filled
+	// only by FetchAnatomy; nil if the blob has none stored yet.
+	Anatomy []byte
 }
 
 // BlobRef is durable message content returned by WriteBlob.
 type BlobRef struct {
 	ID   BlobID
 	Size int64
+	// Anatomy is the encoded anatomy computed while writing (nil if
+	// none); Append stores it with a new blob row.
+	Anatomy []byte
 }
 
 // Blob is open message content.
@@ -180,6 +192,10 @@ type StoreResult struct {
 	// Updated holds every message whose flags were changed (with the new
 	// flags and mod-sequence), in UID order.
 	Updated []Message
+	// PrevModSeqs[i] is the mod-sequence Updated[i] had before the change,
+	// so a session can tell whether someone else changed it since it last
+	// reported its flags (a .SILENT STORE must still report those).
+	PrevModSeqs []ModSeq
 	// Unchanged holds the messages matched but left as they were because
 	// the change was a no-op, in UID order (a non-silent STORE still
 	// reports their flags).
@@ -196,6 +212,10 @@ type Snapshot struct {
 	ModSeqs     []ModSeq // ModSeqs[i] belongs to UIDs[i]
 	FirstUnseen UID      // lowest UID without \Seen, 0 if none
 	Keywords    []string // every keyword set on some message of the mailbox
+	// RecentFrom is the first UID not yet claimed by ClaimRecent: UIDs in
+	// [RecentFrom, UIDNext) are \Recent for whoever claims them next
+	// (EXAMINE counts them without claiming).
+	RecentFrom UID
 }
 
 // Changes is what happened in a mailbox after a mod-sequence.
@@ -254,6 +274,12 @@ type Store interface {
 	// Fetch calls fn for each existing message whose UID is in uids (no
 	// Star), in UID order, stopping at fn's first error.
 	Fetch(ctx context.Context, mbox MailboxID, uids imapnum.Set, fn func(Message) error) error
+	// FetchAnatomy is Fetch with Message.Anatomy filled (nil for a blob
+	// stored without one). Fetch itself never reads anatomies.
+	FetchAnatomy(ctx context.Context, mbox MailboxID, uids imapnum.Set, fn func(Message) error) error
+	// SetAnatomy stores the encoded anatomy of a blob that has none (one
+	// parsed lazily); it is a no-op if the blob row is gone.
+	SetAnatomy(ctx context.Context, id BlobID, anatomy []byte) error
 	// StoreFlags changes flags of the messages in uids. unchangedSince 0
 	// means no CONDSTORE condition.
 	StoreFlags(ctx context.Context, mbox MailboxID, uids imapnum.Set, op FlagOp, flags Flags, unchangedSince ModSeq) (StoreResult, error)
@@ -267,5 +293,35 @@ type Store interface {
 	// Changes returns what changed in a mailbox after since.
 	Changes(ctx context.Context, mbox MailboxID, since ModSeq) (Changes, error)
 
+	// SetQuota changes an account's limits (see Quota).
+	SetQuota(ctx context.Context, name string, q Quota) error
+	// Quota returns an account's usage and effective limits. Usage is
+	// maintained in the same transaction as every change, and Append, Copy
+	// and Move fail with ErrOverQuota inside their transaction when they
+	// would exceed a limit.
+	Quota(ctx context.Context, acct AccountID) (QuotaUsage, error)
+	// SetSCRAMSecret stores an account's SCRAM-SHA-256 verifier (an opaque
+	// string encoded by package auth; "" removes it).
+	SetSCRAMSecret(ctx context.Context, name, secret string) error
+
 	Close() error
+}
+
+// Quota is a change of an account's limits: a nil field is left as it is,
+// QuotaDefault follows the backend's configured default, 0 is unlimited
+// and a positive value is the limit (bytes, messages).
+type Quota struct {
+	StorageBytes *int64
+	Messages     *int64
+}
+
+// QuotaDefault as a Quota limit means "the server default".
+const QuotaDefault int64 = -1
+
+// QuotaUsage is an account's usage with its effective limits (0 = unlimited).
+type QuotaUsage struct {
+	StorageBytes      int64
+	Messages          int64
+	StorageLimitBytes int64
+	MessageLimit      int64
 }

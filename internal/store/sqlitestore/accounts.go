@@ -61,8 +61,8 @@ func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (s
 func (s *Store) Account(ctx context.Context, name string) (store.Account, error) {
 	var a store.Account
 	var created int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT id, name, password_hash, created FROM accounts WHERE name = ?`, name).
-		Scan(&a.ID, &a.Name, &a.PasswordHash, &created)
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, name, password_hash, scram, created FROM accounts WHERE name = ?`, name).
+		Scan(&a.ID, &a.Name, &a.PasswordHash, &a.SCRAMSecret, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Account{}, fmt.Errorf("account %q: %w", name, store.ErrNoSuchAccount)
 	}
@@ -78,9 +78,9 @@ func (s *Store) Accounts(ctx context.Context) ([]store.AccountInfo, error) {
 	rows, err := s.rdb.QueryContext(ctx, `
 		SELECT a.id, a.name, a.password_hash, a.created,
 			(SELECT count(*) FROM mailboxes m WHERE m.account = a.id),
-			(SELECT count(*) FROM messages g JOIN mailboxes m ON g.mailbox = m.id WHERE m.account = a.id),
-			(SELECT coalesce(sum(g.size), 0) FROM messages g JOIN mailboxes m ON g.mailbox = m.id WHERE m.account = a.id)
-		FROM accounts a ORDER BY a.name`)
+			a.used_messages, a.used_storage,
+			coalesce(a.quota_storage, ?), coalesce(a.quota_messages, ?)
+		FROM accounts a ORDER BY a.name`, s.defaultQuota.StorageBytes, s.defaultQuota.Messages)
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
@@ -89,7 +89,8 @@ func (s *Store) Accounts(ctx context.Context) ([]store.AccountInfo, error) {
 	for rows.Next() {
 		var ai store.AccountInfo
 		var created int64
-		if err := rows.Scan(&ai.ID, &ai.Name, &ai.PasswordHash, &created, &ai.Mailboxes, &ai.Messages, &ai.Bytes); err != nil {
+		if err := rows.Scan(&ai.ID, &ai.Name, &ai.PasswordHash, &created, &ai.Mailboxes, &ai.Messages, &ai.Bytes,
+			&ai.StorageLimit, &ai.MessageLimit); err != nil {
 			return nil, fmt.Errorf("accounts: %w", err)
 		}
 		ai.Created = time.Unix(created, 0)

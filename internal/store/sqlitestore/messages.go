@@ -209,6 +209,9 @@ func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.N
 		if _, err := t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`, uid, modseq, mbox); err != nil {
 			return err
 		}
+		if err := t.checkQuota(m.Account); err != nil {
+			return err
+		}
 		t.publish(events.Event{Account: int64(m.Account), Mailbox: int64(mbox), ModSeq: modseq})
 		return nil
 	})
@@ -222,7 +225,10 @@ func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.N
 // this is its first reference, and returns its size.
 func (t *wtx) refBlob(ref store.BlobRef) (int64, error) {
 	var size int64
-	err := t.queryRow(`UPDATE blobs SET refcount = refcount + 1 WHERE id = ? RETURNING size`, string(ref.ID)).Scan(&size)
+	// A blob row that exists keeps its anatomy (or gets this one if it
+	// had none).
+	err := t.queryRow(`UPDATE blobs SET refcount = refcount + 1, anatomy = coalesce(anatomy, ?) WHERE id = ? RETURNING size`,
+		nullBytes(ref.Anatomy), string(ref.ID)).Scan(&size)
 	if err == nil {
 		return size, nil
 	}
@@ -236,7 +242,7 @@ func (t *wtx) refBlob(ref store.BlobRef) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("blob %s: %w", ref.ID, err)
 	}
-	if _, err := t.exec(`INSERT INTO blobs(id, size, refcount) VALUES (?, ?, 1)`, string(ref.ID), size); err != nil {
+	if _, err := t.exec(`INSERT INTO blobs(id, size, refcount, anatomy) VALUES (?, ?, 1, ?)`, string(ref.ID), size, nullBytes(ref.Anatomy)); err != nil {
 		return 0, err
 	}
 	return size, nil
@@ -246,11 +252,12 @@ func (t *wtx) refBlob(ref store.BlobRef) (int64, error) {
 func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snapshot, error) {
 	var snap store.Snapshot
 	err := s.readRaw(ctx, func(tx rawTx) error {
-		m, _, err := readMailboxRaw(tx, mbox)
+		m, recentFrom, err := readMailboxRaw(tx, mbox)
 		if err != nil {
 			return err
 		}
 		snap.Mailbox = m
+		snap.RecentFrom = store.UID(recentFrom)
 		var n int64
 		if err := tx.each(`SELECT count(*) FROM messages WHERE mailbox = ?`, []any{int64(mbox)}, func(r []driver.Value) error {
 			n = vInt(r[0])
@@ -400,6 +407,7 @@ func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapn
 				int(nf.Sys), encodeKeywords(nf.Keywords), modseq, mbox, msg.UID); err != nil {
 				return err
 			}
+			res.PrevModSeqs = append(res.PrevModSeqs, msg.ModSeq)
 			msg.Flags, msg.ModSeq = nf, modseq
 			res.Updated = append(res.Updated, msg)
 		}
@@ -536,6 +544,11 @@ func (t *wtx) copyMessages(src, dst store.MailboxID, rs uidRanges, addRefs bool)
 	}
 	if _, err := t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`, uid, modseq, dst); err != nil {
 		return res, sm, nil, err
+	}
+	if addRefs { // a MOVE leaves the account's usage unchanged
+		if err := t.checkQuota(dm.Account); err != nil {
+			return res, sm, nil, err
+		}
 	}
 	t.publish(events.Event{Account: int64(dm.Account), Mailbox: int64(dst), ModSeq: modseq})
 	return res, sm, msgs, nil

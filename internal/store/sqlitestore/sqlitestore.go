@@ -20,6 +20,7 @@ import (
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 
+	"rookery/internal/anatomy"
 	"rookery/internal/blob"
 	"rookery/internal/events"
 	"rookery/internal/store"
@@ -38,6 +39,9 @@ type Options struct {
 	// FS is the file system for blob files; nil means the operating
 	// system's. Tests pass a blob.FaultFS.
 	FS blob.FS
+	// DefaultQuota is the quota of accounts without their own limits
+	// (0 = unlimited).
+	DefaultQuota DefaultQuota
 }
 
 // blobPinTTL is how long after WriteBlob a blob file is kept even when no
@@ -55,6 +59,8 @@ type Store struct {
 	wdb   *sql.DB // one connection, used only by the writer goroutine
 
 	w *writer
+
+	defaultQuota DefaultQuota // read-only after Open
 
 	pinMu sync.Mutex
 	pins  map[string]time.Time // blob id → last WriteBlob; guarded by pinMu
@@ -128,6 +134,8 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		rdb:   rdb,
 		wdb:   wdb,
 		pins:  make(map[string]time.Time),
+
+		defaultQuota: opts.DefaultQuota,
 	}
 	s.w = newWriter(s, conn)
 	return s, nil
@@ -212,7 +220,10 @@ func applyMigration(ctx context.Context, db *sql.DB, version int, name string, l
 
 // WriteBlob implements store.Store.
 func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (store.BlobRef, error) {
-	id, size, err := s.blobs.Put(ctx, r, maxSize)
+	// The anatomy is parsed from the same bytes while they are written:
+	// one pass, bounded memory (see package anatomy).
+	parser := anatomy.NewParser()
+	id, size, err := s.blobs.Put(ctx, io.TeeReader(r, parser), maxSize)
 	if errors.Is(err, blob.ErrTooBig) {
 		return store.BlobRef{}, fmt.Errorf("write blob: %w: %w", store.ErrTooBig, err)
 	}
@@ -230,7 +241,7 @@ func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (stor
 		}
 	}
 	s.pinMu.Unlock()
-	return store.BlobRef{ID: store.BlobID(id), Size: size}, nil
+	return store.BlobRef{ID: store.BlobID(id), Size: size, Anatomy: anatomy.Marshal(parser.Close())}, nil
 }
 
 // OpenBlob implements store.Store.

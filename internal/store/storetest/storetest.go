@@ -55,6 +55,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"AppendFetchStatus", testAppendFetchStatus},
 		{"FetchSets", testFetchSets},
 		{"WriteBlob", testWriteBlob},
+		{"Anatomy", testAnatomy},
 		{"MultiAppendAtomic", testMultiAppendAtomic},
 		{"StoreFlags", testStoreFlags},
 		{"StoreFlagsUnchangedSince", testUnchangedSince},
@@ -67,6 +68,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ConcurrentAppend", testConcurrentAppend},
 		{"Events", testEvents},
 		{"DeleteAccount", testDeleteAccount},
+		{"Quota", testQuota},
+		{"SCRAMSecret", testSCRAMSecret},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -613,7 +616,7 @@ func testWriteBlob(t *testing.T, h *harness) {
 	wantErr(t, err, store.ErrTooBig)
 	r1 := must(h.s.WriteBlob(ctx, strings.NewReader("0123456789"), 10))(t)
 	r2 := must(h.s.WriteBlob(ctx, bytes.NewReader([]byte("0123456789")), -1))(t)
-	if r1 != r2 || r1.Size != 10 || len(r1.ID) != 64 {
+	if r1.ID != r2.ID || r1.Size != r2.Size || r1.Size != 10 || len(r1.ID) != 64 || !bytes.Equal(r1.Anatomy, r2.Anatomy) {
 		t.Fatalf("refs %+v %+v", r1, r2)
 	}
 	if got := readBlob(t, h.s, r1.ID); got != "0123456789" {
@@ -1075,5 +1078,59 @@ func testDeleteAccount(t *testing.T, h *harness) {
 	a2 := h.account("alice")
 	if st := must(h.s.Status(ctx, h.mailbox(a2.ID, "INBOX").ID))(t); st.Messages != 0 {
 		t.Fatalf("new alice has %d messages", st.Messages)
+	}
+}
+
+// testAnatomy checks that the anatomy computed by WriteBlob is stored with
+// the blob, returned by FetchAnatomy only, kept for a blob row that
+// exists, and that SetAnatomy fills a missing one.
+func testAnatomy(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	ref := h.blob(message(1))
+	if len(ref.Anatomy) == 0 {
+		t.Fatal("WriteBlob returned no anatomy")
+	}
+	bare := h.blob(message(2))
+	bare.Anatomy = nil // as if written before anatomies existed
+	must(h.s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref}, {Blob: bare}}))(t)
+	again := ref
+	again.Anatomy = []byte("other")
+	must(h.s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: again}}))(t)
+	got := map[store.UID][]byte{}
+	err := h.s.FetchAnatomy(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 10}}, func(m store.Message) error {
+		got[m.UID] = m.Anatomy
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got[1], ref.Anatomy) || got[2] != nil || !bytes.Equal(got[3], ref.Anatomy) {
+		t.Fatalf("FetchAnatomy: %v", got)
+	}
+	err = h.s.Fetch(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 10}}, func(m store.Message) error {
+		if m.Anatomy != nil {
+			t.Errorf("Fetch read the anatomy of UID %d", m.UID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.SetAnatomy(ctx, bare.ID, []byte("parsed later")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.SetAnatomy(ctx, ref.ID, []byte("must not replace")); err != nil {
+		t.Fatal(err)
+	}
+	err = h.s.FetchAnatomy(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}, func(m store.Message) error {
+		got[m.UID] = m.Anatomy
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got[2]) != "parsed later" || !bytes.Equal(got[1], ref.Anatomy) {
+		t.Fatalf("after SetAnatomy: %v", got)
 	}
 }

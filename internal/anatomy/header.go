@@ -1,0 +1,518 @@
+package anatomy
+
+import (
+	"bytes"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// fields are the header fields of one part that the anatomy keeps.
+type fields struct {
+	contentType, encoding, id, description, disposition, language, location, md5 string
+	hasType                                                                      bool
+	env                                                                          Envelope
+	from, sender, replyTo, to, cc, bcc                                           string
+	hasAddr                                                                      uint8
+}
+
+// Bits of fields.hasAddr.
+const (
+	hasFrom = 1 << iota
+	hasSender
+	hasReplyTo
+	hasTo
+	hasCc
+	hasBcc
+)
+
+// eachField calls fn for every field of a header block with its name and
+// unfolded value (line breaks removed, leading and trailing white space
+// trimmed). Lines that are neither a field nor a continuation are skipped.
+func eachField(hdr []byte, fn func(name string, value []byte)) {
+	var name string
+	var val []byte
+	have := false
+	flush := func() {
+		if have {
+			fn(name, bytes.TrimSpace(val))
+		}
+		have = false
+	}
+	for len(hdr) > 0 {
+		line := hdr
+		if i := bytes.IndexByte(hdr, '\n'); i >= 0 {
+			line, hdr = hdr[:i], hdr[i+1:]
+		} else {
+			hdr = nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+			if have {
+				val = append(val, line...)
+			}
+			continue
+		}
+		flush()
+		i := bytes.IndexByte(line, ':')
+		if i <= 0 {
+			continue
+		}
+		name = string(bytes.TrimRight(line[:i], " \t"))
+		val = append(val[:0], line[i+1:]...)
+		have = true
+	}
+	flush()
+}
+
+// parseFields extracts the fields the anatomy keeps; the first occurrence
+// of a field wins. envelope says whether the envelope fields are wanted.
+func parseFields(hdr []byte, envelope bool) fields {
+	var f fields
+	eachField(hdr, func(name string, v []byte) {
+		if len(name) < 2 {
+			return
+		}
+		switch c := name[0] | 0x20; {
+		case c == 'c' && len(name) > 8 && strings.EqualFold(name[:8], "content-"):
+			switch strings.ToLower(name[8:]) {
+			case "type":
+				if !f.hasType {
+					f.contentType, f.hasType = string(v), true
+				}
+			case "transfer-encoding":
+				setOnce(&f.encoding, v)
+			case "id":
+				setOnce(&f.id, v)
+			case "description":
+				setOnce(&f.description, v)
+			case "disposition":
+				setOnce(&f.disposition, v)
+			case "language":
+				setOnce(&f.language, v)
+			case "location":
+				setOnce(&f.location, v)
+			case "md5":
+				setOnce(&f.md5, v)
+			}
+		case !envelope:
+		default:
+			f.envelopeField(name, v)
+		}
+	})
+	return f
+}
+
+func setOnce(dst *string, v []byte) {
+	if *dst == "" {
+		*dst = string(v)
+	}
+}
+
+func (f *fields) envelopeField(name string, v []byte) {
+	e := &f.env
+	str := func(bit EnvelopeFields, dst *string) {
+		if e.Has&bit == 0 {
+			e.Has |= bit
+			*dst = string(v)
+		}
+	}
+	addr := func(bit uint8, dst *string) {
+		if f.hasAddr&bit == 0 {
+			f.hasAddr |= bit
+			*dst = string(v)
+		}
+	}
+	switch strings.ToLower(name) {
+	case "date":
+		str(HasDate, &e.Date)
+	case "subject":
+		str(HasSubject, &e.Subject)
+	case "in-reply-to":
+		str(HasInReplyTo, &e.InReplyTo)
+	case "message-id":
+		str(HasMessageID, &e.MessageID)
+	case "from":
+		addr(hasFrom, &f.from)
+	case "sender":
+		addr(hasSender, &f.sender)
+	case "reply-to":
+		addr(hasReplyTo, &f.replyTo)
+	case "to":
+		addr(hasTo, &f.to)
+	case "cc":
+		addr(hasCc, &f.cc)
+	case "bcc":
+		addr(hasBcc, &f.bcc)
+	}
+}
+
+// envelope returns the parsed envelope.
+func (f *fields) envelope() *Envelope {
+	e := f.env
+	e.From = ParseAddressList(f.from)
+	e.Sender = ParseAddressList(f.sender)
+	e.ReplyTo = ParseAddressList(f.replyTo)
+	e.To = ParseAddressList(f.to)
+	e.Cc = ParseAddressList(f.cc)
+	e.Bcc = ParseAddressList(f.bcc)
+	return &e
+}
+
+// apply sets the part's MIME fields; digest says the parent is a
+// multipart/digest (default type message/rfc822).
+func (f *fields) apply(p *Part, digest bool) {
+	typ, sub, params, ok := parseContentType(f.contentType)
+	if !f.hasType || !ok {
+		p.DefaultType = true
+		if digest {
+			typ, sub, params = "message", "rfc822", nil
+		} else {
+			typ, sub, params = "text", "plain", nil
+		}
+	}
+	p.Type, p.Subtype, p.Params = typ, sub, params
+	p.Encoding = strings.ToLower(firstToken(f.encoding))
+	p.ID, p.Description, p.Location, p.MD5 = f.id, f.description, f.location, f.md5
+	if f.disposition != "" {
+		d, rest := splitToken(f.disposition)
+		if d != "" {
+			p.Disposition = strings.ToLower(d)
+			p.DispositionParams = parseParams(rest)
+		}
+	}
+	if f.language != "" {
+		for _, l := range strings.FieldsFunc(f.language, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+			p.Language = append(p.Language, l)
+		}
+	}
+}
+
+// skipCFWS skips white space and (nested) comments.
+func skipCFWS(s string) string {
+	for len(s) > 0 {
+		switch s[0] {
+		case ' ', '\t', '\r', '\n':
+			s = s[1:]
+		case '(':
+			_, s = comment(s)
+		default:
+			return s
+		}
+	}
+	return s
+}
+
+// comment returns the text of the comment that s starts with and the rest.
+func comment(s string) (string, string) {
+	depth := 0
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			if i+1 < len(s) {
+				i++
+				b.WriteByte(s[i])
+			}
+			continue
+		case '(':
+			depth++
+			if depth == 1 {
+				continue
+			}
+		case ')':
+			depth--
+			if depth == 0 {
+				return b.String(), s[i+1:]
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String(), ""
+}
+
+func isTSpecial(c byte) bool {
+	return c <= ' ' || c >= 0x7f && c < 0x80 || strings.IndexByte("()<>@,;:\\\"/[]?=", c) >= 0
+}
+
+// splitToken returns the leading MIME token of s (after CFWS) and the rest.
+func splitToken(s string) (string, string) {
+	s = skipCFWS(s)
+	i := 0
+	for i < len(s) && !isTSpecial(s[i]) {
+		i++
+	}
+	return s[:i], s[i:]
+}
+
+func firstToken(s string) string {
+	t, _ := splitToken(s)
+	return t
+}
+
+// parseContentType parses "type/subtype *(; param)". ok is false when
+// no valid type/subtype is found.
+func parseContentType(s string) (typ, sub string, params []Param, ok bool) {
+	typ, rest := splitToken(s)
+	rest = skipCFWS(rest)
+	if typ == "" || !strings.HasPrefix(rest, "/") {
+		return "", "", nil, false
+	}
+	sub, rest = splitToken(rest[1:])
+	if sub == "" {
+		return "", "", nil, false
+	}
+	return strings.ToLower(typ), strings.ToLower(sub), parseParams(rest), true
+}
+
+// rawParam is one parameter as sent, before RFC 2231 joining.
+type rawParam struct {
+	name    string // lower-case, without "*..."
+	section int    // -1 without a section number
+	ext     bool
+	value   string
+}
+
+// parseParams parses *(";" attribute "=" value), tolerating junk: a
+// parameter it cannot read is skipped up to the next ";".
+func parseParams(s string) []Param {
+	var raw []rawParam
+	for {
+		s = skipCFWS(s)
+		if s == "" {
+			break
+		}
+		if s[0] != ';' {
+			// Junk: skip to the next separator.
+			i := strings.IndexByte(s, ';')
+			if i < 0 {
+				break
+			}
+			s = s[i:]
+			continue
+		}
+		s = skipCFWS(s[1:])
+		i := 0
+		for i < len(s) && s[i] != '=' && s[i] != ';' && s[i] != ' ' && s[i] != '\t' && s[i] != '"' && s[i] != '(' {
+			i++
+		}
+		attr := s[:i]
+		s = skipCFWS(s[i:])
+		if attr == "" || !strings.HasPrefix(s, "=") {
+			continue
+		}
+		s = skipCFWS(s[1:])
+		var val string
+		if strings.HasPrefix(s, `"`) {
+			val, s = quotedString(s)
+		} else {
+			j := 0
+			for j < len(s) && s[j] != ';' && s[j] != ' ' && s[j] != '\t' && s[j] != '(' {
+				j++
+			}
+			val, s = s[:j], s[j:]
+		}
+		rp := rawParam{section: -1, value: val}
+		name := strings.ToLower(attr)
+		if strings.HasSuffix(name, "*") {
+			rp.ext = true
+			name = name[:len(name)-1]
+		}
+		if k := strings.IndexByte(name, '*'); k >= 0 {
+			if n, err := strconv.Atoi(name[k+1:]); err == nil && n >= 0 && n < 1000 {
+				rp.section = n
+				name = name[:k]
+			}
+		}
+		rp.name = name
+		raw = append(raw, rp)
+	}
+	return joinParams(raw)
+}
+
+// quotedString reads a quoted string at the start of s (which starts with
+// DQUOTE), returning its content without quoting and the rest.
+func quotedString(s string) (string, string) {
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			if i+1 < len(s) {
+				i++
+				b.WriteByte(s[i])
+			}
+		case '"':
+			return b.String(), s[i+1:]
+		case '\r', '\n':
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), ""
+}
+
+// joinParams joins RFC 2231 sections and decodes extended values; the
+// first parameter of a name wins and the order of first appearance stays.
+func joinParams(raw []rawParam) []Param {
+	if len(raw) == 0 {
+		return nil
+	}
+	var out []Param
+	seen := map[string]int{}
+	groups := map[string][]rawParam{}
+	for _, r := range raw {
+		if _, ok := seen[r.name]; !ok {
+			seen[r.name] = len(out)
+			out = append(out, Param{Name: r.name})
+		}
+		groups[r.name] = append(groups[r.name], r)
+	}
+	for i := range out {
+		g := groups[out[i].Name]
+		plain := -1
+		var secs []rawParam
+		for j, r := range g {
+			if r.section < 0 {
+				if plain < 0 || (r.ext && !g[plain].ext) {
+					plain = j
+				}
+			} else {
+				secs = append(secs, r)
+			}
+		}
+		switch {
+		case plain >= 0 && (len(secs) == 0 || g[plain].ext):
+			r := g[plain]
+			if r.ext {
+				out[i].Raw = r.value
+				out[i].Value = decode2231(r.value, true)
+			} else {
+				out[i].Value = r.value
+			}
+		default:
+			sort.SliceStable(secs, func(a, b int) bool { return secs[a].section < secs[b].section })
+			var rawB, plainB strings.Builder
+			ext := false
+			for k, r := range secs {
+				if k > 0 && secs[k-1].section == r.section {
+					continue // duplicate section: first wins
+				}
+				if r.ext {
+					ext = true
+				}
+				rawB.WriteString(r.value)
+				plainB.WriteString(r.value)
+			}
+			if ext {
+				out[i].Raw = rawB.String()
+				out[i].Value = decodeSections(secs)
+			} else {
+				out[i].Value = plainB.String()
+			}
+		}
+	}
+	return out
+}
+
+// decodeSections decodes joined RFC 2231 sections: the charset of the
+// first section applies; extended sections are percent-decoded.
+func decodeSections(secs []rawParam) string {
+	var charset string
+	var b []byte
+	for k, r := range secs {
+		if k > 0 && secs[k-1].section == r.section {
+			continue
+		}
+		v := r.value
+		if k == 0 && r.ext {
+			var ok bool
+			charset, v, ok = splitCharset(v)
+			if !ok {
+				return r.value
+			}
+		}
+		if r.ext {
+			b = append(b, percentDecode(v)...)
+		} else {
+			b = append(b, v...)
+		}
+	}
+	return toUTF8(charset, b)
+}
+
+// decode2231 decodes one extended value charset'lang'pct-encoded.
+func decode2231(v string, _ bool) string {
+	charset, rest, ok := splitCharset(v)
+	if !ok {
+		return v
+	}
+	return toUTF8(charset, percentDecode(rest))
+}
+
+func splitCharset(v string) (charset, rest string, ok bool) {
+	i := strings.IndexByte(v, '\'')
+	if i < 0 {
+		return "", v, false
+	}
+	j := strings.IndexByte(v[i+1:], '\'')
+	if j < 0 {
+		return "", v, false
+	}
+	return v[:i], v[i+1+j+1:], true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+func percentDecode(s string) []byte {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			h, ok1 := unhex(s[i+1])
+			l, ok2 := unhex(s[i+2])
+			if ok1 && ok2 {
+				b = append(b, h<<4|l)
+				i += 2
+				continue
+			}
+		}
+		b = append(b, s[i])
+	}
+	return b
+}
+
+// toUTF8 converts b from charset to UTF-8 for the charsets that need no
+// tables (UTF-8, US-ASCII, ISO-8859-1); other charsets are left as sent.
+func toUTF8(charset string, b []byte) string {
+	switch strings.ToLower(charset) {
+	case "iso-8859-1", "latin1", "iso_8859-1", "l1":
+		if utf8.Valid(b) && !hasHigh(b) {
+			return string(b)
+		}
+		r := make([]rune, len(b))
+		for i, c := range b {
+			r[i] = rune(c)
+		}
+		return string(r)
+	}
+	return string(b)
+}
+
+func hasHigh(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}

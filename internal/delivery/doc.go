@@ -1,0 +1,16 @@
+// Package delivery is the one path for incoming mail, used by the LMTP
+// front end (package lmtp) and by `rookery deliver`: it resolves an address
+// to an account and mailbox, prepends Return-Path and Delivered-To, enforces
+// the size limit and quota, and returns only once the message is durable
+// (store.WriteBlob fsynced the content, store.Append committed the metadata).
+//
+// Invariants:
+//   - Message bytes are streamed into store.WriteBlob, never held whole in
+//     memory. Each recipient gets its own copy (its own Delivered-To); the
+//     first copy is written from the input stream, the others from the
+//     first copy's content.
+//   - Bare LF line endings are turned into CRLF as the bytes stream through
+//     (IMAP requires CRLF; sendmail-style pipes deliver LF).
+//   - Errors are classified (Permanent/Temporary) here, once, for every
+//     front end; the package knows nothing of IMAP or SMTP syntax.
+package delivery

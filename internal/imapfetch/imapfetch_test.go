@@ -1,0 +1,177 @@
+package imapfetch
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"rookery/internal/anatomy"
+)
+
+func load(t testing.TB, name string) ([]byte, *anatomy.Part) {
+	t.Helper()
+	msg, err := os.ReadFile("../../testdata/mime/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg, anatomy.ParseBytes(msg)
+}
+
+func section(msg []byte, c Content) string {
+	if c.Fields != nil {
+		h, err := FilterHeader(bytes.NewReader(msg[c.Off:c.Off+c.Len]), c.Fields, c.Not)
+		if err != nil {
+			panic(err)
+		}
+		return string(h)
+	}
+	return string(msg[c.Off : c.Off+c.Len])
+}
+
+// TestResolve checks sections of the nested corpus message; the expected
+// values are Dovecot 2.3.19's answers.
+func TestResolve(t *testing.T) {
+	msg, root := load(t, "07-nested-rfc822.eml")
+	tests := []struct {
+		s    Section
+		want string
+	}{
+		{Section{Part: []int{1}}, "Forwarded below."},
+		{Section{Part: []int{1, 1}}, "Forwarded below."},
+		{Section{Part: []int{1}, Specifier: "MIME"}, "Content-Type: text/plain\r\n\r\n"},
+		{Section{Part: []int{2, 1}}, "inner plain"},
+		{Section{Part: []int{2, 2}}, "<p>inner html</p>"},
+		{Section{Part: []int{2, 3}}, ""},
+		{Section{Part: []int{3}}, ""},
+		{Section{Part: []int{2}, Specifier: "HEADER.FIELDS", Fields: []string{"subject"}}, "Subject: inner\r\n\r\n"},
+		{Section{Specifier: "HEADER.FIELDS", Fields: []string{"FROM", "SUBJECT", "DATE"}}, "From: fwd@example.org\r\nSubject: Fwd: inner\r\n\r\n"},
+		{Section{Specifier: "HEADER.FIELDS.NOT", Fields: []string{"FROM", "SUBJECT"}}, "To: bob@example.com\r\nContent-Type: multipart/mixed; boundary=\"x\"\r\n\r\n"},
+		{Section{Part: []int{1}, Specifier: "HEADER"}, ""},
+	}
+	for _, tt := range tests {
+		if got := section(msg, Resolve(root, tt.s)); got != tt.want {
+			t.Errorf("%+v: got %q want %q", tt.s, got, tt.want)
+		}
+	}
+	if got := section(msg, Resolve(root, Section{Part: []int{2}, Specifier: "TEXT"})); !strings.HasPrefix(got, "--y\r\n") || !strings.HasSuffix(got, "--y--\r\n") {
+		t.Errorf("2.TEXT: %q", got)
+	}
+	msg, root = load(t, "01-plain.eml")
+	if got := section(msg, Resolve(root, Section{Part: []int{1, 1}})); got != "" {
+		t.Errorf("1.1 of a one-part message: %q", got)
+	}
+	if got := section(msg, Resolve(root, Section{Part: []int{1}})); got != "Hello Bob,\r\njust a plain message.\r\n" {
+		t.Errorf("1 of a one-part message: %q", got)
+	}
+}
+
+func TestFilterHeaderFolding(t *testing.T) {
+	h := "Subject: one\r\n two\r\nX-A: 1\r\nx-a: 2\r\nTo: t\r\n\r\n"
+	got, _ := FilterHeader(strings.NewReader(h), []string{"X-A", "subject"}, false)
+	if string(got) != "Subject: one\r\n two\r\nX-A: 1\r\nx-a: 2\r\n\r\n" {
+		t.Fatalf("got %q", got)
+	}
+	got, _ = FilterHeader(strings.NewReader(h), []string{"x-a"}, true)
+	if string(got) != "Subject: one\r\n two\r\nTo: t\r\n\r\n" {
+		t.Fatalf("NOT: got %q", got)
+	}
+	long := "X-Long: " + strings.Repeat("y", 10000) + "\r\nA: b\r\n\r\n"
+	got, _ = FilterHeader(strings.NewReader(long), []string{"x-long"}, false)
+	if string(got) != long[:len(long)-8]+"\r\n" {
+		t.Fatalf("long line: %d bytes", len(got))
+	}
+}
+
+func decodeAll(t *testing.T, in, enc string, chunk int) string {
+	t.Helper()
+	d, err := NewDecoder(&chunkReader{s: in, n: chunk}, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+type chunkReader struct {
+	s string
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if c.s == "" {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.n)], c.s)
+	c.s = c.s[n:]
+	return n, nil
+}
+
+func TestDecoders(t *testing.T) {
+	for _, chunk := range []int{1, 2, 3, 7, 4096} {
+		if got := decodeAll(t, "SGVs\r\nbG8g d29y\tbGQ=\r\nignored", "BASE64", chunk); got != "Hello world" {
+			t.Errorf("base64/%d: %q", chunk, got)
+		}
+		if got := decodeAll(t, "Caf=E9 cr=E8me=20\r\nsoft=\r\nbreak and =3D sign =ZZ=\nend=", "quoted-printable", chunk); got != "Caf\xe9 cr\xe8me \r\nsoftbreak and = sign =ZZend=" {
+			t.Errorf("qp/%d: %q", chunk, got)
+		}
+	}
+	if _, err := NewDecoder(strings.NewReader(""), "x-uuencode"); err != ErrUnknownCTE {
+		t.Fatalf("uuencode: %v", err)
+	}
+	if n, _ := DecodedSize(strings.NewReader("AAAA"), "base64"); n != 3 {
+		t.Fatalf("size %d", n)
+	}
+}
+
+func TestPreview(t *testing.T) {
+	msg, root := load(t, "03-alternative.eml")
+	got, err := Preview(bytes.NewReader(msg), root)
+	if err != nil || got != "Grüße, this is soft broken text." {
+		t.Fatalf("preview %q %v", got, err)
+	}
+	html := "Content-Type: text/html\r\n\r\n<html><head><title>T</title><style>p{}</style></head><body><p>Hi &amp; bye&#33;</p><script>x</script>" + strings.Repeat(" word", 200) + "</body></html>"
+	got, _ = Preview(strings.NewReader(html), anatomy.ParseBytes([]byte(html)))
+	if !strings.HasPrefix(got, "Hi & bye! word word") || len([]rune(got)) > PreviewMax {
+		t.Fatalf("html preview %q", got)
+	}
+}
+
+func FuzzSection(f *testing.F) {
+	f.Add([]byte("Subject: a\r\n b\r\nX: y\r\n\r\nbody"), "subject", uint8(1), uint8(0))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\nContent-Transfer-Encoding: base64\r\n\r\nQUJD\r\n--q--"), "x", uint8(1), uint8(1))
+	f.Fuzz(func(t *testing.T, msg []byte, field string, part, mode uint8) {
+		root := anatomy.ParseBytes(msg)
+		s := Section{Part: []int{int(part%4) + 1}}
+		switch mode % 4 {
+		case 1:
+			s.Specifier = "MIME"
+		case 2:
+			s.Specifier, s.Fields = "HEADER.FIELDS", []string{field}
+		case 3:
+			s.Specifier, s.Fields = "HEADER.FIELDS.NOT", []string{field}
+		}
+		c := Resolve(root, s)
+		if c.Off < 0 || c.Len < 0 || c.Off+c.Len > int64(len(msg)) {
+			t.Fatalf("range [%d,+%d) of %d", c.Off, c.Len, len(msg))
+		}
+		h, err := FilterHeader(bytes.NewReader(msg[c.Off:c.Off+c.Len]), c.Fields, c.Not)
+		if err != nil || !bytes.HasSuffix(h, []byte("\r\n")) {
+			t.Fatalf("filter: %q %v", h, err)
+		}
+		if c.Part != nil {
+			for _, enc := range []string{"base64", "quoted-printable"} {
+				d, _ := NewDecoder(bytes.NewReader(msg[c.Off:c.Off+c.Len]), enc)
+				b, _ := io.ReadAll(d)
+				if len(b) > int(c.Len) {
+					t.Fatalf("%s decoded %d > %d", enc, len(b), c.Len)
+				}
+			}
+		}
+		_, _ = Preview(bytes.NewReader(msg), root)
+	})
+}

@@ -1,0 +1,107 @@
+// Package metrics exposes Rookery's Prometheus metrics. It imports no other
+// Rookery package: cli wires its methods into the small hook structs of
+// imapserver, delivery and auth, so those packages never see Prometheus.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// StoreStats reports store sizes at scrape time.
+type StoreStats func(ctx context.Context) (accounts, messages, bytes int64, err error)
+
+// Metrics holds the collectors of one server process.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	connsOpen    prometheus.Gauge
+	connsTotal   prometheus.Counter
+	commands     *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	deliveries   *prometheus.CounterVec
+	authFailures *prometheus.CounterVec
+}
+
+// New registers the collectors; stats may be nil.
+func New(stats StoreStats) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.connsOpen = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "rookery_imap_connections", Help: "Open IMAP connections."})
+	m.connsTotal = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "rookery_imap_connections_total", Help: "IMAP connections accepted."})
+	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rookery_imap_commands_total", Help: "IMAP commands by name and result (OK, NO, BAD)."},
+		[]string{"command", "result"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "rookery_imap_command_duration_seconds", Help: "IMAP command latency by name.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}},
+		[]string{"command"})
+	m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rookery_deliveries_total", Help: "Message deliveries per recipient, by result."},
+		[]string{"result"})
+	m.authFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rookery_auth_failures_total", Help: "Failed authentications by mechanism."},
+		[]string{"mechanism"})
+	m.reg.MustRegister(m.connsOpen, m.connsTotal, m.commands, m.latency, m.deliveries, m.authFailures,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if stats != nil {
+		m.reg.MustRegister(storeCollector{stats})
+	}
+	return m
+}
+
+// ConnOpened and ConnClosed count IMAP connections.
+func (m *Metrics) ConnOpened() { m.connsOpen.Inc(); m.connsTotal.Inc() }
+
+// ConnClosed counts a closed IMAP connection.
+func (m *Metrics) ConnClosed() { m.connsOpen.Dec() }
+
+// Command records one IMAP command (name upper-case, result OK/NO/BAD).
+func (m *Metrics) Command(name, result string, d time.Duration) {
+	m.commands.WithLabelValues(name, result).Inc()
+	m.latency.WithLabelValues(name).Observe(d.Seconds())
+}
+
+// Delivered records one recipient's delivery result.
+func (m *Metrics) Delivered(result string) { m.deliveries.WithLabelValues(result).Inc() }
+
+// AuthFailed records a failed authentication.
+func (m *Metrics) AuthFailed(mechanism string) { m.authFailures.WithLabelValues(mechanism).Inc() }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+var (
+	descAccounts = prometheus.NewDesc("rookery_store_accounts", "Accounts in the store.", nil, nil)
+	descMessages = prometheus.NewDesc("rookery_store_messages", "Messages in the store (all accounts).", nil, nil)
+	descBytes    = prometheus.NewDesc("rookery_store_bytes", "Sum of message sizes (all accounts).", nil, nil)
+)
+
+type storeCollector struct{ stats StoreStats }
+
+func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descAccounts
+	ch <- descMessages
+	ch <- descBytes
+}
+
+func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a, n, b, err := c.stats(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(descAccounts, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(descAccounts, prometheus.GaugeValue, float64(a))
+	ch <- prometheus.MustNewConstMetric(descMessages, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.GaugeValue, float64(b))
+}

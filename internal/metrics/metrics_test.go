@@ -1,0 +1,39 @@
+package metrics
+
+import (
+	"context"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMetrics(t *testing.T) {
+	m := New(func(context.Context) (int64, int64, int64, error) { return 2, 5, 1234, nil })
+	m.ConnOpened()
+	m.Command("FETCH", "OK", 3*time.Millisecond)
+	m.Delivered("ok")
+	m.AuthFailed("PLAIN")
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`rookery_imap_connections 1`,
+		`rookery_imap_commands_total{command="FETCH",result="OK"} 1`,
+		`rookery_imap_command_duration_seconds_bucket{command="FETCH",le="0.005"} 1`,
+		`rookery_deliveries_total{result="ok"} 1`,
+		`rookery_auth_failures_total{mechanism="PLAIN"} 1`,
+		`rookery_store_messages 5`,
+		`rookery_store_bytes 1234`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

@@ -1,0 +1,70 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+
+	"rookery/internal/imapnum"
+	"rookery/internal/store"
+)
+
+// nullBytes maps an empty anatomy to SQL NULL.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// msgColsAnatomy is msgCols of messages m joined with its blob's anatomy.
+const msgColsAnatomy = `m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m.internal_tz, m.save_date, m.size, m.blob, b.anatomy`
+
+// FetchAnatomy implements store.Store.
+func (s *Store) FetchAnatomy(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
+	rs := normalize(uids)
+	err := s.readRaw(ctx, func(tx rawTx) error {
+		if _, _, err := readMailboxRaw(tx, mbox); err != nil {
+			return err
+		}
+		each := func(lo, hi uint32) error {
+			return tx.each(`SELECT `+msgColsAnatomy+` FROM messages m LEFT JOIN blobs b ON b.id = m.blob
+				WHERE m.mailbox = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
+				[]any{int64(mbox), int64(lo), int64(hi)}, func(r []driver.Value) error {
+					if !rs.contains(uint32(vInt(r[0]))) {
+						return nil
+					}
+					m := messageFromRow(r)
+					if b, ok := r[9].([]byte); ok && len(b) > 0 {
+						m.Anatomy = append([]byte(nil), b...)
+					}
+					return fn(m)
+				})
+		}
+		if len(rs) > rangeScanLimit {
+			return each(rs[0].Start, rs[len(rs)-1].Stop)
+		}
+		for _, r := range rs {
+			if err := each(r.Start, r.Stop); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("fetch from mailbox %d: %w", mbox, err)
+	}
+	return nil
+}
+
+// SetAnatomy implements store.Store.
+func (s *Store) SetAnatomy(ctx context.Context, id store.BlobID, anatomy []byte) error {
+	err := s.w.do(ctx, func(t *wtx) error {
+		_, err := t.exec(`UPDATE blobs SET anatomy = ? WHERE id = ? AND anatomy IS NULL`, nullBytes(anatomy), string(id))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set anatomy of blob %s: %w", id, err)
+	}
+	return nil
+}
