@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"rookery/internal/events"
 )
@@ -102,10 +103,30 @@ func (w *writer) close() {
 func (w *writer) run() {
 	defer close(w.done)
 	batch := make([]*job, 0, maxBatch)
+	var tick <-chan time.Time
+	var ext *externalWatch
+	if w.s.bus != nil {
+		t := time.NewTicker(externalCheckInterval)
+		defer t.Stop()
+		tick = t.C
+		ext = &externalWatch{}
+		if err := w.checkExternal(ext); err != nil {
+			w.s.log.Warn("checking for changes by other processes", "err", err)
+		}
+	}
 	for {
-		j, ok := <-w.jobs
-		if !ok {
-			return
+		var j *job
+		select {
+		case jj, ok := <-w.jobs:
+			if !ok {
+				return
+			}
+			j = jj
+		case <-tick:
+			if err := w.checkExternal(ext); err != nil {
+				w.s.log.Warn("checking for changes by other processes", "err", err)
+			}
+			continue
 		}
 		batch = append(batch[:0], j)
 	fill:
