@@ -28,6 +28,8 @@ var allowed = map[string][]string{
 	"internal/store/sqlitestore": {"internal/store", "internal/blob", "internal/events", "internal/imapnum", "internal/anatomy"},
 	"internal/anatomy":           {},
 	"internal/imapfetch":         {"internal/anatomy"},
+	"internal/search":            {"internal/store", "internal/imapnum"},
+	"internal/search/searchtest": {"internal/search", "internal/store", "internal/imapnum"},
 	"internal/store/storetest":   {"internal/store", "internal/events", "internal/imapnum", "internal/blob"},
 	"internal/auth":              {"internal/store"},
 	"internal/tlsconf":           {},

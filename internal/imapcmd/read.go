@@ -47,6 +47,8 @@ func command(name string, uid bool) parseFunc {
 			return parseCopy
 		case "EXPUNGE":
 			return parseUIDExpunge
+		case "SEARCH", "SORT", "THREAD":
+			return searchParsers[name]
 		}
 		return nil
 	}
@@ -83,6 +85,8 @@ func command(name string, uid bool) parseFunc {
 		return parseCopy
 	case "FETCH":
 		return parseFetch
+	case "SEARCH", "SORT", "THREAD":
+		return searchParsers[name]
 	case "GETQUOTA":
 		return parseGetQuota
 	case "GETQUOTAROOT":
