@@ -8,7 +8,10 @@ import (
 
 // Version is the encoding version written by Marshal. Unmarshal of another
 // version fails with ErrVersion: the caller parses the message again.
-const Version = 1
+// Version 2: RFC 2231 parameter values are converted to UTF-8 from every
+// charset CharsetReader knows (version 1 converted only ISO-8859-1), so
+// older anatomies are parsed again on their next FETCH.
+const Version = 2
 
 // ErrVersion reports an encoding of an unknown version.
 var ErrVersion = errors.New("anatomy: unknown encoding version")

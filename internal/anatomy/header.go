@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // fields are the header fields of one part that the anatomy keeps.
@@ -491,28 +490,9 @@ func percentDecode(s string) []byte {
 	return b
 }
 
-// toUTF8 converts b from charset to UTF-8 for the charsets that need no
-// tables (UTF-8, US-ASCII, ISO-8859-1); other charsets are left as sent.
+// toUTF8 converts a decoded RFC 2231 value from charset to UTF-8 (any
+// charset ToUTF8 knows; an unknown one leaves the bytes, made valid UTF-8).
 func toUTF8(charset string, b []byte) string {
-	switch strings.ToLower(charset) {
-	case "iso-8859-1", "latin1", "iso_8859-1", "l1":
-		if utf8.Valid(b) && !hasHigh(b) {
-			return string(b)
-		}
-		r := make([]rune, len(b))
-		for i, c := range b {
-			r[i] = rune(c)
-		}
-		return string(r)
-	}
-	return string(b)
-}
-
-func hasHigh(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
-			return true
-		}
-	}
-	return false
+	s, _ := ToUTF8(charset, b)
+	return s
 }

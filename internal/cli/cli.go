@@ -54,6 +54,7 @@ Usage:
   rookery user del NAME [--data DIR]
   rookery user list [--data DIR]
   rookery deliver --user NAME [--mailbox M] [--data DIR | --config FILE] < message
+  rookery reindex [USER] [--data DIR | --config FILE]
   rookery config check FILE
   rookery config example
   rookery version
@@ -77,6 +78,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runUser(ctx, e, rest)
 	case "deliver":
 		return runDeliver(ctx, e, rest)
+	case "reindex":
+		return runReindex(ctx, e, rest)
 	case "config":
 		return runConfig(e, rest)
 	case "version", "--version", "-version":
@@ -100,6 +103,8 @@ func runHelp(e *env, args []string) int {
 		fmt.Fprint(e.stdout, userUsage)
 	case "deliver":
 		fmt.Fprint(e.stdout, deliverUsage)
+	case "reindex":
+		fmt.Fprint(e.stdout, reindexUsage)
 	case "config":
 		fmt.Fprint(e.stdout, configUsage)
 	case "version":

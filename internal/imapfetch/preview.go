@@ -62,18 +62,13 @@ func Preview(msg io.ReaderAt, root *anatomy.Part) (string, error) {
 	return collapse(text, PreviewMax), nil
 }
 
-// toUTF8 converts raw text in charset to valid UTF-8: ISO-8859-1 is
-// mapped, other charsets are taken as UTF-8 with invalid bytes dropped.
+// toUTF8 converts raw text in charset to valid UTF-8 (anatomy.ToUTF8: an
+// unknown charset is taken as UTF-8 with invalid bytes dropped). raw may
+// end inside a multi-byte character (the read is bounded): what cannot be
+// converted is dropped.
 func toUTF8(charset string, raw []byte) string {
-	switch strings.ToLower(charset) {
-	case "iso-8859-1", "latin1", "l1", "iso_8859-1", "windows-1252", "cp1252":
-		r := make([]rune, len(raw))
-		for i, c := range raw {
-			r[i] = rune(c)
-		}
-		return string(r)
-	}
-	return strings.ToValidUTF8(string(raw), "")
+	s, _ := anatomy.ToUTF8(charset, raw)
+	return strings.ReplaceAll(s, "\uFFFD", "")
 }
 
 // collapse joins white-space runs into one space, trims, and cuts after

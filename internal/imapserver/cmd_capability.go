@@ -29,7 +29,10 @@ func (c *conn) capabilities() []string {
 		"LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE",
 		"MULTIAPPEND", "APPENDLIMIT="+strconv.FormatInt(c.srv.opts.AppendLimit, 10),
 		"UTF8=ACCEPT", "STATUS=SIZE", "IDLE", "CONDSTORE", "QRESYNC",
-		"BINARY", "PREVIEW", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE")
+		"BINARY", "PREVIEW", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE",
+		"ESEARCH", "SEARCHRES", "WITHIN", "SAVEDATE", "SORT", "SORT=DISPLAY", "ESORT",
+		"THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
+		"OBJECTID")
 }
 
 func cmdCapability(_ context.Context, c *conn, _ *imapcmd.Command) error {

@@ -20,7 +20,8 @@ const dateTimeLayout = "02-Jan-2006 15:04:05 -0700"
 func fetchable(it imapcmd.FetchItem) bool {
 	switch it.Name {
 	case "FLAGS", "UID", "INTERNALDATE", "RFC822.SIZE", "RFC822", "RFC822.HEADER", "RFC822.TEXT", "MODSEQ", "SAVEDATE",
-		"ENVELOPE", "BODYSTRUCTURE", "BODY", "BINARY", "BINARY.SIZE", "PREVIEW":
+		"ENVELOPE", "BODYSTRUCTURE", "BODY", "BINARY", "BINARY.SIZE", "PREVIEW",
+		"EMAILID", "THREADID":
 		// imapcmd names a body section BODY with a Section; BODY without
 		// one asks for the structure.
 		return true
@@ -71,6 +72,9 @@ func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 		}
 	}
 	f := fetcher{c: c, ctx: ctx, items: args.Items, uidFirst: cmd.UID && !hasUID}
+	for _, it := range args.Items {
+		f.hasModSeq = f.hasModSeq || it.Name == "MODSEQ"
+	}
 	// Only items answered from the anatomy read it: FETCH 1:* (UID FLAGS)
 	// stays a scan of the messages table.
 	fetch := c.srv.opts.Store.Fetch
@@ -108,10 +112,11 @@ func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 
 // fetcher writes FETCH responses for one command.
 type fetcher struct {
-	c        *conn
-	ctx      context.Context
-	items    []imapcmd.FetchItem
-	uidFirst bool // UID FETCH without UID among the items
+	c         *conn
+	ctx       context.Context
+	items     []imapcmd.FetchItem
+	uidFirst  bool // UID FETCH without UID among the items
+	hasModSeq bool // MODSEQ is among the items
 }
 
 func (f *fetcher) write(seq uint32, m store.Message, addFlags bool) error {
@@ -156,6 +161,11 @@ func (f *fetcher) write(seq uint32, m store.Message, addFlags bool) error {
 			e.Raw("RFC822.SIZE ").Number64(uint64(m.Size))
 		case "MODSEQ":
 			e.Raw("MODSEQ (").Number64(m.ModSeq).Raw(")")
+		case "EMAILID":
+			e.Raw("EMAILID (").Raw(imap.EmailID(m.Blob)).Raw(")")
+		case "THREADID":
+			// RFC 8474 §5.2: NIL when the server does not thread.
+			e.Raw("THREADID NIL")
 		default:
 			if err := f.writeItem(it, d, d.items[i]); err != nil {
 				return err
@@ -165,6 +175,11 @@ func (f *fetcher) write(seq uint32, m store.Message, addFlags bool) error {
 	if addFlags {
 		sp()
 		f.flags(m)
+		if f.c.condStore && !f.hasModSeq {
+			// RFC 7162 §3.1.4.1: with CONDSTORE enabled, a FETCH response
+			// reporting changed flags carries MODSEQ.
+			e.Raw(" MODSEQ (").Number64(m.ModSeq).Raw(")")
+		}
 	}
 	e.Raw(")").CRLF()
 	return e.Err()
@@ -179,7 +194,7 @@ func (f *fetcher) flags(m store.Message) {
 // needsBlob reports whether a FETCH item reads the message content.
 func needsBlob(it imapcmd.FetchItem) bool {
 	switch it.Name {
-	case "UID", "FLAGS", "INTERNALDATE", "SAVEDATE", "RFC822.SIZE", "MODSEQ":
+	case "UID", "FLAGS", "INTERNALDATE", "SAVEDATE", "RFC822.SIZE", "MODSEQ", "EMAILID", "THREADID":
 		return false
 	}
 	return true

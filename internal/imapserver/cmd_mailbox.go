@@ -39,8 +39,12 @@ func cmdCreate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	default:
 		return imap.Errorf(imap.CodeUseAttr, "Only one special-use attribute per mailbox")
 	}
-	_, err = c.srv.opts.Store.CreateMailbox(ctx, c.acct.ID, name, use)
-	return err
+	mb, err := c.srv.opts.Store.CreateMailbox(ctx, c.acct.ID, name, use)
+	if err != nil {
+		return err
+	}
+	c.okCode = "MAILBOXID (" + imap.MailboxID(mb) + ")" // RFC 8474 §4.1
+	return nil
 }
 
 // checkNewName refuses names that LIST patterns could not tell apart from
@@ -112,6 +116,7 @@ func cmdStatus(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 var statusItems = map[string]bool{
 	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
 	"DELETED": true, "SIZE": true, "RECENT": true, "HIGHESTMODSEQ": true,
+	"MAILBOXID": true,
 }
 
 // writeStatus writes one untagged STATUS response with items in the order
@@ -157,6 +162,8 @@ func (c *conn) writeStatus(ctx context.Context, id store.MailboxID, items []stri
 			e.Number(st.Recent)
 		case "HIGHESTMODSEQ":
 			e.Number64(st.HighestModSeq)
+		case "MAILBOXID":
+			e.Raw("(").Raw(imap.MailboxID(st.Mailbox)).Raw(")")
 		}
 	}
 	e.Raw(")").CRLF()

@@ -76,6 +76,7 @@ func cmdSelect(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	// RFC 7162 §3.1.2.1: a server with persistent mod-sequences sends
 	// HIGHESTMODSEQ with every successful SELECT and EXAMINE.
 	e.Raw("* OK [HIGHESTMODSEQ ").Number64(snap.HighestModSeq).Raw("] Highest").CRLF()
+	e.Raw("* OK [MAILBOXID (").Raw(imap.MailboxID(snap.Mailbox)).Raw(")] Ok").CRLF() // RFC 8474 §4.2
 	if args.ReadOnly {
 		e.Raw("* OK [PERMANENTFLAGS ()] Read-only mailbox").CRLF()
 	} else {

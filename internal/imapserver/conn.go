@@ -86,6 +86,9 @@ type selected struct {
 	mailbox  store.Mailbox
 	view     *mailview.View
 	readOnly bool
+	// saved is the SEARCHRES result "$" (RFC 5182) as UIDs, ascending;
+	// it lives and dies with the selection.
+	saved []store.UID
 }
 
 func newConn(s *Server, nc net.Conn, isTLS bool, ip netip.Addr) *conn {
@@ -106,14 +109,23 @@ func newConn(s *Server, nc net.Conn, isTLS bool, ip netip.Addr) *conn {
 
 // setupIO (re)creates the reader and writer over rw, after accept and after
 // STARTTLS.
+// The buffers come from the server's pools (see acquireIO), so that a burst
+// of short or idling connections reuses a few buffers instead of leaving
+// garbage behind.
 func (c *conn) setupIO(rw io.ReadWriter) {
+	c.releaseIO()
 	c.rw = rw
-	c.br = bufio.NewReaderSize(rw, 16<<10)
-	c.bw = bufio.NewWriterSize(deadlineWriter{c: c, w: rw}, 16<<10)
-	c.dec = imapwire.NewDecoder(c.br, imapwire.Limits{MaxLine: c.srv.opts.MaxLine})
-	c.dec.OnSyncLiteral(c.continueLiteral)
-	c.enc = imapwire.NewEncoder(c.bw)
-	c.enc.UTF8 = c.utf8
+	c.acquireIO(nil)
+}
+
+// releaseIO gives the connection's buffers back to the server's pools.
+func (c *conn) releaseIO() {
+	if c.br != nil {
+		c.releaseReader()
+	}
+	if c.bw != nil {
+		c.releaseWriter()
+	}
 }
 
 // continueLiteral answers a synchronizing literal with a continuation request.
@@ -250,6 +262,7 @@ func (c *conn) close() {
 		c.srv.releaseUser(c.acct.Name)
 	}
 	_ = c.nc.Close()
+	c.releaseIO()
 	// After login, c.log carries the user.
 	c.log.Info("session ended", "duration", time.Since(c.start).Round(time.Millisecond),
 		"bytes_in", c.counts.in, "bytes_out", c.counts.out)

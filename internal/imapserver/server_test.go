@@ -38,12 +38,12 @@ func TestUIDValidityAfterRecreate(t *testing.T) {
 	c.ReadLine()
 	c.Login("alice", "pass")
 	c.Send("a1 CREATE box")
-	c.Expect(t, "a1 OK CREATE completed")
+	c.Expect(t, "a1 OK [MAILBOXID (F*)] CREATE completed")
 	v1 := statusUIDValidity(t, c, "a2", "box")
 	c.Send("a3 DELETE box")
 	c.Expect(t, "a3 OK DELETE completed")
 	c.Send("a4 CREATE box")
-	c.Expect(t, "a4 OK CREATE completed")
+	c.Expect(t, "a4 OK [MAILBOXID (F*)] CREATE completed")
 	v2 := statusUIDValidity(t, c, "a5", "box")
 	if v1 == v2 {
 		t.Errorf("UIDVALIDITY %s unchanged after DELETE and CREATE", v1)
@@ -56,12 +56,12 @@ func TestUIDValidityAfterRecreate(t *testing.T) {
 	}
 	// A placeholder left by DELETE of a parent, created again.
 	c.Send("a8 CREATE p/q")
-	c.Expect(t, "a8 OK CREATE completed")
+	c.Expect(t, "a8 OK [MAILBOXID (F*)] CREATE completed")
 	p1 := statusUIDValidity(t, c, "a9", "p")
 	c.Send("b1 DELETE p")
 	c.Expect(t, "b1 OK DELETE completed")
 	c.Send("b2 CREATE p")
-	c.Expect(t, "b2 OK CREATE completed")
+	c.Expect(t, "b2 OK [MAILBOXID (F*)] CREATE completed")
 	if p2 := statusUIDValidity(t, c, "b3", "p"); p1 == p2 {
 		t.Errorf("UIDVALIDITY %s unchanged after DELETE and CREATE of a parent", p1)
 	}

@@ -64,6 +64,9 @@ var commands = buildTable([]command{
 	{name: "COPY", states: selectedS, uid: true, handler: cmdCopy, noExpungeBySeq: true},
 	{name: "MOVE", states: selectedS, uid: true, handler: cmdCopy},
 	{name: "FETCH", states: selectedS, uid: true, handler: cmdFetch, noExpungeBySeq: true},
+	{name: "SEARCH", states: selectedS, uid: true, handler: cmdSearch, noExpungeBySeq: true},
+	{name: "SORT", states: selectedS, uid: true, handler: cmdSort, noExpungeBySeq: true},
+	{name: "THREAD", states: selectedS, uid: true, handler: cmdThread, noExpungeBySeq: true},
 })
 
 func buildTable(rows []command) map[string]*command {

@@ -14,7 +14,9 @@ import (
 
 	"rookery/internal/auth"
 	"rookery/internal/events"
+	"rookery/internal/imapnum"
 	"rookery/internal/imapserver"
+	"rookery/internal/search"
 	"rookery/internal/store"
 	"rookery/internal/store/sqlitestore"
 	"rookery/internal/tlsconf"
@@ -219,4 +221,23 @@ func (f faultStore) CreateMailbox(ctx context.Context, acct store.AccountID, nam
 		return store.Mailbox{}, ErrInjected
 	}
 	return f.Store.CreateMailbox(ctx, acct, name, specialUse)
+}
+
+// SearchCandidates passes the store's search index through
+// (imapserver.SearchIndex), so that servers under test use it.
+func (f faultStore) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx search.Key) ([]store.UID, error) {
+	si, ok := f.Store.(imapserver.SearchIndex)
+	if !ok {
+		return nil, errors.New("imaptest: the store has no search index")
+	}
+	return si.SearchCandidates(ctx, mbox, idx)
+}
+
+// SortFields passes the store's stored SORT/THREAD fields through.
+func (f faultStore) SortFields(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message, *store.SortFields) error) error {
+	si, ok := f.Store.(imapserver.SearchIndex)
+	if !ok {
+		return errors.New("imaptest: the store has no search index")
+	}
+	return si.SortFields(ctx, mbox, uids, fn)
 }

@@ -156,6 +156,29 @@ type BlobRef struct {
 	// Anatomy is the encoded anatomy computed while writing (nil if
 	// none); Append stores it with a new blob row.
 	Anatomy []byte
+	// Text is the searchable text extracted while writing (nil if none);
+	// Append indexes it with a new blob row.
+	Text *IndexText
+}
+
+// IndexText is the searchable text of one message content, as a text
+// index keeps it: each header field as a "Name: value" line (value
+// unfolded and RFC 2047-decoded), grouped by field, and the body text
+// (text parts transfer-decoded and converted to UTF-8, bounded).
+type IndexText struct {
+	From, To, Cc, Bcc, Subject string
+	Other                      string // every other header field
+	Body                       string
+	// Sort holds the fields SORT and THREAD read, so that they need not
+	// open the message.
+	Sort SortFields
+}
+
+// SortFields are the first occurrences of the top-level header fields
+// that SORT and THREAD read, unfolded and RFC 2047-decoded; "" when
+// absent (or empty: SORT and THREAD treat both alike).
+type SortFields struct {
+	Date, Subject, MessageID, InReplyTo, References string
 }
 
 // Blob is open message content.

@@ -230,6 +230,10 @@ func (t *wtx) refBlob(ref store.BlobRef) (int64, error) {
 	err := t.queryRow(`UPDATE blobs SET refcount = refcount + 1, anatomy = coalesce(anatomy, ?) WHERE id = ? RETURNING size`,
 		nullBytes(ref.Anatomy), string(ref.ID)).Scan(&size)
 	if err == nil {
+		if ref.Text != nil && t.w.s.unindexed.Load() {
+			// Content stored before it could be indexed.
+			return size, t.indexBlob(ref.ID, ref.Text)
+		}
 		return size, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
@@ -245,7 +249,7 @@ func (t *wtx) refBlob(ref store.BlobRef) (int64, error) {
 	if _, err := t.exec(`INSERT INTO blobs(id, size, refcount, anatomy) VALUES (?, ?, 1, ?)`, string(ref.ID), size, nullBytes(ref.Anatomy)); err != nil {
 		return 0, err
 	}
-	return size, nil
+	return size, t.indexBlob(ref.ID, ref.Text)
 }
 
 // Snapshot implements store.Store.

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
@@ -62,6 +63,11 @@ type Store struct {
 
 	defaultQuota DefaultQuota // read-only after Open
 
+	// unindexed is set while some blob may lack a search document (blobs
+	// stored before migration 0005, or whose text extraction failed):
+	// text searches then also return the messages of such blobs.
+	unindexed atomic.Bool
+
 	pinMu sync.Mutex
 	pins  map[string]time.Time // blob id → last WriteBlob; guarded by pinMu
 
@@ -81,6 +87,11 @@ func dsn(path string, write bool) string {
 		q.Add("_txlock", "immediate")
 	} else {
 		q.Add("_pragma", "query_only(1)")
+		// Readers map the database instead of copying pages through
+		// pread: SORT/THREAD and searches of huge mailboxes visit every
+		// row of a mailbox, and the OS page cache is shared by all
+		// connections where SQLite's own page caches are not.
+		q.Add("_pragma", "mmap_size(4294967296)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
@@ -137,6 +148,15 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 
 		defaultQuota: opts.DefaultQuota,
 	}
+	var unindexed bool
+	if err := rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM blobs b
+		WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.blob = b.id))`).Scan(&unindexed); err != nil {
+		_ = conn.Close()
+		_ = wdb.Close()
+		_ = rdb.Close()
+		return nil, fmt.Errorf("sqlitestore: check search index: %w", err)
+	}
+	s.unindexed.Store(unindexed)
 	s.w = newWriter(s, conn)
 	return s, nil
 }
@@ -222,8 +242,11 @@ func applyMigration(ctx context.Context, db *sql.DB, version int, name string, l
 func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (store.BlobRef, error) {
 	// The anatomy is parsed from the same bytes while they are written:
 	// one pass, bounded memory (see package anatomy).
+	// The search text is extracted from the same bytes too, kept in
+	// memory up to captureMax (search.go).
 	parser := anatomy.NewParser()
-	id, size, err := s.blobs.Put(ctx, io.TeeReader(r, parser), maxSize)
+	capture := &textCapture{max: captureMax}
+	id, size, err := s.blobs.Put(ctx, io.TeeReader(r, io.MultiWriter(parser, capture)), maxSize)
 	if errors.Is(err, blob.ErrTooBig) {
 		return store.BlobRef{}, fmt.Errorf("write blob: %w: %w", store.ErrTooBig, err)
 	}
@@ -241,7 +264,15 @@ func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (stor
 		}
 	}
 	s.pinMu.Unlock()
-	return store.BlobRef{ID: store.BlobID(id), Size: size, Anatomy: anatomy.Marshal(parser.Close())}, nil
+	root := parser.Close()
+	text, err := s.extractText(id, root, capture)
+	if err != nil {
+		// The message is stored; it is indexed by the next reindex and
+		// found by scanning until then.
+		s.log.Warn("extracting search text", "blob", id, "err", err)
+		text = nil
+	}
+	return store.BlobRef{ID: store.BlobID(id), Size: size, Anatomy: anatomy.Marshal(root), Text: text}, nil
 }
 
 // OpenBlob implements store.Store.

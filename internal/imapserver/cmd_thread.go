@@ -1,0 +1,37 @@
+package imapserver
+
+import (
+	"context"
+
+	"rookery/internal/imap"
+	"rookery/internal/imapcmd"
+	"rookery/internal/search"
+)
+
+func cmdThread(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
+	args := cmd.Args.(*imapcmd.Thread)
+	var algo func([]*search.Message) ([]*search.Thread, error)
+	switch args.Algorithm {
+	case "ORDEREDSUBJECT":
+		algo = search.ThreadOrderedSubject
+	case "REFERENCES":
+		algo = search.ThreadReferences
+	default:
+		return imap.BadRequest(imap.CodeClientBug, "Unknown threading algorithm %s", args.Algorithm)
+	}
+	msgs, _, err := c.runSearchWith(ctx, args.Charset, args.Key, search.NeedsHeader, true, true)
+	if err != nil {
+		return err
+	}
+	threads, err := algo(msgs)
+	if err != nil {
+		return err
+	}
+	buf := append([]byte("* THREAD"), ' ')
+	if len(threads) == 0 {
+		buf = buf[:len(buf)-1]
+	}
+	buf = search.AppendThreads(buf, threads, cmd.UID)
+	c.enc.Raw(string(buf))
+	return c.enc.CRLF()
+}

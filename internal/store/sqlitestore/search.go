@@ -1,0 +1,517 @@
+package sqlitestore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"rookery/internal/anatomy"
+	"rookery/internal/imapnum"
+	"rookery/internal/search"
+	"rookery/internal/searchtext"
+	"rookery/internal/store"
+)
+
+// The text index (migration 0005): one FTS5 trigram document per blob,
+// written with the blob row and deleted with it. SearchCandidates answers
+// a search plan's Index part from it and from the messages table.
+
+// textCapture keeps the first bytes of a message being written so that
+// its text can be extracted without reading the file back; larger
+// messages are read back from the file (only their header and text
+// parts). Memory per concurrent write is bounded by its cap.
+type textCapture struct {
+	buf  bytes.Buffer
+	max  int
+	over bool
+}
+
+// captureMax is how much of a message WriteBlob keeps in memory for text
+// extraction: most messages fit.
+const captureMax = 2 << 20
+
+func (c *textCapture) Write(p []byte) (int, error) {
+	if !c.over {
+		if c.buf.Len()+len(p) > c.max {
+			c.over = true
+			c.buf = bytes.Buffer{}
+		} else {
+			c.buf.Write(p)
+		}
+	}
+	return len(p), nil
+}
+
+// extractText computes a written blob's index text from the captured
+// bytes, or from the file when they did not fit.
+func (s *Store) extractText(id string, root *anatomy.Part, c *textCapture) (*store.IndexText, error) {
+	if !c.over {
+		return searchtext.Extract(bytes.NewReader(c.buf.Bytes()), root)
+	}
+	f, err := s.blobs.Open(id)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return searchtext.Extract(f, root)
+}
+
+// indexBlob writes the index document of a blob unless it has one.
+func (t *wtx) indexBlob(id store.BlobID, text *store.IndexText) error {
+	if text == nil {
+		t.w.s.unindexed.Store(true)
+		return nil
+	}
+	var doc int64
+	sf := text.Sort
+	err := t.queryRow(`INSERT INTO search_docs(blob, date, subject, msgid, inreplyto, refs) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT(blob) DO NOTHING RETURNING id`,
+		string(id), sf.Date, sf.Subject, sf.MessageID, sf.InReplyTo, sf.References).Scan(&doc)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // already indexed
+		}
+		return err
+	}
+	_, err = t.exec(`INSERT INTO search_text(rowid, hfrom, hto, hcc, hbcc, hsubject, hother, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		doc, text.From, text.To, text.Cc, text.Bcc, text.Subject, text.Other, text.Body)
+	return err
+}
+
+// ftsColumns maps header fields to their index column; other fields are
+// in hother.
+var ftsColumns = map[string]string{"from": "hfrom", "to": "hto", "cc": "hcc", "bcc": "hbcc", "subject": "hsubject"}
+
+// ftsCombined marks a text key made by mergeTexts: its Value is an FTS5
+// query already.
+const ftsCombined = "\x00fts"
+
+// mergeTexts replaces the indexable text keys of every And by one key
+// whose FTS query is their conjunction: FTS intersects the posting lists
+// itself instead of the store materialising each needle's matches (a
+// common needle beside a rare one then costs little).
+func mergeTexts(k search.Key) search.Key {
+	if len(k.Sub) == 0 {
+		return k
+	}
+	sub := make([]search.Key, 0, len(k.Sub))
+	var qs []string
+	for _, c := range k.Sub {
+		c = mergeTexts(c)
+		if k.Op == search.OpAnd && isText(c.Op) {
+			if q := ftsQuery(c); q != "" {
+				qs = append(qs, "("+q+")")
+				continue
+			}
+		}
+		sub = append(sub, c)
+	}
+	switch len(qs) {
+	case 0:
+	case 1:
+		sub = append(sub, search.Key{Op: search.OpText, Field: ftsCombined, Value: qs[0]})
+	default:
+		sub = append(sub, search.Key{Op: search.OpText, Field: ftsCombined, Value: strings.Join(qs, " AND ")})
+	}
+	k.Sub = sub
+	return k
+}
+
+// ftsQuery returns the FTS5 query for a text key, or "" if the index
+// cannot restrict it (the key is then true for every message).
+func ftsQuery(k search.Key) string {
+	if k.Field == ftsCombined {
+		return k.Value
+	}
+	if utf8.RuneCountInString(k.Value) < search.MinIndexedNeedle || strings.ContainsAny(k.Value, "\r\n") {
+		// Indexed text is split at line ends (fields, parts).
+		return ""
+	}
+	phrase := `"` + strings.ReplaceAll(searchtext.IndexFold(k.Value), `"`, `""`) + `"`
+	switch k.Op {
+	case search.OpHeader:
+		col, ok := ftsColumns[strings.ToLower(k.Field)]
+		if !ok {
+			col = "hother"
+		}
+		return col + " : " + phrase
+	case search.OpBody:
+		return "body : " + phrase
+	}
+	return phrase
+}
+
+// uidSet is a set of UIDs, or every UID when all is set.
+type uidSet struct {
+	all  bool
+	uids map[store.UID]struct{}
+}
+
+func (u *uidSet) has(uid store.UID) bool {
+	if u.all {
+		return true
+	}
+	_, ok := u.uids[uid]
+	return ok
+}
+
+func isText(op search.Op) bool {
+	return op == search.OpHeader || op == search.OpBody || op == search.OpText
+}
+
+// SearchCandidates returns the UIDs of mbox's messages that may match idx
+// (see search.Plan and imapserver.SearchIndex), ascending: text keys
+// through the trigram index, the rest from the messages table.
+func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx search.Key) ([]store.UID, error) {
+	var out []store.UID
+	idx = mergeTexts(idx)
+	err := s.readRaw(ctx, func(tx rawTx) error {
+		if _, _, err := readMailboxRaw(tx, mbox); err != nil {
+			return err
+		}
+		sets := map[string]*uidSet{}
+		var collect func(k search.Key) error
+		collect = func(k search.Key) error {
+			if isText(k.Op) {
+				q := ftsQuery(k)
+				if _, done := sets[q]; done {
+					return nil
+				}
+				set := &uidSet{all: q == ""}
+				sets[q] = set
+				if set.all {
+					return nil
+				}
+				return s.textMatches(tx, mbox, q, set)
+			}
+			for _, c := range k.Sub {
+				if err := collect(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if err := collect(idx); err != nil {
+			return err
+		}
+		if uids, ok := textOnly(idx, sets); ok {
+			out = uids
+			return nil
+		}
+		return tx.each(`SELECT uid, flags, keywords, size, modseq FROM messages WHERE mailbox = ? ORDER BY uid`,
+			[]any{int64(mbox)}, func(r []driver.Value) error {
+				row := candRow{uid: uint32(vInt(r[0])), flags: store.SysFlags(vInt(r[1])), keywords: vString(r[2]), size: vInt(r[3]), modseq: uint64(vInt(r[4]))}
+				if evalIndex(idx, &row, sets) {
+					out = append(out, row.uid)
+				}
+				return nil
+			})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search mailbox %d: %w", mbox, err)
+	}
+	return out, nil
+}
+
+// textMatches adds to set the UIDs of mbox's messages whose document
+// matches the FTS query q, and those of messages not indexed yet.
+func (s *Store) textMatches(tx rawTx, mbox store.MailboxID, q string, set *uidSet) error {
+	set.uids = map[store.UID]struct{}{}
+	add := func(r []driver.Value) error {
+		set.uids[uint32(vInt(r[0]))] = struct{}{}
+		return nil
+	}
+	if err := tx.each(`SELECT m.uid FROM search_text t JOIN search_docs d ON d.id = t.rowid
+		JOIN messages m ON m.blob = d.blob AND m.mailbox = ? WHERE search_text MATCH ?`,
+		[]any{int64(mbox), q}, add); err != nil {
+		return err
+	}
+	if s.unindexed.Load() {
+		return tx.each(`SELECT uid FROM messages m WHERE mailbox = ?
+			AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.blob = m.blob)`, []any{int64(mbox)}, add)
+	}
+	return nil
+}
+
+// textOnly answers a key made only of text keys, And and Or from the text
+// sets alone, without scanning the mailbox.
+func textOnly(k search.Key, sets map[string]*uidSet) ([]store.UID, bool) {
+	var eval func(k search.Key) (*uidSet, bool)
+	eval = func(k search.Key) (*uidSet, bool) {
+		switch {
+		case isText(k.Op):
+			set := sets[ftsQuery(k)]
+			return set, !set.all
+		case k.Op == search.OpAnd && len(k.Sub) > 0:
+			var acc *uidSet
+			for _, c := range k.Sub {
+				s, ok := eval(c)
+				if !ok {
+					return nil, false
+				}
+				if acc == nil {
+					acc = &uidSet{uids: map[store.UID]struct{}{}}
+					for u := range s.uids {
+						acc.uids[u] = struct{}{}
+					}
+					continue
+				}
+				for u := range acc.uids {
+					if !s.has(u) {
+						delete(acc.uids, u)
+					}
+				}
+			}
+			return acc, true
+		case k.Op == search.OpOr:
+			acc := &uidSet{uids: map[store.UID]struct{}{}}
+			for _, c := range k.Sub {
+				s, ok := eval(c)
+				if !ok {
+					return nil, false
+				}
+				for u := range s.uids {
+					acc.uids[u] = struct{}{}
+				}
+			}
+			return acc, true
+		}
+		return nil, false
+	}
+	set, ok := eval(k)
+	if !ok {
+		return nil, false
+	}
+	out := make([]store.UID, 0, len(set.uids))
+	for u := range set.uids {
+		out = append(out, u)
+	}
+	slices.Sort(out)
+	return out, true
+}
+
+// candRow is the metadata of one message that index keys test.
+type candRow struct {
+	uid      store.UID
+	flags    store.SysFlags
+	keywords string // sorted, space-separated
+	size     int64
+	modseq   store.ModSeq
+}
+
+// evalIndex evaluates an index key on a row: exact keys exactly, text
+// keys by their sets, date prefilters as true (a superset: the residual
+// tests them).
+func evalIndex(k search.Key, r *candRow, sets map[string]*uidSet) bool {
+	switch k.Op {
+	case search.OpAll:
+		return true
+	case search.OpAnd:
+		for _, c := range k.Sub {
+			if !evalIndex(c, r, sets) {
+				return false
+			}
+		}
+		return true
+	case search.OpOr:
+		for _, c := range k.Sub {
+			if evalIndex(c, r, sets) {
+				return true
+			}
+		}
+		return false
+	case search.OpNot:
+		return !evalIndex(k.Sub[0], r, sets)
+	case search.OpFlag:
+		return r.flags&k.Flag != 0
+	case search.OpKeyword:
+		for kw := range strings.SplitSeq(r.keywords, " ") {
+			if kw != "" && strings.EqualFold(kw, k.Value) {
+				return true
+			}
+		}
+		return false
+	case search.OpUID:
+		return k.Set.Contains(r.uid)
+	case search.OpLarger:
+		return uint64(r.size) > k.N
+	case search.OpSmaller:
+		return uint64(r.size) < k.N
+	case search.OpModSeq:
+		return r.modseq >= k.N
+	case search.OpHeader, search.OpBody, search.OpText:
+		return sets[ftsQuery(k)].has(r.uid)
+	}
+	return true // date prefilters
+}
+
+// reindexBatch is how many blobs one writer transaction of Reindex
+// indexes.
+const reindexBatch = 256
+
+// Reindex rebuilds the search documents (and stores missing anatomies)
+// of the blobs of one account's messages, or of every blob when account
+// is "". It returns how many blobs it indexed. It runs beside a live
+// server: each batch is one writer transaction, and a blob deleted
+// meanwhile is skipped.
+func (s *Store) Reindex(ctx context.Context, account string) (int, error) {
+	type item struct {
+		id      string
+		anatomy []byte
+	}
+	var items []item
+	q, args := `SELECT id, anatomy FROM blobs ORDER BY id`, []any{}
+	if account != "" {
+		q = `SELECT DISTINCT b.id, b.anatomy FROM blobs b JOIN messages m ON m.blob = b.id
+			JOIN mailboxes x ON x.id = m.mailbox JOIN accounts a ON a.id = x.account
+			WHERE a.name = ? ORDER BY b.id`
+		args = []any{account}
+	}
+	err := s.readRaw(ctx, func(tx rawTx) error {
+		return tx.each(q, args, func(r []driver.Value) error {
+			it := item{id: vString(r[0])}
+			if b, ok := r[1].([]byte); ok {
+				it.anatomy = append([]byte(nil), b...)
+			}
+			items = append(items, it)
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reindex: %w", err)
+	}
+	type doc struct {
+		id      string
+		anatomy []byte // to store, nil if stored already
+		text    *store.IndexText
+	}
+	n := 0
+	for start := 0; start < len(items); start += reindexBatch {
+		var docs []doc
+		for _, it := range items[start:min(start+reindexBatch, len(items))] {
+			d, err := s.reindexOne(it.id, it.anatomy)
+			if errors.Is(err, fs.ErrNotExist) {
+				s.log.Warn("reindex: blob file missing", "blob", it.id)
+				continue
+			}
+			if err != nil {
+				return n, fmt.Errorf("reindex blob %s: %w", it.id, err)
+			}
+			docs = append(docs, doc{id: it.id, anatomy: d.anatomy, text: d.text})
+		}
+		err := s.w.do(ctx, func(t *wtx) error {
+			for _, d := range docs {
+				if _, err := t.exec(`DELETE FROM search_text WHERE rowid IN (SELECT id FROM search_docs WHERE blob = ?)`, d.id); err != nil {
+					return err
+				}
+				if _, err := t.exec(`DELETE FROM search_docs WHERE blob = ?`, d.id); err != nil {
+					return err
+				}
+				var exists bool
+				if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM blobs WHERE id = ?)`, d.id).Scan(&exists); err != nil {
+					return err
+				}
+				if !exists {
+					continue
+				}
+				if d.anatomy != nil {
+					if _, err := t.exec(`UPDATE blobs SET anatomy = ? WHERE id = ? AND anatomy IS NULL`, d.anatomy, d.id); err != nil {
+						return err
+					}
+				}
+				if err := t.indexBlob(store.BlobID(d.id), d.text); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("reindex: %w", err)
+		}
+		n += len(docs)
+	}
+	if account == "" {
+		var unindexed bool
+		if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM blobs b
+			WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.blob = b.id))`).Scan(&unindexed); err != nil {
+			return n, fmt.Errorf("reindex: %w", err)
+		}
+		s.unindexed.Store(unindexed)
+	}
+	return n, nil
+}
+
+// reindexed is one blob's recomputed anatomy (nil if stored) and text.
+type reindexed struct {
+	anatomy []byte
+	text    *store.IndexText
+}
+
+func (s *Store) reindexOne(id string, enc []byte) (reindexed, error) {
+	f, err := s.blobs.Open(id)
+	if err != nil {
+		return reindexed{}, err
+	}
+	defer f.Close()
+	var out reindexed
+	root, err := anatomy.Unmarshal(enc)
+	if len(enc) == 0 || err != nil {
+		if root, err = anatomy.Parse(io.NewSectionReader(f, 0, f.Size())); err != nil {
+			return reindexed{}, err
+		}
+		out.anatomy = anatomy.Marshal(root)
+	}
+	out.text, err = searchtext.Extract(f, root)
+	return out, err
+}
+
+// SortFields calls fn for each message of mbox in uids (no Star), in UID
+// order, with its metadata (as Fetch) and the stored SORT/THREAD header
+// fields of its content, nil when the content is not indexed: one read
+// for what SORT and THREAD need.
+func (s *Store) SortFields(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message, *store.SortFields) error) error {
+	rs := normalize(uids)
+	err := s.readRaw(ctx, func(tx rawTx) error {
+		if _, _, err := readMailboxRaw(tx, mbox); err != nil {
+			return err
+		}
+		each := func(lo, hi uint32) error {
+			return tx.each(`SELECT `+msgColsAnatomy[:strings.Index(msgColsAnatomy, ", b.anatomy")]+`,
+					d.date, d.subject, d.msgid, d.inreplyto, d.refs
+				FROM messages m LEFT JOIN search_docs d ON d.blob = m.blob
+				WHERE m.mailbox = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
+				[]any{int64(mbox), int64(lo), int64(hi)}, func(r []driver.Value) error {
+					if !rs.contains(uint32(vInt(r[0]))) {
+						return nil
+					}
+					m := messageFromRow(r)
+					if r[9] == nil {
+						return fn(m, nil)
+					}
+					return fn(m, &store.SortFields{Date: vString(r[9]), Subject: vString(r[10]), MessageID: vString(r[11]),
+						InReplyTo: vString(r[12]), References: vString(r[13])})
+				})
+		}
+		if len(rs) > rangeScanLimit {
+			return each(rs[0].Start, rs[len(rs)-1].Stop)
+		}
+		for _, r := range rs {
+			if err := each(r.Start, r.Stop); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sort fields of mailbox %d: %w", mbox, err)
+	}
+	return nil
+}

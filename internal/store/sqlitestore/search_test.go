@@ -1,0 +1,130 @@
+package sqlitestore
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"rookery/internal/imapnum"
+	"rookery/internal/search"
+	"rookery/internal/store"
+)
+
+func TestSearchIndexMaintenance(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acct, err := s.CreateAccount(ctx, "alice", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := s.Mailbox(ctx, acct.ID, "INBOX")
+	trash, _ := s.Mailbox(ctx, acct.ID, "Trash")
+	docs := func() int {
+		var n int
+		if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM search_docs`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	find := func(mbox store.MailboxID, k search.Key) []store.UID {
+		t.Helper()
+		uids, err := s.SearchCandidates(ctx, mbox, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return uids
+	}
+	msgs := []string{
+		"From: =?UTF-8?Q?J=C3=B6rg?= <j@example.org>\r\nSubject: ΣΊΣΥΦΟΣ\r\n\r\nquarterly report\r\n",
+		"From: bob@example.org\r\nSubject: lunch\r\nContent-Transfer-Encoding: base64\r\n\r\nc2lzeXBodXMgd2FzIGhlcmU=\r\n",
+	}
+	var nm []store.NewMessage
+	for _, m := range msgs {
+		ref, err := s.WriteBlob(ctx, strings.NewReader(m), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref.Text == nil {
+			t.Fatal("WriteBlob extracted no text")
+		}
+		nm = append(nm, store.NewMessage{Blob: ref})
+	}
+	if _, err := s.Append(ctx, inbox.ID, nm); err != nil {
+		t.Fatal(err)
+	}
+	if n := docs(); n != 2 {
+		t.Fatalf("%d documents after append, want 2", n)
+	}
+	cases := []struct {
+		k    search.Key
+		want []store.UID
+	}{
+		{search.Header("From", "JÖRG"), []store.UID{1}},
+		{search.Header("Subject", "σίσυφος"), []store.UID{1}}, // final sigma folds to sigma
+		{search.Key{Op: search.OpBody, Value: "SISYPHUS"}, []store.UID{2}},
+		{search.Key{Op: search.OpText, Value: "report"}, []store.UID{1}},
+		{search.Key{Op: search.OpBody, Value: "lunch"}, nil},
+		{search.And(search.Key{Op: search.OpText, Value: "example"}, search.Not(search.Flag(store.FlagSeen))), []store.UID{1, 2}},
+		{search.And(search.Header("From", "jörg"), search.Header("Subject", "σίσυφος")), []store.UID{1}},
+		{search.And(search.Header("From", "bob"), search.Key{Op: search.OpBody, Value: "sisyphus"}, search.Key{Op: search.OpLarger, N: 10}), []store.UID{2}},
+		{search.And(search.Header("From", "jörg"), search.Key{Op: search.OpBody, Value: "sisyphus"}), nil},
+		{search.Or(search.Header("Subject", "lunch"), search.Key{Op: search.OpUID, Set: imapnum.Set{{Start: 1, Stop: 1}}}), []store.UID{1, 2}},
+	}
+	for _, c := range cases {
+		if got := find(inbox.ID, c.k); !slices.Equal(got, c.want) {
+			t.Errorf("%v: got %v, want %v", c.k, got, c.want)
+		}
+	}
+	// A copy shares the document; expunging one reference keeps it.
+	if _, err := s.Copy(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}, trash.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := docs(); n != 2 {
+		t.Fatalf("%d documents after copy, want 2", n)
+	}
+	if got := find(trash.ID, search.Key{Op: search.OpBody, Value: "sisyphus"}); !slices.Equal(got, []store.UID{2}) {
+		t.Errorf("copy: got %v", got)
+	}
+	if _, err := s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Expunge(ctx, inbox.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := docs(); n != 2 {
+		t.Fatalf("%d documents after expunging one copy, want 2", n)
+	}
+	if err := s.DeleteMailbox(ctx, acct.ID, "Trash"); err != nil {
+		t.Fatal(err)
+	}
+	if n := docs(); n != 0 {
+		t.Fatalf("%d documents after the last reference went, want 0", n)
+	}
+	var fts int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM search_text`).Scan(&fts); err != nil || fts != 0 {
+		t.Fatalf("%d FTS rows left (%v)", fts, err)
+	}
+	// Reindex rebuilds what exists.
+	ref, _ := s.WriteBlob(ctx, strings.NewReader(msgs[0]), -1)
+	ref.Text = nil // as if stored before the index existed
+	if _, err := s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(inbox.ID, search.Key{Op: search.OpBody, Value: "nothing like it"}); len(got) != 1 {
+		t.Errorf("unindexed message is not a candidate: %v", got)
+	}
+	if n, err := s.Reindex(ctx, ""); err != nil || n != 1 {
+		t.Fatalf("Reindex = %d, %v", n, err)
+	}
+	if got := find(inbox.ID, search.Key{Op: search.OpBody, Value: "nothing like it"}); len(got) != 0 {
+		t.Errorf("after reindex: %v", got)
+	}
+	if got := find(inbox.ID, search.Key{Op: search.OpBody, Value: "quarterly"}); len(got) != 1 {
+		t.Errorf("after reindex: %v", got)
+	}
+}
