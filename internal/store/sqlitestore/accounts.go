@@ -104,8 +104,17 @@ func (s *Store) Accounts(ctx context.Context) ([]store.AccountInfo, error) {
 
 // SetPasswordHash implements store.Store.
 func (s *Store) SetPasswordHash(ctx context.Context, name, hash string) error {
-	err := s.w.do(ctx, func(t *wtx) error {
-		res, err := t.exec(`UPDATE accounts SET password_hash = ? WHERE name = ?`, hash, name)
+	if err := s.updateAccount(ctx, `UPDATE accounts SET password_hash = ? WHERE name = ?`, hash, name); err != nil {
+		return fmt.Errorf("set password of %q: %w", name, err)
+	}
+	return nil
+}
+
+// updateAccount runs query (an UPDATE of accounts taking value and the
+// account name) and fails with ErrNoSuchAccount when no account matched.
+func (s *Store) updateAccount(ctx context.Context, query string, value any, name string) error {
+	return s.w.do(ctx, func(t *wtx) error {
+		res, err := t.exec(query, value, name)
 		if err != nil {
 			return err
 		}
@@ -114,10 +123,6 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, hash string) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("set password of %q: %w", name, err)
-	}
-	return nil
 }
 
 // DeleteAccount implements store.Store.

@@ -90,17 +90,7 @@ func (t *wtx) checkQuota(acct store.AccountID) error {
 
 // SetSCRAMSecret implements store.Store.
 func (s *Store) SetSCRAMSecret(ctx context.Context, name, secret string) error {
-	err := s.w.do(ctx, func(t *wtx) error {
-		res, err := t.exec(`UPDATE accounts SET scram = ? WHERE name = ?`, secret, name)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.ErrNoSuchAccount
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.updateAccount(ctx, `UPDATE accounts SET scram = ? WHERE name = ?`, secret, name); err != nil {
 		return fmt.Errorf("set SCRAM secret of %q: %w", name, err)
 	}
 	return nil
