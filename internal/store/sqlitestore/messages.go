@@ -195,8 +195,8 @@ func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.N
 				return err
 			}
 			_, off := prep[i].idate.Zone()
-			if _, err := t.exec(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			if _, err := t.exec(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob, doc)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?10, (SELECT id FROM search_docs WHERE blob = ?10))`,
 				mbox, uid, modseq, int(nm.Flags.Sys), prep[i].kw, prep[i].idate.Unix(), off, now, size, string(nm.Blob.ID)); err != nil {
 				return err
 			}
@@ -529,8 +529,8 @@ func (t *wtx) copyMessages(src, dst store.MailboxID, rs uidRanges, addRefs bool)
 	res = store.CopyResult{UIDValidity: dm.UIDValidity, SrcUIDs: make([]store.UID, 0, len(msgs)), DstUIDs: make([]store.UID, 0, len(msgs))}
 	for _, msg := range msgs {
 		_, off := msg.InternalDate.Zone()
-		if _, err := t.exec(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := t.exec(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob, doc)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?10, (SELECT id FROM search_docs WHERE blob = ?10))`,
 			dst, uid, modseq, int(msg.Flags.Sys), encodeKeywords(msg.Flags.Keywords), msg.InternalDate.Unix(), off, now, msg.Size, string(msg.Blob)); err != nil {
 			return res, sm, nil, err
 		}

@@ -486,7 +486,7 @@ func (s *Store) SortFields(ctx context.Context, mbox store.MailboxID, uids imapn
 		each := func(lo, hi uint32) error {
 			return tx.each(`SELECT `+msgColsAnatomy[:strings.Index(msgColsAnatomy, ", b.anatomy")]+`,
 					d.date, d.subject, d.msgid, d.inreplyto, d.refs
-				FROM messages m LEFT JOIN search_docs d ON d.blob = m.blob
+				FROM messages m LEFT JOIN search_docs d ON d.id = m.doc AND d.blob = m.blob
 				WHERE m.mailbox = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
 				[]any{int64(mbox), int64(lo), int64(hi)}, func(r []driver.Value) error {
 					if !rs.contains(uint32(vInt(r[0]))) {

@@ -1,0 +1,121 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"rookery/internal/imapnum"
+	"rookery/internal/store"
+)
+
+// sortSubjects returns the stored Subject SortFields gives for each
+// message of mbox ("-" when it gives none).
+func sortSubjects(t *testing.T, s *Store, mbox store.MailboxID) []string {
+	t.Helper()
+	var out []string
+	err := s.SortFields(context.Background(), mbox, imapnum.Set{{Start: 1, Stop: 1 << 31}}, func(_ store.Message, f *store.SortFields) error {
+		if f == nil {
+			out = append(out, "-")
+		} else {
+			out = append(out, f.Subject)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestSortFieldsDoc checks that messages.doc (migration 0006) links each
+// message to its blob's document through Append, Copy, Move, Reindex and
+// the migration's backfill.
+func TestSortFieldsDoc(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := s.CreateAccount(ctx, "alice", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := s.Mailbox(ctx, acct.ID, "INBOX")
+	trash, _ := s.Mailbox(ctx, acct.ID, "Trash")
+	write := func(subject string, indexed bool) store.BlobRef {
+		t.Helper()
+		ref, err := s.WriteBlob(ctx, strings.NewReader("Subject: "+subject+"\r\n\r\nbody\r\n"), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !indexed {
+			ref.Text = nil // as if stored before the index existed
+		}
+		return ref
+	}
+	want := func(mbox store.MailboxID, w ...string) {
+		t.Helper()
+		if got := sortSubjects(t, s, mbox); strings.Join(got, ",") != strings.Join(w, ",") {
+			t.Errorf("mailbox %d: subjects %q, want %q", mbox, got, w)
+		}
+	}
+	if _, err := s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: write("one", true)}, {Blob: write("two", false)}}); err != nil {
+		t.Fatal(err)
+	}
+	want(inbox.ID, "one", "-")
+	// The same content appended again shares the existing document.
+	if _, err := s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: write("one", true)}}); err != nil {
+		t.Fatal(err)
+	}
+	want(inbox.ID, "one", "-", "one")
+	if _, err := s.Copy(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}, trash.ID); err != nil {
+		t.Fatal(err)
+	}
+	want(trash.ID, "one", "-")
+	// Reindex writes the missing document: the messages that exist get it.
+	if _, err := s.Reindex(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	want(inbox.ID, "one", "two", "one")
+	want(trash.ID, "one", "two")
+	if _, err := s.Move(ctx, inbox.ID, imapnum.Set{{Start: 2, Stop: 2}}, trash.ID); err != nil {
+		t.Fatal(err)
+	}
+	want(inbox.ID, "one", "one")
+	want(trash.ID, "one", "two", "two")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Undo migration 0006 and reopen: the backfill links every message.
+	db, err := sql.Open("sqlite", dsn(filepath.Join(dir, "rookery.db"), true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`DROP TRIGGER search_docs_message_doc`,
+		`ALTER TABLE messages DROP COLUMN doc`,
+		`DELETE FROM schema_version WHERE version = 6`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(ctx, dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want(inbox.ID, "one", "one")
+	want(trash.ID, "one", "two", "two")
+	var unlinked int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE doc IS NULL`).Scan(&unlinked); err != nil || unlinked != 0 {
+		t.Errorf("%d messages without doc after the migration (%v)", unlinked, err)
+	}
+}
