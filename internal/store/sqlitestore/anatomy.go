@@ -22,35 +22,16 @@ const msgColsAnatomy = `m.uid, m.modseq, m.flags, m.keywords, m.internal_date, m
 
 // FetchAnatomy implements store.Store.
 func (s *Store) FetchAnatomy(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
-	rs := normalize(uids)
-	err := s.readRaw(ctx, func(tx rawTx) error {
-		if _, _, err := readMailboxRaw(tx, mbox); err != nil {
-			return err
-		}
-		each := func(lo, hi uint32) error {
-			return tx.each(`SELECT `+msgColsAnatomy+` FROM messages m LEFT JOIN blobs b ON b.id = m.blob
-				WHERE m.mailbox = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
-				[]any{int64(mbox), int64(lo), int64(hi)}, func(r []driver.Value) error {
-					if !rs.contains(uint32(vInt(r[0]))) {
-						return nil
-					}
-					m := messageFromRow(r)
-					if b, ok := r[9].([]byte); ok && len(b) > 0 {
-						m.Anatomy = append([]byte(nil), b...)
-					}
-					return fn(m)
-				})
-		}
-		if len(rs) > rangeScanLimit {
-			return each(rs[0].Start, rs[len(rs)-1].Stop)
-		}
-		for _, r := range rs {
-			if err := each(r.Start, r.Stop); err != nil {
-				return err
+	err := s.scanMessages(ctx, mbox, uids,
+		`SELECT `+msgColsAnatomy+` FROM messages m LEFT JOIN blobs b ON b.id = m.blob
+			WHERE m.mailbox = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
+		func(r []driver.Value) error {
+			m := messageFromRow(r)
+			if b, ok := r[9].([]byte); ok && len(b) > 0 {
+				m.Anatomy = append([]byte(nil), b...)
 			}
-		}
-		return nil
-	})
+			return fn(m)
+		})
 	if err != nil {
 		return fmt.Errorf("fetch from mailbox %d: %w", mbox, err)
 	}

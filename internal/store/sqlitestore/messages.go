@@ -334,19 +334,32 @@ func (s *Store) ClaimRecent(ctx context.Context, mbox store.MailboxID) (lo, hi s
 
 // Fetch implements store.Store.
 func (s *Store) Fetch(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
+	err := s.scanMessages(ctx, mbox, uids,
+		`SELECT `+msgCols+` FROM messages WHERE mailbox = ? AND uid BETWEEN ? AND ? ORDER BY uid`,
+		func(r []driver.Value) error { return fn(messageFromRow(r)) })
+	if err != nil {
+		return fmt.Errorf("fetch from mailbox %d: %w", mbox, err)
+	}
+	return nil
+}
+
+// scanMessages runs query, which takes (mailbox, lo, hi) and returns rows
+// in UID order whose first column is the UID, over the ranges of uids, and
+// calls row for each row whose UID is in uids. A set of many ranges becomes
+// one scan of its span, filtered here.
+func (s *Store) scanMessages(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, query string, row func([]driver.Value) error) error {
 	rs := normalize(uids)
-	err := s.readRaw(ctx, func(tx rawTx) error {
+	return s.readRaw(ctx, func(tx rawTx) error {
 		if _, _, err := readMailboxRaw(tx, mbox); err != nil {
 			return err
 		}
 		each := func(lo, hi uint32) error {
-			return tx.each(`SELECT `+msgCols+` FROM messages WHERE mailbox = ? AND uid BETWEEN ? AND ? ORDER BY uid`,
-				[]any{int64(mbox), int64(lo), int64(hi)}, func(r []driver.Value) error {
-					if !rs.contains(uint32(vInt(r[0]))) {
-						return nil
-					}
-					return fn(messageFromRow(r))
-				})
+			return tx.each(query, []any{int64(mbox), int64(lo), int64(hi)}, func(r []driver.Value) error {
+				if !rs.contains(uint32(vInt(r[0]))) {
+					return nil
+				}
+				return row(r)
+			})
 		}
 		if len(rs) > rangeScanLimit {
 			return each(rs[0].Start, rs[len(rs)-1].Stop)
@@ -358,10 +371,6 @@ func (s *Store) Fetch(ctx context.Context, mbox store.MailboxID, uids imapnum.Se
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("fetch from mailbox %d: %w", mbox, err)
-	}
-	return nil
 }
 
 // loadSet reads the messages of mbox in rs inside a write job.

@@ -478,38 +478,19 @@ func (s *Store) reindexOne(id string, enc []byte) (reindexed, error) {
 // fields of its content, nil when the content is not indexed: one read
 // for what SORT and THREAD need.
 func (s *Store) SortFields(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message, *store.SortFields) error) error {
-	rs := normalize(uids)
-	err := s.readRaw(ctx, func(tx rawTx) error {
-		if _, _, err := readMailboxRaw(tx, mbox); err != nil {
-			return err
-		}
-		each := func(lo, hi uint32) error {
-			return tx.each(`SELECT `+msgColsAnatomy[:strings.Index(msgColsAnatomy, ", b.anatomy")]+`,
-					d.date, d.subject, d.msgid, d.inreplyto, d.refs
-				FROM messages m LEFT JOIN search_docs d ON d.id = m.doc AND d.blob = m.blob
-				WHERE m.mailbox = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
-				[]any{int64(mbox), int64(lo), int64(hi)}, func(r []driver.Value) error {
-					if !rs.contains(uint32(vInt(r[0]))) {
-						return nil
-					}
-					m := messageFromRow(r)
-					if r[9] == nil {
-						return fn(m, nil)
-					}
-					return fn(m, &store.SortFields{Date: vString(r[9]), Subject: vString(r[10]), MessageID: vString(r[11]),
-						InReplyTo: vString(r[12]), References: vString(r[13])})
-				})
-		}
-		if len(rs) > rangeScanLimit {
-			return each(rs[0].Start, rs[len(rs)-1].Stop)
-		}
-		for _, r := range rs {
-			if err := each(r.Start, r.Stop); err != nil {
-				return err
+	err := s.scanMessages(ctx, mbox, uids,
+		`SELECT `+msgColsAnatomy[:strings.Index(msgColsAnatomy, ", b.anatomy")]+`,
+				d.date, d.subject, d.msgid, d.inreplyto, d.refs
+			FROM messages m LEFT JOIN search_docs d ON d.id = m.doc AND d.blob = m.blob
+			WHERE m.mailbox = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
+		func(r []driver.Value) error {
+			m := messageFromRow(r)
+			if r[9] == nil {
+				return fn(m, nil)
 			}
-		}
-		return nil
-	})
+			return fn(m, &store.SortFields{Date: vString(r[9]), Subject: vString(r[10]), MessageID: vString(r[11]),
+				InReplyTo: vString(r[12]), References: vString(r[13])})
+		})
 	if err != nil {
 		return fmt.Errorf("sort fields of mailbox %d: %w", mbox, err)
 	}
