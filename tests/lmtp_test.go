@@ -18,30 +18,6 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
-// startServerWith is startServer with extra `rookery serve` arguments.
-func startServerWith(t *testing.T, extra []string, users ...testUser) *serverProc {
-	t.Helper()
-	dir := t.TempDir()
-	s := &serverProc{t: t, dataDir: filepath.Join(dir, "data"), logPath: filepath.Join(dir, "server.log"),
-		users: map[string]string{}, extraArgs: extra}
-	if err := os.Mkdir(s.dataDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range users {
-		addUser(t, s.dataDir, u)
-		s.users[u.name] = u.password
-	}
-	t.Cleanup(func() {
-		s.stop(false)
-		s.checkLog()
-		if t.Failed() {
-			t.Logf("server log (%s):\n%s", s.logPath, s.logTail(120))
-		}
-	})
-	s.start(true)
-	return s
-}
-
 // imapCount logs in over plaintext IMAP (loopback) and returns the number
 // of messages in mailbox, with the lines of one FETCH of the last message's
 // header (for header checks).

@@ -52,12 +52,19 @@ type serverProc struct {
 // free loopback ports and stops it when the test ends.
 func startServer(t testing.TB, users ...testUser) *serverProc {
 	t.Helper()
+	return startServerWith(t, nil, users...)
+}
+
+// startServerWith is startServer with extra `rookery serve` arguments.
+func startServerWith(t testing.TB, extra []string, users ...testUser) *serverProc {
+	t.Helper()
 	dir := t.TempDir()
 	s := &serverProc{
-		t:       t,
-		dataDir: filepath.Join(dir, "data"),
-		logPath: filepath.Join(dir, "server.log"),
-		users:   make(map[string]string),
+		t:         t,
+		dataDir:   filepath.Join(dir, "data"),
+		logPath:   filepath.Join(dir, "server.log"),
+		users:     make(map[string]string),
+		extraArgs: extra,
 	}
 	if err := os.Mkdir(s.dataDir, 0o700); err != nil {
 		t.Fatal(err)
