@@ -79,12 +79,3 @@ func FlagNames(f store.Flags, recent bool) []string {
 	}
 	return append(out, f.Keywords...)
 }
-
-// SystemFlagNames lists the five storable system flags.
-func SystemFlagNames() []string {
-	out := make([]string, len(sysFlags))
-	for i, sf := range sysFlags {
-		out[i] = sf.name
-	}
-	return out
-}

@@ -78,10 +78,6 @@ func scanSet(query querier, mbox store.MailboxID, rs uidRanges, cols string, fn 
 	return nil
 }
 
-func txQuerier(ctx context.Context, tx *sql.Tx) querier {
-	return func(q string, args ...any) (*sql.Rows, error) { return tx.QueryContext(ctx, q, args...) }
-}
-
 // readMailbox reads a mailbox in a read transaction, failing with
 // ErrNoSuchMailbox or (when selectable) ErrMailboxNoSelect.
 func readMailbox(ctx context.Context, tx *sql.Tx, id store.MailboxID) (store.Mailbox, int64, error) {
