@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -159,7 +160,7 @@ var ErrAuthorizationFailed = errors.New("authorization identity must be empty or
 // with Login and calls done with the account on success. The authorization
 // identity must be empty or equal to the authentication identity.
 func (a *Authenticator) PlainServer(ctx context.Context, remote net.Addr, done func(store.Account)) sasl.Server {
-	return sasl.NewPlainServer(func(identity, username, password string) error {
+	return plainServer{sasl.NewPlainServer(func(identity, username, password string) error {
 		if identity != "" && identity != username {
 			a.fail(ctx, username, remote, sasl.Plain, "authorization identity "+identity)
 			return ErrAuthorizationFailed
@@ -170,7 +171,23 @@ func (a *Authenticator) PlainServer(ctx context.Context, remote net.Addr, done f
 		}
 		done(acct)
 		return nil
-	})
+	})}
+}
+
+// ErrMalformedPlain is returned for a PLAIN message that is not
+// [authzid] NUL authcid NUL passwd (RFC 4616 §2). The SASL library reports
+// it with an error that cannot be told from a store failure.
+var ErrMalformedPlain = errors.New("malformed PLAIN message")
+
+// plainServer checks the shape of the PLAIN message before the library
+// parses it.
+type plainServer struct{ sasl.Server }
+
+func (p plainServer) Next(resp []byte) ([]byte, bool, error) {
+	if resp != nil && bytes.Count(resp, []byte{0}) != 2 {
+		return nil, false, ErrMalformedPlain
+	}
+	return p.Server.Next(resp)
 }
 
 // LoginMechanism is the name of the (obsolete but common) SASL LOGIN

@@ -1,7 +1,6 @@
 package imapserver
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -82,6 +81,9 @@ func loginError(err error) error {
 		// RFC 5530 §3: the authorization identity was refused.
 		return imap.Errorf(imap.CodeAuthzFailed, "Authorization identity refused")
 	}
+	if errors.Is(err, auth.ErrMalformedPlain) {
+		return imap.Errorf(imap.CodeAuthFailed, "Malformed PLAIN response")
+	}
 	if errors.Is(err, auth.ErrSCRAMProtocol) {
 		return imap.Errorf(imap.CodeAuthFailed, "Malformed SCRAM message")
 	}
@@ -128,13 +130,6 @@ func cmdAuthenticate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 		}
 	}
 	for i := 0; ; i++ {
-		if args.Mechanism == sasl.Plain && resp != nil && bytes.Count(resp, []byte{0}) != 2 {
-			// RFC 4616 §2: message = [authzid] NUL authcid NUL passwd.
-			// Checked here because the SASL library reports a malformed
-			// message with an error that cannot be told from a store
-			// failure.
-			return imap.Errorf(imap.CodeAuthFailed, "Malformed PLAIN response")
-		}
 		challenge, done, err := srv.Next(resp)
 		if err != nil {
 			return loginError(err)
