@@ -140,12 +140,12 @@ func (c *conn) searcher() *searcher {
 
 // runSearch converts and runs a search program.
 func (c *conn) runSearch(ctx context.Context, charset string, key imapcmd.SearchKey, extra search.Needs, withMeta bool) ([]*search.Message, *keyConverter, error) {
-	return c.runSearchWith(ctx, charset, key, extra, withMeta, false)
+	return c.runSearchWith(ctx, charset, key, extra, withMeta, false, 0)
 }
 
 // runSearchWith is runSearch for SORT and THREAD: sortFields says that
 // extra is only about the fields of store.SortFields.
-func (c *conn) runSearchWith(ctx context.Context, charset string, key imapcmd.SearchKey, extra search.Needs, withMeta, sortFields bool) ([]*search.Message, *keyConverter, error) {
+func (c *conn) runSearchWith(ctx context.Context, charset string, key imapcmd.SearchKey, extra search.Needs, withMeta, sortFields bool, want store.SortWant) ([]*search.Message, *keyConverter, error) {
 	if err := checkCharset(charset); err != nil {
 		return nil, nil, err
 	}
@@ -155,7 +155,7 @@ func (c *conn) runSearchWith(ctx context.Context, charset string, key imapcmd.Se
 		return nil, nil, err
 	}
 	s := c.searcher()
-	s.sortFields = sortFields
+	s.sortFields, s.sortWant = sortFields, want
 	msgs, err := s.find(ctx, k, extra, withMeta || kc.modSeq)
 	if errors.Is(err, search.ErrBadKey) {
 		return nil, nil, imap.BadRequest(imap.CodeClientBug, "%v", err)

@@ -7,6 +7,7 @@ import (
 	"rookery/internal/imap"
 	"rookery/internal/imapcmd"
 	"rookery/internal/search"
+	"rookery/internal/store"
 )
 
 // sortKeys maps SORT criteria (RFC 5256 §3, RFC 5957) to search.SortKey.
@@ -38,7 +39,8 @@ func cmdSort(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 		}
 		crit[i] = search.SortCriterion{Key: k, Reverse: sc.Reverse}
 	}
-	msgs, _, err := c.runSearchWith(ctx, args.Charset, args.Key, sortNeeds(crit), true, sortFieldsOnly(crit))
+	want, only := sortFieldsOnly(crit)
+	msgs, _, err := c.runSearchWith(ctx, args.Charset, args.Key, sortNeeds(crit), true, only, want)
 	if err != nil {
 		return err
 	}
@@ -76,14 +78,19 @@ func cmdSort(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 }
 
 // sortFieldsOnly reports whether the criteria read only the fields of
-// store.SortFields (besides metadata).
-func sortFieldsOnly(crit []search.SortCriterion) bool {
+// store.SortFields (besides the internal date and size), and which.
+func sortFieldsOnly(crit []search.SortCriterion) (store.SortWant, bool) {
+	var want store.SortWant
 	for _, c := range crit {
 		switch c.Key {
-		case search.SortArrival, search.SortSize, search.SortDate, search.SortSubject:
+		case search.SortArrival, search.SortSize:
+		case search.SortDate:
+			want |= store.SortDate
+		case search.SortSubject:
+			want |= store.SortSubject
 		default:
-			return false
+			return 0, false
 		}
 	}
-	return true
+	return want, true
 }

@@ -6,6 +6,7 @@ import (
 	"rookery/internal/imap"
 	"rookery/internal/imapcmd"
 	"rookery/internal/search"
+	"rookery/internal/store"
 )
 
 func cmdThread(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
@@ -19,7 +20,7 @@ func cmdThread(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	default:
 		return imap.BadRequest(imap.CodeClientBug, "Unknown threading algorithm %s", args.Algorithm)
 	}
-	msgs, _, err := c.runSearchWith(ctx, args.Charset, args.Key, search.NeedsHeader, true, true)
+	msgs, _, err := c.runSearchWith(ctx, args.Charset, args.Key, search.NeedsHeader, true, true, store.SortDate|store.SortSubject|store.SortIDs)
 	if err != nil {
 		return err
 	}

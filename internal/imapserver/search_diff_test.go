@@ -215,7 +215,8 @@ func TestSearchDifferential(t *testing.T) {
 	// messages without it: the orders must agree.
 	t.Run("sort-thread", func(t *testing.T) {
 		order := func(st store.Store, crit []search.SortCriterion, thread bool) string {
-			s := &searcher{st: st, mbox: mb.ID, view: view, log: slog.New(slog.DiscardHandler), now: opts.Now, sortFields: true}
+			s := &searcher{st: st, mbox: mb.ID, view: view, log: slog.New(slog.DiscardHandler), now: opts.Now, sortFields: true,
+				sortWant: store.SortDate | store.SortSubject | store.SortIDs}
 			found, err := s.find(ctx, search.All(), search.NeedsHeader, true)
 			if err != nil {
 				t.Fatal(err)

@@ -20,9 +20,10 @@ type SearchIndex interface {
 	// superset of the messages of mbox that match idx: exactly those for
 	// the search.IndexExact operations, any superset for the prefilters.
 	SearchCandidates(ctx context.Context, mbox store.MailboxID, idx search.Key) ([]store.UID, error)
-	// SortFields is Store.Fetch with the header fields SORT and THREAD
-	// read, for messages whose content is indexed (nil otherwise).
-	SortFields(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message, *store.SortFields) error) error
+	// SortFields is Store.Fetch of what want asks for: the header fields
+	// SORT and THREAD read, for messages whose content is indexed (nil
+	// otherwise), and the metadata.
+	SortFields(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, want store.SortWant, fn func(store.Message, *store.SortFields) error) error
 }
 
 // searchChunk bounds how many messages one store read gathers, and
@@ -65,9 +66,10 @@ type searcher struct {
 	log  *slog.Logger
 	now  time.Time // OLDER/YOUNGER count back from it; zero: the time of the search
 	// sortFields says that the extra needs of find are only the fields of
-	// store.SortFields: they are then read from the index when it has
-	// them, and messages are not opened.
+	// store.SortFields that sortWant names: they are then read from the
+	// index when it has them, and messages are not opened.
 	sortFields bool
+	sortWant   store.SortWant
 }
 
 // options returns the search options of the view.
@@ -180,7 +182,13 @@ func (s *searcher) find(ctx context.Context, k search.Key, extra search.Needs, w
 		return f(ctx, mbox, set, func(m store.Message) error { return fn(m, nil) })
 	}
 	if fromIndex {
-		fetch = idx.SortFields
+		want := s.sortWant
+		if !residualAll {
+			want |= store.SortMeta
+		}
+		fetch = func(ctx context.Context, mbox store.MailboxID, set imapnum.Set, fn func(store.Message, *store.SortFields) error) error {
+			return idx.SortFields(ctx, mbox, set, want, fn)
+		}
 	}
 	// Header fields that an envelope holds are read from it unless the
 	// residual itself looks at headers (it then needs every occurrence).

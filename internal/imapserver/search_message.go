@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"strings"
+	"time"
 
 	"rookery/internal/anatomy"
 	"rookery/internal/search"
@@ -39,6 +40,9 @@ func (v *messageView) bind(msg *search.Message) {
 	msg.Addresses = v.addresses
 	msg.Body = v.bodyText
 	msg.Text = v.text
+	if v.sort != nil {
+		msg.Sent = v.sort.Sent
+	}
 }
 
 // anatomy returns the message's parsed structure, parsing the blob if no
@@ -239,6 +243,9 @@ func sortField(f *store.SortFields, name string) ([]string, bool) {
 	switch strings.ToLower(name) {
 	case "date":
 		val = f.Date
+		if val == "" && !f.Sent.IsZero() {
+			val = f.Sent.Format(time.RFC1123Z)
+		}
 	case "subject":
 		val = f.Subject
 	case "message-id":

@@ -234,10 +234,10 @@ func (f faultStore) SearchCandidates(ctx context.Context, mbox store.MailboxID, 
 }
 
 // SortFields passes the store's stored SORT/THREAD fields through.
-func (f faultStore) SortFields(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message, *store.SortFields) error) error {
+func (f faultStore) SortFields(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, want store.SortWant, fn func(store.Message, *store.SortFields) error) error {
 	si, ok := f.Store.(imapserver.SearchIndex)
 	if !ok {
 		return errors.New("imaptest: the store has no search index")
 	}
-	return si.SortFields(ctx, mbox, uids, fn)
+	return si.SortFields(ctx, mbox, uids, want, fn)
 }

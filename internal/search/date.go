@@ -17,6 +17,15 @@ func civil(t time.Time) int {
 // header field, or the internal date if there is none or it cannot be
 // parsed.
 func SentDate(m *Message) (time.Time, error) {
+	if !m.Sent.IsZero() {
+		return m.Sent, nil
+	}
+	return sentHeaderDate(m)
+}
+
+// sentHeaderDate is SentDate read from the header, in the zone of the
+// field: SENTBEFORE, SENTON and SENTSINCE compare days in it.
+func sentHeaderDate(m *Message) (time.Time, error) {
 	vals, err := m.header("Date")
 	if err != nil {
 		return time.Time{}, err

@@ -222,7 +222,7 @@ func (n *node) match(m *Message) (bool, error) {
 		}
 		return compareDay(n.op-OpSavedBefore, civil(d), n.day), nil
 	case OpSentBefore, OpSentOn, OpSentSince:
-		d, err := SentDate(m)
+		d, err := sentHeaderDate(m)
 		if err != nil {
 			return false, err
 		}

@@ -22,6 +22,10 @@ type Message struct {
 	SaveDate     time.Time // zero if unknown (SAVED* keys then use InternalDate)
 	Size         int64     // RFC822.SIZE
 	ModSeq       store.ModSeq
+	// Sent, when not zero, is the instant of the message's Date field,
+	// known without reading the header (an index parsed it): SentDate
+	// returns it.
+	Sent time.Time
 
 	// Header returns the values of every occurrence of a header field of
 	// the message's top-level header, in order: name is matched

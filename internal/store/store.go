@@ -179,7 +179,23 @@ type IndexText struct {
 // absent (or empty: SORT and THREAD treat both alike).
 type SortFields struct {
 	Date, Subject, MessageID, InReplyTo, References string
+	// Sent is the instant of Date, parsed when the content was indexed:
+	// when a store gives it, it may leave Date "". Zero when Date is
+	// to be parsed (or is absent).
+	Sent time.Time
 }
+
+// SortWant says what a SortFields read returns besides each message's
+// UID, internal date (an instant: its zone may be lost) and size.
+type SortWant uint8
+
+// What SortFields reads.
+const (
+	SortMeta    SortWant = 1 << iota // the rest of store.Message: flags, mod-sequence, save date, zone, blob
+	SortDate                         // SortFields.Date
+	SortSubject                      // SortFields.Subject
+	SortIDs                          // SortFields.MessageID, InReplyTo, References
+)
 
 // Blob is open message content.
 type Blob interface {

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"rookery/internal/anatomy"
@@ -72,9 +73,13 @@ func (t *wtx) indexBlob(id store.BlobID, text *store.IndexText) error {
 	}
 	var doc int64
 	sf := text.Sort
-	err := t.queryRow(`INSERT INTO search_docs(blob, date, subject, msgid, inreplyto, refs) VALUES (?, ?, ?, ?, ?, ?)
+	var sent any
+	if d, ok := search.ParseDate(sf.Date); ok {
+		sent = d.Unix()
+	}
+	err := t.queryRow(`INSERT INTO search_docs(blob, date, subject, msgid, inreplyto, refs, sent) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(blob) DO NOTHING RETURNING id`,
-		string(id), sf.Date, sf.Subject, sf.MessageID, sf.InReplyTo, sf.References).Scan(&doc)
+		string(id), sf.Date, sf.Subject, sf.MessageID, sf.InReplyTo, sf.References, sent).Scan(&doc)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // already indexed
@@ -474,22 +479,59 @@ func (s *Store) reindexOne(id string, enc []byte) (reindexed, error) {
 }
 
 // SortFields calls fn for each message of mbox in uids (no Star), in UID
-// order, with its metadata (as Fetch) and the stored SORT/THREAD header
-// fields of its content, nil when the content is not indexed: one read
-// for what SORT and THREAD need.
-func (s *Store) SortFields(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message, *store.SortFields) error) error {
+// order, with its metadata and the stored SORT/THREAD header fields of
+// its content that want names, nil when the content is not indexed: one
+// read for what SORT and THREAD need. Without store.SortMeta only the
+// UID, internal date (in UTC) and size of the message are set: SORT over
+// a large mailbox is then bound by how many columns SQLite hands over.
+func (s *Store) SortFields(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, want store.SortWant, fn func(store.Message, *store.SortFields) error) error {
+	cols := "m.uid, m.internal_date, m.size"
+	if want&store.SortMeta != 0 {
+		cols = msgColsAnatomy[:strings.Index(msgColsAnatomy, ", b.anatomy")]
+	}
+	n := strings.Count(cols, ",") + 1
+	cols += ", d.id"
+	if want&store.SortDate != 0 {
+		cols += ", coalesce(d.sent, d.date)"
+	}
+	if want&store.SortSubject != 0 {
+		cols += ", d.subject"
+	}
+	if want&store.SortIDs != 0 {
+		cols += ", d.msgid, d.inreplyto, d.refs"
+	}
 	err := s.scanMessages(ctx, mbox, uids,
-		`SELECT `+msgColsAnatomy[:strings.Index(msgColsAnatomy, ", b.anatomy")]+`,
-				d.date, d.subject, d.msgid, d.inreplyto, d.refs
+		`SELECT `+cols+`
 			FROM messages m LEFT JOIN search_docs d ON d.id = m.doc AND d.blob = m.blob
 			WHERE m.mailbox = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
 		func(r []driver.Value) error {
-			m := messageFromRow(r)
-			if r[9] == nil {
+			var m store.Message
+			if want&store.SortMeta != 0 {
+				m = messageFromRow(r)
+			} else {
+				m = store.Message{UID: uint32(vInt(r[0])), InternalDate: time.Unix(vInt(r[1]), 0).UTC(), Size: vInt(r[2])}
+			}
+			if r[n] == nil {
 				return fn(m, nil)
 			}
-			return fn(m, &store.SortFields{Date: vString(r[9]), Subject: vString(r[10]), MessageID: vString(r[11]),
-				InReplyTo: vString(r[12]), References: vString(r[13])})
+			var f store.SortFields
+			i := n + 1
+			if want&store.SortDate != 0 {
+				if sent, ok := r[i].(int64); ok {
+					f.Sent = time.Unix(sent, 0).UTC()
+				} else {
+					f.Date = vString(r[i])
+				}
+				i++
+			}
+			if want&store.SortSubject != 0 {
+				f.Subject = vString(r[i])
+				i++
+			}
+			if want&store.SortIDs != 0 {
+				f.MessageID, f.InReplyTo, f.References = vString(r[i]), vString(r[i+1]), vString(r[i+2])
+			}
+			return fn(m, &f)
 		})
 	if err != nil {
 		return fmt.Errorf("sort fields of mailbox %d: %w", mbox, err)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"rookery/internal/imapnum"
 	"rookery/internal/store"
@@ -16,7 +17,7 @@ import (
 func sortSubjects(t *testing.T, s *Store, mbox store.MailboxID) []string {
 	t.Helper()
 	var out []string
-	err := s.SortFields(context.Background(), mbox, imapnum.Set{{Start: 1, Stop: 1 << 31}}, func(_ store.Message, f *store.SortFields) error {
+	err := s.SortFields(context.Background(), mbox, imapnum.Set{{Start: 1, Stop: 1 << 31}}, store.SortSubject, func(_ store.Message, f *store.SortFields) error {
 		if f == nil {
 			out = append(out, "-")
 		} else {
@@ -117,5 +118,63 @@ func TestSortFieldsDoc(t *testing.T) {
 	var unlinked int
 	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE doc IS NULL`).Scan(&unlinked); err != nil || unlinked != 0 {
 		t.Errorf("%d messages without doc after the migration (%v)", unlinked, err)
+	}
+}
+
+// TestSortFieldsSent checks that SortFields gives the sent date parsed at
+// indexing (migration 0007), the Date field itself for documents written
+// before it or without a valid date, and only the fields asked for.
+func TestSortFieldsSent(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acct, err := s.CreateAccount(ctx, "alice", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := s.Mailbox(ctx, acct.ID, "INBOX")
+	var msgs []store.NewMessage
+	for _, date := range []string{"Tue, 3 Jan 2023 10:00:00 +0200", "not a date", "Wed, 4 Jan 2023 00:00:00 -0000"} {
+		ref, err := s.WriteBlob(ctx, strings.NewReader("Date: "+date+"\r\nSubject: s\r\n\r\nbody\r\n"), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, store.NewMessage{Blob: ref})
+	}
+	if _, err := s.Append(ctx, inbox.ID, msgs); err != nil {
+		t.Fatal(err)
+	}
+	// The third document as if written before the migration.
+	db, err := sql.Open("sqlite", dsn(filepath.Join(dir, "rookery.db"), true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.ExecContext(ctx, `UPDATE search_docs SET sent = NULL WHERE date LIKE 'Wed%'`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err = s.SortFields(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 3}}, store.SortDate, func(m store.Message, f *store.SortFields) error {
+		if f.Subject != "" || m.Blob != "" {
+			t.Errorf("uid %d: fields not asked for: %+v, blob %q", m.UID, f, m.Blob)
+		}
+		got = append(got, f.Date+"|"+f.Sent.Format(time.RFC3339))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"|2023-01-03T08:00:00Z",
+		"not a date|0001-01-01T00:00:00Z",
+		"Wed, 4 Jan 2023 00:00:00 -0000|0001-01-01T00:00:00Z",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

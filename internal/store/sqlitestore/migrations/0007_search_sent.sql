@@ -1,0 +1,9 @@
+-- SORT (DATE) and THREAD order by sent date: parsing every message's
+-- Date field on each SORT costs a third of a SORT over a large mailbox.
+-- search_docs.sent holds the instant of the Date field (Unix seconds),
+-- parsed when the document is written (search.ParseDate).
+--
+-- sent is NULL when the document has no valid Date field, and for
+-- documents written before this migration: readers then parse date, as
+-- before (coalesce(sent, date)).
+ALTER TABLE search_docs ADD COLUMN sent INTEGER;
