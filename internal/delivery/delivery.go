@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -212,12 +213,17 @@ func (a *Agent) Deliver(ctx context.Context, env Envelope, rcpts []Recipient, r 
 
 // copyFor writes prefix + the content of src after its own prefix.
 func (a *Agent) copyFor(ctx context.Context, src store.BlobRef, skip int, prefix string) (store.BlobRef, error) {
-	b, err := a.opts.Store.OpenBlob(ctx, src.ID)
-	if err != nil {
-		return store.BlobRef{}, fmt.Errorf("reopen message: %w", err)
+	var body io.Reader
+	if src.Content != nil {
+		body = bytes.NewReader(src.Content[skip:])
+	} else {
+		b, err := a.opts.Store.OpenBlob(ctx, src.ID)
+		if err != nil {
+			return store.BlobRef{}, fmt.Errorf("reopen message: %w", err)
+		}
+		defer b.Close()
+		body = io.NewSectionReader(b, int64(skip), b.Size()-int64(skip))
 	}
-	defer b.Close()
-	body := io.NewSectionReader(b, int64(skip), b.Size()-int64(skip))
 	ref, err := a.opts.Store.WriteBlob(ctx, io.MultiReader(strings.NewReader(prefix), body), -1)
 	if err != nil {
 		return store.BlobRef{}, fmt.Errorf("write message: %w", err)

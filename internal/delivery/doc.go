@@ -2,11 +2,12 @@
 // front end (package lmtp) and by `rookery deliver`: it resolves an address
 // to an account and mailbox, prepends Return-Path and Delivered-To, enforces
 // the size limit and quota, and returns only once the message is durable
-// (store.WriteBlob fsynced the content, store.Append committed the metadata).
+// (store.Append committed it: its metadata, and the content itself unless
+// store.WriteBlob had fsynced it to a file).
 //
 // Invariants:
 //   - Message bytes are streamed into store.WriteBlob, never held whole in
-//     memory. Each recipient gets its own copy (its own Delivered-To); the
+//     memory (beyond the small contents a store keeps inline). Each recipient gets its own copy (its own Delivered-To); the
 //     first copy is written from the input stream, the others from the
 //     first copy's content.
 //   - Bare LF line endings are turned into CRLF as the bytes stream through

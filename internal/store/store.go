@@ -149,7 +149,7 @@ type Message struct {
 	Anatomy []byte
 }
 
-// BlobRef is durable message content returned by WriteBlob.
+// BlobRef is message content returned by WriteBlob.
 type BlobRef struct {
 	ID   BlobID
 	Size int64
@@ -159,6 +159,11 @@ type BlobRef struct {
 	// Text is the searchable text extracted while writing (nil if none);
 	// Append indexes it with a new blob row.
 	Text *IndexText
+	// Content is the content itself when the store keeps small contents
+	// with their metadata instead of in a file: Append stores it with a
+	// new blob row, so that it is durable with the same commit. Nil when
+	// WriteBlob made it durable already.
+	Content []byte
 }
 
 // IndexText is the searchable text of one message content, as a text
@@ -296,10 +301,13 @@ type Store interface {
 	SetSubscribed(ctx context.Context, acct AccountID, name string, subscribed bool) error
 	Status(ctx context.Context, mbox MailboxID) (MailboxStatus, error)
 
-	// WriteBlob stores content durably (fsynced) and returns its reference;
-	// identical content is stored once. maxSize < 0 means no limit; more
-	// bytes than maxSize fail with ErrTooBig.
+	// WriteBlob stores content and returns its reference: durable
+	// (fsynced) when it returns, or, for a ref that holds its Content,
+	// durable with the Append that references it. Identical content is
+	// stored once. maxSize < 0 means no limit; more bytes than maxSize
+	// fail with ErrTooBig.
 	WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (BlobRef, error)
+	// OpenBlob opens the content of a message.
 	OpenBlob(ctx context.Context, id BlobID) (Blob, error)
 
 	// Append adds messages to a mailbox in one transaction (MULTIAPPEND is

@@ -61,7 +61,7 @@ func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (s
 func (s *Store) Account(ctx context.Context, name string) (store.Account, error) {
 	var a store.Account
 	var created int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT id, name, password_hash, scram, created FROM accounts WHERE name = ?`, name).
+	err := s.readQueryRow(ctx, `SELECT id, name, password_hash, scram, created FROM accounts WHERE name = ?`, name).
 		Scan(&a.ID, &a.Name, &a.PasswordHash, &a.SCRAMSecret, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Account{}, fmt.Errorf("account %q: %w", name, store.ErrNoSuchAccount)
@@ -160,10 +160,25 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 	return nil
 }
 
-// collectUnreferenced deletes blob rows without references and schedules
-// their files for deletion after the commit.
+// collectUnreferenced deletes blob rows without references, with their
+// inline contents, and schedules the files of the others for deletion
+// after the commit.
 func (t *wtx) collectUnreferenced() error {
-	rows, err := t.query(`DELETE FROM blobs WHERE refcount <= 0 RETURNING id`)
+	inline := make(map[string]bool)
+	if err := t.deleteReturning(`DELETE FROM blob_contents WHERE id IN (SELECT id FROM blobs WHERE refcount <= 0) RETURNING id`,
+		func(id string) { inline[id] = true }); err != nil {
+		return err
+	}
+	return t.deleteReturning(`DELETE FROM blobs WHERE refcount <= 0 RETURNING id`, func(id string) {
+		if !inline[id] {
+			t.dropBlob(id)
+		}
+	})
+}
+
+// deleteReturning runs a DELETE … RETURNING id and calls fn with each id.
+func (t *wtx) deleteReturning(q string, fn func(id string)) error {
+	rows, err := t.query(q)
 	if err != nil {
 		return err
 	}
@@ -173,7 +188,7 @@ func (t *wtx) collectUnreferenced() error {
 		if err := rows.Scan(&id); err != nil {
 			return err
 		}
-		t.dropBlob(strings.Clone(id))
+		fn(strings.Clone(id))
 	}
 	return rows.Err()
 }

@@ -143,7 +143,7 @@ func TestBlobFaults(t *testing.T) {
 	}
 	for _, op := range []blob.Op{blob.OpWrite, blob.OpSync, blob.OpRename, blob.OpSyncDir} {
 		ffs.FailOp(op)
-		_, err := s.WriteBlob(ctx, bytes.NewReader([]byte("content "+string(op))), -1)
+		_, err := s.WriteBlob(ctx, bytes.NewReader(fileSized("content "+string(op))), -1)
 		ffs.SetFail(nil)
 		if !errors.Is(err, blob.ErrInjected) {
 			t.Fatalf("%s: err = %v", op, err)
@@ -158,7 +158,7 @@ func TestBlobFaults(t *testing.T) {
 	}
 	// The store keeps working, and a failed file removal after a commit
 	// only leaves an orphan.
-	ref, err := s.WriteBlob(ctx, bytes.NewReader([]byte("good")), -1)
+	ref, err := s.WriteBlob(ctx, bytes.NewReader(fileSized("good")), -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,19 @@ func TestBlobFaults(t *testing.T) {
 	}
 }
 
+// fileSized returns a content of inlineMax+1 bytes starting with s: one
+// that WriteBlob stores in a file.
+func fileSized(s string) []byte {
+	return append([]byte(s), bytes.Repeat([]byte{'.'}, inlineMax+1-len(s))...)
+}
+
 func TestUnreferencedBlobDeleted(t *testing.T) {
+	for _, content := range [][]byte{[]byte("to be deleted"), fileSized("to be deleted")} {
+		testUnreferencedBlobDeleted(t, content)
+	}
+}
+
+func testUnreferencedBlobDeleted(t *testing.T, content []byte) {
 	ctx := context.Background()
 	s, err := Open(ctx, t.TempDir(), Options{})
 	if err != nil {
@@ -184,9 +196,19 @@ func TestUnreferencedBlobDeleted(t *testing.T) {
 	defer s.Close()
 	a, _ := s.CreateAccount(ctx, "alice", "x")
 	inbox, _ := s.Mailbox(ctx, a.ID, "INBOX")
-	ref, err := s.WriteBlob(ctx, bytes.NewReader([]byte("to be deleted")), -1)
+	ref, err := s.WriteBlob(ctx, bytes.NewReader(content), -1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if inline := ref.Content != nil; inline != (len(content) <= inlineMax) {
+		t.Fatalf("%d bytes: inline %v", len(content), inline)
+	}
+	var files int
+	if err := s.Blobs().List(ctx, func(string, int64) error { files++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := len(content) / (inlineMax + 1); files != want {
+		t.Fatalf("%d bytes: %d files, want %d", len(content), files, want)
 	}
 	if _, err := s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref, Flags: store.Flags{Sys: store.FlagDeleted}}}); err != nil {
 		t.Fatal(err)
@@ -200,5 +222,9 @@ func TestUnreferencedBlobDeleted(t *testing.T) {
 	}
 	if _, err := s.OpenBlob(ctx, ref.ID); !errors.Is(err, store.ErrNoSuchMessage) {
 		t.Fatalf("blob still there: %v", err)
+	}
+	var rows int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM blobs) + (SELECT count(*) FROM blob_contents)`).Scan(&rows); err != nil || rows != 0 {
+		t.Fatalf("%d blob rows left (%v)", rows, err)
 	}
 }

@@ -52,7 +52,7 @@ func (s *Store) Mailbox(ctx context.Context, acct store.AccountID, name string) 
 	if err != nil {
 		return store.Mailbox{}, fmt.Errorf("mailbox %q: %w: %w", name, store.ErrNoSuchMailbox, err)
 	}
-	m, err := scanMailbox(s.rdb.QueryRowContext(ctx, `SELECT `+mboxCols+` FROM mailboxes WHERE account = ? AND name = ?`, acct, cn))
+	m, err := scanMailbox(s.readQueryRow(ctx, `SELECT `+mboxCols+` FROM mailboxes WHERE account = ? AND name = ?`, acct, cn))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Mailbox{}, fmt.Errorf("mailbox %q: %w", name, store.ErrNoSuchMailbox)
 	}

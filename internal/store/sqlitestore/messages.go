@@ -235,6 +235,16 @@ func (t *wtx) refBlob(ref store.BlobRef) (int64, error) {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}
+	if ref.Content != nil {
+		size = int64(len(ref.Content))
+		if _, err := t.exec(`INSERT INTO blobs(id, size, refcount, anatomy) VALUES (?, ?, 1, ?)`, string(ref.ID), size, nullBytes(ref.Anatomy)); err != nil {
+			return 0, err
+		}
+		if _, err := t.exec(`INSERT INTO blob_contents(id, content) VALUES (?, ?)`, string(ref.ID), ref.Content); err != nil {
+			return 0, err
+		}
+		return size, t.indexBlob(ref.ID, ref.Text)
+	}
 	size, err = t.w.s.blobs.Stat(string(ref.ID))
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, fmt.Errorf("blob %s: %w: %w", ref.ID, store.ErrNoSuchMessage, err)

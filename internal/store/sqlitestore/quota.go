@@ -57,7 +57,7 @@ func (s *Store) SetQuota(ctx context.Context, name string, q store.Quota) error 
 // Quota implements store.Store.
 func (s *Store) Quota(ctx context.Context, acct store.AccountID) (store.QuotaUsage, error) {
 	var u store.QuotaUsage
-	err := s.rdb.QueryRowContext(ctx, `SELECT `+quotaCols+` FROM accounts WHERE id = ?`,
+	err := s.readQueryRow(ctx, `SELECT `+quotaCols+` FROM accounts WHERE id = ?`,
 		s.defaultQuota.StorageBytes, s.defaultQuota.Messages, acct).
 		Scan(&u.StorageBytes, &u.Messages, &u.StorageLimitBytes, &u.MessageLimit)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -86,9 +86,51 @@ func (t *wtx) indexBlob(id store.BlobID, text *store.IndexText) error {
 		}
 		return err
 	}
-	_, err = t.exec(`INSERT INTO search_text(rowid, hfrom, hto, hcc, hbcc, hsubject, hother, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		doc, text.From, text.To, text.Cc, text.Bcc, text.Subject, text.Other, text.Body)
-	return err
+	t.job.texts = append(t.job.texts, pendingText{doc: doc, blob: id, text: text})
+	return nil
+}
+
+// insertTexts writes the FTS5 rows of the documents that the batch's
+// successful jobs created. It runs after their savepoints are released:
+// FTS5 flushes its pending terms to a new index segment whenever a
+// savepoint opens, so inserting inside each job's savepoint made one
+// segment per message and kept FTS5 merging them (the larger part of
+// indexing's cost); here the batch's documents make one segment at the
+// commit. A document deleted later in the batch gets no text, and one
+// whose rowid was reused by a later job's document only that one's.
+func (w *writer) insertTexts(batch []*job) error {
+	var last map[int64]int // doc -> index in pending of its last text
+	var pending []pendingText
+	for _, j := range batch {
+		if j == nil {
+			continue
+		}
+		for _, p := range j.texts {
+			if last == nil {
+				last = make(map[int64]int)
+			}
+			if i, ok := last[p.doc]; ok {
+				pending[i].text = nil
+			}
+			last[p.doc] = len(pending)
+			pending = append(pending, p)
+		}
+	}
+	for _, p := range pending {
+		if p.text == nil {
+			continue
+		}
+		st, err := w.prepare(`INSERT INTO search_text(rowid, hfrom, hto, hcc, hbcc, hsubject, hother, body)
+			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM search_docs WHERE id = ?1 AND blob = ?9)`)
+		if err != nil {
+			return err
+		}
+		t := p.text
+		if _, err := st.Exec(p.doc, t.From, t.To, t.Cc, t.Bcc, t.Subject, t.Other, t.Body, string(p.blob)); err != nil {
+			return fmt.Errorf("document %d: %w", p.doc, err)
+		}
+	}
+	return nil
 }
 
 // ftsColumns maps header fields to their index column; other fields are
@@ -402,7 +444,7 @@ func (s *Store) Reindex(ctx context.Context, account string) (int, error) {
 	for start := 0; start < len(items); start += reindexBatch {
 		var docs []doc
 		for _, it := range items[start:min(start+reindexBatch, len(items))] {
-			d, err := s.reindexOne(it.id, it.anatomy)
+			d, err := s.reindexOne(ctx, it.id, it.anatomy)
 			if errors.Is(err, fs.ErrNotExist) {
 				s.log.Warn("reindex: blob file missing", "blob", it.id)
 				continue
@@ -460,8 +502,8 @@ type reindexed struct {
 	text    *store.IndexText
 }
 
-func (s *Store) reindexOne(id string, enc []byte) (reindexed, error) {
-	f, err := s.blobs.Open(id)
+func (s *Store) reindexOne(ctx context.Context, id string, enc []byte) (reindexed, error) {
+	f, err := s.openContent(ctx, id)
 	if err != nil {
 		return reindexed{}, err
 	}

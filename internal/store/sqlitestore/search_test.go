@@ -2,8 +2,10 @@ package sqlitestore
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"rookery/internal/imapnum"
@@ -126,5 +128,84 @@ func TestSearchIndexMaintenance(t *testing.T) {
 	}
 	if got := find(inbox.ID, search.Key{Op: search.OpBody, Value: "quarterly"}); len(got) != 1 {
 		t.Errorf("after reindex: %v", got)
+	}
+}
+
+// TestSearchTextsInBatches checks the deferred FTS insert (insertTexts)
+// under group commit: appends and expunges of shared contents from many
+// goroutines land in common batches, where a document can be created,
+// deleted and its rowid reused before the texts are written. Every
+// document must end with exactly its own text, and no text without one.
+func TestSearchTextsInBatches(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acct, err := s.CreateAccount(ctx, "alice", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := s.Mailbox(ctx, acct.ID, "INBOX")
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 40 {
+				body := fmt.Sprintf("Subject: m%d\r\n\r\nword%d body\r\n", (g+i)%5, (g+i)%5)
+				ref, err := s.WriteBlob(ctx, strings.NewReader(body), -1)
+				if err != nil {
+					errs <- err
+					return
+				}
+				res, err := s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref}})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if i%2 == 0 {
+					set := imapnum.Set{{Start: res.UIDs[0], Stop: res.UIDs[0]}}
+					if _, err := s.StoreFlags(ctx, inbox.ID, set, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0); err != nil {
+						errs <- err
+						return
+					}
+					if _, err := s.Expunge(ctx, inbox.ID, set); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var orphans, missing, docs int
+	q := `SELECT (SELECT count(*) FROM search_text WHERE rowid NOT IN (SELECT id FROM search_docs)),
+		(SELECT count(*) FROM search_docs WHERE id NOT IN (SELECT rowid FROM search_text)),
+		(SELECT count(*) FROM search_docs)`
+	if err := s.rdb.QueryRowContext(ctx, q).Scan(&orphans, &missing, &docs); err != nil {
+		t.Fatal(err)
+	}
+	if orphans != 0 || missing != 0 || docs == 0 {
+		t.Errorf("%d texts without document, %d documents without text, %d documents", orphans, missing, docs)
+	}
+	// Each remaining document's text is its own.
+	rows, err := s.rdb.QueryContext(ctx, `SELECT d.subject, t.hsubject FROM search_docs d JOIN search_text t ON t.rowid = d.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var subj, text string
+		if err := rows.Scan(&subj, &text); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(strings.ToLower(text), subj) { // stored folded
+			t.Errorf("document with subject %q has text %q", subj, text)
+		}
 	}
 }

@@ -93,7 +93,7 @@ func TestSortFieldsDoc(t *testing.T) {
 	}
 
 	// Undo migration 0006 and reopen: the backfill links every message.
-	db, err := sql.Open("sqlite", dsn(filepath.Join(dir, "rookery.db"), true))
+	db, err := sql.Open("sqlite", dsn(filepath.Join(dir, "rookery.db"), connWrite))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestSortFieldsSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The third document as if written before the migration.
-	db, err := sql.Open("sqlite", dsn(filepath.Join(dir, "rookery.db"), true))
+	db, err := sql.Open("sqlite", dsn(filepath.Join(dir, "rookery.db"), connWrite))
 	if err != nil {
 		t.Fatal(err)
 	}

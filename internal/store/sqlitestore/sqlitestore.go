@@ -1,9 +1,12 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -56,7 +59,8 @@ type Store struct {
 	bus   events.Bus
 	log   *slog.Logger
 	blobs *blob.Store
-	rdb   *sql.DB // read pool
+	rdb   *sql.DB // read pool, database mapped (scans)
+	ldb   *sql.DB // read pool for point lookups (readQueryRow), not mapped
 	wdb   *sql.DB // one connection, used only by the writer goroutine
 
 	w *writer
@@ -71,27 +75,44 @@ type Store struct {
 	pinMu sync.Mutex
 	pins  map[string]time.Time // blob id → last WriteBlob; guarded by pinMu
 
+	readStmts sync.Map // query text → *sql.Stmt on ldb (readQueryRow)
+
 	closeOnce sync.Once
 	closeErr  error
 }
 
 var _ store.Store = (*Store)(nil)
 
-func dsn(path string, write bool) string {
+// Connection kinds of dsn.
+const (
+	connRead   = iota // scans: the database mapped
+	connLookup        // point lookups
+	connWrite
+)
+
+func dsn(path string, kind int) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
-	if write {
+	switch kind {
+	case connWrite:
 		q.Add("_txlock", "immediate")
-	} else {
+	case connRead:
 		q.Add("_pragma", "query_only(1)")
-		// Readers map the database instead of copying pages through
-		// pread: SORT/THREAD and searches of huge mailboxes visit every
-		// row of a mailbox, and the OS page cache is shared by all
+		// Scans map the database instead of copying pages through
+		// pread: SELECT, SORT/THREAD and searches of huge mailboxes
+		// visit every row of a mailbox (SORT of 20k messages: 33 ms
+		// mapped, 41 ms not), and the OS page cache is shared by all
 		// connections where SQLite's own page caches are not.
 		q.Add("_pragma", "mmap_size(4294967296)")
+	case connLookup:
+		// Not mapped: SQLite unmaps the whole mapping at the start of
+		// every read transaction after a commit, and under a stream of
+		// deliveries those munmaps (TLB shootdowns) cost a tenth of
+		// the server's CPU for lookups that read a few pages.
+		q.Add("_pragma", "query_only(1)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
@@ -111,7 +132,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
 	path := filepath.Join(dir, "rookery.db")
-	wdb, err := sql.Open("sqlite", dsn(path, true))
+	wdb, err := sql.Open("sqlite", dsn(path, connWrite))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
@@ -123,7 +144,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		_ = wdb.Close()
 		return nil, err
 	}
-	rdb, err := sql.Open("sqlite", dsn(path, false))
+	rdb, err := sql.Open("sqlite", dsn(path, connRead))
 	if err != nil {
 		_ = wdb.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
@@ -131,10 +152,18 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	// No limit on read connections: a Fetch callback may read again while
 	// its rows are open, and a limit could deadlock such nesting.
 	rdb.SetMaxIdleConns(8)
+	ldb, err := sql.Open("sqlite", dsn(path, connLookup))
+	if err != nil {
+		_ = wdb.Close()
+		_ = rdb.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	ldb.SetMaxIdleConns(8)
 	conn, err := wdb.Conn(ctx)
 	if err != nil {
 		_ = wdb.Close()
 		_ = rdb.Close()
+		_ = ldb.Close()
 		return nil, fmt.Errorf("sqlitestore: writer connection: %w", err)
 	}
 	s := &Store{
@@ -143,6 +172,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		log:   log,
 		blobs: bs,
 		rdb:   rdb,
+		ldb:   ldb,
 		wdb:   wdb,
 		pins:  make(map[string]time.Time),
 
@@ -154,6 +184,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		_ = conn.Close()
 		_ = wdb.Close()
 		_ = rdb.Close()
+		_ = ldb.Close()
 		return nil, fmt.Errorf("sqlitestore: check search index: %w", err)
 	}
 	s.unindexed.Store(unindexed)
@@ -166,12 +197,35 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.w.close()
-		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
+		s.readStmts.Range(func(_, st any) bool {
+			_ = st.(*sql.Stmt).Close()
+			return true
+		})
+		s.closeErr = errors.Join(s.rdb.Close(), s.ldb.Close(), s.wdb.Close())
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("sqlitestore: close: %w", s.closeErr)
 		}
 	})
 	return s.closeErr
+}
+
+// readQueryRow runs a one-row read query, prepared once (per pooled
+// connection) instead of on every call: the lookups every login,
+// delivery and SELECT makes spent a third of their time preparing.
+func (s *Store) readQueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	st, ok := s.readStmts.Load(q)
+	if !ok {
+		prepared, err := s.ldb.PrepareContext(ctx, q)
+		if err != nil {
+			// Run it unprepared so that Scan reports the error.
+			return s.ldb.QueryRowContext(ctx, q, args...)
+		}
+		var loaded bool
+		if st, loaded = s.readStmts.LoadOrStore(q, prepared); loaded {
+			_ = prepared.Close()
+		}
+	}
+	return st.(*sql.Stmt).QueryRowContext(ctx, args...)
 }
 
 // Blobs returns the blob store, for maintenance (check --repair).
@@ -238,7 +292,13 @@ func applyMigration(ctx context.Context, db *sql.DB, version int, name string, l
 	return nil
 }
 
-// WriteBlob implements store.Store.
+// inlineMax is the largest content kept in the database (blob_contents,
+// migration 0008) rather than in a blob file.
+const inlineMax = 64 << 10
+
+// WriteBlob implements store.Store. A content of at most inlineMax bytes
+// is returned in the BlobRef and made durable by Append; a larger one is
+// streamed to a blob file, durable when WriteBlob returns.
 func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (store.BlobRef, error) {
 	// The anatomy is parsed from the same bytes while they are written:
 	// one pass, bounded memory (see package anatomy).
@@ -246,24 +306,35 @@ func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (stor
 	// memory up to captureMax (search.go).
 	parser := anatomy.NewParser()
 	capture := &textCapture{max: captureMax}
-	id, size, err := s.blobs.Put(ctx, io.TeeReader(r, io.MultiWriter(parser, capture)), maxSize)
-	if errors.Is(err, blob.ErrTooBig) {
-		return store.BlobRef{}, fmt.Errorf("write blob: %w: %w", store.ErrTooBig, err)
+	src := io.TeeReader(r, io.MultiWriter(parser, capture))
+	head := bytes.NewBuffer(make([]byte, 0, 16<<10))
+	if _, err := io.Copy(head, io.LimitReader(src, inlineMax+1)); err != nil {
+		return store.BlobRef{}, fmt.Errorf("write blob: read content: %w", err)
 	}
-	if err != nil {
-		return store.BlobRef{}, fmt.Errorf("write blob: %w", err)
-	}
-	now := time.Now()
-	s.pinMu.Lock()
-	s.pins[id] = now
-	if len(s.pins) > 4096 {
-		for k, t := range s.pins {
-			if now.Sub(t) > blobPinTTL {
-				delete(s.pins, k)
-			}
+	var id string
+	var size int64
+	var content []byte
+	if head.Len() <= inlineMax {
+		size = int64(head.Len())
+		if maxSize >= 0 && size > maxSize {
+			return store.BlobRef{}, fmt.Errorf("write blob: %w: more than %d bytes", store.ErrTooBig, maxSize)
 		}
+		if err := ctx.Err(); err != nil {
+			return store.BlobRef{}, fmt.Errorf("write blob: %w", err)
+		}
+		sum := sha256.Sum256(head.Bytes())
+		id, content = hex.EncodeToString(sum[:]), head.Bytes()
+	} else {
+		var err error
+		id, size, err = s.blobs.Put(ctx, io.MultiReader(head, src), maxSize)
+		if errors.Is(err, blob.ErrTooBig) {
+			return store.BlobRef{}, fmt.Errorf("write blob: %w: %w", store.ErrTooBig, err)
+		}
+		if err != nil {
+			return store.BlobRef{}, fmt.Errorf("write blob: %w", err)
+		}
+		s.pin(id)
 	}
-	s.pinMu.Unlock()
 	root := parser.Close()
 	text, err := s.extractText(id, root, capture)
 	if err != nil {
@@ -272,7 +343,23 @@ func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (stor
 		s.log.Warn("extracting search text", "blob", id, "err", err)
 		text = nil
 	}
-	return store.BlobRef{ID: store.BlobID(id), Size: size, Anatomy: anatomy.Marshal(root), Text: text}, nil
+	return store.BlobRef{ID: store.BlobID(id), Size: size, Anatomy: anatomy.Marshal(root), Text: text, Content: content}, nil
+}
+
+// pin protects a just-written blob file from deletion by a concurrent
+// expunge of the same content until Append references it (blobPinTTL).
+func (s *Store) pin(id string) {
+	now := time.Now()
+	s.pinMu.Lock()
+	defer s.pinMu.Unlock()
+	s.pins[id] = now
+	if len(s.pins) > 4096 {
+		for k, t := range s.pins {
+			if now.Sub(t) > blobPinTTL {
+				delete(s.pins, k)
+			}
+		}
+	}
 }
 
 // OpenBlob implements store.Store.
@@ -280,15 +367,33 @@ func (s *Store) OpenBlob(ctx context.Context, id store.BlobID) (store.Blob, erro
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("open blob: %w", err)
 	}
-	r, err := s.blobs.Open(string(id))
+	b, err := s.openContent(ctx, string(id))
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, blob.ErrInvalidID) {
 		return nil, fmt.Errorf("open blob: %w: %w", store.ErrNoSuchMessage, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open blob: %w", err)
 	}
-	return r, nil
+	return b, nil
 }
+
+// openContent opens a content: from blob_contents, else its file.
+func (s *Store) openContent(ctx context.Context, id string) (store.Blob, error) {
+	var content []byte
+	err := s.readQueryRow(ctx, `SELECT content FROM blob_contents WHERE id = ?`, id).Scan(&content)
+	if err == nil {
+		return inlineBlob{bytes.NewReader(content)}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	return s.blobs.Open(id)
+}
+
+// inlineBlob is an open content kept in the database.
+type inlineBlob struct{ *bytes.Reader }
+
+func (inlineBlob) Close() error { return nil }
 
 // deleteBlobFiles removes the files of blobs that lost their last reference
 // in a committed transaction, except those written very recently.

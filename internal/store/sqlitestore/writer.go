@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"rookery/internal/events"
+	"rookery/internal/store"
 )
 
 // maxBatch bounds the jobs committed together by one group commit.
@@ -40,6 +41,15 @@ type job struct {
 
 	events    []events.Event
 	dropBlobs []string
+	texts     []pendingText
+}
+
+// pendingText is a search document's text, inserted into the FTS5 table
+// after the batch's last savepoint (see indexBlob).
+type pendingText struct {
+	doc  int64
+	blob store.BlobID
+	text *store.IndexText
 }
 
 // wtx is what a job sees: the write connection inside the batch transaction,
@@ -176,7 +186,7 @@ func (w *writer) runBatch(batch []*job) {
 		err := j.fn(&wtx{w: w, job: j})
 		if err != nil {
 			errs[i] = err
-			j.events, j.dropBlobs = nil, nil
+			j.events, j.dropBlobs, j.texts = nil, nil, nil
 			if rerr := w.exec("ROLLBACK TO job"); rerr != nil {
 				_ = w.exec("ROLLBACK")
 				fail(fmt.Errorf("rollback to savepoint: %w", rerr))
@@ -189,6 +199,11 @@ func (w *writer) runBatch(batch []*job) {
 			return
 		}
 		drops = append(drops, j.dropBlobs...)
+	}
+	if err := w.insertTexts(batch); err != nil {
+		_ = w.exec("ROLLBACK")
+		fail(fmt.Errorf("index text: %w", err))
+		return
 	}
 	// A blob dropped by one job may have been referenced again by a later
 	// one: delete only files whose row is really gone.

@@ -619,8 +619,32 @@ func testWriteBlob(t *testing.T, h *harness) {
 	if r1.ID != r2.ID || r1.Size != r2.Size || r1.Size != 10 || len(r1.ID) != 64 || !bytes.Equal(r1.Anatomy, r2.Anatomy) {
 		t.Fatalf("refs %+v %+v", r1, r2)
 	}
+	// Content is readable once a message references it (a store may keep
+	// small contents with the metadata, written by Append).
+	inbox := h.mailbox(h.account("alice").ID, "INBOX")
+	if _, err := h.s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: r1}}); err != nil {
+		t.Fatal(err)
+	}
 	if got := readBlob(t, h.s, r1.ID); got != "0123456789" {
 		t.Fatalf("content %q", got)
+	}
+	// Large contents, one byte either side of sizes a store may treat
+	// differently, round-trip too.
+	for _, n := range []int{64<<10 - 1, 64 << 10, 64<<10 + 1, 1 << 20} {
+		body := strings.Repeat("x", n-2) + "\r\n"
+		ref := must(h.s.WriteBlob(ctx, strings.NewReader(body), -1))(t)
+		if ref.Size != int64(n) {
+			t.Fatalf("size %d, want %d", ref.Size, n)
+		}
+		if _, err := h.s.WriteBlob(ctx, strings.NewReader(body), int64(n-1)); !errors.Is(err, store.ErrTooBig) {
+			t.Fatalf("%d bytes with limit %d: %v", n, n-1, err)
+		}
+		if _, err := h.s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := readBlob(t, h.s, ref.ID); got != body {
+			t.Fatalf("%d bytes: read %d bytes back", n, len(got))
+		}
 	}
 }
 
