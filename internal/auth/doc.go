@@ -1,7 +1,8 @@
 // Package auth verifies credentials: argon2id password hashes, the SASL
-// mechanisms PLAIN, LOGIN and SCRAM-SHA-256 (its server side written here
-// from RFC 5802 and RFC 7677, against stored StoredKey/ServerKey/salt, never
-// the password), and failed-login throttling (Throttle: exponential delays
+// mechanisms PLAIN, LOGIN, SCRAM-SHA-256 and SCRAM-SHA-256-PLUS (their
+// server side written here from RFC 5802 and RFC 7677, against stored
+// StoredKey/ServerKey/salt, never the password; -PLUS binds to the TLS
+// connection with tls-exporter, RFC 9266), and failed-login throttling (Throttle: exponential delays
 // per address and per (account, address), capped per account so that a
 // stranger cannot lock a user out).
 //

@@ -99,13 +99,25 @@ func hmacSHA256(key []byte, msg string) []byte {
 	return m.Sum(nil)
 }
 
-// SCRAMServer returns a SCRAM-SHA-256 server (RFC 5802, RFC 7677) without
-// channel binding. It calls done with the account after a valid proof.
-// Unknown users and accounts without a stored SCRAM secret get a fake
-// salt derived from the user name, so the exchange does not reveal which
-// accounts exist; they fail at the proof.
-func (a *Authenticator) SCRAMServer(ctx context.Context, remote net.Addr, done func(store.Account)) sasl.Server {
-	return &scramServer{a: a, ctx: ctx, remote: remote, done: done}
+// SCRAMServer returns a SCRAM-SHA-256 server (RFC 5802, RFC 7677), the
+// mechanism without channel binding. It calls done with the account after a
+// valid proof. Unknown users and accounts without a stored SCRAM secret get
+// a fake salt derived from the user name, so the exchange does not reveal
+// which accounts exist; they fail at the proof.
+//
+// offered is the channel binding of the connection when the server
+// advertises SCRAM-SHA-256-PLUS on it, else nil. With it, a client's GS2
+// flag "y" (it could bind but believes the server cannot) is a downgrade
+// and fails with server-does-support-channel-binding (RFC 5802 §6).
+func (a *Authenticator) SCRAMServer(ctx context.Context, remote net.Addr, offered *ChannelBinding, done func(store.Account)) sasl.Server {
+	return &scramServer{a: a, ctx: ctx, remote: remote, done: done, mech: SCRAMSHA256, offered: offered}
+}
+
+// SCRAMPlusServer returns a SCRAM-SHA-256-PLUS server: SCRAM-SHA-256 bound
+// to the channel cb (RFC 5802 §6). The client must ask for cb's type with
+// the GS2 flag "p=" and send cb's data in its final message.
+func (a *Authenticator) SCRAMPlusServer(ctx context.Context, remote net.Addr, cb ChannelBinding, done func(store.Account)) sasl.Server {
+	return &scramServer{a: a, ctx: ctx, remote: remote, done: done, mech: SCRAMSHA256Plus, plus: true, offered: &cb}
 }
 
 type scramServer struct {
@@ -113,6 +125,11 @@ type scramServer struct {
 	ctx    context.Context
 	remote net.Addr
 	done   func(store.Account)
+
+	mech    string          // SCRAMSHA256 or SCRAMSHA256Plus, for logs
+	plus    bool            // the -PLUS mechanism
+	offered *ChannelBinding // the connection's binding if -PLUS is offered
+	cbData  []byte          // binding data the client must send (after "p=")
 
 	step                         int
 	gs2Header                    string
@@ -154,13 +171,8 @@ func (s *scramServer) first(msg string) ([]byte, bool, error) {
 	if !ok {
 		return nil, false, fmt.Errorf("%w: no GS2 header", ErrSCRAMProtocol)
 	}
-	switch {
-	case cb == "n", cb == "y":
-		// "y": the client could bind but thinks we cannot; we do not
-		// advertise -PLUS, so that is correct.
-	case strings.HasPrefix(cb, "p="):
-		return nil, false, fmt.Errorf("%w: channel binding is not supported", ErrSCRAMProtocol)
-	default:
+	cbName, isP := strings.CutPrefix(cb, "p=")
+	if cb != "n" && cb != "y" && (!isP || !validCBName(cbName)) {
 		return nil, false, fmt.Errorf("%w: bad channel binding flag", ErrSCRAMProtocol)
 	}
 	authz, bare, ok := strings.Cut(rest, ",")
@@ -185,11 +197,14 @@ func (s *scramServer) first(msg string) ([]byte, bool, error) {
 			return nil, false, fmt.Errorf("%w: bad authzid", ErrSCRAMProtocol)
 		}
 		if z != s.user {
-			s.a.fail(s.ctx, s.user, s.remote, SCRAMSHA256, "authorization identity "+z)
+			s.a.fail(s.ctx, s.user, s.remote, s.mech, "authorization identity "+z)
 			return nil, false, ErrAuthorizationFailed
 		}
 	}
 	if err := s.a.throttleWait(s.ctx, s.user, s.remote); err != nil {
+		return nil, false, err
+	}
+	if err := s.checkCBFlag(cb, cbName, isP); err != nil {
 		return nil, false, err
 	}
 	acct, err := s.a.st.Account(s.ctx, s.user)
@@ -230,15 +245,21 @@ func (s *scramServer) final(msg string) ([]byte, bool, error) {
 	if len(attrs) < 2 || attrs[0].k != 'c' || attrs[1].k != 'r' {
 		return nil, false, fmt.Errorf("%w: want c=,r= in client-final-message", ErrSCRAMProtocol)
 	}
-	if attrs[0].v != base64.StdEncoding.EncodeToString([]byte(s.gs2Header)) {
-		return nil, false, fmt.Errorf("%w: channel binding data does not match the GS2 header", ErrSCRAMProtocol)
-	}
 	if attrs[1].v != s.nonce {
 		return nil, false, fmt.Errorf("%w: nonce mismatch", ErrSCRAMProtocol)
 	}
+	// c= is base64(gs2-header [cbind-data]) (RFC 5802 §7): the header
+	// repeated, and with "p=" the binding data of the channel the client
+	// sees. A difference means another TLS connection in between (or a
+	// client bug): no proof is checked, the attempt fails.
+	cbind := append([]byte(s.gs2Header), s.cbData...)
+	got, err := base64.StdEncoding.Strict().DecodeString(attrs[0].v)
+	if err != nil || subtle.ConstantTimeCompare(got, cbind) != 1 {
+		return nil, false, s.cbFail(scramCBMismatch, "channel bindings don't match")
+	}
 	authMessage := s.clientFirstBare + "," + s.serverFirst + "," + withoutProof
 	if !s.known {
-		s.a.fail(s.ctx, s.user, s.remote, SCRAMSHA256, "unknown user or no SCRAM secret")
+		s.a.fail(s.ctx, s.user, s.remote, s.mech, "unknown user or no SCRAM secret")
 		return nil, false, ErrInvalidCredentials
 	}
 	sig := hmacSHA256(s.secret.storedKey, authMessage)
@@ -248,7 +269,7 @@ func (s *scramServer) final(msg string) ([]byte, bool, error) {
 	}
 	h := sha256.Sum256(clientKey)
 	if subtle.ConstantTimeCompare(h[:], s.secret.storedKey) != 1 {
-		s.a.fail(s.ctx, s.user, s.remote, SCRAMSHA256, "wrong password")
+		s.a.fail(s.ctx, s.user, s.remote, s.mech, "wrong password")
 		return nil, false, ErrInvalidCredentials
 	}
 	s.a.succeeded(s.user, s.remote)

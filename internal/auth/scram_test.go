@@ -87,7 +87,7 @@ func TestSCRAMRFC7677(t *testing.T) {
 	a, _ := scramAuth(t, sec.encode())
 	a.scramNonce = func() string { return "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0" }
 	var got *store.Account
-	s := a.SCRAMServer(context.Background(), remote, func(acct store.Account) { got = &acct })
+	s := a.SCRAMServer(context.Background(), remote, nil, func(acct store.Account) { got = &acct })
 	ch, done, err := s.Next([]byte("n,,n=user,r=rOprNGfwEbeRWgbNEkqO"))
 	if err != nil || done {
 		t.Fatal(err, done)
@@ -124,7 +124,7 @@ func TestSCRAMClient(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a, _ := scramAuth(t, secret)
 			var got *store.Account
-			s := a.SCRAMServer(context.Background(), remote, func(acct store.Account) { got = &acct })
+			s := a.SCRAMServer(context.Background(), remote, nil, func(acct store.Account) { got = &acct })
 			c := &scramClient{user: tc.user, pw: tc.pw, cnonce: "fyko+d2lbbFgONRv9qkxdawL"}
 			// No initial response: the server asks with an empty challenge.
 			if ch, _, err := s.Next(nil); err != nil || len(ch) != 0 {
@@ -168,7 +168,7 @@ func TestSCRAMProtocolErrors(t *testing.T) {
 	} {
 		a, _ := scramAuth(t, secret)
 		a.scramNonce = func() string { return "SRV" }
-		s := a.SCRAMServer(context.Background(), remote, func(store.Account) { t.Fatal("logged in") })
+		s := a.SCRAMServer(context.Background(), remote, nil, func(store.Account) { t.Fatal("logged in") })
 		_, _, err := s.Next([]byte(tc.first))
 		if tc.final == "" {
 			if err == nil {

@@ -207,11 +207,11 @@ func equalFold(a, b string) bool {
 
 // statusItems are the STATUS attributes Read accepts (RFC 9051, RFC 7162
 // HIGHESTMODSEQ, RFC 7889 APPENDLIMIT, RFC 8474 MAILBOXID, RFC 8438 SIZE,
-// RFC 3501 RECENT).
+// RFC 3501 RECENT, RFC 9208 DELETED-STORAGE).
 var statusItems = map[string]bool{
 	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
 	"DELETED": true, "SIZE": true, "RECENT": true, "HIGHESTMODSEQ": true,
-	"APPENDLIMIT": true, "MAILBOXID": true,
+	"APPENDLIMIT": true, "MAILBOXID": true, "DELETED-STORAGE": true,
 }
 
 // statusAtts parses "(" status-att *(SP status-att) ")".

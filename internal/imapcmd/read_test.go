@@ -91,6 +91,7 @@ var readTests = []readTest{
 	{"a UNSUBSCRIBE {3}\r\na b\r\n", cmd("a", "UNSUBSCRIBE", false, &MailboxArg{"a b"})},
 	{"a RENAME old \"new one\"\r\n", cmd("a", "RENAME", false, &Rename{"old", "new one"})},
 	{"a STATUS INBOX (MESSAGES uidnext UNSEEN HIGHESTMODSEQ)\r\n", cmd("a", "STATUS", false, &Status{Mailbox: "INBOX", Items: []string{"MESSAGES", "UIDNEXT", "UNSEEN", "HIGHESTMODSEQ"}})},
+	{"a STATUS INBOX (DELETED deleted-storage)\r\n", cmd("a", "STATUS", false, &Status{Mailbox: "INBOX", Items: []string{"DELETED", "DELETED-STORAGE"}})},
 	// LIST.
 	{"a LIST \"\" \"*\"\r\n", cmd("a", "LIST", false, &List{Reference: "", Patterns: []string{"*"}})},
 	{"a LIST \"\" %\r\n", cmd("a", "LIST", false, &List{Patterns: []string{"%"}})},

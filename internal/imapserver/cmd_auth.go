@@ -32,6 +32,27 @@ func (c *conn) plaintextAllowed() bool {
 	}
 }
 
+// channelBinding returns the connection's tls-exporter channel binding
+// (RFC 9266) for SCRAM-SHA-256-PLUS, or nil when there is none: no TLS, or
+// TLS 1.2 without the extended master secret.
+func (c *conn) channelBinding() *auth.ChannelBinding {
+	if !c.isTLS {
+		return nil
+	}
+	tc, ok := c.nc.(*tls.Conn) // implicit TLS
+	if !ok {
+		tc, ok = c.rw.(*tls.Conn) // after STARTTLS
+	}
+	if !ok {
+		return nil
+	}
+	cb, ok := auth.TLSExporterBinding(tc.ConnectionState())
+	if !ok {
+		return nil
+	}
+	return &cb
+}
+
 func cmdStartTLS(_ context.Context, c *conn, _ *imapcmd.Command) error {
 	if c.isTLS {
 		return imap.BadRequest(imap.CodeClientBug, "TLS is already active")
@@ -74,6 +95,11 @@ func cmdLogin(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 }
 
 func loginError(err error) error {
+	if se, ok := errors.AsType[*auth.SCRAMError](err); ok {
+		// RFC 5802's server-error value, in place of the
+		// server-final-message a failed exchange does not send.
+		return imap.Errorf(imap.CodeAuthFailed, "Authentication failed (e=%s)", se.Value)
+	}
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		return imap.Errorf(imap.CodeAuthFailed, "Authentication failed")
 	}
@@ -115,7 +141,14 @@ func cmdAuthenticate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	case auth.LoginMechanism:
 		srv = c.srv.opts.Auth.LoginServer(ctx, c.nc.RemoteAddr(), setAcct)
 	case auth.SCRAMSHA256:
-		srv = c.srv.opts.Auth.SCRAMServer(ctx, c.nc.RemoteAddr(), setAcct)
+		srv = c.srv.opts.Auth.SCRAMServer(ctx, c.nc.RemoteAddr(), c.channelBinding(), setAcct)
+	case auth.SCRAMSHA256Plus:
+		cb := c.channelBinding()
+		if cb == nil {
+			// Not offered here (no TLS, or no safe binding data).
+			return imap.Errorf(imap.CodeCannot, "Unsupported authentication mechanism")
+		}
+		srv = c.srv.opts.Auth.SCRAMPlusServer(ctx, c.nc.RemoteAddr(), *cb, setAcct)
 	default:
 		return imap.Errorf(imap.CodeCannot, "Unsupported authentication mechanism")
 	}

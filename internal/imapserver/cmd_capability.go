@@ -19,6 +19,9 @@ func (c *conn) capabilities() []string {
 		}
 		if c.plaintextAllowed() {
 			caps = append(caps, "AUTH=PLAIN", "AUTH=LOGIN", "AUTH=SCRAM-SHA-256")
+			if c.channelBinding() != nil {
+				caps = append(caps, "AUTH=SCRAM-SHA-256-PLUS")
+			}
 		} else {
 			caps = append(caps, "LOGINDISABLED")
 		}

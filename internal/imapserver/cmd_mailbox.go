@@ -116,7 +116,7 @@ func cmdStatus(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 var statusItems = map[string]bool{
 	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
 	"DELETED": true, "SIZE": true, "RECENT": true, "HIGHESTMODSEQ": true,
-	"MAILBOXID": true,
+	"MAILBOXID": true, "DELETED-STORAGE": true,
 }
 
 // writeStatus writes one untagged STATUS response with items in the order
@@ -158,6 +158,11 @@ func (c *conn) writeStatus(ctx context.Context, id store.MailboxID, items []stri
 			e.Number(st.Deleted)
 		case "SIZE":
 			e.Number64(uint64(st.Size))
+		case "DELETED-STORAGE":
+			// RFC 9208 §4.1.4: the storage EXPUNGE would free, in the
+			// unit of the STORAGE resource (1024 octets, §5.1),
+			// rounded up as GETQUOTA rounds usage.
+			e.Number64(uint64(st.DeletedSize+1023) / 1024)
 		case "RECENT":
 			e.Number(st.Recent)
 		case "HIGHESTMODSEQ":

@@ -133,6 +133,9 @@ type MailboxStatus struct {
 	Deleted  uint32
 	Recent   uint32 // messages not yet claimed by any session (ClaimRecent)
 	Size     int64  // sum of RFC822.SIZE
+	// DeletedSize is the sum of RFC822.SIZE of the messages with \Deleted:
+	// what EXPUNGE would free (RFC 9208 DELETED-STORAGE).
+	DeletedSize int64
 }
 
 // Message is the metadata of one message in a mailbox.

@@ -147,9 +147,11 @@ func (s *Store) Status(ctx context.Context, mbox store.MailboxID) (store.Mailbox
 		st.Mailbox = m
 		return tx.QueryRowContext(ctx, `SELECT count(*),
 				coalesce(sum(flags & ? = 0), 0), coalesce(sum(flags & ? != 0), 0),
-				coalesce(sum(uid >= ?), 0), coalesce(sum(size), 0)
-			FROM messages WHERE mailbox = ?`, int(store.FlagSeen), int(store.FlagDeleted), recentFrom, mbox).
-			Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Recent, &st.Size)
+				coalesce(sum(uid >= ?), 0), coalesce(sum(size), 0),
+				coalesce(sum(CASE WHEN flags & ? != 0 THEN size ELSE 0 END), 0)
+			FROM messages WHERE mailbox = ?`, int(store.FlagSeen), int(store.FlagDeleted), recentFrom,
+			int(store.FlagDeleted), mbox).
+			Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Recent, &st.Size, &st.DeletedSize)
 	})
 	if err != nil {
 		return store.MailboxStatus{}, fmt.Errorf("status of mailbox %d: %w", mbox, err)

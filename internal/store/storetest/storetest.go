@@ -53,6 +53,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"RenameInbox", testRenameInbox},
 		{"Subscriptions", testSubscriptions},
 		{"AppendFetchStatus", testAppendFetchStatus},
+		{"StatusDeleted", testStatusDeleted},
 		{"FetchSets", testFetchSets},
 		{"WriteBlob", testWriteBlob},
 		{"Anatomy", testAnatomy},
@@ -558,6 +559,42 @@ func testAppendFetchStatus(t *testing.T, h *harness) {
 	wantErr(t, err, store.ErrNoSuchMailbox)
 	_, err = h.s.OpenBlob(ctx, "0000000000000000000000000000000000000000000000000000000000000000")
 	wantErr(t, err, store.ErrNoSuchMessage)
+}
+
+// testStatusDeleted checks the \Deleted counters of Status: DELETED and
+// DeletedSize (RFC 9208 DELETED-STORAGE), through flag changes, expunge, and
+// with messages in another mailbox that must not count.
+func testStatusDeleted(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	other := h.mailbox(a.ID, "Trash")
+	r1, r2, r3 := h.blob(message(1)), h.blob(message(2)+"two"), h.blob(message(3)+"three!")
+	must(h.s.Append(ctx, inbox.ID, []store.NewMessage{
+		{Blob: r1, Flags: store.Flags{Sys: store.FlagDeleted | store.FlagSeen}},
+		{Blob: r2},
+		{Blob: r3, Flags: store.Flags{Sys: store.FlagFlagged}},
+	}))(t)
+	must(h.s.Append(ctx, other.ID, []store.NewMessage{{Blob: r2, Flags: store.Flags{Sys: store.FlagDeleted}}}))(t)
+	check := func(step string, deleted uint32, size int64) {
+		t.Helper()
+		st := must(h.s.Status(ctx, inbox.ID))(t)
+		if st.Deleted != deleted || st.DeletedSize != size {
+			t.Fatalf("%s: Deleted=%d DeletedSize=%d, want %d %d", step, st.Deleted, st.DeletedSize, deleted, size)
+		}
+	}
+	check("after append", 1, r1.Size)
+	must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 3, Stop: 3}}, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0))(t)
+	check("after +FLAGS \\Deleted", 2, r1.Size+r3.Size)
+	// Keywords and other system flags do not make a message \Deleted.
+	must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 2, Stop: 2}}, store.FlagsAdd, store.Flags{Sys: store.FlagAnswered, Keywords: []string{"Deleted"}}, 0))(t)
+	check("after a keyword", 2, r1.Size+r3.Size)
+	must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 1}}, store.FlagsRemove, store.Flags{Sys: store.FlagDeleted}, 0))(t)
+	check("after -FLAGS \\Deleted", 1, r3.Size)
+	must(h.s.Expunge(ctx, inbox.ID, nil))(t)
+	check("after expunge", 0, 0)
+	if st := must(h.s.Status(ctx, other.ID))(t); st.Deleted != 1 || st.DeletedSize != r2.Size {
+		t.Fatalf("other mailbox: %+v", st)
+	}
 }
 
 func testFetchSets(t *testing.T, h *harness) {
