@@ -34,6 +34,18 @@ type keyConverter struct {
 	modSeq bool
 }
 
+// highestModSeq returns the highest mod-sequence of msgs if a MODSEQ key
+// was used (SEARCH and SORT then report it, RFC 7162 §3.1.5), else 0.
+func (kc *keyConverter) highestModSeq(msgs []*search.Message) store.ModSeq {
+	var highest store.ModSeq
+	if kc.modSeq {
+		for _, m := range msgs {
+			highest = max(highest, m.ModSeq)
+		}
+	}
+	return highest
+}
+
 // sysFlagKeys maps flag search keys to their flags.
 var sysFlagKeys = map[string]store.SysFlags{
 	"ANSWERED": store.FlagAnswered, "DELETED": store.FlagDeleted, "DRAFT": store.FlagDraft,
@@ -155,6 +167,9 @@ func (c *conn) runSearchWith(ctx context.Context, charset string, key imapcmd.Se
 		return nil, nil, err
 	}
 	s := c.searcher()
+	if kc.modSeq {
+		want |= store.SortMeta // the response carries the highest mod-sequence
+	}
 	s.sortFields, s.sortWant = sortFields, want
 	msgs, err := s.find(ctx, k, extra, withMeta || kc.modSeq)
 	if errors.Is(err, search.ErrBadKey) {
@@ -179,12 +194,7 @@ func cmdSearch(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	if ret != nil && !(ret.Min || ret.Max || ret.All || ret.Count || ret.Save) {
 		ret.All = true // RETURN () means ALL
 	}
-	var highest store.ModSeq
-	if kc.modSeq {
-		for _, m := range msgs {
-			highest = max(highest, m.ModSeq)
-		}
-	}
+	highest := kc.highestModSeq(msgs)
 	if ret == nil {
 		e := c.enc
 		e.Raw("* SEARCH")

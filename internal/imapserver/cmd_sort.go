@@ -40,13 +40,14 @@ func cmdSort(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 		crit[i] = search.SortCriterion{Key: k, Reverse: sc.Reverse}
 	}
 	want, only := sortFieldsOnly(crit)
-	msgs, _, err := c.runSearchWith(ctx, args.Charset, args.Key, sortNeeds(crit), true, only, want)
+	msgs, kc, err := c.runSearchWith(ctx, args.Charset, args.Key, sortNeeds(crit), true, only, want)
 	if err != nil {
 		return err
 	}
 	if err := search.Sort(msgs, crit); err != nil {
 		return err
 	}
+	highest := kc.highestModSeq(msgs)
 	nums := make([]uint32, len(msgs))
 	for i, m := range msgs {
 		nums[i] = number(m, cmd.UID)
@@ -66,13 +67,16 @@ func cmdSort(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 		if !(ret.Min || ret.Max || ret.All || ret.Count) {
 			ret.All = true
 		}
-		c.writeESearch(cmd, ret, nums, false, 0)
+		c.writeESearch(cmd, ret, nums, false, highest)
 		return c.enc.Err()
 	}
 	e := c.enc
 	e.Raw("* SORT")
 	for _, n := range nums {
 		e.SP().Number(n)
+	}
+	if highest > 0 {
+		e.Raw(" (MODSEQ ").Number64(highest).Raw(")")
 	}
 	return e.CRLF()
 }
