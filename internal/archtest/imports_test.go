@@ -42,6 +42,7 @@ var allowed = map[string][]string{
 	"internal/lmtp":              {"internal/delivery", "internal/store"},
 	"internal/metrics":           {},
 	"internal/archtest":          {},
+	"internal/benchcorpus":       {},
 }
 
 // forbiddenExternal lists external imports a package must not use.
