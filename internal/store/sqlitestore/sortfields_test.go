@@ -178,3 +178,57 @@ func TestSortFieldsSent(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestMigrationFillsSentDates checks that migration 0007 gives documents
+// written before it their sent date.
+func TestMigrationFillsSentDates(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := s.CreateAccount(ctx, "alice", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := s.Mailbox(ctx, acct.ID, "INBOX")
+	for _, date := range []string{"Tue, 3 Jan 2023 10:00:00 +0200", "garbage", ""} {
+		ref, err := s.WriteBlob(ctx, strings.NewReader("Date: "+date+"\r\nSubject: s\r\n\r\nbody\r\n"), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn(filepath.Join(dir, "rookery.db"), connWrite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`ALTER TABLE search_docs DROP COLUMN sent`, `DELETE FROM schema_version WHERE version = 7`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	if s, err = Open(ctx, dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got []string
+	err = s.SortFields(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 3}}, store.SortDate, func(_ store.Message, f *store.SortFields) error {
+		got = append(got, f.Date+"|"+f.Sent.Format(time.RFC3339))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "|2023-01-03T08:00:00Z garbage|0001-01-01T00:00:00Z |0001-01-01T00:00:00Z"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got %q, want %q", strings.Join(got, " "), want)
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"rookery/internal/anatomy"
 	"rookery/internal/blob"
 	"rookery/internal/events"
+	"rookery/internal/search"
 	"rookery/internal/store"
 )
 
@@ -282,6 +283,11 @@ func applyMigration(ctx context.Context, db *sql.DB, version int, name string, l
 	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 		return fmt.Errorf("sqlitestore: migration %s: %w", name, err)
 	}
+	if step := migrationSteps[version]; step != nil {
+		if err := step(ctx, tx); err != nil {
+			return fmt.Errorf("sqlitestore: migration %s: %w", name, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version(version, applied) VALUES (?, ?)`, version, time.Now().Unix()); err != nil {
 		return fmt.Errorf("sqlitestore: migration %s: %w", name, err)
 	}
@@ -289,6 +295,53 @@ func applyMigration(ctx context.Context, db *sql.DB, version int, name string, l
 		return fmt.Errorf("sqlitestore: migration %s: commit: %w", name, err)
 	}
 	log.Info("applied schema migration", "version", version, "name", name)
+	return nil
+}
+
+// migrationSteps are the parts of migrations that SQL cannot do, run in
+// the migration's transaction after its SQL.
+var migrationSteps = map[int]func(context.Context, *sql.Tx) error{
+	7: fillSentDates,
+}
+
+// fillSentDates sets search_docs.sent of the documents written before
+// migration 0007 from their Date field.
+func fillSentDates(ctx context.Context, tx *sql.Tx) error {
+	type doc struct {
+		id   int64
+		sent int64
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, date FROM search_docs WHERE sent IS NULL AND date != ''`)
+	if err != nil {
+		return fmt.Errorf("read dates: %w", err)
+	}
+	var docs []doc
+	for rows.Next() {
+		var d doc
+		var date string
+		if err := rows.Scan(&d.id, &date); err != nil {
+			rows.Close()
+			return fmt.Errorf("read dates: %w", err)
+		}
+		if t, ok := search.ParseDate(date); ok {
+			d.sent = t.Unix()
+			docs = append(docs, d)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read dates: %w", err)
+	}
+	st, err := tx.PrepareContext(ctx, `UPDATE search_docs SET sent = ? WHERE id = ?`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, d := range docs {
+		if _, err := st.ExecContext(ctx, d.sent, d.id); err != nil {
+			return fmt.Errorf("set sent date: %w", err)
+		}
+	}
 	return nil
 }
 
