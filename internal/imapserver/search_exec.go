@@ -127,6 +127,9 @@ func uidKey(uids []store.UID) search.Key {
 	return search.Key{Op: search.OpUID, Set: imapnum.Compact(slices.Compact(uids))}
 }
 
+// slabSize is how many messages find allocates at once.
+const slabSize = 1024
+
 // find returns the messages of the view matching k, in sequence order.
 // Each message's accessors read what extra asks for (SORT and THREAD)
 // besides what the residual key needs; metadata-only searches never open
@@ -193,18 +196,31 @@ func (s *searcher) find(ctx context.Context, k search.Key, extra search.Needs, w
 	// Header fields that an envelope holds are read from it unless the
 	// residual itself looks at headers (it then needs every occurrence).
 	useEnvelope := plan.Residual.Needs()&search.NeedsHeader == 0
+	// Messages and their views come from slabs: one allocation per
+	// thousand messages instead of two per message (SORT of a large
+	// mailbox spent a fifth of its time allocating).
+	var msgSlab []search.Message
+	var viewSlab []messageView
 	for _, set := range fetchSets(cands) {
 		err := fetch(ctx, s.mbox, set, func(m store.Message, sf *store.SortFields) error {
 			seq, ok := s.view.Seq(m.UID)
 			if !ok {
 				return nil
 			}
-			msg := &search.Message{
+			if len(msgSlab) == cap(msgSlab) {
+				msgSlab = make([]search.Message, 0, slabSize)
+			}
+			msgSlab = append(msgSlab, search.Message{
 				Seq: seq, UID: m.UID, Flags: m.Flags, Recent: s.view.IsRecent(m.UID),
 				InternalDate: m.InternalDate, SaveDate: m.SaveDate, Size: m.Size, ModSeq: m.ModSeq,
-			}
+			})
+			msg := &msgSlab[len(msgSlab)-1]
 			if needs != 0 {
-				v := newMessageView(ctx, s, m, useEnvelope)
+				if len(viewSlab) == cap(viewSlab) {
+					viewSlab = make([]messageView, 0, slabSize)
+				}
+				viewSlab = append(viewSlab, messageView{ctx: ctx, s: s, m: m, useEnvelope: useEnvelope})
+				v := &viewSlab[len(viewSlab)-1]
 				v.sort = sf
 				v.bind(msg)
 			}

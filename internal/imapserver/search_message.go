@@ -30,10 +30,6 @@ type messageView struct {
 	err    error
 }
 
-func newMessageView(ctx context.Context, s *searcher, m store.Message, useEnvelope bool) *messageView {
-	return &messageView{ctx: ctx, s: s, m: m, useEnvelope: useEnvelope}
-}
-
 // bind sets msg's accessors to read v.
 func (v *messageView) bind(msg *search.Message) {
 	msg.Header = v.header

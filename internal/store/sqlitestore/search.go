@@ -542,6 +542,7 @@ func (s *Store) SortFields(ctx context.Context, mbox store.MailboxID, uids imapn
 	if want&store.SortIDs != 0 {
 		cols += ", d.msgid, d.inreplyto, d.refs"
 	}
+	var slab []store.SortFields // allocated 1024 at a time
 	err := s.scanMessages(ctx, mbox, uids,
 		`SELECT `+cols+`
 			FROM messages m LEFT JOIN search_docs d ON d.id = m.doc AND d.blob = m.blob
@@ -556,7 +557,11 @@ func (s *Store) SortFields(ctx context.Context, mbox store.MailboxID, uids imapn
 			if r[n] == nil {
 				return fn(m, nil)
 			}
-			var f store.SortFields
+			if len(slab) == cap(slab) {
+				slab = make([]store.SortFields, 0, 1024)
+			}
+			slab = append(slab, store.SortFields{})
+			f := &slab[len(slab)-1]
 			i := n + 1
 			if want&store.SortDate != 0 {
 				if sent, ok := r[i].(int64); ok {
@@ -573,7 +578,7 @@ func (s *Store) SortFields(ctx context.Context, mbox store.MailboxID, uids imapn
 			if want&store.SortIDs != 0 {
 				f.MessageID, f.InReplyTo, f.References = vString(r[i]), vString(r[i+1]), vString(r[i+2])
 			}
-			return fn(m, &f)
+			return fn(m, f)
 		})
 	if err != nil {
 		return fmt.Errorf("sort fields of mailbox %d: %w", mbox, err)
