@@ -35,6 +35,7 @@ func cmdAppend(ctx context.Context, c *conn, cmd *imapcmd.Command) (err error) {
 		return imap.Errorf(imap.CodeCannot, "Mailbox is not selectable")
 	}
 	var msgs []store.NewMessage
+	pending := 0 // memory the written messages hold until Append
 	for {
 		m, err := app.Next()
 		if err != nil {
@@ -57,6 +58,9 @@ func cmdAppend(ctx context.Context, c *conn, cmd *imapcmd.Command) (err error) {
 			return err
 		}
 		msgs = append(msgs, store.NewMessage{Blob: ref, Flags: flags, InternalDate: m.Date})
+		if pending += ref.MemSize(); pending > maxAppendPending {
+			return imap.Errorf(imap.CodeLimit, "Too much data in one MULTIAPPEND; append fewer messages at a time")
+		}
 	}
 	if len(msgs) == 0 {
 		return imap.BadRequest(imap.CodeClientBug, "APPEND without a message")
@@ -69,6 +73,11 @@ func cmdAppend(ctx context.Context, c *conn, cmd *imapcmd.Command) (err error) {
 	c.okText = "APPEND completed"
 	return nil
 }
+
+// maxAppendPending bounds the memory one MULTIAPPEND holds before its
+// messages are committed together (small contents, anatomies and index
+// texts stay in memory until then).
+const maxAppendPending = 64 << 20
 
 // withoutRecent drops \Recent, which a client cannot set (RFC 3501 §2.3.2).
 func withoutRecent(flags []string) []string {

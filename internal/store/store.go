@@ -169,6 +169,17 @@ type BlobRef struct {
 	Content []byte
 }
 
+// MemSize is about how much memory the reference holds until Append:
+// its inline content, anatomy and index text.
+func (r BlobRef) MemSize() int {
+	n := len(r.Content) + len(r.Anatomy)
+	if t := r.Text; t != nil {
+		n += len(t.From) + len(t.To) + len(t.Cc) + len(t.Bcc) + len(t.Subject) + len(t.Other) + len(t.Body)
+		n += len(t.Sort.Date) + len(t.Sort.Subject) + len(t.Sort.MessageID) + len(t.Sort.InReplyTo) + len(t.Sort.References)
+	}
+	return n
+}
+
 // IndexText is the searchable text of one message content, as a text
 // index keeps it: each header field as a "Name: value" line (value
 // unfolded and RFC 2047-decoded), grouped by field, and the body text
