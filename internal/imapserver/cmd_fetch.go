@@ -13,6 +13,10 @@ import (
 // of a huge mailbox holds neither a long transaction nor all rows at once.
 const fetchChunk = 512
 
+// contentChunk is fetchChunk for FETCHes that read contents: at most
+// 64 × 64 KiB of inline contents held at once.
+const contentChunk = 64
+
 // dateTimeLayout is the IMAP date-time format (RFC 9051 date-time).
 const dateTimeLayout = "02-Jan-2006 15:04:05 -0700"
 
@@ -77,17 +81,25 @@ func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	}
 	// Only items answered from the anatomy read it: FETCH 1:* (UID FLAGS)
 	// stays a scan of the messages table.
-	fetch := c.srv.opts.Store.Fetch
+	fetch, chunkSize := c.srv.opts.Store.Fetch, fetchChunk
 	for _, it := range args.Items {
 		if needsAnatomy(it) {
 			fetch = c.srv.opts.Store.FetchAnatomy
 			changed = nil // its messages carry no anatomy: read them again
+		}
+	}
+	for _, it := range args.Items {
+		if needsBlob(it) {
+			// Small contents come with the rows; fewer per chunk bounds
+			// the memory they hold.
+			fetch, chunkSize = c.srv.opts.Store.FetchContent, contentChunk
+			changed = nil
 			break
 		}
 	}
-	msgs := make([]store.Message, 0, min(len(uids), fetchChunk))
-	for start := 0; start < len(uids); start += fetchChunk {
-		chunk := uids[start:min(start+fetchChunk, len(uids))]
+	msgs := make([]store.Message, 0, min(len(uids), chunkSize))
+	for start := 0; start < len(uids); start += chunkSize {
+		chunk := uids[start:min(start+chunkSize, len(uids))]
 		msgs = msgs[:0]
 		if changed != nil {
 			msgs = append(msgs, changed[start:start+len(chunk)]...)

@@ -62,6 +62,9 @@ func (f *fetcher) prepare(m store.Message) (*msgData, error) {
 		if !needsBlob(it) {
 			continue
 		}
+		if d.blob == nil && m.Content != nil {
+			d.blob = contentBlob{bytes.NewReader(m.Content)}
+		}
 		if d.blob == nil {
 			b, err := f.c.srv.opts.Store.OpenBlob(f.ctx, m.Blob)
 			if err != nil {
@@ -87,6 +90,11 @@ func (f *fetcher) prepare(m store.Message) (*msgData, error) {
 	}
 	return d, nil
 }
+
+// contentBlob is a content that FetchContent read with its message.
+type contentBlob struct{ *bytes.Reader }
+
+func (contentBlob) Close() error { return nil }
 
 func (d *msgData) close() {
 	if d.blob != nil {

@@ -203,6 +203,17 @@ var (
 	errorBlob = blobID(ErrorMailbox)
 )
 
+// FetchContent leaves the content of the fault blobs out, so that the
+// server opens them (OpenBlob below).
+func (f faultStore) FetchContent(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
+	return f.Store.FetchContent(ctx, mbox, uids, func(m store.Message) error {
+		if m.Blob == panicBlob || m.Blob == errorBlob {
+			m.Content = nil
+		}
+		return fn(m)
+	})
+}
+
 func (f faultStore) OpenBlob(ctx context.Context, id store.BlobID) (store.Blob, error) {
 	switch id {
 	case panicBlob:

@@ -148,8 +148,13 @@ type Message struct {
 	Size         int64
 	Blob         BlobID
 	// Anatomy is the encoded message anatomy (package anatomy), filled
-	// only by FetchAnatomy; nil if the blob has none stored yet.
+	// only by FetchAnatomy and FetchContent; nil if the blob has none
+	// stored yet.
 	Anatomy []byte
+	// Content is the message content, filled only by FetchContent and
+	// only when the store keeps it with the metadata (small contents);
+	// nil means OpenBlob.
+	Content []byte
 }
 
 // BlobRef is message content returned by WriteBlob.
@@ -338,6 +343,10 @@ type Store interface {
 	// FetchAnatomy is Fetch with Message.Anatomy filled (nil for a blob
 	// stored without one). Fetch itself never reads anatomies.
 	FetchAnatomy(ctx context.Context, mbox MailboxID, uids imapnum.Set, fn func(Message) error) error
+	// FetchContent is FetchAnatomy with Message.Content filled where the
+	// store can do so in the same read: FETCH of message bodies then
+	// costs no OpenBlob per message.
+	FetchContent(ctx context.Context, mbox MailboxID, uids imapnum.Set, fn func(Message) error) error
 	// SetAnatomy stores the encoded anatomy of a blob that has none (one
 	// parsed lazily); it is a no-op if the blob row is gone.
 	SetAnatomy(ctx context.Context, id BlobID, anatomy []byte) error

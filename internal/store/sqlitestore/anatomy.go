@@ -38,6 +38,29 @@ func (s *Store) FetchAnatomy(ctx context.Context, mbox store.MailboxID, uids ima
 	return nil
 }
 
+// FetchContent implements store.Store: inline contents come with the
+// rows (one read for a whole range instead of one per message).
+func (s *Store) FetchContent(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
+	err := s.scanMessages(ctx, mbox, uids,
+		`SELECT `+msgColsAnatomy+`, c.content FROM messages m LEFT JOIN blobs b ON b.id = m.blob
+			LEFT JOIN blob_contents c ON c.id = m.blob
+			WHERE m.mailbox = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
+		func(r []driver.Value) error {
+			m := messageFromRow(r)
+			if b, ok := r[9].([]byte); ok && len(b) > 0 {
+				m.Anatomy = append([]byte(nil), b...)
+			}
+			if b, ok := r[10].([]byte); ok {
+				m.Content = append([]byte(nil), b...)
+			}
+			return fn(m)
+		})
+	if err != nil {
+		return fmt.Errorf("fetch from mailbox %d: %w", mbox, err)
+	}
+	return nil
+}
+
 // SetAnatomy implements store.Store.
 func (s *Store) SetAnatomy(ctx context.Context, id store.BlobID, anatomy []byte) error {
 	err := s.w.do(ctx, func(t *wtx) error {

@@ -228,3 +228,33 @@ func testUnreferencedBlobDeleted(t *testing.T, content []byte) {
 		t.Fatalf("%d blob rows left (%v)", rows, err)
 	}
 }
+
+// TestFetchContentInline checks that FetchContent brings small contents
+// with their rows and leaves larger ones to OpenBlob.
+func TestFetchContentInline(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a, _ := s.CreateAccount(ctx, "alice", "x")
+	inbox, _ := s.Mailbox(ctx, a.ID, "INBOX")
+	for _, content := range [][]byte{[]byte("Subject: small\r\n\r\nx\r\n"), fileSized("Subject: large\r\n\r\n")} {
+		ref, err := s.WriteBlob(ctx, bytes.NewReader(content), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var inline []bool
+	err = s.FetchContent(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}, func(m store.Message) error {
+		inline = append(inline, m.Content != nil)
+		return nil
+	})
+	if err != nil || len(inline) != 2 || !inline[0] || inline[1] {
+		t.Fatalf("inline contents %v, %v", inline, err)
+	}
+}

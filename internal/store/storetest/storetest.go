@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -57,6 +58,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"FetchSets", testFetchSets},
 		{"WriteBlob", testWriteBlob},
 		{"Anatomy", testAnatomy},
+		{"FetchContent", testFetchContent},
 		{"MultiAppendAtomic", testMultiAppendAtomic},
 		{"StoreFlags", testStoreFlags},
 		{"StoreFlagsUnchangedSince", testUnchangedSince},
@@ -1193,5 +1195,36 @@ func testAnatomy(t *testing.T, h *harness) {
 	}
 	if string(got[2]) != "parsed later" || !bytes.Equal(got[1], ref.Anatomy) {
 		t.Fatalf("after SetAnatomy: %v", got)
+	}
+}
+
+// testFetchContent checks that FetchContent gives each message's anatomy
+// and, where it gives a content, exactly the content OpenBlob reads, for
+// small and large messages.
+func testFetchContent(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	bodies := map[store.UID]string{}
+	for i, n := range []int{10, 64<<10 + 10, 300} {
+		body := "Subject: " + strconv.Itoa(i) + "\r\n\r\n" + strings.Repeat("z", n) + "\r\n"
+		res := must(h.s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: h.blob(body)}}))(t)
+		bodies[res.UIDs[0]] = body
+	}
+	n := 0
+	err := h.s.FetchContent(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 10}}, func(m store.Message) error {
+		n++
+		if len(m.Anatomy) == 0 {
+			t.Errorf("UID %d: no anatomy", m.UID)
+		}
+		if m.Content != nil && string(m.Content) != bodies[m.UID] {
+			t.Errorf("UID %d: content of %d bytes, want %d", m.UID, len(m.Content), len(bodies[m.UID]))
+		}
+		if got := readBlob(t, h.s, m.Blob); got != bodies[m.UID] {
+			t.Errorf("UID %d: OpenBlob read %d bytes, want %d", m.UID, len(got), len(bodies[m.UID]))
+		}
+		return nil
+	})
+	if err != nil || n != 3 {
+		t.Fatalf("FetchContent: %d messages, %v", n, err)
 	}
 }
