@@ -147,7 +147,8 @@ func (kc *keyConverter) convert(k imapcmd.SearchKey) (search.Key, error) {
 
 // searcher returns the searcher of the selected mailbox.
 func (c *conn) searcher() *searcher {
-	return &searcher{st: c.srv.opts.Store, mbox: c.sel.mailbox.ID, view: c.sel.view, log: c.log}
+	return &searcher{st: c.srv.opts.Store, mbox: c.sel.mailbox.ID, view: c.sel.view, log: c.log,
+		cache: c.srv.sortCache, uidValidity: c.sel.mailbox.UIDValidity}
 }
 
 // runSearch converts and runs a search program.

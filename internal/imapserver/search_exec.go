@@ -70,6 +70,10 @@ type searcher struct {
 	// index when it has them, and messages are not opened.
 	sortFields bool
 	sortWant   store.SortWant
+	// cache, when set, keeps the SORT fields of the mailbox (whose
+	// UIDVALIDITY is uidValidity) across searches.
+	cache       *sortCache
+	uidValidity uint32
 }
 
 // options returns the search options of the view.
@@ -191,6 +195,12 @@ func (s *searcher) find(ctx context.Context, k search.Key, extra search.Needs, w
 		}
 		fetch = func(ctx context.Context, mbox store.MailboxID, set imapnum.Set, fn func(store.Message, *store.SortFields) error) error {
 			return idx.SortFields(ctx, mbox, set, want, fn)
+		}
+		if s.cache != nil && want&^sortCacheWant == 0 {
+			key, live := sortBoxKey{s.mbox, s.uidValidity}, int(s.view.Len())
+			fetch = func(ctx context.Context, _ store.MailboxID, set imapnum.Set, fn func(store.Message, *store.SortFields) error) error {
+				return s.cache.sortFields(ctx, idx, key, live, set, fn)
+			}
 		}
 	}
 	// Header fields that an envelope holds are read from it unless the

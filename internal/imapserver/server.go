@@ -33,7 +33,13 @@ type Server struct {
 	// readers and writers hold the I/O buffers that idling connections
 	// give back (cmd_idle.go), so that an IDLE costs no 32 KiB of buffers.
 	readers, writers sync.Pool
+
+	sortCache *sortCache // SORT fields of recently sorted mailboxes
 }
+
+// sortCacheEntries bounds the messages whose SORT fields the server keeps
+// in memory (about 100 bytes each).
+const sortCacheEntries = 1 << 20
 
 // New returns a server with opts; zero options take their defaults.
 func New(opts Options) *Server {
@@ -66,6 +72,7 @@ func New(opts Options) *Server {
 		conns:     make(map[*conn]struct{}),
 		perIP:     make(map[netip.Addr]int),
 		perUser:   make(map[string]int),
+		sortCache: newSortCache(sortCacheEntries),
 	}
 }
 

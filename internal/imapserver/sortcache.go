@@ -1,0 +1,131 @@
+package imapserver
+
+import (
+	"context"
+	"sync"
+
+	"rookery/internal/imapnum"
+	"rookery/internal/store"
+)
+
+// sortCache keeps what SORT by DATE, SUBJECT, ARRIVAL and SIZE reads of
+// each message (store.SortFields with the Date parsed, internal date and
+// size), per mailbox, across sessions: a message's content never changes,
+// so an entry for (mailbox, UIDVALIDITY, UID) stays true until the message
+// is gone, and a repeated SORT of a large mailbox reads only the messages
+// that arrived since. Entries of expunged messages are dropped when a
+// mailbox's entries outnumber its messages; whole mailboxes are dropped,
+// least recently sorted first, above maxEntries.
+type sortCache struct {
+	maxEntries int
+
+	mu      sync.Mutex
+	boxes   map[sortBoxKey]*sortBox // guarded by mu
+	entries int                     // sum of len(box.rows); guarded by mu
+	clock   uint64                  // guarded by mu
+}
+
+// sortCacheWant is what the cache holds of each message.
+const sortCacheWant = store.SortDate | store.SortSubject
+
+type sortBoxKey struct {
+	mbox        store.MailboxID
+	uidValidity uint32
+}
+
+type sortBox struct {
+	mu   sync.Mutex // held while a SORT reads or fills the rows
+	rows map[store.UID]*sortRow
+
+	used uint64 // last use (sortCache.clock); guarded by sortCache.mu
+	size int    // len(rows) as counted in sortCache.entries; guarded by sortCache.mu
+}
+
+type sortRow struct {
+	msg    store.Message // UID, internal date and size
+	fields store.SortFields
+}
+
+func newSortCache(maxEntries int) *sortCache {
+	return &sortCache{maxEntries: maxEntries, boxes: make(map[sortBoxKey]*sortBox)}
+}
+
+// box returns the entries of a mailbox, marked as just used.
+func (c *sortCache) box(k sortBoxKey) *sortBox {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clock++
+	b := c.boxes[k]
+	if b == nil {
+		b = &sortBox{rows: make(map[store.UID]*sortRow)}
+		c.boxes[k] = b
+	}
+	b.used = c.clock
+	return b
+}
+
+// resized records a box's new size and drops least recently used other
+// boxes while the cache holds more than maxEntries.
+func (c *sortCache) resized(b *sortBox, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries += n - b.size
+	b.size = n
+	for c.entries > c.maxEntries {
+		var oldest sortBoxKey
+		var victim *sortBox
+		for k, o := range c.boxes {
+			if o != b && (victim == nil || o.used < victim.used) {
+				oldest, victim = k, o
+			}
+		}
+		if victim == nil {
+			return // b alone is over the limit: keep it for this SORT
+		}
+		delete(c.boxes, oldest)
+		c.entries -= victim.size
+	}
+}
+
+// sortFields is SearchIndex.SortFields for SORT criteria the cache holds
+// (want within sortCacheWant, no metadata): cached messages are answered
+// from memory, the others read with one store read per set and kept.
+// live is how many messages the mailbox has, to drop entries of expunged
+// ones. Messages whose content is not indexed are passed on uncached.
+func (c *sortCache) sortFields(ctx context.Context, idx SearchIndex, k sortBoxKey, live int, set imapnum.Set, fn func(store.Message, *store.SortFields) error) error {
+	b := c.box(k)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var missing []store.UID
+	for _, r := range set {
+		for u := r.Start; ; u++ {
+			if row, ok := b.rows[u]; ok {
+				if err := fn(row.msg, &row.fields); err != nil {
+					return err
+				}
+			} else {
+				missing = append(missing, u)
+			}
+			if u == r.Stop {
+				break
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if len(b.rows) > 2*live+1024 {
+		// Mostly expunged messages: start the mailbox afresh.
+		b.rows = make(map[store.UID]*sortRow)
+	}
+	rows := make([]sortRow, 0, len(missing))
+	err := idx.SortFields(ctx, k.mbox, imapnum.Compact(missing), sortCacheWant, func(m store.Message, f *store.SortFields) error {
+		if f != nil {
+			rows = append(rows, sortRow{msg: m, fields: *f})
+			b.rows[m.UID] = &rows[len(rows)-1]
+		}
+		return fn(m, f)
+	})
+	c.resized(b, len(b.rows))
+	return err
+}

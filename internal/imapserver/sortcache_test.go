@@ -1,0 +1,126 @@
+package imapserver
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"rookery/internal/imapnum"
+	"rookery/internal/search"
+	"rookery/internal/store"
+)
+
+// fakeIndex answers SortFields from a table of messages and records the
+// UIDs each call read.
+type fakeIndex struct {
+	msgs  map[store.UID]bool // UID → indexed
+	reads [][]store.UID
+}
+
+func (f *fakeIndex) SearchCandidates(context.Context, store.MailboxID, search.Key) ([]store.UID, error) {
+	return nil, nil
+}
+
+func (f *fakeIndex) SortFields(_ context.Context, _ store.MailboxID, uids imapnum.Set, want store.SortWant, fn func(store.Message, *store.SortFields) error) error {
+	if want != sortCacheWant {
+		return fmt.Errorf("want %b", want)
+	}
+	var read []store.UID
+	for _, r := range uids {
+		for u := r.Start; u <= r.Stop; u++ {
+			indexed, ok := f.msgs[u]
+			if !ok {
+				continue
+			}
+			read = append(read, u)
+			m := store.Message{UID: u, InternalDate: time.Unix(int64(u), 0), Size: int64(u)}
+			var sf *store.SortFields
+			if indexed {
+				sf = &store.SortFields{Subject: fmt.Sprint("s", u)}
+			}
+			if err := fn(m, sf); err != nil {
+				return err
+			}
+		}
+	}
+	f.reads = append(f.reads, read)
+	return nil
+}
+
+// sorted runs the cache over set and returns the UIDs given and the
+// subjects of those with fields.
+func sorted(t *testing.T, c *sortCache, idx *fakeIndex, k sortBoxKey, live int, set imapnum.Set) []string {
+	t.Helper()
+	var got []string
+	err := c.sortFields(context.Background(), idx, k, live, set, func(m store.Message, f *store.SortFields) error {
+		s := fmt.Sprint(m.UID, ":-")
+		if f != nil {
+			s = fmt.Sprint(m.UID, ":", f.Subject)
+		}
+		got = append(got, s)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	return got
+}
+
+func TestSortCache(t *testing.T) {
+	idx := &fakeIndex{msgs: map[store.UID]bool{1: true, 2: true, 3: false, 5: true}}
+	c := newSortCache(5)
+	box := sortBoxKey{mbox: 1, uidValidity: 7}
+	all := imapnum.Set{{Start: 1, Stop: 6}}
+	want := []string{"1:s1", "2:s2", "3:-", "5:s5"}
+
+	if got := sorted(t, c, idx, box, 4, all); !slices.Equal(got, want) {
+		t.Fatalf("first: %v", got)
+	}
+	// Again: only what is not cached is read (3: not indexed; 4, 6: none).
+	if got := sorted(t, c, idx, box, 4, all); !slices.Equal(got, want) {
+		t.Fatalf("second: %v", got)
+	}
+	if r := idx.reads[len(idx.reads)-1]; !slices.Equal(r, []store.UID{3}) {
+		t.Fatalf("second read %v", r)
+	}
+	// A new message is read alone.
+	idx.msgs[6] = true
+	sorted(t, c, idx, box, 5, all)
+	if r := idx.reads[len(idx.reads)-1]; !slices.Equal(r, []store.UID{3, 6}) {
+		t.Fatalf("read after arrival %v", r)
+	}
+	// Another UIDVALIDITY is another mailbox; above 5 entries the least
+	// recently used mailbox goes.
+	other := sortBoxKey{mbox: 1, uidValidity: 8}
+	sorted(t, c, idx, other, 5, all)
+	if _, ok := c.boxes[box]; ok || c.entries != 4 {
+		t.Fatalf("after eviction: boxes %v, %d entries", c.boxes, c.entries)
+	}
+	if r := idx.reads[len(idx.reads)-1]; len(r) != 5 {
+		t.Fatalf("new UIDVALIDITY read %v", r)
+	}
+}
+
+// TestSortCachePrunes checks that a mailbox whose cached entries far
+// outnumber its messages (expunged ones) starts afresh.
+func TestSortCachePrunes(t *testing.T) {
+	idx := &fakeIndex{msgs: map[store.UID]bool{}}
+	for u := store.UID(1); u <= 3000; u++ {
+		idx.msgs[u] = true
+	}
+	c := newSortCache(1 << 20)
+	box := sortBoxKey{mbox: 2, uidValidity: 1}
+	sorted(t, c, idx, box, 3000, imapnum.Set{{Start: 1, Stop: 3000}})
+	// All but one expunged, one new message.
+	idx.msgs = map[store.UID]bool{3000: true, 3001: true}
+	got := sorted(t, c, idx, box, 2, imapnum.Set{{Start: 3000, Stop: 3001}})
+	if !slices.Equal(got, []string{"3000:s3000", "3001:s3001"}) {
+		t.Fatalf("got %v", got)
+	}
+	if n := len(c.boxes[box].rows); n != 1 || c.entries != 1 {
+		t.Fatalf("%d rows, %d entries after pruning", n, c.entries)
+	}
+}
