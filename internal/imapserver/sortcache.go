@@ -35,7 +35,7 @@ type sortBoxKey struct {
 
 type sortBox struct {
 	mu   sync.Mutex // held while a SORT reads or fills the rows
-	rows map[store.UID]*sortRow
+	rows []sortRow  // ascending by UID
 
 	used uint64 // last use (sortCache.clock); guarded by sortCache.mu
 	size int    // len(rows) as counted in sortCache.entries; guarded by sortCache.mu
@@ -57,7 +57,7 @@ func (c *sortCache) box(k sortBoxKey) *sortBox {
 	c.clock++
 	b := c.boxes[k]
 	if b == nil {
-		b = &sortBox{rows: make(map[store.UID]*sortRow)}
+		b = &sortBox{}
 		c.boxes[k] = b
 	}
 	b.used = c.clock
@@ -96,11 +96,16 @@ func (c *sortCache) sortFields(ctx context.Context, idx SearchIndex, k sortBoxKe
 	b := c.box(k)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	// The set's UIDs and the rows are both ascending: one merge walk.
 	var missing []store.UID
+	i := 0
 	for _, r := range set {
 		for u := r.Start; ; u++ {
-			if row, ok := b.rows[u]; ok {
-				if err := fn(row.msg, &row.fields); err != nil {
+			for i < len(b.rows) && b.rows[i].msg.UID < u {
+				i++
+			}
+			if i < len(b.rows) && b.rows[i].msg.UID == u {
+				if err := fn(b.rows[i].msg, &b.rows[i].fields); err != nil {
 					return err
 				}
 			} else {
@@ -115,17 +120,35 @@ func (c *sortCache) sortFields(ctx context.Context, idx SearchIndex, k sortBoxKe
 		return nil
 	}
 	if len(b.rows) > 2*live+1024 {
-		// Mostly expunged messages: start the mailbox afresh.
-		b.rows = make(map[store.UID]*sortRow)
+		b.rows = nil // mostly expunged messages: start the mailbox afresh
 	}
-	rows := make([]sortRow, 0, len(missing))
+	var fresh []sortRow
 	err := idx.SortFields(ctx, k.mbox, imapnum.Compact(missing), sortCacheWant, func(m store.Message, f *store.SortFields) error {
 		if f != nil {
-			rows = append(rows, sortRow{msg: m, fields: *f})
-			b.rows[m.UID] = &rows[len(rows)-1]
+			fresh = append(fresh, sortRow{msg: m, fields: *f})
 		}
 		return fn(m, f)
 	})
+	b.rows = mergeRows(b.rows, fresh)
 	c.resized(b, len(b.rows))
 	return err
+}
+
+// mergeRows merges two UID-ascending row lists with distinct UIDs.
+func mergeRows(a, b []sortRow) []sortRow {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 || a[len(a)-1].msg.UID < b[0].msg.UID {
+		return append(a, b...) // new messages: the usual case
+	}
+	out := make([]sortRow, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0].msg.UID < b[0].msg.UID {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }

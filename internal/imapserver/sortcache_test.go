@@ -92,11 +92,27 @@ func TestSortCache(t *testing.T) {
 	if r := idx.reads[len(idx.reads)-1]; !slices.Equal(r, []store.UID{3, 6}) {
 		t.Fatalf("read after arrival %v", r)
 	}
+	// An older message indexed later (rookery reindex) joins in UID order.
+	idx.msgs[3] = true
+	if got := sorted(t, c, idx, box, 5, all); !slices.Equal(got, []string{"1:s1", "2:s2", "3:s3", "5:s5", "6:s6"}) {
+		t.Fatalf("after reindex: %v", got)
+	}
+	var uids []store.UID
+	for _, r := range c.boxes[box].rows {
+		uids = append(uids, r.msg.UID)
+	}
+	if !slices.Equal(uids, []store.UID{1, 2, 3, 5, 6}) {
+		t.Fatalf("rows %v", uids)
+	}
+	sorted(t, c, idx, box, 5, all)
+	if r := idx.reads[len(idx.reads)-1]; len(r) != 0 {
+		t.Fatalf("read %v with everything cached", r)
+	}
 	// Another UIDVALIDITY is another mailbox; above 5 entries the least
 	// recently used mailbox goes.
 	other := sortBoxKey{mbox: 1, uidValidity: 8}
 	sorted(t, c, idx, other, 5, all)
-	if _, ok := c.boxes[box]; ok || c.entries != 4 {
+	if _, ok := c.boxes[box]; ok || c.entries != 5 {
 		t.Fatalf("after eviction: boxes %v, %d entries", c.boxes, c.entries)
 	}
 	if r := idx.reads[len(idx.reads)-1]; len(r) != 5 {
