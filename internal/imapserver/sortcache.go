@@ -3,6 +3,7 @@ package imapserver
 import (
 	"context"
 	"sync"
+	"time"
 
 	"rookery/internal/imapnum"
 	"rookery/internal/store"
@@ -41,9 +42,33 @@ type sortBox struct {
 	size int    // len(rows) as counted in sortCache.entries; guarded by sortCache.mu
 }
 
+// sortRow is one message's entry, kept small (about 100 bytes with its
+// subject): a large mailbox has many.
 type sortRow struct {
-	msg    store.Message // UID, internal date and size
-	fields store.SortFields
+	uid      store.UID
+	hasSent  bool
+	internal int64 // internal date, Unix seconds
+	size     int64
+	sent     int64  // SortFields.Sent, Unix seconds, if hasSent
+	date     string // SortFields.Date (when the index did not parse it)
+	subject  string
+}
+
+func newSortRow(m store.Message, f *store.SortFields) sortRow {
+	r := sortRow{uid: m.UID, internal: m.InternalDate.Unix(), size: m.Size, date: f.Date, subject: f.Subject}
+	if !f.Sent.IsZero() {
+		r.hasSent, r.sent = true, f.Sent.Unix()
+	}
+	return r
+}
+
+// message returns the row as SortFields gives it, the fields in f.
+func (r *sortRow) message(f *store.SortFields) store.Message {
+	*f = store.SortFields{Date: r.date, Subject: r.subject}
+	if r.hasSent {
+		f.Sent = time.Unix(r.sent, 0).UTC()
+	}
+	return store.Message{UID: r.uid, InternalDate: time.Unix(r.internal, 0).UTC(), Size: r.size}
 }
 
 func newSortCache(maxEntries int) *sortCache {
@@ -98,14 +123,20 @@ func (c *sortCache) sortFields(ctx context.Context, idx SearchIndex, k sortBoxKe
 	defer b.mu.Unlock()
 	// The set's UIDs and the rows are both ascending: one merge walk.
 	var missing []store.UID
+	var fields []store.SortFields // handed to fn, allocated 1024 at a time
 	i := 0
 	for _, r := range set {
 		for u := r.Start; ; u++ {
-			for i < len(b.rows) && b.rows[i].msg.UID < u {
+			for i < len(b.rows) && b.rows[i].uid < u {
 				i++
 			}
-			if i < len(b.rows) && b.rows[i].msg.UID == u {
-				if err := fn(b.rows[i].msg, &b.rows[i].fields); err != nil {
+			if i < len(b.rows) && b.rows[i].uid == u {
+				if len(fields) == cap(fields) {
+					fields = make([]store.SortFields, 0, 1024)
+				}
+				fields = fields[:len(fields)+1]
+				f := &fields[len(fields)-1]
+				if err := fn(b.rows[i].message(f), f); err != nil {
 					return err
 				}
 			} else {
@@ -125,7 +156,7 @@ func (c *sortCache) sortFields(ctx context.Context, idx SearchIndex, k sortBoxKe
 	var fresh []sortRow
 	err := idx.SortFields(ctx, k.mbox, imapnum.Compact(missing), sortCacheWant, func(m store.Message, f *store.SortFields) error {
 		if f != nil {
-			fresh = append(fresh, sortRow{msg: m, fields: *f})
+			fresh = append(fresh, newSortRow(m, f))
 		}
 		return fn(m, f)
 	})
@@ -139,12 +170,12 @@ func mergeRows(a, b []sortRow) []sortRow {
 	if len(b) == 0 {
 		return a
 	}
-	if len(a) == 0 || a[len(a)-1].msg.UID < b[0].msg.UID {
+	if len(a) == 0 || a[len(a)-1].uid < b[0].uid {
 		return append(a, b...) // new messages: the usual case
 	}
 	out := make([]sortRow, 0, len(a)+len(b))
 	for len(a) > 0 && len(b) > 0 {
-		if a[0].msg.UID < b[0].msg.UID {
+		if a[0].uid < b[0].uid {
 			out, a = append(out, a[0]), a[1:]
 		} else {
 			out, b = append(out, b[0]), b[1:]

@@ -99,7 +99,7 @@ func TestSortCache(t *testing.T) {
 	}
 	var uids []store.UID
 	for _, r := range c.boxes[box].rows {
-		uids = append(uids, r.msg.UID)
+		uids = append(uids, r.uid)
 	}
 	if !slices.Equal(uids, []store.UID{1, 2, 3, 5, 6}) {
 		t.Fatalf("rows %v", uids)
