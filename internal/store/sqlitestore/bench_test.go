@@ -189,13 +189,7 @@ func TestUnreferencedBlobDeleted(t *testing.T) {
 
 func testUnreferencedBlobDeleted(t *testing.T, content []byte) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	a, _ := s.CreateAccount(ctx, "alice", "x")
-	inbox, _ := s.Mailbox(ctx, a.ID, "INBOX")
+	s, inbox := openAlice(t, t.TempDir(), Options{})
 	ref, err := s.WriteBlob(ctx, bytes.NewReader(content), -1)
 	if err != nil {
 		t.Fatal(err)
@@ -233,13 +227,7 @@ func testUnreferencedBlobDeleted(t *testing.T, content []byte) {
 // with their rows and leaves larger ones to OpenBlob.
 func TestFetchContentInline(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	a, _ := s.CreateAccount(ctx, "alice", "x")
-	inbox, _ := s.Mailbox(ctx, a.ID, "INBOX")
+	s, inbox := openAlice(t, t.TempDir(), Options{})
 	for _, content := range [][]byte{[]byte("Subject: small\r\n\r\nx\r\n"), fileSized("Subject: large\r\n\r\n")} {
 		ref, err := s.WriteBlob(ctx, bytes.NewReader(content), -1)
 		if err != nil {
@@ -250,7 +238,7 @@ func TestFetchContentInline(t *testing.T) {
 		}
 	}
 	var inline []bool
-	err = s.FetchContent(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}, func(m store.Message) error {
+	err := s.FetchContent(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}, func(m store.Message) error {
 		inline = append(inline, m.Content != nil)
 		return nil
 	})

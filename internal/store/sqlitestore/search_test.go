@@ -15,17 +15,8 @@ import (
 
 func TestSearchIndexMaintenance(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	acct, err := s.CreateAccount(ctx, "alice", "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inbox, _ := s.Mailbox(ctx, acct.ID, "INBOX")
-	trash, _ := s.Mailbox(ctx, acct.ID, "Trash")
+	s, inbox := openAlice(t, t.TempDir(), Options{})
+	trash, _ := s.Mailbox(ctx, inbox.Account, "Trash")
 	docs := func() int {
 		var n int
 		if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM search_docs`).Scan(&n); err != nil {
@@ -101,7 +92,7 @@ func TestSearchIndexMaintenance(t *testing.T) {
 	if n := docs(); n != 2 {
 		t.Fatalf("%d documents after expunging one copy, want 2", n)
 	}
-	if err := s.DeleteMailbox(ctx, acct.ID, "Trash"); err != nil {
+	if err := s.DeleteMailbox(ctx, inbox.Account, "Trash"); err != nil {
 		t.Fatal(err)
 	}
 	if n := docs(); n != 0 {
@@ -138,16 +129,7 @@ func TestSearchIndexMaintenance(t *testing.T) {
 // document must end with exactly its own text, and no text without one.
 func TestSearchTextsInBatches(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	acct, err := s.CreateAccount(ctx, "alice", "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inbox, _ := s.Mailbox(ctx, acct.ID, "INBOX")
+	s, inbox := openAlice(t, t.TempDir(), Options{})
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for g := range 8 {

@@ -46,7 +46,7 @@ func TestSortFieldsDoc(t *testing.T) {
 		t.Fatal(err)
 	}
 	inbox, _ := s.Mailbox(ctx, acct.ID, "INBOX")
-	trash, _ := s.Mailbox(ctx, acct.ID, "Trash")
+	trash, _ := s.Mailbox(ctx, inbox.Account, "Trash")
 	write := func(subject string, indexed bool) store.BlobRef {
 		t.Helper()
 		ref, err := s.WriteBlob(ctx, strings.NewReader("Subject: "+subject+"\r\n\r\nbody\r\n"), -1)
@@ -127,16 +127,7 @@ func TestSortFieldsDoc(t *testing.T) {
 func TestSortFieldsSent(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := Open(ctx, dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	acct, err := s.CreateAccount(ctx, "alice", "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inbox, _ := s.Mailbox(ctx, acct.ID, "INBOX")
+	s, inbox := openAlice(t, dir, Options{})
 	var msgs []store.NewMessage
 	for _, date := range []string{"Tue, 3 Jan 2023 10:00:00 +0200", "not a date", "Wed, 4 Jan 2023 00:00:00 -0000"} {
 		ref, err := s.WriteBlob(ctx, strings.NewReader("Date: "+date+"\r\nSubject: s\r\n\r\nbody\r\n"), -1)
@@ -184,15 +175,7 @@ func TestSortFieldsSent(t *testing.T) {
 func TestMigrationFillsSentDates(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := Open(ctx, dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, err := s.CreateAccount(ctx, "alice", "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inbox, _ := s.Mailbox(ctx, acct.ID, "INBOX")
+	s, inbox := openAlice(t, dir, Options{})
 	for _, date := range []string{"Tue, 3 Jan 2023 10:00:00 +0200", "garbage", ""} {
 		ref, err := s.WriteBlob(ctx, strings.NewReader("Date: "+date+"\r\nSubject: s\r\n\r\nbody\r\n"), -1)
 		if err != nil {
