@@ -236,19 +236,19 @@ func (v *messageView) text() (string, error) {
 // sortField answers a field that store.SortFields holds.
 func sortField(f *store.SortFields, name string) ([]string, bool) {
 	var val string
-	switch strings.ToLower(name) {
-	case "date":
+	switch {
+	case strings.EqualFold(name, "Date"):
 		val = f.Date
 		if val == "" && !f.Sent.IsZero() {
 			val = f.Sent.Format(time.RFC1123Z)
 		}
-	case "subject":
+	case strings.EqualFold(name, "Subject"):
 		val = f.Subject
-	case "message-id":
+	case strings.EqualFold(name, "Message-ID"):
 		val = f.MessageID
-	case "in-reply-to":
+	case strings.EqualFold(name, "In-Reply-To"):
 		val = f.InReplyTo
-	case "references":
+	case strings.EqualFold(name, "References"):
 		val = f.References
 	default:
 		return nil, false

@@ -456,11 +456,22 @@ func eachMsgID(s string, fn func(id string) bool) {
 // cleanMsgID validates the inside of "<...>": id-left "@" id-right, with
 // whitespace removed (obsolete syntax allows CFWS around the parts).
 func cleanMsgID(s string) (string, bool) {
-	if strings.ContainsAny(s, " \t\r\n") {
+	// Byte loops rather than strings.ContainsAny, which builds its set
+	// on every call: THREAD over a large mailbox calls this per reference.
+	space, bad := false, false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\r', '\n':
+			space = true
+		case '<', '(', ')':
+			bad = true
+		}
+	}
+	if space {
 		s = strings.Join(strings.Fields(s), "")
 	}
 	at := strings.LastIndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 || strings.ContainsAny(s, "<()") {
+	if at <= 0 || at == len(s)-1 || bad {
 		return "", false
 	}
 	return "<" + s + ">", true
