@@ -90,10 +90,14 @@ func (c *sortCache) box(k sortBoxKey) *sortBox {
 }
 
 // resized records a box's new size and drops least recently used other
-// boxes while the cache holds more than maxEntries.
-func (c *sortCache) resized(b *sortBox, n int) {
+// boxes while the cache holds more than maxEntries. A box dropped while
+// a SORT was filling it is no longer counted.
+func (c *sortCache) resized(k sortBoxKey, b *sortBox, n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.boxes[k] != b {
+		return
+	}
 	c.entries += n - b.size
 	b.size = n
 	for c.entries > c.maxEntries {
@@ -161,7 +165,7 @@ func (c *sortCache) sortFields(ctx context.Context, idx SearchIndex, k sortBoxKe
 		return fn(m, f)
 	})
 	b.rows = mergeRows(b.rows, fresh)
-	c.resized(b, len(b.rows))
+	c.resized(k, b, len(b.rows))
 	return err
 }
 

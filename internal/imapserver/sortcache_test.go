@@ -118,6 +118,12 @@ func TestSortCache(t *testing.T) {
 	if r := idx.reads[len(idx.reads)-1]; len(r) != 5 {
 		t.Fatalf("new UIDVALIDITY read %v", r)
 	}
+	// A box dropped while it was being filled is not counted.
+	dropped := &sortBox{}
+	c.resized(sortBoxKey{mbox: 9}, dropped, 3)
+	if c.entries != 5 {
+		t.Fatalf("%d entries after a dropped box's fill", c.entries)
+	}
 }
 
 // TestSortCachePrunes checks that a mailbox whose cached entries far
