@@ -196,10 +196,10 @@ func (s *searcher) find(ctx context.Context, k search.Key, extra search.Needs, w
 		fetch = func(ctx context.Context, mbox store.MailboxID, set imapnum.Set, fn func(store.Message, *store.SortFields) error) error {
 			return idx.SortFields(ctx, mbox, set, want, fn)
 		}
-		if s.cache != nil && want&^sortCacheWant == 0 {
+		if s.cache != nil && want&^(sortCacheWant|sortCacheIDs) == 0 {
 			key, live := sortBoxKey{s.mbox, s.uidValidity}, int(s.view.Len())
 			fetch = func(ctx context.Context, _ store.MailboxID, set imapnum.Set, fn func(store.Message, *store.SortFields) error) error {
-				return s.cache.sortFields(ctx, idx, key, live, set, fn)
+				return s.cache.sortFields(ctx, idx, key, live, set, want, fn)
 			}
 		}
 	}

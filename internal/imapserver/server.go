@@ -37,9 +37,10 @@ type Server struct {
 	sortCache *sortCache // SORT fields of recently sorted mailboxes
 }
 
-// sortCacheEntries bounds the messages whose SORT fields the server keeps
-// in memory (about 100 bytes each).
-const sortCacheEntries = 1 << 20
+// sortCacheBytes bounds the memory of the SORT and THREAD fields the
+// server keeps (about 100 bytes per message for SORT, a few hundred for
+// THREAD).
+const sortCacheBytes = 128 << 20
 
 // New returns a server with opts; zero options take their defaults.
 func New(opts Options) *Server {
@@ -72,7 +73,7 @@ func New(opts Options) *Server {
 		conns:     make(map[*conn]struct{}),
 		perIP:     make(map[netip.Addr]int),
 		perUser:   make(map[string]int),
-		sortCache: newSortCache(sortCacheEntries),
+		sortCache: newSortCache(sortCacheBytes),
 	}
 }
 

@@ -8,9 +8,9 @@ import (
 	"rookery/internal/imaptest"
 )
 
-// TestSortAfterChanges checks SORT answers (served from the server's sort
-// cache after the first) stay right across expunges and new messages,
-// also for another session and after the mailbox is recreated.
+// TestSortAfterChanges checks SORT and THREAD answers (served from the
+// server's sort cache after the first) stay right across expunges and new
+// messages, also for another session and after the mailbox is recreated.
 func TestSortAfterChanges(t *testing.T) {
 	srv := imaptest.StartServer(t)
 	c := srv.Dial(t)
@@ -36,6 +36,8 @@ func TestSortAfterChanges(t *testing.T) {
 	c.Expect(t, "* SORT 2 1 3", "a5 OK *")
 	c.Send("a6 UID SORT (SUBJECT) UTF-8 ALL")
 	c.Expect(t, "* SORT 3 1 2", "a6 OK *")
+	c.Send("a7 UID THREAD REFERENCES UTF-8 ALL")
+	c.Expect(t, "* THREAD (2)(1)(3)", "a7 OK *")
 
 	// Expunge UID 2, add UID 4 dated earliest.
 	c.Send("b1 UID STORE 2 +FLAGS.SILENT (\\Deleted)")
@@ -49,6 +51,8 @@ func TestSortAfterChanges(t *testing.T) {
 	c.Expect(t, "* SORT 4 1 3", "b5 OK *")
 	c.Send("b6 SORT (REVERSE SUBJECT) UTF-8 ALL")
 	c.Expect(t, "* SORT 3 1 2", "b6 OK *")
+	c.Send("b7 UID THREAD REFERENCES UTF-8 ALL")
+	c.Expect(t, "* THREAD (4)(1)(3)", "b7 OK *")
 
 	// Another session sees the same.
 	d := srv.Dial(t)

@@ -9,25 +9,31 @@ import (
 	"rookery/internal/store"
 )
 
-// sortCache keeps what SORT by DATE, SUBJECT, ARRIVAL and SIZE reads of
-// each message (store.SortFields with the Date parsed, internal date and
-// size), per mailbox, across sessions: a message's content never changes,
-// so an entry for (mailbox, UIDVALIDITY, UID) stays true until the message
-// is gone, and a repeated SORT of a large mailbox reads only the messages
-// that arrived since. Entries of expunged messages are dropped when a
-// mailbox's entries outnumber its messages; whole mailboxes are dropped,
-// least recently sorted first, above maxEntries.
+// sortCache keeps what SORT and THREAD read of each message
+// (store.SortFields with the Date parsed, internal date and size), per
+// mailbox, across sessions: a message's content never changes, so an
+// entry for (mailbox, UIDVALIDITY, UID) stays true until the message is
+// gone, and a repeated SORT or THREAD of a large mailbox reads only the
+// messages that arrived since. A mailbox holds the Message-ID,
+// In-Reply-To and References fields only once a THREAD asked for them.
+// Entries of expunged messages are dropped when a mailbox's entries
+// outnumber its messages; whole mailboxes are dropped, least recently
+// used first, above maxBytes.
 type sortCache struct {
-	maxEntries int
+	maxBytes int
 
-	mu      sync.Mutex
-	boxes   map[sortBoxKey]*sortBox // guarded by mu
-	entries int                     // sum of len(box.rows); guarded by mu
-	clock   uint64                  // guarded by mu
+	mu    sync.Mutex
+	boxes map[sortBoxKey]*sortBox // guarded by mu
+	bytes int                     // sum of box.bytes; guarded by mu
+	clock uint64                  // guarded by mu
 }
 
-// sortCacheWant is what the cache holds of each message.
-const sortCacheWant = store.SortDate | store.SortSubject
+// sortCacheWant is what the cache holds of each message; sortCacheIDs is
+// added for THREAD.
+const (
+	sortCacheWant = store.SortDate | store.SortSubject
+	sortCacheIDs  = store.SortIDs
+)
 
 type sortBoxKey struct {
 	mbox        store.MailboxID
@@ -37,13 +43,15 @@ type sortBoxKey struct {
 type sortBox struct {
 	mu   sync.Mutex // held while a SORT reads or fills the rows
 	rows []sortRow  // ascending by UID
+	ids  bool       // rows hold the THREAD fields
 
-	used uint64 // last use (sortCache.clock); guarded by sortCache.mu
-	size int    // len(rows) as counted in sortCache.entries; guarded by sortCache.mu
+	used  uint64 // last use (sortCache.clock); guarded by sortCache.mu
+	bytes int    // memory of rows as counted in sortCache.bytes; guarded by sortCache.mu
 }
 
 // sortRow is one message's entry, kept small (about 100 bytes with its
-// subject): a large mailbox has many.
+// subject, a few hundred with the THREAD fields): a large mailbox has
+// many.
 type sortRow struct {
 	uid      store.UID
 	hasSent  bool
@@ -52,10 +60,19 @@ type sortRow struct {
 	sent     int64  // SortFields.Sent, Unix seconds, if hasSent
 	date     string // SortFields.Date (when the index did not parse it)
 	subject  string
+	msgID    string
+	reply    string // In-Reply-To
+	refs     string
+}
+
+// memSize is about how much memory the row holds.
+func (r *sortRow) memSize() int {
+	return 112 + len(r.date) + len(r.subject) + len(r.msgID) + len(r.reply) + len(r.refs)
 }
 
 func newSortRow(m store.Message, f *store.SortFields) sortRow {
-	r := sortRow{uid: m.UID, internal: m.InternalDate.Unix(), size: m.Size, date: f.Date, subject: f.Subject}
+	r := sortRow{uid: m.UID, internal: m.InternalDate.Unix(), size: m.Size, date: f.Date, subject: f.Subject,
+		msgID: f.MessageID, reply: f.InReplyTo, refs: f.References}
 	if !f.Sent.IsZero() {
 		r.hasSent, r.sent = true, f.Sent.Unix()
 	}
@@ -64,15 +81,15 @@ func newSortRow(m store.Message, f *store.SortFields) sortRow {
 
 // message returns the row as SortFields gives it, the fields in f.
 func (r *sortRow) message(f *store.SortFields) store.Message {
-	*f = store.SortFields{Date: r.date, Subject: r.subject}
+	*f = store.SortFields{Date: r.date, Subject: r.subject, MessageID: r.msgID, InReplyTo: r.reply, References: r.refs}
 	if r.hasSent {
 		f.Sent = time.Unix(r.sent, 0).UTC()
 	}
 	return store.Message{UID: r.uid, InternalDate: time.Unix(r.internal, 0).UTC(), Size: r.size}
 }
 
-func newSortCache(maxEntries int) *sortCache {
-	return &sortCache{maxEntries: maxEntries, boxes: make(map[sortBoxKey]*sortBox)}
+func newSortCache(maxBytes int) *sortCache {
+	return &sortCache{maxBytes: maxBytes, boxes: make(map[sortBoxKey]*sortBox)}
 }
 
 // box returns the entries of a mailbox, marked as just used.
@@ -89,18 +106,18 @@ func (c *sortCache) box(k sortBoxKey) *sortBox {
 	return b
 }
 
-// resized records a box's new size and drops least recently used other
-// boxes while the cache holds more than maxEntries. A box dropped while
-// a SORT was filling it is no longer counted.
+// resized records a box's new memory size and drops least recently used
+// other boxes while the cache holds more than maxBytes. A box dropped
+// while a SORT was filling it is no longer counted.
 func (c *sortCache) resized(k sortBoxKey, b *sortBox, n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.boxes[k] != b {
 		return
 	}
-	c.entries += n - b.size
-	b.size = n
-	for c.entries > c.maxEntries {
+	c.bytes += n - b.bytes
+	b.bytes = n
+	for c.bytes > c.maxBytes {
 		var oldest sortBoxKey
 		var victim *sortBox
 		for k, o := range c.boxes {
@@ -112,19 +129,23 @@ func (c *sortCache) resized(k sortBoxKey, b *sortBox, n int) {
 			return // b alone is over the limit: keep it for this SORT
 		}
 		delete(c.boxes, oldest)
-		c.entries -= victim.size
+		c.bytes -= victim.bytes
 	}
 }
 
-// sortFields is SearchIndex.SortFields for SORT criteria the cache holds
-// (want within sortCacheWant, no metadata): cached messages are answered
-// from memory, the others read with one store read per set and kept.
-// live is how many messages the mailbox has, to drop entries of expunged
-// ones. Messages whose content is not indexed are passed on uncached.
-func (c *sortCache) sortFields(ctx context.Context, idx SearchIndex, k sortBoxKey, live int, set imapnum.Set, fn func(store.Message, *store.SortFields) error) error {
+// sortFields is SearchIndex.SortFields for what the cache holds (want
+// within sortCacheWant|sortCacheIDs, no metadata): cached messages are
+// answered from memory, the others read with one store read per set and
+// kept. live is how many messages the mailbox has, to drop entries of
+// expunged ones. Messages whose content is not indexed are passed on
+// uncached.
+func (c *sortCache) sortFields(ctx context.Context, idx SearchIndex, k sortBoxKey, live int, set imapnum.Set, want store.SortWant, fn func(store.Message, *store.SortFields) error) error {
 	b := c.box(k)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if want&sortCacheIDs != 0 && !b.ids {
+		b.rows, b.ids = nil, true // read again, with the THREAD fields
+	}
 	// The set's UIDs and the rows are both ascending: one merge walk.
 	var missing []store.UID
 	var fields []store.SortFields // handed to fn, allocated 1024 at a time
@@ -157,15 +178,23 @@ func (c *sortCache) sortFields(ctx context.Context, idx SearchIndex, k sortBoxKe
 	if len(b.rows) > 2*live+1024 {
 		b.rows = nil // mostly expunged messages: start the mailbox afresh
 	}
+	fetch := sortCacheWant
+	if b.ids {
+		fetch |= sortCacheIDs
+	}
 	var fresh []sortRow
-	err := idx.SortFields(ctx, k.mbox, imapnum.Compact(missing), sortCacheWant, func(m store.Message, f *store.SortFields) error {
+	err := idx.SortFields(ctx, k.mbox, imapnum.Compact(missing), fetch, func(m store.Message, f *store.SortFields) error {
 		if f != nil {
 			fresh = append(fresh, newSortRow(m, f))
 		}
 		return fn(m, f)
 	})
 	b.rows = mergeRows(b.rows, fresh)
-	c.resized(k, b, len(b.rows))
+	n := 0
+	for i := range b.rows {
+		n += b.rows[i].memSize()
+	}
+	c.resized(k, b, n)
 	return err
 }
 

@@ -24,7 +24,7 @@ func (f *fakeIndex) SearchCandidates(context.Context, store.MailboxID, search.Ke
 }
 
 func (f *fakeIndex) SortFields(_ context.Context, _ store.MailboxID, uids imapnum.Set, want store.SortWant, fn func(store.Message, *store.SortFields) error) error {
-	if want != sortCacheWant {
+	if want != sortCacheWant && want != sortCacheWant|sortCacheIDs {
 		return fmt.Errorf("want %b", want)
 	}
 	var read []store.UID
@@ -39,6 +39,9 @@ func (f *fakeIndex) SortFields(_ context.Context, _ store.MailboxID, uids imapnu
 			var sf *store.SortFields
 			if indexed {
 				sf = &store.SortFields{Subject: fmt.Sprint("s", u)}
+				if want&sortCacheIDs != 0 {
+					sf.MessageID = fmt.Sprint("<", u, "@x>")
+				}
 			}
 			if err := fn(m, sf); err != nil {
 				return err
@@ -49,15 +52,22 @@ func (f *fakeIndex) SortFields(_ context.Context, _ store.MailboxID, uids imapnu
 	return nil
 }
 
-// sorted runs the cache over set and returns the UIDs given and the
-// subjects of those with fields.
+// sorted runs the cache over set for SORT and returns the UIDs given and
+// the subjects of those with fields.
 func sorted(t *testing.T, c *sortCache, idx *fakeIndex, k sortBoxKey, live int, set imapnum.Set) []string {
 	t.Helper()
+	return cached(t, c, idx, k, live, set, sortCacheWant)
+}
+
+// cached is sorted with the fields want names; with the THREAD fields
+// the Message-ID follows the subject.
+func cached(t *testing.T, c *sortCache, idx *fakeIndex, k sortBoxKey, live int, set imapnum.Set, want store.SortWant) []string {
+	t.Helper()
 	var got []string
-	err := c.sortFields(context.Background(), idx, k, live, set, func(m store.Message, f *store.SortFields) error {
+	err := c.sortFields(context.Background(), idx, k, live, set, want, func(m store.Message, f *store.SortFields) error {
 		s := fmt.Sprint(m.UID, ":-")
 		if f != nil {
-			s = fmt.Sprint(m.UID, ":", f.Subject)
+			s = fmt.Sprint(m.UID, ":", f.Subject, f.MessageID)
 		}
 		got = append(got, s)
 		return nil
@@ -71,7 +81,7 @@ func sorted(t *testing.T, c *sortCache, idx *fakeIndex, k sortBoxKey, live int, 
 
 func TestSortCache(t *testing.T) {
 	idx := &fakeIndex{msgs: map[store.UID]bool{1: true, 2: true, 3: false, 5: true}}
-	c := newSortCache(5)
+	c := newSortCache(700) // five rows of one mailbox (114 bytes each), not ten
 	box := sortBoxKey{mbox: 1, uidValidity: 7}
 	all := imapnum.Set{{Start: 1, Stop: 6}}
 	want := []string{"1:s1", "2:s2", "3:-", "5:s5"}
@@ -108,12 +118,12 @@ func TestSortCache(t *testing.T) {
 	if r := idx.reads[len(idx.reads)-1]; len(r) != 0 {
 		t.Fatalf("read %v with everything cached", r)
 	}
-	// Another UIDVALIDITY is another mailbox; above 5 entries the least
+	// Another UIDVALIDITY is another mailbox; above maxBytes the least
 	// recently used mailbox goes.
 	other := sortBoxKey{mbox: 1, uidValidity: 8}
 	sorted(t, c, idx, other, 5, all)
-	if _, ok := c.boxes[box]; ok || c.entries != 5 {
-		t.Fatalf("after eviction: boxes %v, %d entries", c.boxes, c.entries)
+	if _, ok := c.boxes[box]; ok || c.bytes != 5*114 {
+		t.Fatalf("after eviction: boxes %v, %d bytes", c.boxes, c.bytes)
 	}
 	if r := idx.reads[len(idx.reads)-1]; len(r) != 5 {
 		t.Fatalf("new UIDVALIDITY read %v", r)
@@ -121,8 +131,24 @@ func TestSortCache(t *testing.T) {
 	// A box dropped while it was being filled is not counted.
 	dropped := &sortBox{}
 	c.resized(sortBoxKey{mbox: 9}, dropped, 3)
-	if c.entries != 5 {
-		t.Fatalf("%d entries after a dropped box's fill", c.entries)
+	if c.bytes != 5*114 {
+		t.Fatalf("%d bytes after a dropped box's fill", c.bytes)
+	}
+	// THREAD needs the Message-ID too: the mailbox is read again with
+	// it, and then answered from memory, for THREAD and SORT alike.
+	withIDs := []string{"1:s1<1@x>", "2:s2<2@x>", "3:s3<3@x>", "5:s5<5@x>", "6:s6<6@x>"}
+	c = newSortCache(1 << 20)
+	sorted(t, c, idx, box, 5, all)
+	if got := cached(t, c, idx, box, 5, all, sortCacheWant|sortCacheIDs); !slices.Equal(got, withIDs) {
+		t.Fatalf("THREAD fields: %v", got)
+	}
+	if r := idx.reads[len(idx.reads)-1]; len(r) != 5 {
+		t.Fatalf("THREAD fields read %v", r)
+	}
+	cached(t, c, idx, box, 5, all, sortCacheWant|sortCacheIDs)
+	sorted(t, c, idx, box, 5, all)
+	if r := idx.reads[len(idx.reads)-1]; len(r) != 0 {
+		t.Fatalf("read %v with everything cached", r)
 	}
 }
 
@@ -142,7 +168,7 @@ func TestSortCachePrunes(t *testing.T) {
 	if !slices.Equal(got, []string{"3000:s3000", "3001:s3001"}) {
 		t.Fatalf("got %v", got)
 	}
-	if n := len(c.boxes[box].rows); n != 1 || c.entries != 1 {
-		t.Fatalf("%d rows, %d entries after pruning", n, c.entries)
+	if rows := c.boxes[box].rows; len(rows) != 1 || c.bytes != rows[0].memSize() {
+		t.Fatalf("%d rows, %d bytes after pruning", len(rows), c.bytes)
 	}
 }
