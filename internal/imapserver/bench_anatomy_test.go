@@ -64,15 +64,37 @@ func fillMixed(b *testing.B, srv *imaptest.Server, n int) {
 }
 
 // keepDir is nopCleanup whose TempDir outlives the benchmark too: the
-// shared server opens blob files in later benchmarks.
+// shared server opens blob files in later benchmarks. The directories are
+// removed when the test binary ends (TestMain).
 type keepDir struct{ nopCleanup }
+
+// keptDirs are the directories keepDir made.
+var keptDirs struct {
+	sync.Mutex
+	dirs []string
+}
 
 func (k keepDir) TempDir() string {
 	d, err := os.MkdirTemp("", "rookery-bench-")
 	if err != nil {
 		k.Fatal(err)
 	}
+	keptDirs.Lock()
+	keptDirs.dirs = append(keptDirs.dirs, d)
+	keptDirs.Unlock()
 	return d
+}
+
+// TestMain removes the shared benchmark servers' data (a 100,000-message
+// search corpus is 2 GB) once every test and benchmark has run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	keptDirs.Lock()
+	for _, d := range keptDirs.dirs {
+		_ = os.RemoveAll(d)
+	}
+	keptDirs.Unlock()
+	os.Exit(code)
 }
 
 var mixed struct {
