@@ -461,7 +461,8 @@ func splitCharset(v string) (charset, rest string, ok bool) {
 	return v[:i], v[i+1+j+1:], true
 }
 
-func unhex(c byte) (byte, bool) {
+// HexDigit returns the value of a hexadecimal digit of either case.
+func HexDigit(c byte) (byte, bool) {
 	switch {
 	case c >= '0' && c <= '9':
 		return c - '0', true
@@ -477,8 +478,8 @@ func percentDecode(s string) []byte {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		if s[i] == '%' && i+2 < len(s) {
-			h, ok1 := unhex(s[i+1])
-			l, ok2 := unhex(s[i+2])
+			h, ok1 := HexDigit(s[i+1])
+			l, ok2 := HexDigit(s[i+2])
 			if ok1 && ok2 {
 				b = append(b, h<<4|l)
 				i += 2

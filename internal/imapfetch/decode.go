@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"strings"
+
+	"rookery/internal/anatomy"
 )
 
 // ErrUnknownCTE reports a Content-Transfer-Encoding that BINARY cannot
@@ -159,8 +161,8 @@ func (q *qpReader) Read(p []byte) (int, error) {
 			case len(rest) >= 2 && rest[0] == '\r' && rest[1] == '\n':
 				i += 3
 			case len(rest) >= 2 && isHex(rest[0]) && isHex(rest[1]):
-				h, _ := unhex(rest[0])
-				l, _ := unhex(rest[1])
+				h, _ := anatomy.HexDigit(rest[0])
+				l, _ := anatomy.HexDigit(rest[1])
 				o = append(o, h<<4|l)
 				i += 3
 			default:
@@ -179,16 +181,4 @@ func (q *qpReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func isHex(c byte) bool { _, ok := unhex(c); return ok }
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
+func isHex(c byte) bool { _, ok := anatomy.HexDigit(c); return ok }

@@ -183,7 +183,7 @@ func charRef(s string) (rune, bool) {
 	}
 	var v rune
 	for _, c := range s {
-		d, ok := unhex(byte(c))
+		d, ok := anatomy.HexDigit(byte(c))
 		if !ok || int(d) >= base || c > 0x7f {
 			return 0, false
 		}
