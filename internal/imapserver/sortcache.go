@@ -41,9 +41,10 @@ type sortBoxKey struct {
 }
 
 type sortBox struct {
-	mu   sync.Mutex // held while a SORT reads or fills the rows
-	rows []sortRow  // ascending by UID
-	ids  bool       // rows hold the THREAD fields
+	mu       sync.Mutex // held while a SORT reads or fills the rows
+	rows     []sortRow  // ascending by UID
+	rowBytes int        // memory of rows (sortRow.memSize)
+	ids      bool       // rows hold the THREAD fields
 
 	used  uint64 // last use (sortCache.clock); guarded by sortCache.mu
 	bytes int    // memory of rows as counted in sortCache.bytes; guarded by sortCache.mu
@@ -144,7 +145,7 @@ func (c *sortCache) sortFields(ctx context.Context, idx SearchIndex, k sortBoxKe
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if want&sortCacheIDs != 0 && !b.ids {
-		b.rows, b.ids = nil, true // read again, with the THREAD fields
+		b.rows, b.rowBytes, b.ids = nil, 0, true // read again, with the THREAD fields
 	}
 	// The set's UIDs and the rows are both ascending: one merge walk.
 	var missing []store.UID
@@ -176,7 +177,7 @@ func (c *sortCache) sortFields(ctx context.Context, idx SearchIndex, k sortBoxKe
 		return nil
 	}
 	if len(b.rows) > 2*live+1024 {
-		b.rows = nil // mostly expunged messages: start the mailbox afresh
+		b.rows, b.rowBytes = nil, 0 // mostly expunged messages: start the mailbox afresh
 	}
 	fetch := sortCacheWant
 	if b.ids {
@@ -186,15 +187,12 @@ func (c *sortCache) sortFields(ctx context.Context, idx SearchIndex, k sortBoxKe
 	err := idx.SortFields(ctx, k.mbox, imapnum.Compact(missing), fetch, func(m store.Message, f *store.SortFields) error {
 		if f != nil {
 			fresh = append(fresh, newSortRow(m, f))
+			b.rowBytes += fresh[len(fresh)-1].memSize()
 		}
 		return fn(m, f)
 	})
 	b.rows = mergeRows(b.rows, fresh)
-	n := 0
-	for i := range b.rows {
-		n += b.rows[i].memSize()
-	}
-	c.resized(k, b, n)
+	c.resized(k, b, b.rowBytes)
 	return err
 }
 
