@@ -89,7 +89,7 @@ func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 		}
 	}
 	for _, it := range args.Items {
-		if needsBlob(it) {
+		if readsContent(it) {
 			// Small contents come with the rows; fewer per chunk bounds
 			// the memory they hold.
 			fetch, chunkSize = c.srv.opts.Store.FetchContent, contentChunk

@@ -55,29 +55,25 @@ type prepared struct {
 }
 
 // prepare opens the blob and the anatomy if the items need them and
-// resolves every body item.
+// resolves every body item. ENVELOPE and BODYSTRUCTURE read only the
+// stored anatomy: the content is opened for them only when none is stored.
 func (f *fetcher) prepare(m store.Message) (*msgData, error) {
 	d := &msgData{}
 	for i, it := range f.items {
 		if !needsBlob(it) {
 			continue
 		}
-		if d.blob == nil && m.Content != nil {
-			d.blob = contentBlob{bytes.NewReader(m.Content)}
-		}
-		if d.blob == nil {
-			b, err := f.c.srv.opts.Store.OpenBlob(f.ctx, m.Blob)
-			if err != nil {
-				return d, err
-			}
-			d.blob = b
-		}
 		if d.root == nil && needsAnatomy(it) {
-			root, err := f.anatomy(m, d.blob)
+			root, err := f.anatomy(m, d)
 			if err != nil {
 				return d, err
 			}
 			d.root = root
+		}
+		if readsContent(it) {
+			if err := f.open(m, d); err != nil {
+				return d, err
+			}
 		}
 		if d.items == nil {
 			d.items = make([]prepared, len(f.items))
@@ -89,6 +85,34 @@ func (f *fetcher) prepare(m store.Message) (*msgData, error) {
 		d.items[i] = p
 	}
 	return d, nil
+}
+
+// readsContent reports whether an item reads the message content itself,
+// not only its anatomy.
+func readsContent(it imapcmd.FetchItem) bool {
+	switch {
+	case !needsBlob(it), it.Name == "ENVELOPE", it.Name == "BODYSTRUCTURE", it.Name == "BODY" && it.Section == nil:
+		return false
+	}
+	return true
+}
+
+// open sets d.blob to m's content: the one FetchContent read with the
+// message, else the store's blob.
+func (f *fetcher) open(m store.Message, d *msgData) error {
+	if d.blob != nil {
+		return nil
+	}
+	if m.Content != nil {
+		d.blob = contentBlob{bytes.NewReader(m.Content)}
+		return nil
+	}
+	b, err := f.c.srv.opts.Store.OpenBlob(f.ctx, m.Blob)
+	if err != nil {
+		return err
+	}
+	d.blob = b
+	return nil
 }
 
 // contentBlob is a content that FetchContent read with its message.
@@ -105,13 +129,16 @@ func (d *msgData) close() {
 // anatomy decodes the stored anatomy of m, or parses the blob if none is
 // stored (content written before anatomies, or an older encoding) and
 // stores the result for next time.
-func (f *fetcher) anatomy(m store.Message, blob store.Blob) (*anatomy.Part, error) {
+func (f *fetcher) anatomy(m store.Message, d *msgData) (*anatomy.Part, error) {
 	if len(m.Anatomy) > 0 {
 		if root, err := anatomy.Unmarshal(m.Anatomy); err == nil {
 			return root, nil
 		}
 	}
-	root, err := anatomy.Parse(io.NewSectionReader(blob, 0, blob.Size()))
+	if err := f.open(m, d); err != nil {
+		return nil, err
+	}
+	root, err := anatomy.Parse(io.NewSectionReader(d.blob, 0, d.blob.Size()))
 	if err != nil {
 		return nil, err
 	}
