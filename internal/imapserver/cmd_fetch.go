@@ -75,7 +75,7 @@ func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 			view.Reported(m.UID, m.ModSeq)
 		}
 	}
-	f := fetcher{c: c, ctx: ctx, items: args.Items, uidFirst: cmd.UID && !hasUID}
+	f := fetcher{c: c, ctx: ctx, items: args.Items, uidFirst: cmd.UID && !hasUID, hasFlags: hasFlags}
 	for _, it := range args.Items {
 		f.hasModSeq = f.hasModSeq || it.Name == "MODSEQ"
 	}
@@ -129,6 +129,7 @@ type fetcher struct {
 	items     []imapcmd.FetchItem
 	uidFirst  bool // UID FETCH without UID among the items
 	hasModSeq bool // MODSEQ is among the items
+	hasFlags  bool // FLAGS is among the items
 }
 
 func (f *fetcher) write(seq uint32, m store.Message, addFlags bool) error {
@@ -139,6 +140,9 @@ func (f *fetcher) write(seq uint32, m store.Message, addFlags bool) error {
 	defer d.close()
 	if err != nil {
 		return err
+	}
+	if f.hasFlags || addFlags {
+		f.c.announceKeywords(m.Flags)
 	}
 	e := f.c.enc
 	e.Raw("* ").Number(seq).Raw(" FETCH (")

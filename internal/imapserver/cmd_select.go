@@ -6,6 +6,7 @@ import (
 	"rookery/internal/imap"
 	"rookery/internal/imapcmd"
 	"rookery/internal/imapnum"
+	"rookery/internal/imapwire"
 	"rookery/internal/mailview"
 	"rookery/internal/store"
 )
@@ -57,10 +58,7 @@ func cmdSelect(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 		c.condStore = true // the HIGHESTMODSEQ below is the one it needs
 	}
 	e := c.enc
-	flags := append(append([]string(nil), permanentFlagsBase...), snap.Keywords...)
-	e.Raw("* FLAGS ")
-	writeFlags(e, flags)
-	e.CRLF()
+	c.writeFlagsResponse(view.Keywords())
 	e.Raw("* ").Number(view.Len()).Raw(" EXISTS").CRLF()
 	if !c.rev2 {
 		recent := view.RecentCount()
@@ -80,9 +78,7 @@ func cmdSelect(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	if args.ReadOnly {
 		e.Raw("* OK [PERMANENTFLAGS ()] Read-only mailbox").CRLF()
 	} else {
-		e.Raw("* OK [PERMANENTFLAGS ")
-		writeFlags(e, append(flags, `\*`))
-		e.Raw("] Flags permitted").CRLF()
+		c.writePermanentFlags(view.Keywords())
 	}
 	if c.rev2 {
 		e.Raw(`* LIST () "/" `)
@@ -107,6 +103,60 @@ func cmdSelect(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	return nil
 }
 
+// writeFlagsResponse writes the untagged FLAGS response: the system flags
+// and the mailbox's keywords.
+func (c *conn) writeFlagsResponse(keywords []string) {
+	e := c.enc
+	e.Raw("* FLAGS (")
+	writeFlagNames(e, permanentFlagsBase, keywords)
+	e.Raw(")").CRLF()
+}
+
+// writePermanentFlags writes the PERMANENTFLAGS response of a read-write
+// mailbox: the flags it has and \* (any new keyword may be stored).
+func (c *conn) writePermanentFlags(keywords []string) {
+	e := c.enc
+	e.Raw("* OK [PERMANENTFLAGS (")
+	writeFlagNames(e, permanentFlagsBase, keywords)
+	e.Raw(` \*)] Flags permitted`).CRLF()
+}
+
+func writeFlagNames(e *imapwire.Encoder, sys, keywords []string) {
+	for i, f := range sys {
+		if i > 0 {
+			e.SP()
+		}
+		e.Raw(f)
+	}
+	for _, k := range keywords {
+		e.SP().Raw(k)
+	}
+}
+
+// announceKeywords tells the client of the keywords of f it has not been
+// told of yet (RFC 9051 §7.3.5: a FLAGS response, and PERMANENTFLAGS for
+// a read-write mailbox), before a response that carries them.
+func (c *conn) announceKeywords(f store.Flags) {
+	v := c.sel.view
+	v.NoteKeywords(f.Keywords)
+	c.writeNewKeywords()
+}
+
+// writeNewKeywords sends the keyword list if it grew since last sent.
+func (c *conn) writeNewKeywords() {
+	if all, ok := c.sel.view.TakeKeywords(); ok {
+		c.writeKeywords(all)
+	}
+}
+
+// writeKeywords announces the mailbox's keyword list.
+func (c *conn) writeKeywords(all []string) {
+	c.writeFlagsResponse(all)
+	if !c.sel.readOnly {
+		c.writePermanentFlags(all)
+	}
+}
+
 // discardSink swallows responses already conveyed another way.
 type discardSink struct{}
 
@@ -114,6 +164,7 @@ func (discardSink) Expunge(uint32)                    {}
 func (discardSink) Vanished(imapnum.Set)              {}
 func (discardSink) Exists(uint32)                     {}
 func (discardSink) Recent(uint32)                     {}
+func (discardSink) Keywords([]string)                 {}
 func (discardSink) Flags(uint32, store.Message, bool) {}
 
 func cmdClose(ctx context.Context, c *conn, cmd *imapcmd.Command) error {

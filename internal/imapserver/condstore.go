@@ -137,6 +137,9 @@ func (c *conn) qresyncSelect(ctx context.Context, q *imapcmd.QResync) error {
 // UID when withUID or CONDSTORE is on, FLAGS when withFlags, and MODSEQ when
 // CONDSTORE is on.
 func (c *conn) writeFlagsFetch(seq uint32, m store.Message, withUID, withFlags bool) {
+	if withFlags {
+		c.announceKeywords(m.Flags)
+	}
 	e := c.enc
 	e.Raw("* ").Number(seq).Raw(" FETCH (")
 	sep := false

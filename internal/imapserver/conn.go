@@ -541,6 +541,8 @@ func (s viewSink) Exists(n uint32) { s.c.enc.Raw("* ").Number(n).Raw(" EXISTS").
 
 func (s viewSink) Recent(n uint32) { s.c.enc.Raw("* ").Number(n).Raw(" RECENT").CRLF() }
 
+func (s viewSink) Keywords(all []string) { s.c.writeKeywords(all) }
+
 func (s viewSink) Flags(seq uint32, m store.Message, recent bool) {
 	e := s.c.enc
 	e.Raw("* ").Number(seq).Raw(" FETCH (UID ").Number(m.UID).Raw(" FLAGS ")

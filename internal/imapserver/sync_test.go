@@ -37,6 +37,9 @@ type model struct {
 	// noExpunge is set while a FETCH or STORE by sequence number runs.
 	noExpunge bool
 	qresync   bool // expunges come as VANISHED
+	// keywords were announced in FLAGS responses (lower-cased): every
+	// keyword a FETCH shows must be among them (RFC 9051 §7.3.5).
+	keywords map[string]bool
 }
 
 var (
@@ -46,6 +49,7 @@ var (
 	existsRE = regexp.MustCompile(`^\* (\d+) EXISTS$`)
 	expRE    = regexp.MustCompile(`^\* (\d+) EXPUNGE$`)
 	vanRE    = regexp.MustCompile(`^\* VANISHED (\(EARLIER\) )?(\S+)$`)
+	kwListRE = regexp.MustCompile(`^\* FLAGS \(([^)]*)\)$`)
 )
 
 // normFlags sorts a flag list and drops \Recent (per-session).
@@ -63,6 +67,15 @@ func normFlags(s string) string {
 // apply updates the model with one untagged line.
 func (m *model) apply(line string) {
 	m.t.Helper()
+	if g := kwListRE.FindStringSubmatch(line); g != nil {
+		if m.keywords == nil {
+			m.keywords = map[string]bool{}
+		}
+		for _, f := range strings.Fields(g[1]) {
+			m.keywords[strings.ToLower(f)] = true
+		}
+		return
+	}
 	if g := existsRE.FindStringSubmatch(line); g != nil {
 		n, _ := strconv.Atoi(g[1])
 		if n < len(m.msgs) {
@@ -140,6 +153,11 @@ func (m *model) apply(line string) {
 		}
 		if f := flagsRE.FindStringSubmatch(g[2]); f != nil {
 			e.flags, e.known = normFlags(f[1]), true
+			for _, k := range strings.Fields(f[1]) {
+				if !strings.HasPrefix(k, `\`) && !m.keywords[strings.ToLower(k)] {
+					m.t.Fatalf("%s: keyword %s in a FETCH before any FLAGS announced it: %q", m.name, k, line)
+				}
+			}
 		}
 		m.checkOrder()
 	}
@@ -276,11 +294,22 @@ func TestConcurrentSessions(t *testing.T) {
 				}
 				c.run("SELECT INBOX", false)
 				c.run("UID FETCH 1:* (UID FLAGS)", false)
+				// Keywords new to the mailbox appear throughout the run, by
+				// STORE and by APPEND, so every session must be told of
+				// them before it sees them.
 				flags := []string{`\Seen`, `\Flagged`, `\Answered`, `$Work`}
+				for k := range 6 {
+					flags = append(flags, fmt.Sprintf("$K%d", k*sessions+i))
+				}
 				for n := 0; n < ops && time.Now().Before(deadline); n++ {
 					switch op := r.IntN(10); {
 					case op < 2:
-						c.run(fmt.Sprintf("APPEND INBOX {%d+}\r\nmessage %d-%d", len(fmt.Sprintf("message %d-%d", i, n)), i, n), false)
+						body := fmt.Sprintf("message %d-%d", i, n)
+						kw := ""
+						if r.IntN(2) == 0 {
+							kw = "(" + flags[3+r.IntN(len(flags)-3)] + ") "
+						}
+						c.run(fmt.Sprintf("APPEND INBOX %s{%d+}\r\n%s", kw, len(body), body), false)
 					case op < 4:
 						if len(c.m.msgs) == 0 {
 							continue

@@ -10,11 +10,15 @@
 //   - A UID leaves uids only when its EXPUNGE (or VANISHED) is flushed, so
 //     sequence numbers in every response match what the client was told.
 //   - New messages join uids only when their EXISTS is flushed.
+//   - Every keyword of a message reported to the client has been announced
+//     in a FLAGS response first (RFC 9051 §7.3.5): the announced set only
+//     grows while the mailbox is selected.
 package mailview
 
 import (
 	"errors"
 	"sort"
+	"strings"
 
 	"rookery/internal/imapnum"
 	"rookery/internal/store"
@@ -40,6 +44,9 @@ type Sink interface {
 	Vanished(uids imapnum.Set)
 	Exists(n uint32)
 	Recent(n uint32)
+	// Keywords announces the mailbox's keywords (an untagged FLAGS
+	// response); it comes before any Flags that carries a new one.
+	Keywords(all []string)
 	// Flags reports new flags of a message the client knows.
 	Flags(seq uint32, m store.Message, recent bool)
 }
@@ -59,20 +66,58 @@ type View struct {
 	newModSeqs  []store.ModSeq
 	expunged    map[store.UID]struct{} // pending expunges of UIDs in uids
 	flagUpdates map[store.UID]store.Message
+
+	keywords    []string            // announced to the client, in order of announcement
+	keywordSet  map[string]struct{} // keywords, lower-cased (keywords compare case-insensitively)
+	newKeywords bool                // keywords grew since they were last announced
 }
 
 type uidRange struct{ lo, hi store.UID }
 
 // New returns the view of a freshly selected mailbox.
+// The keywords of the snapshot count as announced: SELECT sends them in its
+// FLAGS response.
 func New(snap store.Snapshot) *View {
-	return &View{
+	v := &View{
 		mailbox:    snap.ID,
 		uids:       snap.UIDs,
 		modseqs:    snap.ModSeqs,
 		highest:    snap.HighestModSeq,
 		lastExists: uint32(len(snap.UIDs)),
+		keywordSet: make(map[string]struct{}, len(snap.Keywords)),
+	}
+	v.NoteKeywords(snap.Keywords)
+	v.newKeywords = false
+	return v
+}
+
+// NoteKeywords adds the keywords the client has not been told of to the
+// mailbox's keyword list; the next TakeKeywords announces them.
+func (v *View) NoteKeywords(kws []string) {
+	for _, k := range kws {
+		lk := strings.ToLower(k)
+		if _, ok := v.keywordSet[lk]; ok {
+			continue
+		}
+		v.keywordSet[lk] = struct{}{}
+		v.keywords = append(v.keywords, k)
+		v.newKeywords = true
 	}
 }
+
+// TakeKeywords returns the keyword list if it grew since it was last
+// announced (ok), and counts it as announced: the caller must send it in a
+// FLAGS response before anything that carries the new keywords.
+func (v *View) TakeKeywords() (all []string, ok bool) {
+	if !v.newKeywords {
+		return nil, false
+	}
+	v.newKeywords = false
+	return v.keywords, true
+}
+
+// Keywords returns every keyword announced to the client.
+func (v *View) Keywords() []string { return v.keywords }
 
 // Mailbox returns the ID of the viewed mailbox.
 func (v *View) Mailbox() store.MailboxID { return v.mailbox }
@@ -201,6 +246,7 @@ func (v *View) Apply(ch store.Changes) {
 		v.dropNew(uid)
 	}
 	for _, m := range ch.Updated {
+		v.NoteKeywords(m.Flags.Keywords)
 		if m.UID > maxKnown {
 			v.newUIDs = append(v.newUIDs, m.UID)
 			v.newModSeqs = append(v.newModSeqs, m.ModSeq)
@@ -291,14 +337,18 @@ func (v *View) RecentCount() uint32 {
 
 // Pending reports whether a Flush would write anything in mode m.
 func (v *View) Pending(m Mode) bool {
-	return len(v.newUIDs) > 0 || len(v.flagUpdates) > 0 ||
+	return len(v.newUIDs) > 0 || len(v.flagUpdates) > 0 || v.newKeywords ||
 		(m.AllowExpunge && len(v.expunged) > 0) ||
 		(m.Recent && v.RecentCount() != v.lastRecent)
 }
 
-// Flush reports pending changes allowed by m to s: expunges first (when
-// allowed), then EXISTS and RECENT for new messages, then flag changes.
+// Flush reports pending changes allowed by m to s: new keywords first,
+// then expunges (when allowed), EXISTS and RECENT for new messages, then
+// flag changes.
 func (v *View) Flush(s Sink, m Mode) {
+	if kws, ok := v.TakeKeywords(); ok {
+		s.Keywords(kws)
+	}
 	if m.AllowExpunge && len(v.expunged) > 0 {
 		v.flushExpunges(s, m)
 	}

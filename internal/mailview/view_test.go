@@ -17,7 +17,12 @@ func (r *recorder) Expunge(seq uint32)        { r.add("%d EXPUNGE", seq) }
 func (r *recorder) Vanished(uids imapnum.Set) { r.add("VANISHED %s", uids) }
 func (r *recorder) Exists(n uint32)           { r.add("%d EXISTS", n) }
 func (r *recorder) Recent(n uint32)           { r.add("%d RECENT", n) }
+func (r *recorder) Keywords(all []string)     { r.add("FLAGS %s", strings.Join(all, " ")) }
 func (r *recorder) Flags(seq uint32, m store.Message, recent bool) {
+	if len(m.Flags.Keywords) > 0 {
+		r.add("%d FETCH UID %d FLAGS %d %s recent=%v", seq, m.UID, m.Flags.Sys, strings.Join(m.Flags.Keywords, " "), recent)
+		return
+	}
 	r.add("%d FETCH UID %d FLAGS %d recent=%v", seq, m.UID, m.Flags.Sys, recent)
 }
 func (r *recorder) add(f string, a ...any) { r.lines = append(r.lines, fmt.Sprintf(f, a...)) }
@@ -30,8 +35,8 @@ func snap(uids ...store.UID) store.Snapshot {
 	return store.Snapshot{Mailbox: store.Mailbox{ID: 7, HighestModSeq: 1}, UIDs: uids, ModSeqs: ms}
 }
 
-func msg(uid store.UID, modseq store.ModSeq, f store.SysFlags) store.Message {
-	return store.Message{UID: uid, ModSeq: modseq, Flags: store.Flags{Sys: f}}
+func msg(uid store.UID, modseq store.ModSeq, f store.SysFlags, kws ...string) store.Message {
+	return store.Message{UID: uid, ModSeq: modseq, Flags: store.Flags{Sys: f, Keywords: kws}}
 }
 
 func TestFlush(t *testing.T) {
@@ -103,6 +108,36 @@ func TestFlush(t *testing.T) {
 			wantLen: 2,
 		},
 		{
+			name: "a new keyword is announced before the FETCH that carries it",
+			uids: []store.UID{1, 2},
+			changes: []store.Changes{{Mailbox: store.Mailbox{HighestModSeq: 2},
+				Updated: []store.Message{msg(2, 2, 0, "$Work")}}},
+			mode:    Mode{AllowExpunge: true},
+			want:    []string{"FLAGS $Work", "2 FETCH UID 2 FLAGS 0 $Work recent=false"},
+			wantLen: 2,
+		},
+		{
+			name: "a new message's keyword is announced with its EXISTS",
+			uids: []store.UID{1},
+			changes: []store.Changes{{Mailbox: store.Mailbox{HighestModSeq: 2},
+				Updated: []store.Message{msg(2, 2, 0, "$A", "$B")}}},
+			mode:    Mode{},
+			want:    []string{"FLAGS $A $B", "2 EXISTS"},
+			wantLen: 2,
+		},
+		{
+			name: "keywords announced once, case-insensitively",
+			uids: []store.UID{1, 2},
+			changes: []store.Changes{
+				{Mailbox: store.Mailbox{HighestModSeq: 2}, Updated: []store.Message{msg(1, 2, 0, "$Work")}},
+				{Mailbox: store.Mailbox{HighestModSeq: 3}, Updated: []store.Message{msg(2, 3, 0, "$WORK")}},
+			},
+			mode: Mode{AllowExpunge: true},
+			want: []string{"FLAGS $Work", "1 FETCH UID 1 FLAGS 0 $Work recent=false",
+				"2 FETCH UID 2 FLAGS 0 $WORK recent=false"},
+			wantLen: 2,
+		},
+		{
 			name: "stale update at or below the known modseq is not echoed",
 			uids: []store.UID{1},
 			changes: []store.Changes{{Mailbox: store.Mailbox{HighestModSeq: 1},
@@ -127,6 +162,29 @@ func TestFlush(t *testing.T) {
 				t.Errorf("Len = %d, want %d", v.Len(), tt.wantLen)
 			}
 		})
+	}
+}
+
+func TestKeywordsAnnounced(t *testing.T) {
+	s := snap(1)
+	s.Keywords = []string{"$Old"}
+	v := New(s)
+	if _, ok := v.TakeKeywords(); ok {
+		t.Fatal("the snapshot's keywords count as announced by SELECT")
+	}
+	v.NoteKeywords([]string{"$old", "$New"})
+	all, ok := v.TakeKeywords()
+	if !ok || strings.Join(all, " ") != "$Old $New" {
+		t.Fatalf("TakeKeywords = %q, %v; want [$Old $New], true", all, ok)
+	}
+	if _, ok := v.TakeKeywords(); ok {
+		t.Fatal("keywords announced twice")
+	}
+	var r recorder
+	v.Apply(store.Changes{Mailbox: store.Mailbox{HighestModSeq: 2}, Updated: []store.Message{msg(1, 2, 0, "$New")}})
+	v.Flush(&r, Mode{AllowExpunge: true})
+	if want := []string{"1 FETCH UID 1 FLAGS 0 $New recent=false"}; !reflect.DeepEqual(r.lines, want) {
+		t.Fatalf("got %q, want %q", r.lines, want)
 	}
 }
 
