@@ -14,15 +14,12 @@ var specialUses = []string{`\Archive`, `\Drafts`, `\Junk`, `\Sent`, `\Trash`}
 
 func cmdCreate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	args := cmd.Args.(*imapcmd.Create)
-	name, err := c.mailboxName(args.Mailbox)
+	name, err := c.newMailboxName(args.Mailbox)
 	if err != nil {
 		return err
 	}
 	if name == "INBOX" {
 		return imap.Errorf(imap.CodeAlreadyExists, "INBOX always exists")
-	}
-	if err := checkNewName(name); err != nil {
-		return err
 	}
 	use := ""
 	switch len(args.SpecialUse) {
@@ -47,15 +44,6 @@ func cmdCreate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	return nil
 }
 
-// checkNewName refuses names that LIST patterns could not tell apart from
-// wildcards (RFC 9051 §5.1 advises against '%' and '*' in names).
-func checkNewName(name string) error {
-	if strings.ContainsAny(name, "%*") {
-		return imap.Errorf(imap.CodeCannot, "Mailbox names cannot contain %% or *")
-	}
-	return nil
-}
-
 func cmdDelete(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	args := cmd.Args.(*imapcmd.MailboxArg)
 	name, err := c.mailboxName(args.Mailbox)
@@ -74,26 +62,27 @@ func cmdRename(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	if err != nil {
 		return err
 	}
-	to, err := c.mailboxName(args.To)
+	to, err := c.newMailboxName(args.To)
 	if err != nil {
 		return err
 	}
 	if to == "INBOX" {
 		return imap.Errorf(imap.CodeAlreadyExists, "INBOX always exists")
 	}
-	if err := checkNewName(to); err != nil {
-		return err
-	}
 	return c.srv.opts.Store.RenameMailbox(ctx, c.acct.ID, from, to)
 }
 
 func cmdSubscribe(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	args := cmd.Args.(*imapcmd.MailboxArg)
+	subscribe := cmd.Name == "SUBSCRIBE"
 	name, err := c.mailboxName(args.Mailbox)
+	if subscribe {
+		name, err = c.newMailboxName(args.Mailbox)
+	}
 	if err != nil {
 		return err
 	}
-	return c.srv.opts.Store.SetSubscribed(ctx, c.acct.ID, name, cmd.Name == "SUBSCRIBE")
+	return c.srv.opts.Store.SetSubscribed(ctx, c.acct.ID, name, subscribe)
 }
 
 func cmdStatus(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
