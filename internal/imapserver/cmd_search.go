@@ -34,16 +34,48 @@ type keyConverter struct {
 	modSeq bool
 }
 
-// highestModSeq returns the highest mod-sequence of msgs if a MODSEQ key
-// was used (SEARCH and SORT then report it, RFC 7162 §3.1.5), else 0.
-func (kc *keyConverter) highestModSeq(msgs []*search.Message) store.ModSeq {
-	var highest store.ModSeq
-	if kc.modSeq {
-		for _, m := range msgs {
-			highest = max(highest, m.ModSeq)
-		}
+// modSeqs returns the mod-sequences of msgs, in their order, if a MODSEQ
+// key was used (the response then reports one, RFC 7162 §3.1.5), else nil.
+func (kc *keyConverter) modSeqs(msgs []*search.Message) []store.ModSeq {
+	if !kc.modSeq {
+		return nil
 	}
-	return highest
+	out := make([]store.ModSeq, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.ModSeq
+	}
+	return out
+}
+
+// highestModSeq is the highest of modseqs (0 for none).
+func highestModSeq(modseqs []store.ModSeq) store.ModSeq {
+	var h store.ModSeq
+	for _, m := range modseqs {
+		h = max(h, m)
+	}
+	return h
+}
+
+// eSearchModSeq is the MODSEQ of an ESEARCH or ESORT response (RFC 4731
+// §3.2 with RFC 7162): with MIN or MAX alone, the mod-sequence of that
+// message; with only MIN and MAX, the higher of those two; otherwise the
+// highest of all messages found. modseqs parallels the found messages in
+// response order (so MIN is the first and MAX the last).
+func eSearchModSeq(ret *imapcmd.SearchReturn, modseqs []store.ModSeq) store.ModSeq {
+	if len(modseqs) == 0 {
+		return 0
+	}
+	if ret.All || ret.Count || !(ret.Min || ret.Max) {
+		return highestModSeq(modseqs)
+	}
+	var h store.ModSeq
+	if ret.Min {
+		h = modseqs[0]
+	}
+	if ret.Max {
+		h = max(h, modseqs[len(modseqs)-1])
+	}
+	return h
 }
 
 // sysFlagKeys maps flag search keys to their flags.
@@ -195,8 +227,9 @@ func cmdSearch(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	if ret != nil && !(ret.Min || ret.Max || ret.All || ret.Count || ret.Save) {
 		ret.All = true // RETURN () means ALL
 	}
-	highest := kc.highestModSeq(msgs)
+	modseqs := kc.modSeqs(msgs)
 	if ret == nil {
+		highest := highestModSeq(modseqs)
 		e := c.enc
 		e.Raw("* SEARCH")
 		for _, m := range msgs {
@@ -231,7 +264,7 @@ func cmdSearch(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	for i, m := range msgs {
 		nums[i] = number(m, cmd.UID)
 	}
-	c.writeESearch(cmd, ret, nums, true, highest)
+	c.writeESearch(cmd, ret, nums, true, eSearchModSeq(ret, modseqs))
 	return c.enc.Err()
 }
 
@@ -244,8 +277,9 @@ func number(m *search.Message, uid bool) uint32 {
 }
 
 // writeESearch writes an ESEARCH response (RFC 4731; RFC 5267 for ESORT,
-// where nums are in sort order and ascending is false).
-func (c *conn) writeESearch(cmd *imapcmd.Command, ret *imapcmd.SearchReturn, nums []uint32, ascending bool, highest store.ModSeq) {
+// where nums are in sort order and ascending is false); modseq is its
+// MODSEQ, 0 for none (eSearchModSeq).
+func (c *conn) writeESearch(cmd *imapcmd.Command, ret *imapcmd.SearchReturn, nums []uint32, ascending bool, modseq store.ModSeq) {
 	e := c.enc
 	e.Raw("* ESEARCH (TAG ").Quoted(cmd.Tag).Raw(")")
 	if cmd.UID {
@@ -272,8 +306,8 @@ func (c *conn) writeESearch(cmd *imapcmd.Command, ret *imapcmd.SearchReturn, num
 			e.Raw(orderedSet(nums))
 		}
 	}
-	if highest > 0 && len(nums) > 0 {
-		e.Raw(" MODSEQ ").Number64(highest)
+	if modseq > 0 && len(nums) > 0 {
+		e.Raw(" MODSEQ ").Number64(modseq)
 	}
 	_ = e.CRLF()
 }

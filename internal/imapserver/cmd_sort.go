@@ -47,7 +47,7 @@ func cmdSort(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	if err := search.Sort(msgs, crit); err != nil {
 		return err
 	}
-	highest := kc.highestModSeq(msgs)
+	modseqs := kc.modSeqs(msgs)
 	nums := make([]uint32, len(msgs))
 	for i, m := range msgs {
 		nums[i] = number(m, cmd.UID)
@@ -67,7 +67,7 @@ func cmdSort(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 		if !(ret.Min || ret.Max || ret.All || ret.Count) {
 			ret.All = true
 		}
-		c.writeESearch(cmd, ret, nums, false, highest)
+		c.writeESearch(cmd, ret, nums, false, eSearchModSeq(ret, modseqs))
 		return c.enc.Err()
 	}
 	e := c.enc
@@ -75,7 +75,7 @@ func cmdSort(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	for _, n := range nums {
 		e.SP().Number(n)
 	}
-	if highest > 0 {
+	if highest := highestModSeq(modseqs); highest > 0 {
 		e.Raw(" (MODSEQ ").Number64(highest).Raw(")")
 	}
 	return e.CRLF()
