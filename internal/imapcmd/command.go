@@ -148,7 +148,8 @@ func (a *Append) Next() (*AppendMessage, error) { return a.next() }
 
 // Expunge is UID EXPUNGE set (plain EXPUNGE has nil Args).
 type Expunge struct {
-	UIDs imapnum.Set
+	UIDs  imapnum.Set
+	Saved bool // the set is "$" (RFC 5182)
 }
 
 // StoreOp is the kind of STORE.
@@ -164,6 +165,7 @@ const (
 // Store is [UID] STORE set [(UNCHANGEDSINCE n)] [+-]FLAGS[.SILENT] flags.
 type Store struct {
 	Set            imapnum.Set
+	Saved          bool // the set is "$", the saved search result (RFC 5182)
 	Op             StoreOp
 	Silent         bool
 	Flags          []string
@@ -174,12 +176,14 @@ type Store struct {
 // Copy is [UID] COPY set mailbox and [UID] MOVE set mailbox.
 type Copy struct {
 	Set     imapnum.Set
+	Saved   bool // the set is "$" (RFC 5182)
 	Mailbox string
 }
 
 // Fetch is [UID] FETCH set items [(CHANGEDSINCE n [VANISHED])].
 type Fetch struct {
 	Set   imapnum.Set
+	Saved bool // the set is "$" (RFC 5182)
 	Items []FetchItem // macros ALL, FAST, FULL expanded
 	// ChangedSince is the CHANGEDSINCE modifier, 0 if absent;
 	// HasChangedSince tells "CHANGEDSINCE 0" apart from absent. With

@@ -41,7 +41,7 @@ func parseFetch(p *parser) (any, error) {
 	if err = d.SP(); err != nil {
 		return nil, err
 	}
-	if f.Set, err = p.seqSet(); err != nil {
+	if f.Set, f.Saved, err = p.setOrSaved(); err != nil {
 		return nil, err
 	}
 	if err = d.SP(); err != nil {

@@ -1,5 +1,7 @@
 package imapcmd
 
+import "slices"
+
 // parseMailboxArg parses SP mailbox (DELETE, SUBSCRIBE, UNSUBSCRIBE).
 func parseMailboxArg(p *parser) (any, error) {
 	if err := p.d.SP(); err != nil {
@@ -166,7 +168,7 @@ func parseCreate(p *parser) (any, error) {
 			if err != nil {
 				return err
 			}
-			c.SpecialUse = append(c.SpecialUse, canonicalUse(`\`+a))
+			c.SpecialUse = append(c.SpecialUse, `\`+a)
 			return nil
 		})
 	})
@@ -176,42 +178,14 @@ func parseCreate(p *parser) (any, error) {
 	return c, nil
 }
 
-var specialUses = []string{`\All`, `\Archive`, `\Drafts`, `\Flagged`, `\Junk`, `\Sent`, `\Trash`}
-
-// canonicalUse returns the canonical spelling of a known special-use
-// attribute, or a as sent.
-func canonicalUse(a string) string {
-	for _, u := range specialUses {
-		if len(u) == len(a) && equalFold(u, a) {
-			return u
-		}
-	}
-	return a
-}
-
-func equalFold(a, b string) bool {
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'a' <= x && x <= 'z' {
-			x -= 'a' - 'A'
-		}
-		if 'a' <= y && y <= 'z' {
-			y -= 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return len(a) == len(b)
-}
-
-// statusItems are the STATUS attributes Read accepts (RFC 9051, RFC 7162
-// HIGHESTMODSEQ, RFC 7889 APPENDLIMIT, RFC 8474 MAILBOXID, RFC 8438 SIZE,
-// RFC 3501 RECENT, RFC 9208 DELETED-STORAGE).
-var statusItems = map[string]bool{
-	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
-	"DELETED": true, "SIZE": true, "RECENT": true, "HIGHESTMODSEQ": true,
-	"APPENDLIMIT": true, "MAILBOXID": true, "DELETED-STORAGE": true,
+// StatusItems are the STATUS data items Read accepts, in STATUS and in
+// LIST's RETURN (STATUS ...) (RFC 9051, RFC 7162 HIGHESTMODSEQ, RFC 7889
+// APPENDLIMIT, RFC 8474 MAILBOXID, RFC 8438 SIZE, RFC 3501 RECENT, RFC
+// 9208 DELETED and DELETED-STORAGE). It is the one list: the server
+// answers every item Read accepts.
+var StatusItems = []string{
+	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT",
+	"HIGHESTMODSEQ", "APPENDLIMIT", "MAILBOXID", "DELETED-STORAGE",
 }
 
 // statusAtts parses "(" status-att *(SP status-att) ")".
@@ -222,7 +196,7 @@ func (p *parser) statusAtts() ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if !statusItems[a] {
+		if !slices.Contains(StatusItems, a) {
 			return p.errorf("unknown status item %s", a)
 		}
 		items = append(items, a)

@@ -288,9 +288,9 @@ func parseUIDExpunge(p *parser) (any, error) {
 	if err := p.d.SP(); err != nil {
 		return nil, err
 	}
-	set, err := p.seqSet()
+	set, saved, err := p.setOrSaved()
 	if err != nil {
 		return nil, err
 	}
-	return &Expunge{UIDs: set}, nil
+	return &Expunge{UIDs: set, Saved: saved}, nil
 }

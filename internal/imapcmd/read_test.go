@@ -64,6 +64,10 @@ var readTests = []readTest{
 	{"x NAMESPACE\r\n", cmd("x", "NAMESPACE", false, nil)},
 	{"x EXPUNGE\r\n", cmd("x", "EXPUNGE", false, nil)},
 	{"x UID EXPUNGE 1:3,7\r\n", cmd("x", "EXPUNGE", true, &Expunge{UIDs: set("1:3,7")})},
+	// "$" (RFC 5182) wherever a sequence set may be.
+	{"x UID EXPUNGE $\r\n", cmd("x", "EXPUNGE", true, &Expunge{Saved: true})},
+	{"x MOVE $ Trash\r\n", cmd("x", "MOVE", false, &Copy{Saved: true, Mailbox: "Trash"})},
+	{"x UID STORE $ +FLAGS.SILENT (\\Seen)\r\n", cmd("x", "STORE", true, &Store{Saved: true, Op: StoreAdd, Silent: true, Flags: []string{`\Seen`}})},
 	// Authentication.
 	{"a LOGIN fred secret\r\n", cmd("a", "LOGIN", false, &Login{"fred", "secret"})},
 	{"a LOGIN \"fr ed\" {5}\r\nse\"c]\r\n", cmd("a", "LOGIN", false, &Login{"fr ed", "se\"c]"})},
@@ -85,7 +89,7 @@ var readTests = []readTest{
 	{"a SELECT INBOX (QRESYNC (67890007 90060115194045000 41:211,214:541 (1:5,7 41:45,47)))\r\n", cmd("a", "SELECT", false, &Select{Mailbox: "INBOX", QResync: &QResync{UIDValidity: 67890007, ModSeq: 90060115194045000, KnownUIDs: set("41:211,214:541"), SeqMatchSeqs: set("1:5,7"), SeqMatchUIDs: set("41:45,47")}})},
 	{"a SELECT INBOX (QRESYNC (1 2 (1 3)))\r\n", cmd("a", "SELECT", false, &Select{Mailbox: "INBOX", QResync: &QResync{UIDValidity: 1, ModSeq: 2, SeqMatchSeqs: set("1"), SeqMatchUIDs: set("3")}})},
 	{"a CREATE foo/bar\r\n", cmd("a", "CREATE", false, &Create{Mailbox: "foo/bar"})},
-	{"a CREATE MySpecial (USE (\\drafts \\Sent \\X-Custom))\r\n", cmd("a", "CREATE", false, &Create{Mailbox: "MySpecial", SpecialUse: []string{`\Drafts`, `\Sent`, `\X-Custom`}})},
+	{"a CREATE MySpecial (USE (\\drafts \\Sent \\X-Custom))\r\n", cmd("a", "CREATE", false, &Create{Mailbox: "MySpecial", SpecialUse: []string{`\drafts`, `\Sent`, `\X-Custom`}})},
 	{"a DELETE foo\r\n", cmd("a", "DELETE", false, &MailboxArg{"foo"})},
 	{"a SUBSCRIBE \"a b\"\r\n", cmd("a", "SUBSCRIBE", false, &MailboxArg{"a b"})},
 	{"a UNSUBSCRIBE {3}\r\na b\r\n", cmd("a", "UNSUBSCRIBE", false, &MailboxArg{"a b"})},

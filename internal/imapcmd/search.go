@@ -260,7 +260,7 @@ func (p *parser) searchKey(depth int) (SearchKey, error) {
 		return SearchKey{Name: SearchAnd, Sub: sub}, nil
 	case b == '$' || b == '*' || imapwire.IsDigit(b):
 		k := SearchKey{Name: SearchSeqSet}
-		k.Set, k.Saved, err = p.searchSet()
+		k.Set, k.Saved, err = p.setOrSaved()
 		return k, err
 	}
 	name, err := p.keyword()
@@ -318,7 +318,7 @@ func (p *parser) searchKeyNamed(name string, depth int) (SearchKey, error) {
 		n, err = p.nzNumber()
 		k.Number = uint64(n)
 	case "UID":
-		k.Set, k.Saved, err = p.searchSet()
+		k.Set, k.Saved, err = p.setOrSaved()
 	case "NOT":
 		var sub SearchKey
 		sub, err = p.searchKey(depth + 1)
@@ -341,8 +341,9 @@ func (p *parser) searchKeyNamed(name string, depth int) (SearchKey, error) {
 	return k, err
 }
 
-// searchSet reads a sequence-set or "$" (RFC 5182 seq-last-command).
-func (p *parser) searchSet() (imapnum.Set, bool, error) {
+// setOrSaved reads a sequence-set or "$", the saved search result (RFC
+// 5182 seq-last-command, allowed wherever a sequence-set is).
+func (p *parser) setOrSaved() (imapnum.Set, bool, error) {
 	if ok, err := p.d.Accept('$'); err != nil || ok {
 		return nil, ok, err
 	}

@@ -11,7 +11,7 @@ func parseStore(p *parser) (any, error) {
 	if err = d.SP(); err != nil {
 		return nil, err
 	}
-	if s.Set, err = p.seqSet(); err != nil {
+	if s.Set, s.Saved, err = p.setOrSaved(); err != nil {
 		return nil, err
 	}
 	if err = d.SP(); err != nil {
@@ -90,7 +90,7 @@ func parseCopy(p *parser) (any, error) {
 	if err = p.d.SP(); err != nil {
 		return nil, err
 	}
-	if c.Set, err = p.seqSet(); err != nil {
+	if c.Set, c.Saved, err = p.setOrSaved(); err != nil {
 		return nil, err
 	}
 	if err = p.d.SP(); err != nil {

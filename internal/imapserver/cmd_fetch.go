@@ -50,7 +50,7 @@ func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 			setSeen = true
 		}
 	}
-	uids, err := c.targetUIDs(cmd, args.Set)
+	uids, err := c.targetUIDs(cmd, args.Set, args.Saved)
 	if err != nil {
 		return err
 	}

@@ -83,11 +83,6 @@ func cmdList(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 		c.enc.Raw(`* LIST (\Noselect) "/" ""`).CRLF()
 		return nil
 	}
-	for _, it := range a.ReturnStatus {
-		if !statusItems[it] {
-			return imap.BadRequest(imap.CodeClientBug, "Unknown STATUS item %s", sanitize(it))
-		}
-	}
 	if a.SelectRecursiveMatch && !a.SelectSubscribed {
 		// RFC 5258 §3: RECURSIVEMATCH needs another selection option.
 		return imap.BadRequest(imap.CodeClientBug, "RECURSIVEMATCH requires SUBSCRIBED")

@@ -2,15 +2,13 @@ package imapserver
 
 import (
 	"context"
-	"strings"
+	"fmt"
+	"strconv"
 
 	"rookery/internal/imap"
 	"rookery/internal/imapcmd"
 	"rookery/internal/store"
 )
-
-// specialUses are the special-use attributes (RFC 6154) a mailbox may carry.
-var specialUses = []string{`\Archive`, `\Drafts`, `\Junk`, `\Sent`, `\Trash`}
 
 func cmdCreate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	args := cmd.Args.(*imapcmd.Create)
@@ -25,12 +23,8 @@ func cmdCreate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	switch len(args.SpecialUse) {
 	case 0:
 	case 1:
-		for _, su := range specialUses {
-			if strings.EqualFold(su, args.SpecialUse[0]) {
-				use = su
-			}
-		}
-		if use == "" {
+		var ok bool
+		if use, ok = store.SpecialUse(args.SpecialUse[0]); !ok {
 			return imap.Errorf(imap.CodeUseAttr, "Unsupported special-use attribute %s", sanitize(args.SpecialUse[0]))
 		}
 	default:
@@ -101,26 +95,22 @@ func cmdStatus(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	return c.writeStatus(ctx, mb.ID, args.Items)
 }
 
-// statusItems are the STATUS data items the server knows.
-var statusItems = map[string]bool{
-	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
-	"DELETED": true, "SIZE": true, "RECENT": true, "HIGHESTMODSEQ": true,
-	"MAILBOXID": true, "DELETED-STORAGE": true,
-}
-
 // writeStatus writes one untagged STATUS response with items in the order
-// asked.
+// asked: every item of imapcmd.StatusItems (the parser accepts no other).
 func (c *conn) writeStatus(ctx context.Context, id store.MailboxID, items []string) error {
-	for _, it := range items {
-		if !statusItems[it] {
-			return imap.BadRequest(imap.CodeClientBug, "Unknown STATUS item %s", sanitize(it))
-		}
-	}
 	st, err := c.srv.opts.Store.Status(ctx, id)
 	if err != nil {
 		return err
 	}
-	for _, it := range items {
+	vals := make([]string, len(items))
+	for i, it := range items {
+		v, ok := c.statusValue(it, st)
+		if !ok {
+			// imapcmd accepted an item the server cannot answer: a bug
+			// (TestStatusItemsAnswered), reported before any output.
+			return fmt.Errorf("STATUS item %s has no answer", it)
+		}
+		vals[i] = v
 		if it == "HIGHESTMODSEQ" {
 			c.enableCondStore() // RFC 7162 §3.1: a CONDSTORE enabling command
 		}
@@ -133,33 +123,43 @@ func (c *conn) writeStatus(ctx context.Context, id store.MailboxID, items []stri
 		if i > 0 {
 			e.SP()
 		}
-		e.Raw(it).SP()
-		switch it {
-		case "MESSAGES":
-			e.Number(st.Messages)
-		case "UIDNEXT":
-			e.Number(st.UIDNext)
-		case "UIDVALIDITY":
-			e.Number(st.UIDValidity)
-		case "UNSEEN":
-			e.Number(st.Unseen)
-		case "DELETED":
-			e.Number(st.Deleted)
-		case "SIZE":
-			e.Number64(uint64(st.Size))
-		case "DELETED-STORAGE":
-			// RFC 9208 §4.1.4: the storage EXPUNGE would free, in the
-			// unit of the STORAGE resource (1024 octets, §5.1),
-			// rounded up as GETQUOTA rounds usage.
-			e.Number64(uint64(st.DeletedSize+1023) / 1024)
-		case "RECENT":
-			e.Number(st.Recent)
-		case "HIGHESTMODSEQ":
-			e.Number64(st.HighestModSeq)
-		case "MAILBOXID":
-			e.Raw("(").Raw(imap.MailboxID(st.Mailbox)).Raw(")")
-		}
+		e.Raw(it).SP().Raw(vals[i])
 	}
 	e.Raw(")").CRLF()
 	return nil
+}
+
+// statusValue is the value of one STATUS item, as sent.
+func (c *conn) statusValue(item string, st store.MailboxStatus) (string, bool) {
+	u := func(n uint64) (string, bool) { return strconv.FormatUint(n, 10), true }
+	switch item {
+	case "MESSAGES":
+		return u(uint64(st.Messages))
+	case "UIDNEXT":
+		return u(uint64(st.UIDNext))
+	case "UIDVALIDITY":
+		return u(uint64(st.UIDValidity))
+	case "UNSEEN":
+		return u(uint64(st.Unseen))
+	case "DELETED":
+		return u(uint64(st.Deleted))
+	case "SIZE":
+		return u(uint64(st.Size))
+	case "DELETED-STORAGE":
+		// RFC 9208 §4.1.4: the storage EXPUNGE would free, in the unit
+		// of the STORAGE resource (1024 octets, §5.1), rounded up as
+		// GETQUOTA rounds usage.
+		return u(uint64(st.DeletedSize+1023) / 1024)
+	case "RECENT":
+		return u(uint64(st.Recent))
+	case "HIGHESTMODSEQ":
+		return u(st.HighestModSeq)
+	case "MAILBOXID":
+		return "(" + imap.MailboxID(st.Mailbox) + ")", true
+	case "APPENDLIMIT":
+		// RFC 7889 §3: this mailbox's limit, here the server-wide one
+		// the capability advertises.
+		return u(uint64(c.srv.opts.AppendLimit))
+	}
+	return "", false
 }

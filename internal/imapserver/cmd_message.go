@@ -14,9 +14,12 @@ import (
 
 func u32(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
 
-// targetUIDs resolves a command's set (sequence numbers or UIDs) to the
-// UIDs the client knows.
-func (c *conn) targetUIDs(cmd *imapcmd.Command, set imapnum.Set) ([]store.UID, error) {
+// targetUIDs resolves a command's set (sequence numbers or UIDs, or "$"
+// when saved) to the UIDs the client knows.
+func (c *conn) targetUIDs(cmd *imapcmd.Command, set imapnum.Set, saved bool) ([]store.UID, error) {
+	if saved {
+		return c.sel.savedUIDs(), nil
+	}
 	if cmd.UID {
 		return c.sel.view.UIDSet(set), nil
 	}
@@ -33,7 +36,8 @@ func cmdExpunge(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	}
 	var set imapnum.Set
 	if cmd.UID {
-		uids := c.sel.view.UIDSet(cmd.Args.(*imapcmd.Expunge).UIDs)
+		args := cmd.Args.(*imapcmd.Expunge)
+		uids, _ := c.targetUIDs(cmd, args.UIDs, args.Saved)
 		if len(uids) == 0 {
 			return nil
 		}
@@ -52,7 +56,7 @@ func cmdStore(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	if !ok {
 		return imap.BadRequest(imap.CodeClientBug, "Invalid flag %s", sanitize(bad))
 	}
-	uids, err := c.targetUIDs(cmd, args.Set)
+	uids, err := c.targetUIDs(cmd, args.Set, args.Saved)
 	if err != nil || len(uids) == 0 {
 		return err
 	}
@@ -148,7 +152,7 @@ func cmdCopy(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	if err != nil {
 		return err
 	}
-	uids, err := c.targetUIDs(cmd, args.Set)
+	uids, err := c.targetUIDs(cmd, args.Set, args.Saved)
 	if err != nil {
 		return err
 	}

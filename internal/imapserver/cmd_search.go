@@ -136,15 +136,7 @@ func (kc *keyConverter) convert(k imapcmd.SearchKey) (search.Key, error) {
 		return search.Not(search.Keyword(k.Value)), nil
 	case imapcmd.SearchSeqSet, "UID":
 		if k.Saved {
-			// "$" (RFC 5182): the saved result, without the UIDs expunged
-			// since (the view no longer knows them).
-			var uids []store.UID
-			for _, u := range kc.sel.saved {
-				if _, ok := kc.sel.view.Seq(u); ok {
-					uids = append(uids, u)
-				}
-			}
-			return uidKey(uids), nil
+			return uidKey(kc.sel.savedUIDs()), nil
 		}
 		if k.Name == "UID" {
 			return search.Key{Op: search.OpUID, Set: k.Set}, nil

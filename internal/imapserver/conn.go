@@ -91,6 +91,18 @@ type selected struct {
 	saved []store.UID
 }
 
+// savedUIDs is "$" (RFC 5182): the saved result without the UIDs expunged
+// since (the view no longer knows them).
+func (s *selected) savedUIDs() []store.UID {
+	var uids []store.UID
+	for _, u := range s.saved {
+		if _, ok := s.view.Seq(u); ok {
+			uids = append(uids, u)
+		}
+	}
+	return uids
+}
+
 func newConn(s *Server, nc net.Conn, isTLS bool, ip netip.Addr) *conn {
 	cc := &countingConn{Conn: nc}
 	c := &conn{

@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"time"
 
 	"rookery/internal/imapnum"
@@ -44,6 +45,23 @@ var (
 	ErrTooBig            = errors.New("message too big")
 	ErrSpecialUseInvalid = errors.New("unknown special-use attribute")
 )
+
+// SpecialUses are the special-use attributes (RFC 6154) a mailbox may
+// carry, in their canonical spelling. \All and \Flagged are not among
+// them: they promise a mailbox that shows every (flagged) message, which a
+// mailbox of stored messages is not.
+var SpecialUses = []string{`\Archive`, `\Drafts`, `\Junk`, `\Sent`, `\Trash`}
+
+// SpecialUse returns the canonical spelling of a special-use attribute
+// (compared case-insensitively), ok false if it is not one of SpecialUses.
+func SpecialUse(a string) (canonical string, ok bool) {
+	for _, u := range SpecialUses {
+		if strings.EqualFold(u, a) {
+			return u, true
+		}
+	}
+	return "", false
+}
 
 // UID is a message unique identifier within one mailbox (RFC 9051 §2.3.1.1).
 type UID = uint32

@@ -56,16 +56,12 @@ func childBounds(name string) (lo, hi string) {
 	return name + "/", name + "0"
 }
 
-var specialUses = []string{`\All`, `\Archive`, `\Drafts`, `\Flagged`, `\Junk`, `\Sent`, `\Trash`}
-
 func canonSpecialUse(su string) (string, error) {
 	if su == "" {
 		return "", nil
 	}
-	for _, v := range specialUses {
-		if strings.EqualFold(su, v) {
-			return v, nil
-		}
+	if v, ok := store.SpecialUse(su); ok {
+		return v, nil
 	}
 	return "", fmt.Errorf("special-use %q: %w", su, store.ErrSpecialUseInvalid)
 }

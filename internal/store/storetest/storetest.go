@@ -274,12 +274,14 @@ func testCreateMailbox(t *testing.T, h *harness) {
 	must(h.s.CreateMailbox(ctx, a.ID, "A", ""))(t)
 	_, err = h.s.Mailbox(ctx, a.ID, "x")
 	wantErr(t, err, store.ErrNoSuchMailbox)
-	f := must(h.s.CreateMailbox(ctx, a.ID, "Flagged", `\Flagged`))(t)
-	if f.SpecialUse != `\Flagged` {
+	f := must(h.s.CreateMailbox(ctx, a.ID, "Spam", `\junk`))(t)
+	if f.SpecialUse != `\Junk` {
 		t.Fatalf("special use = %q", f.SpecialUse)
 	}
-	_, err = h.s.CreateMailbox(ctx, a.ID, "Bogus", `\Bogus`)
-	wantErr(t, err, store.ErrSpecialUseInvalid)
+	for _, bad := range []string{`\Bogus`, `\All`, `\Flagged`} {
+		_, err = h.s.CreateMailbox(ctx, a.ID, "Bogus", bad)
+		wantErr(t, err, store.ErrSpecialUseInvalid)
+	}
 	must(h.s.CreateMailbox(ctx, a.ID, "Über/日本", ""))(t)
 	if got := h.mailbox(a.ID, "Über/日本"); got.Name != "Über/日本" {
 		t.Fatalf("name = %q", got.Name)
