@@ -183,7 +183,7 @@ type Copy struct {
 // Fetch is [UID] FETCH set items [(CHANGEDSINCE n [VANISHED])].
 type Fetch struct {
 	Set   imapnum.Set
-	Saved bool // the set is "$" (RFC 5182)
+	Saved bool        // the set is "$" (RFC 5182)
 	Items []FetchItem // macros ALL, FAST, FULL expanded
 	// ChangedSince is the CHANGEDSINCE modifier, 0 if absent;
 	// HasChangedSince tells "CHANGEDSINCE 0" apart from absent. With
