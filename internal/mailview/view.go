@@ -158,22 +158,11 @@ func (v *View) MaxUID() store.UID {
 // in an empty mailbox too.
 func (v *View) SeqSet(set imapnum.Set) ([]store.UID, error) {
 	n := uint32(len(v.uids))
-	ranges := make([]imapnum.Range, 0, len(set))
-	for _, r := range set {
-		lo, hi := r.Start, r.Stop
-		if lo == imapnum.Star {
-			lo = n
-		}
-		if hi == imapnum.Star {
-			hi = n
-		}
-		if lo > hi {
-			lo, hi = hi, lo
-		}
-		if lo == 0 || hi > n {
+	ranges := set.Resolve(n)
+	for _, r := range ranges {
+		if r.Start == 0 || r.Stop > n {
 			return nil, ErrBadSeq
 		}
-		ranges = append(ranges, imapnum.Range{Start: lo, Stop: hi})
 	}
 	// Merge overlapping ranges first, so that a hostile set repeating
 	// "1:*" costs no more than one "1:*".
@@ -196,21 +185,7 @@ func (v *View) UIDSet(set imapnum.Set) []store.UID {
 	if len(v.uids) == 0 {
 		return nil
 	}
-	max := v.uids[len(v.uids)-1]
-	ranges := make([]imapnum.Range, 0, len(set))
-	for _, r := range set {
-		lo, hi := r.Start, r.Stop
-		if lo == imapnum.Star {
-			lo = max
-		}
-		if hi == imapnum.Star {
-			hi = max
-		}
-		if lo > hi {
-			lo, hi = hi, lo
-		}
-		ranges = append(ranges, imapnum.Range{Start: lo, Stop: hi})
-	}
+	ranges := set.Resolve(v.uids[len(v.uids)-1])
 	sort.Slice(ranges, func(i, j int) bool { return ranges[i].Start < ranges[j].Start })
 	var out []store.UID
 	i := 0 // index in v.uids of the next candidate

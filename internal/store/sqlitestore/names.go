@@ -166,20 +166,7 @@ type uidRanges []imapnum.Range
 // overlapping or reversed) into uidRanges. A 0 (Star) is read as the largest
 // UID, as the store is never given one.
 func normalize(set imapnum.Set) uidRanges {
-	rs := make(uidRanges, 0, len(set))
-	for _, r := range set {
-		a, b := r.Start, r.Stop
-		if a == imapnum.Star {
-			a = ^uint32(0)
-		}
-		if b == imapnum.Star {
-			b = ^uint32(0)
-		}
-		if a > b {
-			a, b = b, a
-		}
-		rs = append(rs, imapnum.Range{Start: a, Stop: b})
-	}
+	rs := uidRanges(set.Resolve(^uint32(0)))
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Start < rs[j].Start })
 	out := rs[:0]
 	for _, r := range rs {
