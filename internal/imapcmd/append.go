@@ -6,15 +6,15 @@ import (
 
 // appendState reads the messages of one APPEND command.
 type appendState struct {
-	p          *parser
+	p          *Parser
 	first      bool
 	closeParen bool  // the last message used the UTF8 (literal8) form
 	done       bool  // the final CRLF was read
 	err        error // sticky
 }
 
-// parseAppend parses SP mailbox and leaves the messages to Next.
-func parseAppend(p *parser) (any, error) {
+// ParseAppend parses SP mailbox and leaves the messages to Next.
+func ParseAppend(p *Parser) (*Append, error) {
 	if err := p.d.SP(); err != nil {
 		return nil, err
 	}

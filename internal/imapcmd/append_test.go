@@ -21,7 +21,7 @@ type appended struct {
 
 func readAppend(t *testing.T, d *imapwire.Decoder, opts Options) (string, []appended, error) {
 	t.Helper()
-	c, err := Read(d, opts)
+	c, err := Read(d, opts, testLookup)
 	if err != nil {
 		return "", nil, err
 	}
@@ -84,7 +84,7 @@ func TestAppend(t *testing.T) {
 			if want := strings.Count(tt.in, "}\r\n") - strings.Count(tt.in, "+}\r\n"); syncs != want {
 				t.Errorf("%q: %d sync callbacks, want %d", tt.in, syncs, want)
 			}
-			if next, err := Read(d, Options{}); err != nil || next.Tag != "z" {
+			if next, err := Read(d, Options{}, testLookup); err != nil || next.Tag != "z" {
 				t.Errorf("after %q: next = %+v, %v", tt.in, next, err)
 			}
 		}
@@ -135,7 +135,7 @@ func TestAppendErrors(t *testing.T) {
 		if err := d.DiscardLine(); err != nil {
 			t.Errorf("DiscardLine after %q: %v", tt.in, err)
 		}
-		if next, err := Read(d, Options{}); err != nil || next.Tag != "z" {
+		if next, err := Read(d, Options{}, testLookup); err != nil || next.Tag != "z" {
 			t.Errorf("after %q: next = %+v, %v", tt.in, next, err)
 		}
 	}
@@ -149,14 +149,14 @@ func TestAppendRejected(t *testing.T) {
 		"a APPEND INBOX (\\Seen) {5+}\r\nhello\r\n",
 	} {
 		d := newDecoder(in+"z NOOP\r\n", true)
-		c, err := Read(d, Options{})
+		c, err := Read(d, Options{}, testLookup)
 		if err != nil || c.Name != "APPEND" {
 			t.Fatalf("%q: %v %v", in, c, err)
 		}
 		if err := d.DiscardLine(); err != nil {
 			t.Fatal(err)
 		}
-		if next, err := Read(d, Options{}); err != nil || next.Tag != "z" {
+		if next, err := Read(d, Options{}, testLookup); err != nil || next.Tag != "z" {
 			t.Errorf("after %q: next = %+v, %v", in, next, err)
 		}
 	}
@@ -166,7 +166,7 @@ func TestAppendRejected(t *testing.T) {
 // reading (for example after a store error) is skipped by DiscardLine.
 func TestAppendPartialRead(t *testing.T) {
 	d := newDecoder("a APPEND INBOX {10}\r\n0123456789 {3}\r\nabc\r\nz NOOP\r\n", true)
-	c, err := Read(d, Options{})
+	c, err := Read(d, Options{}, testLookup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,11 +184,11 @@ func TestAppendPartialRead(t *testing.T) {
 	// The second message was a synchronizing literal: not followed, so the
 	// client's "abc" line is what comes next (it would never be sent by a
 	// real client, which waits for "+").
-	if _, err := Read(d, Options{}); err == nil {
+	if _, err := Read(d, Options{}, testLookup); err == nil {
 		t.Fatal("expected error reading abc")
 	}
 	d.DiscardLine()
-	if next, err := Read(d, Options{}); err != nil || next.Tag != "z" {
+	if next, err := Read(d, Options{}, testLookup); err != nil || next.Tag != "z" {
 		t.Errorf("next = %+v, %v", next, err)
 	}
 }

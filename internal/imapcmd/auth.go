@@ -11,9 +11,9 @@ func isBase64Char(c byte) bool {
 	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
 }
 
-// parseAuthenticate parses SP auth-type [SP (base64 / "=")] (RFC 9051,
+// ParseAuthenticate parses SP auth-type [SP (base64 / "=")] (RFC 9051,
 // SASL-IR RFC 4959).
-func parseAuthenticate(p *parser) (any, error) {
+func ParseAuthenticate(p *Parser) (*Authenticate, error) {
 	if err := p.d.SP(); err != nil {
 		return nil, err
 	}
@@ -40,8 +40,8 @@ func parseAuthenticate(p *parser) (any, error) {
 	return a, nil
 }
 
-// parseLogin parses SP userid SP password.
-func parseLogin(p *parser) (any, error) {
+// ParseLogin parses SP userid SP password.
+func ParseLogin(p *Parser) (*Login, error) {
 	var l Login
 	var err error
 	if err = p.d.SP(); err != nil {
@@ -59,8 +59,8 @@ func parseLogin(p *parser) (any, error) {
 	return &l, nil
 }
 
-// parseEnable parses 1*(SP capability).
-func parseEnable(p *parser) (any, error) {
+// ParseEnable parses 1*(SP capability).
+func ParseEnable(p *Parser) (*Enable, error) {
 	e := &Enable{}
 	for {
 		if err := p.d.SP(); err != nil {
@@ -77,8 +77,8 @@ func parseEnable(p *parser) (any, error) {
 	}
 }
 
-// parseID parses SP ("(" *(string SP nstring) ")" / NIL) (RFC 2971).
-func parseID(p *parser) (any, error) {
+// ParseID parses SP ("(" *(string SP nstring) ")" / NIL) (RFC 2971).
+func ParseID(p *Parser) (*ID, error) {
 	if err := p.d.SP(); err != nil {
 		return nil, err
 	}

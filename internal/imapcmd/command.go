@@ -22,9 +22,10 @@ type Command struct {
 	Name string
 	// UID is true for "UID FETCH", "UID STORE", ... ("UID EXPUNGE" too).
 	UID bool
-	// Args is a pointer to one of the argument types below, or nil for
-	// commands without arguments (CAPABILITY, NOOP, LOGOUT, STARTTLS, CHECK,
-	// CLOSE, UNSELECT, IDLE, NAMESPACE, EXPUNGE).
+	// Args is what the command's ArgsFunc returned: a pointer to one of
+	// the argument types below, or None for commands without arguments
+	// (CAPABILITY, NOOP, LOGOUT, STARTTLS, CHECK, CLOSE, UNSELECT, IDLE,
+	// NAMESPACE, EXPUNGE).
 	Args any
 }
 

@@ -32,9 +32,9 @@ var simpleFetchAtts = map[string]bool{
 	"SAVEDATE": true, "EMAILID": true, "THREADID": true,
 }
 
-// parseFetch parses SP sequence-set SP ("ALL" / "FULL" / "FAST" /
+// ParseFetch parses SP sequence-set SP ("ALL" / "FULL" / "FAST" /
 // fetch-att / "(" fetch-att *(SP fetch-att) ")") [SP fetch-modifiers].
-func parseFetch(p *parser) (any, error) {
+func ParseFetch(p *Parser) (*Fetch, error) {
 	d := p.d
 	f := &Fetch{}
 	var err error
@@ -98,7 +98,7 @@ func parseFetch(p *parser) (any, error) {
 }
 
 // fetchAtt parses one fetch-att; with top set a macro is allowed too.
-func (p *parser) fetchAtt(top bool) ([]FetchItem, error) {
+func (p *Parser) fetchAtt(top bool) ([]FetchItem, error) {
 	d := p.d
 	raw, err := d.AtomFunc(isFetchAttChar)
 	if err != nil {
@@ -182,7 +182,7 @@ func (p *parser) fetchAtt(top bool) ([]FetchItem, error) {
 
 // section parses "[" [section-spec] "]":
 // section-spec = section-msgtext / (section-part ["." section-text]).
-func (p *parser) section() (*Section, error) {
+func (p *Parser) section() (*Section, error) {
 	d := p.d
 	if err := d.Expect('['); err != nil {
 		return nil, err
@@ -249,7 +249,7 @@ func (p *parser) section() (*Section, error) {
 }
 
 // sectionBinary parses "[" [section-part] "]".
-func (p *parser) sectionBinary() (*Section, error) {
+func (p *Parser) sectionBinary() (*Section, error) {
 	d := p.d
 	if err := d.Expect('['); err != nil {
 		return nil, err
@@ -278,7 +278,7 @@ func (p *parser) sectionBinary() (*Section, error) {
 }
 
 // partial parses an optional "<" number "." nz-number ">".
-func (p *parser) partial() (*Partial, error) {
+func (p *Parser) partial() (*Partial, error) {
 	d := p.d
 	if ok, err := d.Accept('<'); err != nil || !ok {
 		return nil, err

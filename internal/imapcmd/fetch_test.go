@@ -81,7 +81,7 @@ func TestFetchErrors(t *testing.T) {
 		"a FETCH\r\n",
 	} {
 		d := newDecoder(in+"z NOOP\r\n", false)
-		_, err := Read(d, Options{})
+		_, err := Read(d, Options{}, testLookup)
 		var se *SyntaxError
 		if !errors.As(err, &se) || se.Tag != "a" {
 			t.Errorf("Read(%q) = %v, want SyntaxError", in, err)
@@ -90,7 +90,7 @@ func TestFetchErrors(t *testing.T) {
 		if err := d.DiscardLine(); err != nil {
 			t.Errorf("DiscardLine after %q: %v", in, err)
 		}
-		if next, err := Read(d, Options{}); err != nil || next.Tag != "z" {
+		if next, err := Read(d, Options{}, testLookup); err != nil || next.Tag != "z" {
 			t.Errorf("after %q: next = %+v, %v", in, next, err)
 		}
 	}

@@ -21,7 +21,7 @@ func readAll(t *testing.T, data string) {
 	d := imapwire.NewDecoder(bufio.NewReaderSize(strings.NewReader(data), 16), fuzzLimits)
 	opts := Options{AppendLimit: 128}
 	for range len(data) + 1 {
-		c, err := Read(d, opts)
+		c, err := Read(d, opts, testLookup)
 		if err == nil {
 			if c.Tag == "" || c.Name == "" {
 				t.Fatalf("empty tag or name: %+v", c)
@@ -95,7 +95,7 @@ func FuzzFetch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, args string) {
 		in := "a UID FETCH 1:* " + args + "\r\nz NOOP\r\n"
 		d := imapwire.NewDecoder(bufio.NewReaderSize(strings.NewReader(in), 16), fuzzLimits)
-		c, err := Read(d, Options{})
+		c, err := Read(d, Options{}, testLookup)
 		if err != nil {
 			var se *SyntaxError
 			if !errors.As(err, &se) && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {

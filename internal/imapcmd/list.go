@@ -1,9 +1,9 @@
 package imapcmd
 
-// parseList parses LIST [SP list-select-opts] SP mailbox SP mbox-or-pat
+// ParseList parses LIST [SP list-select-opts] SP mailbox SP mbox-or-pat
 // [SP list-return-opts] (RFC 9051, RFC 5258 LIST-EXTENDED, RFC 5819
 // LIST-STATUS, RFC 6154 SPECIAL-USE).
-func parseList(p *parser) (any, error) {
+func ParseList(p *Parser) (*List, error) {
 	d := p.d
 	l := &List{}
 	if err := d.SP(); err != nil {
@@ -117,8 +117,8 @@ func parseList(p *parser) (any, error) {
 	return l, nil
 }
 
-// parseLsub parses SP mailbox SP list-mailbox.
-func parseLsub(p *parser) (any, error) {
+// ParseLsub parses SP mailbox SP list-mailbox.
+func ParseLsub(p *Parser) (*Lsub, error) {
 	l := &Lsub{}
 	var err error
 	if err = p.d.SP(); err != nil {

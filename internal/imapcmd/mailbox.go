@@ -2,8 +2,8 @@ package imapcmd
 
 import "slices"
 
-// parseMailboxArg parses SP mailbox (DELETE, SUBSCRIBE, UNSUBSCRIBE).
-func parseMailboxArg(p *parser) (any, error) {
+// ParseMailbox parses SP mailbox (DELETE, SUBSCRIBE, UNSUBSCRIBE).
+func ParseMailbox(p *Parser) (*MailboxArg, error) {
 	if err := p.d.SP(); err != nil {
 		return nil, err
 	}
@@ -14,8 +14,8 @@ func parseMailboxArg(p *parser) (any, error) {
 	return &MailboxArg{Mailbox: m}, nil
 }
 
-// parseRename parses SP mailbox SP mailbox.
-func parseRename(p *parser) (any, error) {
+// ParseRename parses SP mailbox SP mailbox.
+func ParseRename(p *Parser) (*Rename, error) {
 	var r Rename
 	var err error
 	if err = p.d.SP(); err != nil {
@@ -33,9 +33,9 @@ func parseRename(p *parser) (any, error) {
 	return &r, nil
 }
 
-// parseSelect parses SP mailbox [SP "(" select-param *(SP select-param) ")"]
+// ParseSelect parses SP mailbox [SP "(" select-param *(SP select-param) ")"]
 // for SELECT and EXAMINE (RFC 7162 CONDSTORE and QRESYNC parameters).
-func parseSelect(p *parser) (any, error) {
+func ParseSelect(p *Parser) (*Select, error) {
 	s := &Select{ReadOnly: p.name == "EXAMINE"}
 	var err error
 	if err = p.d.SP(); err != nil {
@@ -77,7 +77,7 @@ func parseSelect(p *parser) (any, error) {
 
 // qresync parses "(" uidvalidity SP mod-sequence-value [SP known-uids]
 // [SP seq-match-data] ")" (RFC 7162 §3.2.5).
-func (p *parser) qresync() (*QResync, error) {
+func (p *Parser) qresync() (*QResync, error) {
 	d := p.d
 	q := &QResync{}
 	var err error
@@ -134,9 +134,9 @@ func (p *parser) qresync() (*QResync, error) {
 	}
 }
 
-// parseCreate parses SP mailbox [SP "(" create-param *(SP create-param) ")"]
+// ParseCreate parses SP mailbox [SP "(" create-param *(SP create-param) ")"]
 // with the USE parameter of RFC 6154.
-func parseCreate(p *parser) (any, error) {
+func ParseCreate(p *Parser) (*Create, error) {
 	c := &Create{}
 	var err error
 	if err = p.d.SP(); err != nil {
@@ -189,7 +189,7 @@ var StatusItems = []string{
 }
 
 // statusAtts parses "(" status-att *(SP status-att) ")".
-func (p *parser) statusAtts() ([]string, error) {
+func (p *Parser) statusAtts() ([]string, error) {
 	items := []string{}
 	err := p.d.List(func() error {
 		a, err := p.keyword()
@@ -208,8 +208,8 @@ func (p *parser) statusAtts() ([]string, error) {
 	return items, err
 }
 
-// parseStatus parses SP mailbox SP "(" status-att *(SP status-att) ")".
-func parseStatus(p *parser) (any, error) {
+// ParseStatus parses SP mailbox SP "(" status-att *(SP status-att) ")".
+func ParseStatus(p *Parser) (*Status, error) {
 	s := &Status{}
 	var err error
 	if err = p.d.SP(); err != nil {

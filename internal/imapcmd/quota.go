@@ -24,8 +24,8 @@ type QuotaLimit struct {
 	Limit    uint64
 }
 
-// parseGetQuota parses SP quota-root (an astring).
-func parseGetQuota(p *parser) (any, error) {
+// ParseGetQuota parses SP quota-root (an astring).
+func ParseGetQuota(p *Parser) (*GetQuota, error) {
 	if err := p.d.SP(); err != nil {
 		return nil, err
 	}
@@ -36,8 +36,8 @@ func parseGetQuota(p *parser) (any, error) {
 	return &GetQuota{Root: root}, nil
 }
 
-// parseGetQuotaRoot parses SP mailbox.
-func parseGetQuotaRoot(p *parser) (any, error) {
+// ParseGetQuotaRoot parses SP mailbox.
+func ParseGetQuotaRoot(p *Parser) (*GetQuotaRoot, error) {
 	if err := p.d.SP(); err != nil {
 		return nil, err
 	}
@@ -48,10 +48,10 @@ func parseGetQuotaRoot(p *parser) (any, error) {
 	return &GetQuotaRoot{Mailbox: m}, nil
 }
 
-// parseSetQuota parses SP quota-root SP "(" [setquota-resource *(SP
+// ParseSetQuota parses SP quota-root SP "(" [setquota-resource *(SP
 // setquota-resource)] ")" with setquota-resource = resource-name SP
 // resource-limit (number64).
-func parseSetQuota(p *parser) (any, error) {
+func ParseSetQuota(p *Parser) (*SetQuota, error) {
 	if err := p.d.SP(); err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func TestReadQuotaErrors(t *testing.T) {
 		"a SETQUOTA \"\" (STORAGE 99999999999999999999)\r\n",
 		"a UID GETQUOTA \"\"\r\n",
 	} {
-		_, err := Read(newDecoder(in, false), Options{})
+		_, err := Read(newDecoder(in, false), Options{}, testLookup)
 		var se *SyntaxError
 		var ue *UnknownCommandError
 		if !errors.As(err, &se) && !errors.As(err, &ue) {
@@ -50,7 +50,7 @@ func FuzzQuota(f *testing.F) {
 	f.Add("a SETQUOTA \"\" (STORAGE 1 MESSAGE 2 X-FOO 3)\r\n")
 	f.Fuzz(func(t *testing.T, data string) {
 		readAll(t, data)
-		c, err := Read(newDecoder(data, false), Options{})
+		c, err := Read(newDecoder(data, false), Options{}, testLookup)
 		if err != nil {
 			return
 		}

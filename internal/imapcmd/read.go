@@ -21,8 +21,9 @@ type Options struct {
 	AppendLimit int64
 }
 
-// parser holds what the parse functions of one command share.
-type parser struct {
+// Parser reads the arguments of one command; the parse functions
+// (ParseFetch, ParseStore, ...) take it.
+type Parser struct {
 	d    *imapwire.Decoder
 	opts Options
 	tag  string
@@ -30,72 +31,18 @@ type parser struct {
 	uid  bool
 }
 
-// parseFunc parses the arguments of a command, starting right after its
+// ArgsFunc parses the arguments of a command, starting right after its
 // name (so it reads the leading SP itself) and stopping before the CRLF.
-type parseFunc func(p *parser) (any, error)
+type ArgsFunc func(p *Parser) (any, error)
 
-// command returns the parser of a command name, or nil if unknown. uid
-// tells whether the name came after "UID".
-func command(name string, uid bool) parseFunc {
-	if uid {
-		switch name {
-		case "FETCH":
-			return parseFetch
-		case "STORE":
-			return parseStore
-		case "COPY", "MOVE":
-			return parseCopy
-		case "EXPUNGE":
-			return parseUIDExpunge
-		case "SEARCH", "SORT", "THREAD":
-			return searchParsers[name]
-		}
-		return nil
-	}
-	switch name {
-	case "CAPABILITY", "NOOP", "LOGOUT", "STARTTLS", "CHECK", "CLOSE", "UNSELECT", "IDLE", "NAMESPACE", "EXPUNGE":
-		return parseNoArgs
-	case "AUTHENTICATE":
-		return parseAuthenticate
-	case "LOGIN":
-		return parseLogin
-	case "ENABLE":
-		return parseEnable
-	case "ID":
-		return parseID
-	case "SELECT", "EXAMINE":
-		return parseSelect
-	case "CREATE":
-		return parseCreate
-	case "DELETE", "SUBSCRIBE", "UNSUBSCRIBE":
-		return parseMailboxArg
-	case "RENAME":
-		return parseRename
-	case "LIST":
-		return parseList
-	case "LSUB":
-		return parseLsub
-	case "STATUS":
-		return parseStatus
-	case "APPEND":
-		return parseAppend
-	case "STORE":
-		return parseStore
-	case "COPY", "MOVE":
-		return parseCopy
-	case "FETCH":
-		return parseFetch
-	case "SEARCH", "SORT", "THREAD":
-		return searchParsers[name]
-	case "GETQUOTA":
-		return parseGetQuota
-	case "GETQUOTAROOT":
-		return parseGetQuotaRoot
-	case "SETQUOTA":
-		return parseSetQuota
-	}
-	return nil
-}
+// Lookup returns the ArgsFunc of a command name (upper-case, without the
+// UID prefix; uid tells whether it came after "UID"), or nil if the
+// command is unknown. The caller's command table is the one list of
+// command names: imapcmd has the parse functions, not the list.
+type Lookup func(name string, uid bool) ArgsFunc
+
+// None is the argument value of a command without arguments.
+type None struct{}
 
 // Read reads one command. It returns a *SyntaxError for bad syntax (also
 // wrapping imapwire.ErrTooBig and imapwire.ErrLineTooLong), an
@@ -108,11 +55,11 @@ func command(name string, uid bool) parseFunc {
 // APPEND: it stops after the mailbox name and the caller reads the
 // messages with (*Append).Next (or calls d.DiscardLine to reject it).
 // Validation errors are always reported before the CRLF is consumed.
-func Read(d *imapwire.Decoder, opts Options) (*Command, error) {
+func Read(d *imapwire.Decoder, opts Options, lookup Lookup) (*Command, error) {
 	if opts.AppendLimit <= 0 {
 		opts.AppendLimit = DefaultAppendLimit
 	}
-	p := &parser{d: d, opts: opts}
+	p := &Parser{d: d, opts: opts}
 	tag, err := d.AtomFunc(imapwire.IsTagChar)
 	if err == nil {
 		if eol, perr := d.AtEOL(); perr == nil && eol && tag != "" {
@@ -145,7 +92,7 @@ func Read(d *imapwire.Decoder, opts Options) (*Command, error) {
 		p.uid = true
 	}
 	p.name = name
-	parse := command(name, p.uid)
+	parse := lookup(name, p.uid)
 	if parse == nil {
 		if p.uid {
 			name = "UID " + name
@@ -166,7 +113,7 @@ func Read(d *imapwire.Decoder, opts Options) (*Command, error) {
 
 // wrap turns decoder errors into *SyntaxError carrying the tag; I/O errors
 // pass through unchanged.
-func (p *parser) wrap(err error) error {
+func (p *Parser) wrap(err error) error {
 	var se *SyntaxError
 	var we *imapwire.SyntaxError
 	switch {
@@ -178,18 +125,18 @@ func (p *parser) wrap(err error) error {
 	return err
 }
 
-func (p *parser) errorf(format string, args ...any) error {
+func (p *Parser) errorf(format string, args ...any) error {
 	return &SyntaxError{Tag: p.tag, Msg: fmt.Sprintf(format, args...)}
 }
 
 // keyword reads an atom and upper-cases it.
-func (p *parser) keyword() (string, error) {
+func (p *Parser) keyword() (string, error) {
 	a, err := p.d.Atom()
 	return strings.ToUpper(a), err
 }
 
 // expectKeyword reads an atom that must equal kw (case-insensitively).
-func (p *parser) expectKeyword(kw string) error {
+func (p *Parser) expectKeyword(kw string) error {
 	a, err := p.keyword()
 	if err != nil {
 		return err
@@ -203,7 +150,7 @@ func (p *parser) expectKeyword(kw string) error {
 func isSeqChar(c byte) bool { return imapwire.IsDigit(c) || c == ':' || c == ',' || c == '*' }
 
 // seqSet reads a sequence-set.
-func (p *parser) seqSet() (imapnum.Set, error) {
+func (p *Parser) seqSet() (imapnum.Set, error) {
 	s, err := p.d.AtomFunc(isSeqChar)
 	if err != nil {
 		return nil, err
@@ -216,7 +163,7 @@ func (p *parser) seqSet() (imapnum.Set, error) {
 }
 
 // nzNumber reads a non-zero 32-bit number.
-func (p *parser) nzNumber() (uint32, error) {
+func (p *Parser) nzNumber() (uint32, error) {
 	n, err := p.d.Number()
 	if err == nil && n == 0 {
 		err = p.errorf("number must not be zero")
@@ -225,10 +172,10 @@ func (p *parser) nzNumber() (uint32, error) {
 }
 
 // mailbox reads a mailbox name (astring).
-func (p *parser) mailbox() (string, error) { return p.d.AString() }
+func (p *Parser) mailbox() (string, error) { return p.d.AString() }
 
 // listMailbox reads a list-mailbox: 1*list-char or a string.
-func (p *parser) listMailbox() (string, error) {
+func (p *Parser) listMailbox() (string, error) {
 	b, err := p.d.PeekByte()
 	if err != nil {
 		return "", err
@@ -252,7 +199,7 @@ var systemFlags = map[string]string{
 // flag reads a flag: "\" atom (system flag or flag-extension) or a keyword
 // atom. System flags are returned in canonical case ("\seen" → "\Seen");
 // keywords and extensions as sent. "\*" is rejected.
-func (p *parser) flag() (string, error) {
+func (p *Parser) flag() (string, error) {
 	bs, err := p.d.Accept('\\')
 	if err != nil {
 		return "", err
@@ -272,7 +219,7 @@ func (p *parser) flag() (string, error) {
 }
 
 // flagList reads "(" [flag *(SP flag)] ")".
-func (p *parser) flagList() ([]string, error) {
+func (p *Parser) flagList() ([]string, error) {
 	flags := []string{}
 	err := p.d.List(func() error {
 		f, err := p.flag()
@@ -282,9 +229,11 @@ func (p *parser) flagList() ([]string, error) {
 	return flags, err
 }
 
-func parseNoArgs(p *parser) (any, error) { return nil, nil }
+// ParseNone parses the empty arguments of CAPABILITY, NOOP, LOGOUT,
+// STARTTLS, CHECK, CLOSE, UNSELECT, IDLE, NAMESPACE and EXPUNGE.
+func ParseNone(*Parser) (None, error) { return None{}, nil }
 
-func parseUIDExpunge(p *parser) (any, error) {
+func ParseUIDExpunge(p *Parser) (*Expunge, error) {
 	if err := p.d.SP(); err != nil {
 		return nil, err
 	}

@@ -123,7 +123,7 @@ func checkRead(t *testing.T, tests []readTest) {
 	for _, tt := range tests {
 		for _, oneByte := range []bool{false, true} {
 			d := newDecoder(tt.in+"z NOOP\r\n", oneByte)
-			got, err := Read(d, Options{})
+			got, err := Read(d, Options{}, testLookup)
 			if err != nil {
 				t.Errorf("Read(%q): %v", tt.in, err)
 				continue
@@ -135,7 +135,7 @@ func checkRead(t *testing.T, tests []readTest) {
 				}
 			}
 			// The whole line was consumed: the next command follows.
-			if next, err := Read(d, Options{}); err != nil || next.Tag != "z" {
+			if next, err := Read(d, Options{}, testLookup); err != nil || next.Tag != "z" {
 				t.Errorf("after Read(%q): next = %v, %v", tt.in, next, err)
 			}
 		}
@@ -207,7 +207,7 @@ func TestReadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		d := newDecoder(tt.in+"z NOOP\r\n", false)
-		_, err := Read(d, Options{})
+		_, err := Read(d, Options{}, testLookup)
 		var se *SyntaxError
 		var ue *UnknownCommandError
 		switch {
@@ -228,7 +228,7 @@ func TestReadErrors(t *testing.T) {
 			continue
 		}
 		if strings.HasSuffix(tt.in, "\n") {
-			if next, err := Read(d, Options{}); err != nil || next.Tag != "z" {
+			if next, err := Read(d, Options{}, testLookup); err != nil || next.Tag != "z" {
 				t.Errorf("after %q: next = %+v, %v", tt.in, next, err)
 			}
 		}
@@ -237,11 +237,11 @@ func TestReadErrors(t *testing.T) {
 
 func TestReadEOF(t *testing.T) {
 	d := newDecoder("", false)
-	if _, err := Read(d, Options{}); err != io.EOF {
+	if _, err := Read(d, Options{}, testLookup); err != io.EOF {
 		t.Errorf("Read on empty input = %v, want io.EOF", err)
 	}
 	d = newDecoder("a LOGIN x", false)
-	if _, err := Read(d, Options{}); err != io.EOF {
+	if _, err := Read(d, Options{}, testLookup); err != io.EOF {
 		t.Errorf("Read on truncated input = %v, want io.EOF", err)
 	}
 }
@@ -250,7 +250,7 @@ func TestSyncLiteralCallback(t *testing.T) {
 	d := newDecoder("a LOGIN {4}\r\nfred {6+}\r\nsecret\r\n", false)
 	var sizes []int64
 	d.OnSyncLiteral(func(n int64) error { sizes = append(sizes, n); return nil })
-	c, err := Read(d, Options{})
+	c, err := Read(d, Options{}, testLookup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func TestTranscripts(t *testing.T) {
 		d := newDecoder(data, true)
 		n := 0
 		for {
-			c, err := Read(d, Options{})
+			c, err := Read(d, Options{}, testLookup)
 			if err == io.EOF {
 				break
 			}

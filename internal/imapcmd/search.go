@@ -12,9 +12,9 @@ import (
 // where the decoder's list depth limit does not apply (NOT NOT NOT ...).
 const maxSearchDepth = 100
 
-// parseSearch parses [SP "RETURN" SP "(" [opts] ")"] SP
+// ParseSearch parses [SP "RETURN" SP "(" [opts] ")"] SP
 // ["CHARSET" SP charset SP] search-key *(SP search-key).
-func parseSearch(p *parser) (any, error) {
+func ParseSearch(p *Parser) (*Search, error) {
 	if err := p.d.SP(); err != nil {
 		return nil, err
 	}
@@ -50,9 +50,9 @@ func parseSearch(p *parser) (any, error) {
 	return s, err
 }
 
-// parseSort parses [SP "RETURN" SP "(" [opts] ")"] SP sort-criteria SP
+// ParseSort parses [SP "RETURN" SP "(" [opts] ")"] SP sort-criteria SP
 // charset 1*(SP search-key) (RFC 5256, RFC 5267).
-func parseSort(p *parser) (any, error) {
+func ParseSort(p *Parser) (*Sort, error) {
 	d := p.d
 	if err := d.SP(); err != nil {
 		return nil, err
@@ -109,8 +109,8 @@ func parseSort(p *parser) (any, error) {
 	return s, nil
 }
 
-// parseThread parses SP thread-alg SP charset 1*(SP search-key) (RFC 5256).
-func parseThread(p *parser) (any, error) {
+// ParseThread parses SP thread-alg SP charset 1*(SP search-key) (RFC 5256).
+func ParseThread(p *Parser) (*Thread, error) {
 	if err := p.d.SP(); err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func parseThread(p *parser) (any, error) {
 
 // charsetAndKeys parses SP charset SP search-key *(SP search-key), the
 // search-criteria of SORT and THREAD where the charset is mandatory.
-func (p *parser) charsetAndKeys() (string, SearchKey, error) {
+func (p *Parser) charsetAndKeys() (string, SearchKey, error) {
 	if err := p.d.SP(); err != nil {
 		return "", SearchKey{}, err
 	}
@@ -143,7 +143,7 @@ func (p *parser) charsetAndKeys() (string, SearchKey, error) {
 }
 
 // charset reads a charset: atom or quoted (a literal is accepted too).
-func (p *parser) charset() (string, error) {
+func (p *Parser) charset() (string, error) {
 	cs, err := p.d.AString()
 	if err == nil && cs == "" {
 		err = p.errorf("empty charset")
@@ -153,7 +153,7 @@ func (p *parser) charset() (string, error) {
 
 // searchReturn parses SP "(" [search-return-opt *(SP search-return-opt)] ")"
 // after "RETURN".
-func (p *parser) searchReturn() (*SearchReturn, error) {
+func (p *Parser) searchReturn() (*SearchReturn, error) {
 	if err := p.d.SP(); err != nil {
 		return nil, err
 	}
@@ -189,7 +189,7 @@ func (p *parser) searchReturn() (*SearchReturn, error) {
 
 // searchWord reads the first word of a search program: a keyword
 // (upper-cased) if the next byte starts one, else "" and nothing is read.
-func (p *parser) searchWord() (string, error) {
+func (p *Parser) searchWord() (string, error) {
 	b, err := p.d.PeekByte()
 	if err != nil {
 		return "", err
@@ -202,7 +202,7 @@ func (p *parser) searchWord() (string, error) {
 
 // searchKeys parses search-key *(SP search-key). first is the name of the
 // first key if the caller has read it already ("" if not).
-func (p *parser) searchKeys(first string) (SearchKey, error) {
+func (p *Parser) searchKeys(first string) (SearchKey, error) {
 	var keys []SearchKey
 	for {
 		var k SearchKey
@@ -232,7 +232,7 @@ func (p *parser) searchKeys(first string) (SearchKey, error) {
 }
 
 // searchKey parses one search-key at nesting depth depth.
-func (p *parser) searchKey(depth int) (SearchKey, error) {
+func (p *Parser) searchKey(depth int) (SearchKey, error) {
 	if depth > maxSearchDepth {
 		return SearchKey{}, p.errorf("search keys nested too deeply")
 	}
@@ -280,7 +280,7 @@ var searchFlagKeys = map[string]bool{
 
 // searchKeyNamed parses the arguments of the search key name (upper-case,
 // already read).
-func (p *parser) searchKeyNamed(name string, depth int) (SearchKey, error) {
+func (p *Parser) searchKeyNamed(name string, depth int) (SearchKey, error) {
 	if depth > maxSearchDepth {
 		return SearchKey{}, p.errorf("search keys nested too deeply")
 	}
@@ -343,7 +343,7 @@ func (p *parser) searchKeyNamed(name string, depth int) (SearchKey, error) {
 
 // setOrSaved reads a sequence-set or "$", the saved search result (RFC
 // 5182 seq-last-command, allowed wherever a sequence-set is).
-func (p *parser) setOrSaved() (imapnum.Set, bool, error) {
+func (p *Parser) setOrSaved() (imapnum.Set, bool, error) {
 	if ok, err := p.d.Accept('$'); err != nil || ok {
 		return nil, ok, err
 	}
@@ -353,7 +353,7 @@ func (p *parser) setOrSaved() (imapnum.Set, bool, error) {
 
 // searchModSeq parses [entry-name SP entry-type-req SP] mod-sequence-valzer
 // after "MODSEQ" SP (RFC 7162 §3.1.5).
-func (p *parser) searchModSeq(k *SearchKey) error {
+func (p *Parser) searchModSeq(k *SearchKey) error {
 	d := p.d
 	b, err := d.PeekByte()
 	if err != nil {
@@ -393,7 +393,7 @@ func (p *parser) searchModSeq(k *SearchKey) error {
 
 // entryFlag checks the flag of a MODSEQ entry name "/flags/<flag>" and
 // returns the entry name with a system flag in canonical case.
-func (p *parser) entryFlag(f string) (string, error) {
+func (p *Parser) entryFlag(f string) (string, error) {
 	atom, sys := strings.CutPrefix(f, `\`)
 	if atom == "" {
 		return "", p.errorf("bad MODSEQ entry flag %q", f)
@@ -409,12 +409,4 @@ func (p *parser) entryFlag(f string) (string, error) {
 		}
 	}
 	return "/flags/" + f, nil
-}
-
-// searchParsers are the parsers of the searching commands, for command()
-// (with and without UID).
-var searchParsers = map[string]parseFunc{
-	"SEARCH": parseSearch,
-	"SORT":   parseSort,
-	"THREAD": parseThread,
 }

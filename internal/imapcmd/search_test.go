@@ -153,7 +153,7 @@ func TestSearch(t *testing.T) { checkRead(t, searchTests) }
 func TestClientSearches(t *testing.T) {
 	for _, in := range clientSearches {
 		d := newDecoder(in, true)
-		if _, err := Read(d, Options{}); err != nil {
+		if _, err := Read(d, Options{}, testLookup); err != nil {
 			t.Errorf("Read(%q): %v", in, err)
 		}
 	}
@@ -225,7 +225,7 @@ var searchErrors = []string{
 func TestSearchErrors(t *testing.T) {
 	for _, in := range searchErrors {
 		d := newDecoder(in+"z NOOP\r\n", false)
-		_, err := Read(d, Options{})
+		_, err := Read(d, Options{}, testLookup)
 		var se *SyntaxError
 		if !errors.As(err, &se) || se.Tag != "a" {
 			t.Errorf("Read(%q) = %v (%T), want SyntaxError tag a", in, err, err)
@@ -235,7 +235,7 @@ func TestSearchErrors(t *testing.T) {
 			t.Errorf("DiscardLine after %q: %v", in, err)
 			continue
 		}
-		if next, err := Read(d, Options{}); err != nil || next.Tag != "z" {
+		if next, err := Read(d, Options{}, testLookup); err != nil || next.Tag != "z" {
 			t.Errorf("after %q: next = %+v, %v", in, next, err)
 		}
 	}
@@ -245,7 +245,7 @@ func TestSearchDepth(t *testing.T) {
 	deepLimits := imapwire.Limits{MaxLine: 1 << 16, MaxDepth: 1000}
 	read := func(in string) error {
 		d := imapwire.NewDecoder(bufio.NewReader(strings.NewReader(in)), deepLimits)
-		_, err := Read(d, Options{})
+		_, err := Read(d, Options{}, testLookup)
 		return err
 	}
 	for _, tt := range []struct {
@@ -268,7 +268,7 @@ func TestSearchDepth(t *testing.T) {
 	// The decoder's own list depth limit applies too.
 	d := newDecoder("a SEARCH "+strings.Repeat("(", 40)+"ALL"+strings.Repeat(")", 40)+"\r\n", false)
 	var se *SyntaxError
-	if _, err := Read(d, Options{}); !errors.As(err, &se) {
+	if _, err := Read(d, Options{}, testLookup); !errors.As(err, &se) {
 		t.Errorf("40 nested lists: %v", err)
 	}
 }
@@ -330,7 +330,7 @@ func FuzzSearch(f *testing.F) {
 	f.Add("a SEARCH " + strings.Repeat("NOT ", 120) + "ALL\r\n")
 	f.Fuzz(func(t *testing.T, data string) {
 		d := imapwire.NewDecoder(bufio.NewReaderSize(strings.NewReader(data+"\r\nz NOOP\r\n"), 16), fuzzLimits)
-		c, err := Read(d, Options{})
+		c, err := Read(d, Options{}, testLookup)
 		if err != nil {
 			var se *SyntaxError
 			var ue *UnknownCommandError

@@ -1,10 +1,10 @@
 package imapcmd
 
-// parseStore parses SP sequence-set SP [store-modifiers SP]
+// ParseStore parses SP sequence-set SP [store-modifiers SP]
 // store-att-flags, where store-modifiers is "(" UNCHANGEDSINCE SP
 // mod-sequence-valzer ")" (RFC 7162) and the flags are a flag-list or
 // flags separated by spaces.
-func parseStore(p *parser) (any, error) {
+func ParseStore(p *Parser) (*Store, error) {
 	d := p.d
 	s := &Store{}
 	var err error
@@ -83,8 +83,8 @@ func parseStore(p *parser) (any, error) {
 	}
 }
 
-// parseCopy parses SP sequence-set SP mailbox (COPY and MOVE).
-func parseCopy(p *parser) (any, error) {
+// ParseCopy parses SP sequence-set SP mailbox (COPY and MOVE).
+func ParseCopy(p *Parser) (*Copy, error) {
 	c := &Copy{}
 	var err error
 	if err = p.d.SP(); err != nil {

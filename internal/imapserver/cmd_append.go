@@ -13,8 +13,7 @@ import (
 	"rookery/internal/store"
 )
 
-func cmdAppend(ctx context.Context, c *conn, cmd *imapcmd.Command) (err error) {
-	app := cmd.Args.(*imapcmd.Append)
+func cmdAppend(ctx context.Context, c *conn, cmd *imapcmd.Command, app *imapcmd.Append) (err error) {
 	defer func() {
 		if err != nil {
 			c.drainAppend(app)

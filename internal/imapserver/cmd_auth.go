@@ -53,7 +53,7 @@ func (c *conn) channelBinding() *auth.ChannelBinding {
 	return &cb
 }
 
-func cmdStartTLS(_ context.Context, c *conn, _ *imapcmd.Command) error {
+func cmdStartTLS(_ context.Context, c *conn, _ *imapcmd.Command, _ imapcmd.None) error {
 	if c.isTLS {
 		return imap.BadRequest(imap.CodeClientBug, "TLS is already active")
 	}
@@ -82,8 +82,7 @@ func cmdStartTLS(_ context.Context, c *conn, _ *imapcmd.Command) error {
 	return errSilent
 }
 
-func cmdLogin(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.Login)
+func cmdLogin(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Login) error {
 	if !c.plaintextAllowed() {
 		return imap.Errorf(imap.CodePrivacyReq, "Plaintext login is disabled: use STARTTLS or port 993")
 	}
@@ -130,8 +129,7 @@ func (c *conn) loggedIn(acct store.Account) error {
 	return nil
 }
 
-func cmdAuthenticate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.Authenticate)
+func cmdAuthenticate(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Authenticate) error {
 	var acct *store.Account
 	setAcct := func(a store.Account) { acct = &a }
 	var srv sasl.Server
@@ -195,8 +193,7 @@ func cmdAuthenticate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	return c.loggedIn(*acct)
 }
 
-func cmdEnable(_ context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.Enable)
+func cmdEnable(_ context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Enable) error {
 	var enabled []string
 	for _, capName := range args.Caps {
 		switch capName {

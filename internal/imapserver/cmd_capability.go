@@ -38,25 +38,25 @@ func (c *conn) capabilities() []string {
 		"OBJECTID")
 }
 
-func cmdCapability(_ context.Context, c *conn, _ *imapcmd.Command) error {
+func cmdCapability(_ context.Context, c *conn, _ *imapcmd.Command, _ imapcmd.None) error {
 	c.enc.Raw("* CAPABILITY ").Raw(strings.Join(c.capabilities(), " ")).CRLF()
 	return nil
 }
 
-func cmdNoop(context.Context, *conn, *imapcmd.Command) error { return nil }
+func cmdNoop(context.Context, *conn, *imapcmd.Command, imapcmd.None) error { return nil }
 
-func cmdLogout(_ context.Context, c *conn, _ *imapcmd.Command) error {
+func cmdLogout(_ context.Context, c *conn, _ *imapcmd.Command, _ imapcmd.None) error {
 	c.enc.Raw("* BYE Logging out").CRLF()
 	c.state = stateLogout
 	return nil
 }
 
-func cmdID(_ context.Context, c *conn, _ *imapcmd.Command) error {
+func cmdID(_ context.Context, c *conn, _ *imapcmd.Command, _ *imapcmd.ID) error {
 	c.enc.Raw(`* ID ("name" "Rookery" "vendor" "Rookery")`).CRLF()
 	return nil
 }
 
-func cmdNamespace(_ context.Context, c *conn, _ *imapcmd.Command) error {
+func cmdNamespace(_ context.Context, c *conn, _ *imapcmd.Command, _ imapcmd.None) error {
 	c.enc.Raw(`* NAMESPACE (("" "/")) NIL NIL`).CRLF()
 	return nil
 }

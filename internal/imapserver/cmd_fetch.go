@@ -33,8 +33,7 @@ func fetchable(it imapcmd.FetchItem) bool {
 	return false
 }
 
-func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.Fetch)
+func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Fetch) error {
 	setSeen := false
 	hasFlags, hasUID := false, false
 	for _, it := range args.Items {

@@ -41,7 +41,7 @@ type idleResult struct {
 	err  error
 }
 
-func cmdIdle(_ context.Context, c *conn, _ *imapcmd.Command) error {
+func cmdIdle(_ context.Context, c *conn, _ *imapcmd.Command, _ imapcmd.None) error {
 	c.enc.Raw("+ idling").CRLF()
 	if c.enc.Flush() != nil {
 		c.state = stateLogout

@@ -76,8 +76,7 @@ func (c *conn) listPattern(ref, pat string) string {
 	return canonicalInbox(full)
 }
 
-func cmdList(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	a := cmd.Args.(*imapcmd.List)
+func cmdList(ctx context.Context, c *conn, cmd *imapcmd.Command, a *imapcmd.List) error {
 	if !a.Extended && len(a.Patterns) == 1 && a.Patterns[0] == "" {
 		// The hierarchy delimiter and root of the reference.
 		c.enc.Raw(`* LIST (\Noselect) "/" ""`).CRLF()
@@ -178,8 +177,7 @@ func (c *conn) descendantUnmatched(tree map[string]*listEntry, name string, matc
 	return false
 }
 
-func cmdLsub(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	a := cmd.Args.(*imapcmd.Lsub)
+func cmdLsub(ctx context.Context, c *conn, cmd *imapcmd.Command, a *imapcmd.Lsub) error {
 	tree, err := c.mailboxTree(ctx, true)
 	if err != nil {
 		return err

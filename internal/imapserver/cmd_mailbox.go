@@ -10,8 +10,7 @@ import (
 	"rookery/internal/store"
 )
 
-func cmdCreate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.Create)
+func cmdCreate(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Create) error {
 	name, err := c.newMailboxName(args.Mailbox)
 	if err != nil {
 		return err
@@ -38,8 +37,7 @@ func cmdCreate(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	return nil
 }
 
-func cmdDelete(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.MailboxArg)
+func cmdDelete(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.MailboxArg) error {
 	name, err := c.mailboxName(args.Mailbox)
 	if err != nil {
 		return err
@@ -50,8 +48,7 @@ func cmdDelete(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	return c.srv.opts.Store.DeleteMailbox(ctx, c.acct.ID, name)
 }
 
-func cmdRename(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.Rename)
+func cmdRename(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Rename) error {
 	from, err := c.mailboxName(args.From)
 	if err != nil {
 		return err
@@ -66,8 +63,7 @@ func cmdRename(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	return c.srv.opts.Store.RenameMailbox(ctx, c.acct.ID, from, to)
 }
 
-func cmdSubscribe(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.MailboxArg)
+func cmdSubscribe(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.MailboxArg) error {
 	subscribe := cmd.Name == "SUBSCRIBE"
 	name, err := c.mailboxName(args.Mailbox)
 	if subscribe {
@@ -79,8 +75,7 @@ func cmdSubscribe(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	return c.srv.opts.Store.SetSubscribed(ctx, c.acct.ID, name, subscribe)
 }
 
-func cmdStatus(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.Status)
+func cmdStatus(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Status) error {
 	name, err := c.mailboxName(args.Mailbox)
 	if err != nil {
 		return err

@@ -30,25 +30,30 @@ func (c *conn) targetUIDs(cmd *imapcmd.Command, set imapnum.Set, saved bool) ([]
 	return uids, err
 }
 
-func cmdExpunge(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
+func cmdExpunge(ctx context.Context, c *conn, _ *imapcmd.Command, _ imapcmd.None) error {
+	return c.expunge(ctx, nil)
+}
+
+// cmdUIDExpunge is UID EXPUNGE (RFC 4315 §2.1): only the named messages.
+func cmdUIDExpunge(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Expunge) error {
+	uids, _ := c.targetUIDs(cmd, args.UIDs, args.Saved)
+	if len(uids) == 0 && !c.sel.readOnly {
+		return nil
+	}
+	return c.expunge(ctx, imapnum.Compact(uids))
+}
+
+// expunge removes the \Deleted messages of the selected mailbox, only
+// those of uids when it is not nil.
+func (c *conn) expunge(ctx context.Context, uids imapnum.Set) error {
 	if c.sel.readOnly {
 		return imap.Errorf(imap.CodeCannot, "Mailbox is read-only")
 	}
-	var set imapnum.Set
-	if cmd.UID {
-		args := cmd.Args.(*imapcmd.Expunge)
-		uids, _ := c.targetUIDs(cmd, args.UIDs, args.Saved)
-		if len(uids) == 0 {
-			return nil
-		}
-		set = imapnum.Compact(uids)
-	}
-	_, err := c.srv.opts.Store.Expunge(ctx, c.sel.mailbox.ID, set)
+	_, err := c.srv.opts.Store.Expunge(ctx, c.sel.mailbox.ID, uids)
 	return err
 }
 
-func cmdStore(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.Store)
+func cmdStore(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Store) error {
 	if c.sel.readOnly {
 		return imap.Errorf(imap.CodeCannot, "Mailbox is read-only")
 	}
@@ -146,8 +151,7 @@ func (c *conn) storeModified(cmd *imapcmd.Command, uids []store.UID) error {
 	return nil
 }
 
-func cmdCopy(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.Copy)
+func cmdCopy(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Copy) error {
 	name, err := c.mailboxName(args.Mailbox)
 	if err != nil {
 		return err

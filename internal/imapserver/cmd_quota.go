@@ -12,16 +12,14 @@ import (
 // its mailboxes, with the resources STORAGE (in KiB) and MESSAGE. Limits
 // are set by the administrator (`rookery user quota`), never by SETQUOTA.
 
-func cmdGetQuota(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.GetQuota)
+func cmdGetQuota(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.GetQuota) error {
 	if args.Root != "" {
 		return imap.Errorf(imap.CodeNonExistent, "No such quota root")
 	}
 	return c.writeQuota(ctx)
 }
 
-func cmdGetQuotaRoot(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.GetQuotaRoot)
+func cmdGetQuotaRoot(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.GetQuotaRoot) error {
 	name, err := c.mailboxName(args.Mailbox)
 	if err != nil {
 		return err
@@ -35,7 +33,7 @@ func cmdGetQuotaRoot(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
 	return c.writeQuota(ctx)
 }
 
-func cmdSetQuota(context.Context, *conn, *imapcmd.Command) error {
+func cmdSetQuota(context.Context, *conn, *imapcmd.Command, *imapcmd.SetQuota) error {
 	return imap.Errorf(imap.CodeNoPerm, "Quotas are set by the administrator")
 }
 

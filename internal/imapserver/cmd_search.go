@@ -203,8 +203,7 @@ func (c *conn) runSearchWith(ctx context.Context, charset string, key imapcmd.Se
 	return msgs, kc, err
 }
 
-func cmdSearch(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.Search)
+func cmdSearch(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Search) error {
 	msgs, kc, err := c.runSearch(ctx, args.Charset, args.Key, 0, false)
 	if err != nil {
 		if args.Return != nil && args.Return.Save {

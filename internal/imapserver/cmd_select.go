@@ -14,8 +14,7 @@ import (
 // permanentFlagsBase are the system flags a client may store.
 var permanentFlagsBase = []string{imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagSeen, imap.FlagDraft}
 
-func cmdSelect(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.Select)
+func cmdSelect(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Select) error {
 	if args.QResync != nil && !c.qresync {
 		// RFC 7162 §3.2.5: QRESYNC parameters need ENABLE QRESYNC first.
 		return imap.BadRequest(imap.CodeClientBug, "QRESYNC is not enabled")
@@ -167,7 +166,7 @@ func (discardSink) Recent(uint32)                     {}
 func (discardSink) Keywords([]string)                 {}
 func (discardSink) Flags(uint32, store.Message, bool) {}
 
-func cmdClose(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
+func cmdClose(ctx context.Context, c *conn, cmd *imapcmd.Command, _ imapcmd.None) error {
 	sel := c.sel
 	c.sel = nil
 	c.state = stateAuth

@@ -29,8 +29,7 @@ func sortNeeds(crit []search.SortCriterion) search.Needs {
 	return 0
 }
 
-func cmdSort(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.Sort)
+func cmdSort(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Sort) error {
 	crit := make([]search.SortCriterion, len(args.Criteria))
 	for i, sc := range args.Criteria {
 		k, ok := sortKeys[sc.Key]

@@ -9,8 +9,7 @@ import (
 	"rookery/internal/store"
 )
 
-func cmdThread(ctx context.Context, c *conn, cmd *imapcmd.Command) error {
-	args := cmd.Args.(*imapcmd.Thread)
+func cmdThread(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Thread) error {
 	var algo func([]*search.Message) ([]*search.Thread, error)
 	switch args.Algorithm {
 	case "ORDEREDSUBJECT":

@@ -210,7 +210,7 @@ func (c *conn) serve() {
 		if !c.waitCommand() {
 			return
 		}
-		cmd, err := imapcmd.Read(c.dec, imapcmd.Options{AppendLimit: c.srv.opts.AppendLimit})
+		cmd, err := imapcmd.Read(c.dec, imapcmd.Options{AppendLimit: c.srv.opts.AppendLimit}, lookup)
 		if err != nil {
 			if !c.readFailed(err) {
 				return
@@ -352,7 +352,7 @@ func (c *conn) untagged(status, code, text string) { c.tagged("*", status, code,
 // pending-change flush and the tagged response.
 func (c *conn) dispatch(cmd *imapcmd.Command) {
 	spec, ok := commands[cmd.Name]
-	if !ok || (cmd.UID && !spec.uid) {
+	if !ok || (cmd.UID && spec.uid == nil) {
 		c.rejectArgs(cmd)
 		if c.state == stateLogout {
 			return
@@ -412,7 +412,10 @@ func (c *conn) run(spec *command, cmd *imapcmd.Command) (err error) {
 		}
 	}()
 	ctx := context.Background()
-	return spec.handler(ctx, c, cmd)
+	if cmd.UID {
+		return spec.uid.run(ctx, c, cmd)
+	}
+	return spec.run(ctx, c, cmd)
 }
 
 // respondError is the one place where errors become tagged responses.
