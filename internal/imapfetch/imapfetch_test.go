@@ -84,6 +84,36 @@ func TestFilterHeaderFolding(t *testing.T) {
 	}
 }
 
+// TestFilterHeaderBlankLine: the blank line ending a header is kept in
+// HEADER.FIELDS(.NOT) only if the header has one (RFC 3501 §6.4.5: not
+// for "a message which has no body and no blank line").
+func TestFilterHeaderBlankLine(t *testing.T) {
+	tests := []struct {
+		name, header string
+		fields       []string
+		not          bool
+		want         string
+	}{
+		{"with blank line", "From: a\r\nSubject: x\r\n\r\n", []string{"subject"}, false, "Subject: x\r\n\r\n"},
+		{"with blank line, NOT", "From: a\r\nSubject: x\r\n\r\n", []string{"subject"}, true, "From: a\r\n\r\n"},
+		{"with blank line, none kept", "From: a\r\n\r\n", []string{"x-none"}, false, "\r\n"},
+		{"LF blank line", "From: a\nSubject: x\n\n", []string{"from"}, false, "From: a\n\r\n"},
+		{"only a blank line", "\r\n", []string{"from"}, true, "\r\n"},
+		{"no blank line", "From: a\r\nSubject: x\r\n", []string{"subject"}, false, "Subject: x\r\n"},
+		{"no blank line, NOT", "From: a\r\nSubject: x\r\n", []string{"subject"}, true, "From: a\r\n"},
+		{"no blank line, none kept", "From: a\r\nSubject: x\r\n", []string{"x-none"}, false, ""},
+		{"no line break at the end", "From: a\r\nSubject: x", []string{"subject"}, false, "Subject: x\r\n"},
+		{"long last line without line break", "S: " + strings.Repeat("y", 5000), []string{"s"}, false, "S: " + strings.Repeat("y", 5000) + "\r\n"},
+		{"empty header", "", []string{"from"}, true, ""},
+	}
+	for _, tt := range tests {
+		got, err := FilterHeader(strings.NewReader(tt.header), tt.fields, tt.not)
+		if err != nil || string(got) != tt.want {
+			t.Errorf("%s: got %q, %v; want %q", tt.name, got, err, tt.want)
+		}
+	}
+}
+
 func decodeAll(t *testing.T, in, enc string, chunk int) string {
 	t.Helper()
 	d, err := NewDecoder(&chunkReader{s: in, n: chunk}, enc)
@@ -160,7 +190,7 @@ func FuzzSection(f *testing.F) {
 			t.Fatalf("range [%d,+%d) of %d", c.Off, c.Len, len(msg))
 		}
 		h, err := FilterHeader(bytes.NewReader(msg[c.Off:c.Off+c.Len]), c.Fields, c.Not)
-		if err != nil || !bytes.HasSuffix(h, []byte("\r\n")) {
+		if err != nil || len(h) > 0 && !bytes.HasSuffix(h, []byte("\r\n")) {
 			t.Fatalf("filter: %q %v", h, err)
 		}
 		if c.Part != nil {
