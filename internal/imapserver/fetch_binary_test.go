@@ -91,3 +91,59 @@ func TestBinaryQuotedPrintable(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryUnknownCTE: BINARY and BINARY.SIZE of a part whose
+// Content-Transfer-Encoding is not 7bit, 8bit, binary (or absent),
+// base64 or quoted-printable fail the whole FETCH with NO [UNKNOWN-CTE]
+// (RFC 3516 §4.2) instead of answering the bytes as if decoded; also for
+// a container part claiming an encoding and a value that is not one token.
+// Messages answered before the failing one keep their responses, and the
+// implicit \Seen of BINARY[] is set only on them.
+func TestBinaryUnknownCTE(t *testing.T) {
+	embedded := "Subject: inner\r\n\r\nhello inner\r\n"
+	msgs := []string{
+		"Subject: plain\r\n\r\nplain text\r\n",
+		"Subject: uu\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 f\r\nend\r\n",
+		"Subject: mixed\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+			"--b\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n" +
+			"--b\r\nContent-Transfer-Encoding: 7bit garbage\r\n\r\nraw\r\n" +
+			"--b\r\nContent-Type: multipart/alternative; boundary=c\r\nContent-Transfer-Encoding: x-packed\r\n\r\n--c\r\n\r\ninner\r\n--c--\r\n" +
+			"--b\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+			"U3ViamVjdDogaW5uZXINCg0KaGVsbG8gaW5uZXINCg==\r\n" +
+			"--b\r\nContent-Transfer-Encoding: \"base64\"\r\n\r\naGVsbG8=\r\n--b--\r\n",
+		"Subject: b64\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n",
+	}
+	c := startBinary(t, msgs...)
+	const no = `NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding `
+	tests := []struct{ cmd, want string }{
+		{"FETCH 2 (BINARY.PEEK[1])", no + `"x-uuencode"`},
+		{"FETCH 2 (BINARY.SIZE[1])", no + `"x-uuencode"`},
+		{"FETCH 2 (BINARY.PEEK[1]<0.3>)", no + `"x-uuencode"`},
+		{"FETCH 2 (BODY.PEEK[1])", "* 2 FETCH (BODY[1] {18}\r\nbegin 644 f\r\nend\r\n)\r\n%s OK FETCH completed"},
+		{"FETCH 3 (BINARY.PEEK[1] BINARY.SIZE[1])", "* 3 FETCH (BINARY[1] {5}\r\nhello BINARY.SIZE[1] 5)\r\n%s OK FETCH completed"},
+		{"FETCH 3 (BINARY.PEEK[2])", no + `"7bit garbage"`},
+		{"FETCH 3 (BINARY.PEEK[1] BINARY.PEEK[2])", no + `"7bit garbage"`},
+		{"FETCH 3 (BINARY.SIZE[3])", no + `"x-packed"`},
+		{"FETCH 3 (BINARY.PEEK[3.1])", "* 3 FETCH (BINARY[3.1] {5}\r\ninner)\r\n%s OK FETCH completed"},
+		{"FETCH 3 (BINARY.SIZE[4] BINARY.PEEK[4])", "* 3 FETCH (BINARY.SIZE[4] " + strconv.Itoa(len(embedded)) + " BINARY[4] {" + strconv.Itoa(len(embedded)) + "}\r\n" + embedded + ")\r\n%s OK FETCH completed"},
+		{"FETCH 3 (BINARY.PEEK[5])", no + `"\"base64\""`},
+		// The whole message is sent as stored (testdata/mime/README.md).
+		{"FETCH 2 (BINARY.SIZE[])", "* 2 FETCH (BINARY.SIZE[] " + strconv.Itoa(len(msgs[1])) + ")\r\n%s OK FETCH completed"},
+		// Several messages: the first is answered (and marked \Seen),
+		// the second fails the command, the others are not reached.
+		{"FETCH 1:4 (BINARY[1])", "* 1 FETCH (BINARY[1] {12}\r\nplain text\r\n FLAGS (\\Seen \\Recent))\r\n%s " + no + `"x-uuencode"`},
+		{"FETCH 1:4 (FLAGS)", "* 1 FETCH (FLAGS (\\Seen \\Recent))\r\n* 2 FETCH (FLAGS (\\Recent))\r\n* 3 FETCH (FLAGS (\\Recent))\r\n* 4 FETCH (FLAGS (\\Recent))\r\n%s OK FETCH completed"},
+	}
+	for i, tt := range tests {
+		tag := "t" + strconv.Itoa(i)
+		want := tt.want
+		if strings.HasPrefix(want, "NO ") {
+			want = tag + " " + want
+		} else {
+			want = strings.ReplaceAll(want, "%s", tag)
+		}
+		if got := fetchRaw(c, tag, tt.cmd); got != want {
+			t.Errorf("%s:\n got %q\nwant %q", tt.cmd, got, want)
+		}
+	}
+}
