@@ -147,3 +147,64 @@ func TestBinaryUnknownCTE(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendBinary: APPEND with a literal8 (RFC 3516 §4.3) stores binary
+// parts in base64, so BODY sections never carry NUL and RFC822.SIZE,
+// BODYSTRUCTURE and BODY[] agree, while BINARY returns the original bytes
+// (NUL, bare CR and LF, 8-bit) with their size, in a literal8. A NUL left
+// in another part is sent as 0x80 by BODY and as is by BINARY. A plain
+// literal is stored as sent.
+func TestAppendBinary(t *testing.T) {
+	srv := imaptest.StartServer(t)
+	c := srv.Dial(t)
+	c.ReadLine()
+	c.Login("alice", imaptest.Users["alice"])
+	const head = "From: a@example.org\r\nMIME-Version: 1.0\r\n"
+	const data = "\x00\r-\xe4\n\r\n\n\x00"
+	one := head + "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n" + data
+	multi := head + "Content-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n" +
+		"--b\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: binary\r\n\r\n" + data + "\r\n" +
+		"--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nnul\x00\xc3\xa4\r\n--b--\r\n"
+	plain := head + "Content-Transfer-Encoding: binary\r\n\r\n8-bit \xe4 as sent\r\n"
+	for i, m := range []struct {
+		msg, lit string
+	}{{one, "~{%d+}"}, {multi, "~{%d+}"}, {plain, "{%d+}"}} {
+		tag := "a" + strconv.Itoa(i)
+		c.SendRaw([]byte(tag + " APPEND INBOX " + strings.Replace(m.lit, "%d", strconv.Itoa(len(m.msg)), 1) + "\r\n" + m.msg + "\r\n"))
+		c.Expect(t, tag+" OK [APPENDUID * *] APPEND completed")
+	}
+	c.Send("s EXAMINE INBOX")
+	c.ReadUntilTagged("s")
+
+	const b64 = "AA0t5AoNCgoA" // data in base64
+	oneStored := head + "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" + b64
+	n := strconv.Itoa(len(data))
+	tests := []struct{ cmd, want string }{
+		{"FETCH 1 (RFC822.SIZE BODYSTRUCTURE)", "* 1 FETCH (RFC822.SIZE " + strconv.Itoa(len(oneStored)) +
+			` BODYSTRUCTURE ("APPLICATION" "OCTET-STREAM" NIL NIL NIL "BASE64" 12 NIL NIL NIL NIL))`},
+		{"FETCH 1 (BODY.PEEK[])", "* 1 FETCH (BODY[] {" + strconv.Itoa(len(oneStored)) + "}\r\n" + oneStored + ")"},
+		{"FETCH 1 (BODY.PEEK[1])", "* 1 FETCH (BODY[1] {12}\r\n" + b64 + ")"},
+		{"FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])", "* 1 FETCH (BINARY.SIZE[1] " + n + " BINARY[1] ~{" + n + "}\r\n" + data + ")"},
+		{"FETCH 1 (BINARY.PEEK[1]<2.4>)", "* 1 FETCH (BINARY[1]<2> ~{4}\r\n" + data[2:6] + ")"},
+		{"FETCH 2 (BODY.PEEK[2.MIME] BODY.PEEK[2])", "* 2 FETCH (BODY[2.MIME] {62}\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n BODY[2] {12}\r\n" + b64 + ")"},
+		{"FETCH 2 (BINARY.SIZE[2] BINARY.PEEK[2])", "* 2 FETCH (BINARY.SIZE[2] " + n + " BINARY[2] ~{" + n + "}\r\n" + data + ")"},
+		{"FETCH 2 (BODY.PEEK[1] BINARY.PEEK[1])", "* 2 FETCH (BODY[1] {2}\r\nhi BINARY[1] {2}\r\nhi)"},
+		{"FETCH 2 (BODY.PEEK[3] BINARY.PEEK[3])", "* 2 FETCH (BODY[3] {6}\r\nnul\x80\xc3\xa4 BINARY[3] ~{6}\r\nnul\x00\xc3\xa4)"},
+		{"FETCH 3 (BODY.PEEK[1] BINARY.PEEK[1])", "* 3 FETCH (BODY[1] {17}\r\n8-bit \xe4 as sent\r\n BINARY[1] {17}\r\n8-bit \xe4 as sent\r\n)"},
+	}
+	for i, tt := range tests {
+		tag := "t" + strconv.Itoa(i)
+		if got, want := fetchRaw(c, tag, tt.cmd), tt.want+"\r\n"+tag+" OK FETCH completed"; got != want {
+			t.Errorf("%s:\n got %q\nwant %q", tt.cmd, got, want)
+		}
+	}
+	// The whole multipart: the same parts, the binary one in base64, and
+	// its size is what BODY[] sends.
+	got := fetchRaw(c, "w", "FETCH 2 (RFC822.SIZE BODY.PEEK[])")
+	stored := strings.Replace(strings.Replace(multi, "binary", "base64", 1), data, b64, 1)
+	stored = strings.Replace(stored, "nul\x00", "nul\x80", 1)
+	if want := "* 2 FETCH (RFC822.SIZE " + strconv.Itoa(len(stored)) + " BODY[] {" + strconv.Itoa(len(stored)) + "}\r\n" + stored + ")\r\nw OK FETCH completed"; got != want {
+		t.Errorf("BODY[]:\n got %q\nwant %q", got, want)
+	}
+}

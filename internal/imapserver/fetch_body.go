@@ -360,7 +360,28 @@ func (f *fetcher) writeItem(it imapcmd.FetchItem, d *msgData, p prepared) error 
 	if p.binary {
 		e.Literal8(p.n, r)
 	} else {
-		e.Literal(p.n, r)
+		e.Literal(p.n, noNUL{r})
 	}
 	return e.Err()
+}
+
+// noNUL reads r with every NUL byte replaced by 0x80. Only a literal8,
+// in answer to BINARY, may carry NUL (RFC 9051 §4.3.1; RFC 3501's CHAR8
+// excludes it); a stored message may still hold one outside a binary part
+// (APPEND ~{n} encodes only those, anatomy.EncodeBinaryParts), and BODY
+// sends it as 0x80 like Dovecot, keeping sizes, while BINARY of the
+// part returns the byte as stored.
+type noNUL struct{ r io.Reader }
+
+func (n noNUL) Read(b []byte) (int, error) {
+	k, err := n.r.Read(b)
+	for s := b[:k]; ; {
+		i := bytes.IndexByte(s, 0)
+		if i < 0 {
+			break
+		}
+		s[i] = 0x80
+		s = s[i+1:]
+	}
+	return k, err
 }
