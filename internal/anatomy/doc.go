@@ -13,4 +13,7 @@
 //     parent's body.
 //   - Marshal/Unmarshal use a versioned binary encoding; Unmarshal rejects
 //     unknown versions with ErrVersion so that callers can re-parse.
+//   - EncodeBinaryParts (for APPEND with a literal8) changes only the
+//     bodies of binary parts, to base64, and their Content-Transfer-Encoding
+//     fields; the part structure it follows is the Parser's own.
 package anatomy

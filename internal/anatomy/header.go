@@ -172,7 +172,7 @@ func (f *fields) apply(p *Part, digest bool) {
 		}
 	}
 	p.Type, p.Subtype, p.Params = typ, sub, params
-	p.Encoding = strings.ToLower(firstToken(f.encoding))
+	p.Encoding = transferEncoding(f.encoding)
 	p.ID, p.Description, p.Location, p.MD5 = f.id, f.description, f.location, f.md5
 	if f.disposition != "" {
 		d, rest := splitToken(f.disposition)

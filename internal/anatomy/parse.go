@@ -158,15 +158,9 @@ func (p *Parser) endLine(term int) {
 // included when kept), total its size, term its terminator's size.
 func (p *Parser) handleLine(line []byte, total int64, term int) {
 	p.afterClose, p.closeSeen = p.closeSeen, false
-	if p.active > 0 && len(line) >= 2 && line[0] == '-' && line[1] == '-' {
-		for i := len(p.stack) - 1; i >= 0; i-- {
-			f := p.stack[i]
-			if f.state != stMulti || !bytes.HasPrefix(line, f.boundary) {
-				continue
-			}
-			p.boundary(i, line[len(f.boundary):], total)
-			return
-		}
+	if i := p.boundaryFrame(line); i >= 0 {
+		p.boundary(i, line[len(p.stack[i].boundary):], total)
+		return
 	}
 	f := p.top()
 	if f.state != stHeader {
@@ -190,6 +184,22 @@ func (p *Parser) handleLine(line []byte, total int64, term int) {
 			f.hdr = append(f.hdr, '\n')
 		}
 	}
+}
+
+// boundaryFrame returns the stack index of the innermost multipart
+// whose boundary starts line (the kept start of a line), or -1 if line is
+// no boundary line.
+func (p *Parser) boundaryFrame(line []byte) int {
+	if p.active == 0 || len(line) < 2 || line[0] != '-' || line[1] != '-' {
+		return -1
+	}
+	for i := len(p.stack) - 1; i >= 0; i-- {
+		f := p.stack[i]
+		if f.state == stMulti && bytes.HasPrefix(line, f.boundary) {
+			return i
+		}
+	}
+	return -1
 }
 
 // boundary handles a boundary line of the multipart at stack index i; rest

@@ -53,7 +53,9 @@ type Part struct {
 	Params        []Param
 
 	ID, Description, Location, MD5 string
-	// Encoding is the Content-Transfer-Encoding, lower-case, "" if absent.
+	// Encoding is the Content-Transfer-Encoding mechanism, lower-case, ""
+	// if absent or empty; a value that is not one token (comments
+	// aside) is kept whole, lower-case, and so names no known encoding.
 	Encoding string
 	// Disposition is lower-case, "" if absent.
 	Disposition       string

@@ -15,7 +15,7 @@ var ErrUnknownCTE = errors.New("unknown Content-Transfer-Encoding")
 // NewDecoder returns a reader of r's content decoded from the transfer
 // encoding enc (case-insensitive; "" means 7bit). Decoding is lenient:
 // characters outside the base64 alphabet are skipped and malformed
-// quoted-printable escapes are passed through.
+// quoted-printable escapes are passed through (qpReader tells the rest).
 func NewDecoder(r io.Reader, enc string) (io.Reader, error) {
 	switch strings.ToLower(enc) {
 	case "", "7bit", "8bit", "binary":
@@ -117,68 +117,165 @@ func (b *base64Reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// qpReader decodes quoted-printable: "=XX" escapes, soft line breaks
-// ("=" before CRLF or LF); trailing white space before a line break is
-// kept (lenient, like common readers); malformed escapes pass through.
+// qpReader decodes quoted-printable (RFC 2045 §6.7): "=XX" escapes (hex
+// digits of either case); soft line breaks ("=" before a line break, also
+// with white space between them, and a final "=" with nothing after it);
+// transport padding (white space before a line break or at the end)
+// deleted; every hard line break, CRLF or a bare LF, written as CRLF (the
+// canonical form of a text line break). Malformed escapes pass through as
+// sent. The output depends only on the input bytes, not on how reads cut
+// them, so sizes and partial ranges found by one decoding hold for the next.
 type qpReader struct {
-	r    io.Reader
-	in   [4096]byte
-	pend []byte // undecided bytes carried to the next read (at most 3)
-	out  []byte
-	buf  []byte
-	err  error
+	r   io.Reader
+	in  [4096]byte
+	st  qpState
+	hex byte   // the first hex digit after "=" (qpHex)
+	ws  []byte // white space not yet known to be data or padding
+	eqs []byte // white space after "=" (qpEqWS, qpEqCR)
+	out []byte
+	buf []byte
+	err error
 }
+
+// qpState is where the decoder stands after the bytes read so far.
+type qpState uint8
+
+const (
+	qpText qpState = iota
+	qpCR           // a CR, with ws before it
+	qpEq           // "="
+	qpHex          // "=" and one hex digit
+	qpEqWS         // "=" and white space (eqs)
+	qpEqCR         // "=", eqs, then CR
+)
+
+// maxPad bounds the white space held back as possible padding (a line of
+// a conforming encoder is at most 76 characters): a longer run is data.
+const maxPad = 998
 
 func (q *qpReader) Read(p []byte) (int, error) {
 	for len(q.out) == 0 {
 		if q.err != nil {
-			if len(q.pend) > 0 {
-				q.out, q.pend = q.pend, nil
-				break
-			}
 			return 0, q.err
 		}
 		n, err := q.r.Read(q.in[:])
-		data := append(q.pend, q.in[:n]...)
-		q.pend = nil
 		o := q.buf[:0]
-		i := 0
-		for i < len(data) {
-			c := data[i]
-			if c != '=' {
-				o = append(o, c)
-				i++
-				continue
-			}
-			rest := data[i+1:]
-			if err == nil && len(rest) < 2 {
-				q.pend = append([]byte(nil), data[i:]...)
-				break
-			}
-			switch {
-			case len(rest) >= 1 && rest[0] == '\n':
-				i += 2
-			case len(rest) >= 2 && rest[0] == '\r' && rest[1] == '\n':
-				i += 3
-			case len(rest) >= 2 && isHex(rest[0]) && isHex(rest[1]):
-				h, _ := anatomy.HexDigit(rest[0])
-				l, _ := anatomy.HexDigit(rest[1])
-				o = append(o, h<<4|l)
-				i += 3
-			default:
-				o = append(o, '=')
-				i++
-			}
+		for _, c := range q.in[:n] {
+			o = q.byte(o, c)
+		}
+		if err != nil {
+			o = q.end(o)
+			q.err = err
 		}
 		q.buf = o[:0]
 		q.out = o
-		if err != nil {
-			q.err = err
-		}
 	}
 	n := copy(p, q.out)
 	q.out = q.out[n:]
 	return n, nil
+}
+
+// byte decodes c and appends what it completes to o.
+func (q *qpReader) byte(o []byte, c byte) []byte {
+	switch q.st {
+	case qpCR:
+		q.st = qpText
+		if c == '\n' {
+			q.ws = q.ws[:0] // padding before a hard line break
+			return append(o, '\r', '\n')
+		}
+		o = append(append(o, q.ws...), '\r') // a bare CR is data
+		q.ws = q.ws[:0]
+	case qpEq:
+		switch {
+		case isHex(c):
+			q.st, q.hex = qpHex, c
+			return o
+		case c == ' ' || c == '\t':
+			q.st, q.eqs = qpEqWS, append(q.eqs[:0], c)
+			return o
+		case c == '\r':
+			q.st, q.eqs = qpEqCR, q.eqs[:0]
+			return o
+		case c == '\n':
+			q.st = qpText // soft line break
+			return o
+		}
+		q.st = qpText
+		o = append(o, '=')
+	case qpHex:
+		q.st = qpText
+		if isHex(c) {
+			h, _ := anatomy.HexDigit(q.hex)
+			l, _ := anatomy.HexDigit(c)
+			return append(o, h<<4|l)
+		}
+		o = append(o, '=', q.hex)
+	case qpEqWS:
+		switch {
+		case (c == ' ' || c == '\t') && len(q.eqs) < maxPad:
+			q.eqs = append(q.eqs, c)
+			return o
+		case c == '\r':
+			q.st = qpEqCR
+			return o
+		case c == '\n':
+			q.st = qpText // soft line break after padding
+			return o
+		}
+		// "=" then white space then data: the "=" is malformed, the
+		// white space is ordinary white space.
+		q.st = qpText
+		o = append(o, '=')
+		q.ws = append(q.ws[:0], q.eqs...)
+	case qpEqCR:
+		if c == '\n' {
+			q.st = qpText // soft line break
+			return o
+		}
+		q.st = qpText
+		o = append(append(append(o, '='), q.eqs...), '\r')
+	}
+	// qpText
+	switch c {
+	case ' ', '\t':
+		if len(q.ws) == maxPad {
+			o = append(o, q.ws...)
+			q.ws = q.ws[:0]
+		}
+		q.ws = append(q.ws, c)
+		return o
+	case '\r':
+		q.st = qpCR
+		return o
+	case '\n':
+		q.ws = q.ws[:0]
+		return append(o, '\r', '\n')
+	}
+	o = append(o, q.ws...)
+	q.ws = q.ws[:0]
+	if c == '=' {
+		q.st = qpEq
+		return o
+	}
+	return append(o, c)
+}
+
+// end appends what the bytes held at the end of the input stand for:
+// trailing white space is padding and a final "=" (with padding) is a
+// soft line break, since the line break after a part's last line belongs
+// to the boundary that follows.
+func (q *qpReader) end(o []byte) []byte {
+	switch q.st {
+	case qpCR:
+		o = append(append(o, q.ws...), '\r')
+	case qpHex:
+		o = append(o, '=', q.hex)
+	case qpEqCR:
+		o = append(append(append(o, '='), q.eqs...), '\r')
+	}
+	q.st, q.ws = qpText, q.ws[:0]
+	return o
 }
 
 func isHex(c byte) bool { _, ok := anatomy.HexDigit(c); return ok }

@@ -84,6 +84,36 @@ func TestFilterHeaderFolding(t *testing.T) {
 	}
 }
 
+// TestFilterHeaderBlankLine: the blank line ending a header is kept in
+// HEADER.FIELDS(.NOT) only if the header has one (RFC 3501 §6.4.5: not
+// for "a message which has no body and no blank line").
+func TestFilterHeaderBlankLine(t *testing.T) {
+	tests := []struct {
+		name, header string
+		fields       []string
+		not          bool
+		want         string
+	}{
+		{"with blank line", "From: a\r\nSubject: x\r\n\r\n", []string{"subject"}, false, "Subject: x\r\n\r\n"},
+		{"with blank line, NOT", "From: a\r\nSubject: x\r\n\r\n", []string{"subject"}, true, "From: a\r\n\r\n"},
+		{"with blank line, none kept", "From: a\r\n\r\n", []string{"x-none"}, false, "\r\n"},
+		{"LF blank line", "From: a\nSubject: x\n\n", []string{"from"}, false, "From: a\n\r\n"},
+		{"only a blank line", "\r\n", []string{"from"}, true, "\r\n"},
+		{"no blank line", "From: a\r\nSubject: x\r\n", []string{"subject"}, false, "Subject: x\r\n"},
+		{"no blank line, NOT", "From: a\r\nSubject: x\r\n", []string{"subject"}, true, "From: a\r\n"},
+		{"no blank line, none kept", "From: a\r\nSubject: x\r\n", []string{"x-none"}, false, ""},
+		{"no line break at the end", "From: a\r\nSubject: x", []string{"subject"}, false, "Subject: x\r\n"},
+		{"long last line without line break", "S: " + strings.Repeat("y", 5000), []string{"s"}, false, "S: " + strings.Repeat("y", 5000) + "\r\n"},
+		{"empty header", "", []string{"from"}, true, ""},
+	}
+	for _, tt := range tests {
+		got, err := FilterHeader(strings.NewReader(tt.header), tt.fields, tt.not)
+		if err != nil || string(got) != tt.want {
+			t.Errorf("%s: got %q, %v; want %q", tt.name, got, err, tt.want)
+		}
+	}
+}
+
 func decodeAll(t *testing.T, in, enc string, chunk int) string {
 	t.Helper()
 	d, err := NewDecoder(&chunkReader{s: in, n: chunk}, enc)
@@ -116,7 +146,7 @@ func TestDecoders(t *testing.T) {
 		if got := decodeAll(t, "SGVs\r\nbG8g d29y\tbGQ=\r\nignored", "BASE64", chunk); got != "Hello world" {
 			t.Errorf("base64/%d: %q", chunk, got)
 		}
-		if got := decodeAll(t, "Caf=E9 cr=E8me=20\r\nsoft=\r\nbreak and =3D sign =ZZ=\nend=", "quoted-printable", chunk); got != "Caf\xe9 cr\xe8me \r\nsoftbreak and = sign =ZZend=" {
+		if got := decodeAll(t, "Caf=E9 cr=E8me=20\r\nsoft=\r\nbreak and =3D sign =ZZ=\nend=", "quoted-printable", chunk); got != "Caf\xe9 cr\xe8me \r\nsoftbreak and = sign =ZZend" {
 			t.Errorf("qp/%d: %q", chunk, got)
 		}
 	}
@@ -125,6 +155,55 @@ func TestDecoders(t *testing.T) {
 	}
 	if n, _ := DecodedSize(strings.NewReader("AAAA"), "base64"); n != 3 {
 		t.Fatalf("size %d", n)
+	}
+}
+
+// TestQuotedPrintable covers RFC 2045 §6.7: soft line breaks (also with
+// transport padding between "=" and the line break), padding before hard
+// line breaks and at the end deleted, hard line breaks as CRLF, malformed
+// escapes as sent; at every way of cutting the input into reads.
+func TestQuotedPrintable(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"escapes", "a=3Db=3dc=E9", "a=b=c\xe9"},
+		{"soft break", "ab=\r\ncd", "abcd"},
+		{"soft break, LF", "ab=\ncd", "abcd"},
+		{"soft break with padding", "ab= \t \r\ncd", "abcd"},
+		{"soft break with padding, LF", "ab=\t\ncd", "abcd"},
+		{"white space before the soft break is data", "foo =\r\n=62", "foo b"},
+		{"white space before padded soft break is data", "foo = \t\r\nbar", "foo bar"},
+		{"padding before a hard break", "hello  \r\nbar\t\r\n", "hello\r\nbar\r\n"},
+		{"padding before a bare LF", "a \nb", "a\r\nb"},
+		{"padding at the end", "xx \t ", "xx"},
+		{"final = is a soft break", "xx=", "xx"},
+		{"final = with padding", "xx= \t", "xx"},
+		{"inner white space is data", "a \t b", "a \t b"},
+		{"encoded white space is data", "a=20\r\nb=09", "a \r\nb\t"},
+		{"empty lines", "a\r\n\r\n\nb", "a\r\n\r\n\r\nb"},
+		{"malformed: = then data", "a=zzb", "a=zzb"},
+		{"malformed: = then one hex digit", "a=4", "a=4"},
+		{"malformed: = then one hex digit and CRLF", "a=4\r\nb", "a=4\r\nb"},
+		{"malformed: = then white space then data", "a= \tb", "a= \tb"},
+		{"malformed: = then white space then padding", "a= x \r\n", "a= x\r\n"},
+		{"bare CR is data", "a\rb\r\r\nc", "a\rb\r\r\nc"},
+		{"white space before a bare CR is data", "a \rb", "a \rb"},
+		{"final CR", "a \r", "a \r"},
+		{"= then CR then data", "a=\rb", "a=\rb"},
+		{"= padding CR then data", "a= \rb", "a= \rb"},
+		{"only a soft break", "=\r\n", ""},
+		{"padding longer than a line is data", strings.Repeat(" ", 2000) + "\r\n", strings.Repeat(" ", 2000-2000%maxPad) + "\r\n"},
+		// The message of RFC 2045 §6.7 style transport padding, line by line.
+		{"mixed", "hello  \r\nbar=\r\n\r\nfoo\t=\r\nbar\r\nfoo\t \t= \r\n=62\r\nfoo = \t\r\nbar\r\nfoo =\r\n=62\r\nfoo  \r\nbar=\r\n\r\nfoo_bar\r\n",
+			"hello\r\nbar\r\nfoo\tbar\r\nfoo\t \tb\r\nfoo bar\r\nfoo b\r\nfoo\r\nbar\r\nfoo_bar\r\n"},
+	}
+	for _, tt := range tests {
+		for _, chunk := range []int{1, 2, 3, 5, 4096} {
+			if got := decodeAll(t, tt.in, "quoted-printable", chunk); got != tt.want {
+				t.Errorf("%s/%d: got %q want %q", tt.name, chunk, got, tt.want)
+			}
+		}
+		if n, err := DecodedSize(strings.NewReader(tt.in), "QUOTED-PRINTABLE"); err != nil || n != int64(len(tt.want)) {
+			t.Errorf("%s: size %d, %v; want %d", tt.name, n, err, len(tt.want))
+		}
 	}
 }
 
@@ -160,18 +239,48 @@ func FuzzSection(f *testing.F) {
 			t.Fatalf("range [%d,+%d) of %d", c.Off, c.Len, len(msg))
 		}
 		h, err := FilterHeader(bytes.NewReader(msg[c.Off:c.Off+c.Len]), c.Fields, c.Not)
-		if err != nil || !bytes.HasSuffix(h, []byte("\r\n")) {
+		if err != nil || len(h) > 0 && !bytes.HasSuffix(h, []byte("\r\n")) {
 			t.Fatalf("filter: %q %v", h, err)
 		}
 		if c.Part != nil {
 			for _, enc := range []string{"base64", "quoted-printable"} {
 				d, _ := NewDecoder(bytes.NewReader(msg[c.Off:c.Off+c.Len]), enc)
 				b, _ := io.ReadAll(d)
-				if len(b) > int(c.Len) {
-					t.Fatalf("%s decoded %d > %d", enc, len(b), c.Len)
+				// Quoted-printable writes a bare LF as CRLF.
+				if len(b) > 2*int(c.Len) {
+					t.Fatalf("%s decoded %d > 2*%d", enc, len(b), c.Len)
 				}
 			}
 		}
 		_, _ = Preview(bytes.NewReader(msg), root)
+	})
+}
+
+// FuzzDecode: decoding does not depend on how reads cut the input (sizes
+// and partial ranges rely on it) and grows at most twice (a bare LF
+// becomes CRLF in quoted-printable).
+func FuzzDecode(f *testing.F) {
+	f.Add("hello  \r\nbar=\r\n\r\nfoo\t \t= \r\n=62\r\nfoo = \t\r\nbar", true, uint8(3))
+	f.Add("a=\r= \r\n=4\n=zz \t\n  =", true, uint8(1))
+	f.Add("SGVs\r\nbG8g d29y\tbGQ=\r\nignored", false, uint8(2))
+	f.Fuzz(func(t *testing.T, in string, qp bool, chunk uint8) {
+		enc := "base64"
+		if qp {
+			enc = "quoted-printable"
+		}
+		d, err := NewDecoder(strings.NewReader(in), enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, err := io.ReadAll(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := decodeAll(t, in, enc, int(chunk%16)+1); got != string(whole) {
+			t.Fatalf("chunked %q, whole %q", got, whole)
+		}
+		if len(whole) > 2*len(in) {
+			t.Fatalf("decoded %d bytes of %d", len(whole), len(in))
+		}
 	})
 }

@@ -108,11 +108,14 @@ func Resolve(root *anatomy.Part, s Section) Content {
 
 // FilterHeader copies from header (a header block) the fields named in
 // fields (case-insensitive), or all others when not, with their
-// continuation lines as sent, and ends the result with an empty line.
+// continuation lines as sent (a last line without a line break gets
+// CRLF), and ends the result with an empty line if the header block has
+// one: RFC 3501 §6.4.5 includes the blank line "in all header fetches,
+// except in the case of a message which has no body and no blank line".
 func FilterHeader(header io.Reader, fields []string, not bool) ([]byte, error) {
 	br := bufio.NewReaderSize(header, 4096)
 	var out bytes.Buffer
-	keep := false
+	keep, blank := false, false
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -130,6 +133,9 @@ func FilterHeader(header io.Reader, fields []string, not bool) ([]byte, error) {
 				}
 			}
 			if err == io.EOF {
+				if keep && !bytes.HasSuffix(out.Bytes(), []byte{'\n'}) {
+					out.WriteString("\r\n")
+				}
 				break
 			}
 			if err != nil {
@@ -141,6 +147,7 @@ func FilterHeader(header io.Reader, fields []string, not bool) ([]byte, error) {
 			if line[0] == ' ' || line[0] == '\t' {
 				// continuation: same decision as its field
 			} else if isBlank(line) {
+				blank = true
 				break
 			} else {
 				keep = wanted(line, fields) != not
@@ -159,7 +166,9 @@ func FilterHeader(header io.Reader, fields []string, not bool) ([]byte, error) {
 			return nil, err
 		}
 	}
-	out.WriteString("\r\n")
+	if blank {
+		out.WriteString("\r\n")
+	}
 	return out.Bytes(), nil
 }
 

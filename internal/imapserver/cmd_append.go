@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"rookery/internal/anatomy"
 	"rookery/internal/imap"
 	"rookery/internal/imapcmd"
 	"rookery/internal/imapnum"
@@ -51,7 +52,18 @@ func cmdAppend(ctx context.Context, c *conn, cmd *imapcmd.Command, app *imapcmd.
 		if m.Literal.Size() == 0 {
 			return imap.Errorf(imap.CodeCannot, "Cannot append an empty message")
 		}
-		ref, err := c.srv.opts.Store.WriteBlob(ctx, m.Literal, c.srv.opts.AppendLimit)
+		var content io.Reader = m.Literal
+		limit := c.srv.opts.AppendLimit
+		if m.Literal.Binary() {
+			// A literal8 may hold binary parts: they are stored in base64
+			// (RFC 3516 §4.3 allows it, losing nothing), since only FETCH
+			// BINARY may send them as they are (RFC 9051 §4.3.1). That
+			// grows them by 4 bytes for 3 and a CRLF per 76 characters
+			// (and a rewritten header field by at most 2 bytes).
+			content = anatomy.EncodeBinaryParts(m.Literal)
+			limit += limit/2 + 64<<10
+		}
+		ref, err := c.srv.opts.Store.WriteBlob(ctx, content, limit)
 		drainLiteral(m.Literal)
 		if err != nil {
 			return err

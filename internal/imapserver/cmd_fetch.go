@@ -59,22 +59,8 @@ func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.
 	if err != nil || len(uids) == 0 {
 		return err
 	}
-	view := c.sel.view
-	seen := map[store.UID]bool{}
-	if setSeen && !c.sel.readOnly {
-		// RFC 9051 §6.4.5: a non-PEEK body fetch sets \Seen, and the new
-		// flags are reported in the same FETCH response.
-		res, err := c.srv.opts.Store.StoreFlags(ctx, c.sel.mailbox.ID, imapnum.Compact(uids),
-			store.FlagsAdd, store.Flags{Sys: store.FlagSeen}, 0)
-		if err != nil {
-			return err
-		}
-		for _, m := range res.Updated {
-			seen[m.UID] = true
-			view.Reported(m.UID, m.ModSeq)
-		}
-	}
-	f := fetcher{c: c, ctx: ctx, items: args.Items, uidFirst: cmd.UID && !hasUID, hasFlags: hasFlags}
+	f := fetcher{c: c, ctx: ctx, items: args.Items, uidFirst: cmd.UID && !hasUID, hasFlags: hasFlags,
+		setSeen: setSeen && !c.sel.readOnly}
 	for _, it := range args.Items {
 		f.hasModSeq = f.hasModSeq || it.Name == "MODSEQ"
 	}
@@ -108,14 +94,8 @@ func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.
 		}); err != nil {
 			return err
 		}
-		for _, m := range msgs {
-			seq, ok := view.Seq(m.UID)
-			if !ok {
-				continue
-			}
-			if err := f.write(seq, m, seen[m.UID] && !hasFlags); err != nil {
-				return err
-			}
+		if err := f.writeChunk(msgs); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -129,17 +109,94 @@ type fetcher struct {
 	uidFirst  bool // UID FETCH without UID among the items
 	hasModSeq bool // MODSEQ is among the items
 	hasFlags  bool // FLAGS is among the items
+	setSeen   bool // a non-PEEK body item sets \Seen (mailbox read-write)
 }
 
-func (f *fetcher) write(seq uint32, m store.Message, addFlags bool) error {
-	// Whatever can fail is done before the first byte of the response:
-	// an error after it would leave a partial line that the tagged NO
-	// would continue, and the client could no longer parse the stream.
-	d, err := f.prepare(m)
-	defer d.close()
-	if err != nil {
-		return err
+// writeChunk writes the FETCH responses of msgs (in UID order; messages
+// the view does not hold are skipped). Whatever can fail for a message
+// (an [UNKNOWN-CTE] part, a content that cannot be read) is done before
+// the first byte of its response: an error after it would leave a
+// partial line that the tagged NO would continue. A failing message ends
+// the command with its error after the responses of the messages before
+// it, and RFC 9051 §6.4.5's implicit \Seen is set only on the messages
+// whose response is sent, so it is prepared for every message of the
+// chunk before \Seen is set on them (with their new flags in the same
+// response).
+func (f *fetcher) writeChunk(msgs []store.Message) error {
+	view := f.c.sel.view
+	if !f.setSeen {
+		for _, m := range msgs {
+			seq, ok := view.Seq(m.UID)
+			if !ok {
+				continue
+			}
+			d, err := f.prepare(m)
+			if err == nil {
+				err = f.write(seq, m, d, false)
+			}
+			d.close()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	}
+	type ready struct {
+		seq uint32
+		m   store.Message
+		d   *msgData
+	}
+	var rs []ready
+	defer func() {
+		for _, r := range rs {
+			r.d.close()
+		}
+	}()
+	var failed error
+	for _, m := range msgs {
+		seq, ok := view.Seq(m.UID)
+		if !ok {
+			continue
+		}
+		d, err := f.prepare(m)
+		if err != nil {
+			d.close()
+			failed = err
+			break
+		}
+		rs = append(rs, ready{seq, m, d})
+	}
+	if len(rs) > 0 {
+		uids := make([]store.UID, len(rs))
+		for i, r := range rs {
+			uids[i] = r.m.UID
+		}
+		res, err := f.c.srv.opts.Store.StoreFlags(f.ctx, f.c.sel.mailbox.ID, imapnum.Compact(uids),
+			store.FlagsAdd, store.Flags{Sys: store.FlagSeen}, 0)
+		if err != nil {
+			return err
+		}
+		updated := make(map[store.UID]store.Message, len(res.Updated))
+		for _, u := range res.Updated {
+			updated[u.UID] = u
+			view.Reported(u.UID, u.ModSeq)
+		}
+		for _, r := range rs {
+			u, changed := updated[r.m.UID]
+			if changed {
+				r.m.Flags, r.m.ModSeq = u.Flags, u.ModSeq
+			}
+			if err := f.write(r.seq, r.m, r.d, changed && !f.hasFlags); err != nil {
+				return err
+			}
+		}
+	}
+	return failed
+}
+
+// write writes the FETCH response of message m, whose items d holds
+// prepared.
+func (f *fetcher) write(seq uint32, m store.Message, d *msgData, addFlags bool) error {
 	if f.hasFlags || addFlags {
 		f.c.announceKeywords(m.Flags)
 	}

@@ -250,17 +250,19 @@ func prepareItem(it imapcmd.FetchItem, d *msgData) (prepared, error) {
 }
 
 // prepareBinary resolves BINARY[part]<o.n> and BINARY.SIZE[part] (RFC
-// 3516): the part's body decoded from its transfer encoding. Sizes are
-// found by decoding; the content is decoded again while it is written.
+// 3516): the part's body decoded from the part's own transfer encoding,
+// also for a multipart or message/rfc822 part (RFC 2045 allows them only
+// identity encodings, so their body is normally sent as stored; one that
+// claims another is decoded, or refused with [UNKNOWN-CTE], like any
+// part). BINARY[] is the message as stored (testdata/mime/README.md).
+// Sizes are found by decoding; the content is decoded again while it is
+// written.
 func prepareBinary(it imapcmd.FetchItem, d *msgData, sec imapfetch.Section) (prepared, error) {
 	p := prepared{name: it.Name + "[" + sectionName(it.Section) + "]"}
 	c := imapfetch.Resolve(d.root, sec)
 	p.off, p.n = c.Off, c.Len
 	if c.Part != nil && len(sec.Part) > 0 {
 		p.enc = c.Part.Encoding
-		if c.Part.IsMultipart() || c.Part.IsMessage() {
-			p.enc = "" // a container's body is not transfer-encoded as a whole
-		}
 	}
 	size := p.n
 	if !imapfetch.IsIdentity(p.enc) {
@@ -358,7 +360,28 @@ func (f *fetcher) writeItem(it imapcmd.FetchItem, d *msgData, p prepared) error 
 	if p.binary {
 		e.Literal8(p.n, r)
 	} else {
-		e.Literal(p.n, r)
+		e.Literal(p.n, noNUL{r})
 	}
 	return e.Err()
+}
+
+// noNUL reads r with every NUL byte replaced by 0x80. Only a literal8,
+// in answer to BINARY, may carry NUL (RFC 9051 §4.3.1; RFC 3501's CHAR8
+// excludes it); a stored message may still hold one outside a binary part
+// (APPEND ~{n} encodes only those, anatomy.EncodeBinaryParts), and BODY
+// sends it as 0x80 like Dovecot, keeping sizes, while BINARY of the
+// part returns the byte as stored.
+type noNUL struct{ r io.Reader }
+
+func (n noNUL) Read(b []byte) (int, error) {
+	k, err := n.r.Read(b)
+	for s := b[:k]; ; {
+		i := bytes.IndexByte(s, 0)
+		if i < 0 {
+			break
+		}
+		s[i] = 0x80
+		s = s[i+1:]
+	}
+	return k, err
 }
