@@ -33,6 +33,9 @@ type Authenticator struct {
 	scramNonce func() string
 	throttle   *Throttle              // nil: no throttling
 	onFailure  func(mechanism string) // nil: no hook
+	verified   *verifiedCache         // recent successful logins (verified.go)
+	hashes     *hashLimiter           // bounds concurrent argon2id verifications
+	now        func() time.Time       // the clock of the cache (tests move it)
 }
 
 // Option configures an Authenticator.
@@ -52,7 +55,8 @@ func New(st store.Store, logger *slog.Logger, opts ...Option) *Authenticator {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Authenticator{st: st, logger: logger, fakeKey: make([]byte, 32), scramNonce: randomNonce}
+	a := &Authenticator{st: st, logger: logger, fakeKey: make([]byte, 32), scramNonce: randomNonce,
+		verified: newVerifiedCache(), hashes: newHashLimiter(), now: time.Now}
 	_, _ = rand.Read(a.fakeKey)
 	for _, o := range opts {
 		o(a)
@@ -78,14 +82,24 @@ func (a *Authenticator) login(ctx context.Context, mech, username, password stri
 	}
 	acct, err := a.st.Account(ctx, username)
 	if errors.Is(err, store.ErrNoSuchAccount) {
-		_, _ = VerifyPassword(a.dummyHash, password) // equalise timing
+		if _, err := a.hashes.verify(ctx, a.dummyHash, password); err != nil && ctx.Err() != nil {
+			return store.Account{}, fmt.Errorf("login %q: %w", username, err)
+		} // the hash equalises timing with a known user's failure
 		a.fail(ctx, username, remote, mech, "unknown user")
 		return store.Account{}, ErrInvalidCredentials
 	}
 	if err != nil {
 		return store.Account{}, fmt.Errorf("login %q: %w", username, err)
 	}
-	ok, err := VerifyPassword(acct.PasswordHash, password)
+	digest := a.verified.digest(username, password, acct.PasswordHash)
+	if a.verified.hit(digest, a.now()) {
+		a.succeeded(username, remote)
+		return acct, nil
+	}
+	ok, err := a.hashes.verify(ctx, acct.PasswordHash, password)
+	if err != nil && ctx.Err() != nil {
+		return store.Account{}, fmt.Errorf("login %q: %w", username, err)
+	}
 	if err != nil {
 		// A corrupt stored hash must not let anyone in, nor look
 		// different to the client; the operator sees it in the log.
@@ -97,6 +111,7 @@ func (a *Authenticator) login(ctx context.Context, mech, username, password stri
 		a.fail(ctx, username, remote, mech, "wrong password")
 		return store.Account{}, ErrInvalidCredentials
 	}
+	a.verified.add(digest, a.now())
 	a.succeeded(username, remote)
 	return acct, nil
 }
