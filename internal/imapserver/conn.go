@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"rookery/internal/events"
@@ -41,8 +42,19 @@ const writeTimeout = 2 * time.Minute
 // conn is one client connection; its goroutine owns every field except
 // those guarded by mu.
 type conn struct {
-	srv    *Server
-	nc     net.Conn
+	srv *Server
+	nc  net.Conn
+	// raw is the TCP socket under nc (nil for other kinds of conn), for
+	// watchHangup.
+	raw interface {
+		SyscallConn() (syscall.RawConn, error)
+		SetReadDeadline(time.Time) error
+	}
+	// ctx is the session's context: cancelled when the session ends or a
+	// shutdown stops waiting for it. Every command runs under a context
+	// derived from it (run).
+	ctx    context.Context
+	cancel context.CancelFunc
 	ip     netip.Addr
 	isTLS  bool
 	rw     io.ReadWriter // what br and bw read and write (the TLS layer after STARTTLS)
@@ -115,6 +127,14 @@ func newConn(s *Server, nc net.Conn, isTLS bool, ip netip.Addr) *conn {
 		state:  stateNotAuth,
 		log:    s.log.With("remote", nc.RemoteAddr().String()),
 	}
+	raw := nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	if tcp, ok := raw.(*net.TCPConn); ok {
+		c.raw = tcp
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.setupIO(cc)
 	return c
 }
@@ -267,6 +287,7 @@ func (c *conn) bye(text string) {
 }
 
 func (c *conn) close() {
+	c.cancel()
 	if c.sub != nil {
 		c.sub.Close()
 	}
@@ -411,11 +432,46 @@ func (c *conn) run(spec *command, cmd *imapcmd.Command) (err error) {
 			err = &imap.Error{Kind: imap.No, Code: imap.CodeServerBug, Text: "Internal error"}
 		}
 	}()
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	if !spec.readsConn {
+		defer c.watchWhileRunning(cancel)()
+	}
 	if cmd.UID {
 		return spec.uid.run(ctx, c, cmd)
 	}
 	return spec.run(ctx, c, cmd)
+}
+
+// hangupWatchDelay is how long a command runs before watchHangup starts
+// looking for a client that left: most commands end sooner and never pay
+// for a watcher.
+const hangupWatchDelay = 50 * time.Millisecond
+
+// watchWhileRunning arms watchHangup for a command that runs longer than
+// hangupWatchDelay; the returned func disarms it (and waits for the
+// watcher) when the command ends.
+func (c *conn) watchWhileRunning(cancel context.CancelFunc) (end func()) {
+	var mu sync.Mutex
+	var stop func()
+	ended := false
+	t := time.AfterFunc(hangupWatchDelay, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !ended {
+			stop = c.watchHangup(cancel)
+		}
+	})
+	return func() {
+		t.Stop()
+		mu.Lock()
+		ended = true
+		s := stop
+		mu.Unlock()
+		if s != nil {
+			s()
+		}
+	}
 }
 
 // respondError is the one place where errors become tagged responses.
@@ -464,6 +520,9 @@ func storeError(err error) *imap.Error {
 		return imap.Errorf(imap.CodeUnavailable, "Account no longer exists")
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		return imap.Errorf(imap.CodeUnavailable, "Timed out")
+	case errors.Is(err, context.Canceled):
+		// The client left or the server is shutting down.
+		return imap.Errorf(imap.CodeUnavailable, "Command cancelled")
 	}
 	return nil
 }
@@ -498,7 +557,7 @@ func (c *conn) flushView(mode mailview.Mode) {
 		}
 		return
 	}
-	if err := c.syncView(context.Background()); err != nil {
+	if err := c.syncView(c.ctx); err != nil {
 		if errors.Is(err, store.ErrNoSuchMailbox) {
 			c.bye("Selected mailbox was deleted")
 			c.state = stateLogout

@@ -228,6 +228,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		s.mu.Lock()
 		for c := range s.conns {
+			c.cancel() // a command waiting on the store gives up
 			_ = c.nc.Close()
 		}
 		s.mu.Unlock()

@@ -42,6 +42,9 @@ type command struct {
 	// noExpungeBySeq marks commands during which no EXPUNGE may be sent
 	// when they use sequence numbers (RFC 9051 §7.5.1).
 	noExpungeBySeq bool
+	// readsConn marks commands that read from the connection while they
+	// run (literals, continuations, DONE): no hangup watcher for them.
+	readsConn bool
 }
 
 // withUID gives a row a UID form with the same syntax and handler.
@@ -66,11 +69,11 @@ var commands = buildTable([]command{
 	{name: "NOOP", states: anyState, binding: bind(imapcmd.ParseNone, cmdNoop)},
 	{name: "LOGOUT", states: anyState, binding: bind(imapcmd.ParseNone, cmdLogout)},
 	{name: "ID", states: anyState, binding: bind(imapcmd.ParseID, cmdID)},
-	{name: "STARTTLS", states: stateNotAuth, binding: bind(imapcmd.ParseNone, cmdStartTLS)},
+	{name: "STARTTLS", states: stateNotAuth, binding: bind(imapcmd.ParseNone, cmdStartTLS), readsConn: true},
 	{name: "LOGIN", states: stateNotAuth, binding: bind(imapcmd.ParseLogin, cmdLogin)},
-	{name: "AUTHENTICATE", states: stateNotAuth, binding: bind(imapcmd.ParseAuthenticate, cmdAuthenticate)},
+	{name: "AUTHENTICATE", states: stateNotAuth, binding: bind(imapcmd.ParseAuthenticate, cmdAuthenticate), readsConn: true},
 	{name: "ENABLE", states: stateAuth, binding: bind(imapcmd.ParseEnable, cmdEnable)},
-	{name: "IDLE", states: authed, binding: bind(imapcmd.ParseNone, cmdIdle)},
+	{name: "IDLE", states: authed, binding: bind(imapcmd.ParseNone, cmdIdle), readsConn: true},
 	{name: "SELECT", states: authed, binding: bind(imapcmd.ParseSelect, cmdSelect)},
 	{name: "EXAMINE", states: authed, binding: bind(imapcmd.ParseSelect, cmdSelect)},
 	{name: "CREATE", states: authed, binding: bind(imapcmd.ParseCreate, cmdCreate)},
@@ -82,7 +85,7 @@ var commands = buildTable([]command{
 	{name: "LSUB", states: authed, binding: bind(imapcmd.ParseLsub, cmdLsub)},
 	{name: "NAMESPACE", states: authed, binding: bind(imapcmd.ParseNone, cmdNamespace)},
 	{name: "STATUS", states: authed, binding: bind(imapcmd.ParseStatus, cmdStatus)},
-	{name: "APPEND", states: authed, binding: bind(imapcmd.ParseAppend, cmdAppend)},
+	{name: "APPEND", states: authed, binding: bind(imapcmd.ParseAppend, cmdAppend), readsConn: true},
 	{name: "GETQUOTA", states: authed, binding: bind(imapcmd.ParseGetQuota, cmdGetQuota)},
 	{name: "GETQUOTAROOT", states: authed, binding: bind(imapcmd.ParseGetQuotaRoot, cmdGetQuotaRoot)},
 	{name: "SETQUOTA", states: authed, binding: bind(imapcmd.ParseSetQuota, cmdSetQuota)},

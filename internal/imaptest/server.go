@@ -32,6 +32,10 @@ var Users = map[string]string{"alice": "pass", "bob": "pass"}
 const (
 	PanicMailbox = "rookery-test-panic" // the store panics
 	ErrorMailbox = "rookery-test-error" // the store returns an unexpected error
+	// BlockMailbox makes CREATE wait until its context ends; the store
+	// call then returns the context's error and Server.Unblocked
+	// receives it.
+	BlockMailbox = "rookery-test-block"
 )
 
 // ErrInjected is the error returned for ErrorMailbox and its blob.
@@ -51,6 +55,9 @@ type Server struct {
 	Addr, TLSAddr string
 	// ClientTLS trusts the server's self-signed certificate.
 	ClientTLS *tls.Config
+	// Unblocked receives the error of each CREATE BlockMailbox when its
+	// context ended.
+	Unblocked <-chan error
 }
 
 // Dial connects a Client to the plaintext listener.
@@ -123,7 +130,8 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 	pool := x509.NewCertPool()
 	pool.AddCert(rl.Certificate().Leaf)
 
-	fs := faultStore{Store: st}
+	unblocked := make(chan error, 16)
+	fs := faultStore{Store: st, unblocked: unblocked}
 	so := imapserver.Options{
 		Store: fs,
 		Bus:   bus,
@@ -185,12 +193,16 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 		Addr:      ln.Addr().String(),
 		TLSAddr:   tlsAddr,
 		ClientTLS: &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12},
+		Unblocked: unblocked,
 	}
 }
 
 // faultStore injects failures for the names PanicMailbox and ErrorMailbox
 // and for the blobs with the same content.
-type faultStore struct{ store.Store }
+type faultStore struct {
+	store.Store
+	unblocked chan<- error
+}
 
 // blobID is the content address of s (hex SHA-256, see store.BlobID).
 func blobID(s string) store.BlobID {
@@ -230,6 +242,13 @@ func (f faultStore) CreateMailbox(ctx context.Context, acct store.AccountID, nam
 		panic("imaptest: injected panic")
 	case ErrorMailbox:
 		return store.Mailbox{}, ErrInjected
+	case BlockMailbox:
+		<-ctx.Done()
+		select {
+		case f.unblocked <- ctx.Err():
+		default:
+		}
+		return store.Mailbox{}, ctx.Err()
 	}
 	return f.Store.CreateMailbox(ctx, acct, name, specialUse)
 }
