@@ -78,28 +78,8 @@ func scanSet(query querier, mbox store.MailboxID, rs uidRanges, cols string, fn 
 	return nil
 }
 
-// readMailbox reads a mailbox in a read transaction, failing with
-// ErrNoSuchMailbox or (when selectable) ErrMailboxNoSelect.
-func readMailbox(ctx context.Context, tx *sql.Tx, id store.MailboxID) (store.Mailbox, int64, error) {
-	var recentFrom int64
-	var m store.Mailbox
-	var uidvalidity, uidnext, hms int64
-	err := tx.QueryRowContext(ctx, `SELECT `+mboxCols+`, recent_from FROM mailboxes WHERE id = ?`, id).
-		Scan(&m.ID, &m.Account, &m.Name, &uidvalidity, &uidnext, &hms, &m.SpecialUse, &m.NoSelect, &recentFrom)
-	if errors.Is(err, sql.ErrNoRows) {
-		return m, 0, store.ErrNoSuchMailbox
-	}
-	if err != nil {
-		return m, 0, err
-	}
-	m.UIDValidity, m.UIDNext, m.HighestModSeq = uint32(uidvalidity), uint32(uidnext), uint64(hms)
-	if m.NoSelect {
-		return m, 0, store.ErrMailboxNoSelect
-	}
-	return m, recentFrom, nil
-}
-
-// readMailboxRaw is readMailbox in a rawTx.
+// readMailboxRaw reads a mailbox and its first unclaimed \Recent UID in a
+// read transaction; a \Noselect mailbox is ErrMailboxNoSelect.
 func readMailboxRaw(tx rawTx, id store.MailboxID) (store.Mailbox, int64, error) {
 	var m store.Mailbox
 	var recentFrom int64
@@ -139,19 +119,23 @@ func messageFromRow(r []driver.Value) store.Message {
 // Status implements store.Store.
 func (s *Store) Status(ctx context.Context, mbox store.MailboxID) (store.MailboxStatus, error) {
 	var st store.MailboxStatus
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		m, recentFrom, err := readMailbox(ctx, tx, mbox)
+	err := s.readRaw(ctx, func(tx rawTx) error {
+		m, recentFrom, err := readMailboxRaw(tx, mbox)
 		if err != nil {
 			return err
 		}
 		st.Mailbox = m
-		return tx.QueryRowContext(ctx, `SELECT count(*),
+		return tx.each(`SELECT count(*),
 				coalesce(sum(flags & ? = 0), 0), coalesce(sum(flags & ? != 0), 0),
 				coalesce(sum(uid >= ?), 0), coalesce(sum(size), 0),
 				coalesce(sum(CASE WHEN flags & ? != 0 THEN size ELSE 0 END), 0)
-			FROM messages WHERE mailbox = ?`, int(store.FlagSeen), int(store.FlagDeleted), recentFrom,
-			int(store.FlagDeleted), mbox).
-			Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Recent, &st.Size, &st.DeletedSize)
+			FROM messages WHERE mailbox = ?`,
+			[]any{int64(store.FlagSeen), int64(store.FlagDeleted), recentFrom, int64(store.FlagDeleted), int64(mbox)},
+			func(r []driver.Value) error {
+				st.Messages, st.Unseen, st.Deleted = uint32(vInt(r[0])), uint32(vInt(r[1])), uint32(vInt(r[2]))
+				st.Recent, st.Size, st.DeletedSize = uint32(vInt(r[3])), vInt(r[4]), vInt(r[5])
+				return nil
+			})
 	})
 	if err != nil {
 		return store.MailboxStatus{}, fmt.Errorf("status of mailbox %d: %w", mbox, err)
@@ -620,41 +604,24 @@ func (s *Store) Move(ctx context.Context, src store.MailboxID, uids imapnum.Set,
 // Changes implements store.Store.
 func (s *Store) Changes(ctx context.Context, mbox store.MailboxID, since store.ModSeq) (store.Changes, error) {
 	var ch store.Changes
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		m, _, err := readMailbox(ctx, tx, mbox)
+	err := s.readRaw(ctx, func(tx rawTx) error {
+		m, _, err := readMailboxRaw(tx, mbox)
 		if err != nil {
 			return err
 		}
 		ch.Mailbox = m
-		rows, err := tx.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE mailbox = ? AND modseq > ? ORDER BY uid`, mbox, int64(since))
+		args := []any{int64(mbox), int64(since)}
+		err = tx.each(`SELECT `+msgCols+` FROM messages WHERE mailbox = ? AND modseq > ? ORDER BY uid`, args, func(r []driver.Value) error {
+			ch.Updated = append(ch.Updated, messageFromRow(r))
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			msg, err := scanMessage(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			ch.Updated = append(ch.Updated, msg)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, err = tx.QueryContext(ctx, `SELECT uid FROM expunged WHERE mailbox = ? AND modseq > ? ORDER BY uid`, mbox, int64(since))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var uid int64
-			if err := rows.Scan(&uid); err != nil {
-				return err
-			}
-			ch.Expunged = append(ch.Expunged, uint32(uid))
-		}
-		return rows.Err()
+		return tx.each(`SELECT uid FROM expunged WHERE mailbox = ? AND modseq > ? ORDER BY uid`, args, func(r []driver.Value) error {
+			ch.Expunged = append(ch.Expunged, uint32(vInt(r[0])))
+			return nil
+		})
 	})
 	if err != nil {
 		return store.Changes{}, fmt.Errorf("changes in mailbox %d: %w", mbox, err)

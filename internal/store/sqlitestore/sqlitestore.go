@@ -78,6 +78,10 @@ type Store struct {
 
 	readStmts sync.Map // query text → *sql.Stmt on ldb (readQueryRow)
 
+	readersMu     sync.Mutex
+	readers       []*readConn // idle read connections (raw.go); guarded by readersMu
+	readersClosed bool        // guarded by readersMu
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -198,6 +202,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.w.close()
+		s.closeReaders()
 		s.readStmts.Range(func(_, st any) bool {
 			_ = st.(*sql.Stmt).Close()
 			return true
@@ -465,12 +470,3 @@ func (s *Store) deleteBlobFiles(ids []string) {
 	}
 }
 
-// readTx runs fn in a read transaction: one consistent view.
-func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.rdb.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	return fn(tx)
-}

@@ -155,8 +155,14 @@ func (w *writer) run() {
 	}
 }
 
+// exec runs a transaction-control statement (BEGIN, SAVEPOINT, ...),
+// prepared once.
 func (w *writer) exec(q string) error {
-	_, err := w.conn.ExecContext(context.Background(), q)
+	st, err := w.prepare(q)
+	if err != nil {
+		return err
+	}
+	_, err = st.Exec()
 	return err
 }
 
