@@ -60,8 +60,7 @@ type Store struct {
 	bus   events.Bus
 	log   *slog.Logger
 	blobs *blob.Store
-	rdb   *sql.DB // read pool, database mapped (scans)
-	ldb   *sql.DB // read pool for point lookups (readQueryRow), not mapped
+	rdb   *sql.DB // read connections: readQueryRow's pool and readRaw's readers
 	wdb   *sql.DB // one connection, used only by the writer goroutine
 
 	w *writer
@@ -76,7 +75,7 @@ type Store struct {
 	pinMu sync.Mutex
 	pins  map[string]time.Time // blob id → last WriteBlob; guarded by pinMu
 
-	readStmts sync.Map // query text → *sql.Stmt on ldb (readQueryRow)
+	readStmts sync.Map // query text → *sql.Stmt on rdb (readQueryRow)
 
 	readersMu     sync.Mutex
 	readers       []*readConn // idle read connections (raw.go); guarded by readersMu
@@ -90,8 +89,7 @@ var _ store.Store = (*Store)(nil)
 
 // Connection kinds of dsn.
 const (
-	connRead   = iota // scans: the database mapped
-	connLookup        // point lookups
+	connRead = iota
 	connWrite
 )
 
@@ -105,18 +103,12 @@ func dsn(path string, kind int) string {
 	case connWrite:
 		q.Add("_txlock", "immediate")
 	case connRead:
-		q.Add("_pragma", "query_only(1)")
-		// Scans map the database instead of copying pages through
-		// pread: SELECT, SORT/THREAD and searches of huge mailboxes
-		// visit every row of a mailbox (SORT of 20k messages: 33 ms
-		// mapped, 41 ms not), and the OS page cache is shared by all
-		// connections where SQLite's own page caches are not.
-		q.Add("_pragma", "mmap_size(4294967296)")
-	case connLookup:
 		// Not mapped: SQLite unmaps the whole mapping at the start of
-		// every read transaction after a commit, and under a stream of
-		// deliveries those munmaps (TLB shootdowns) cost a tenth of
-		// the server's CPU for lookups that read a few pages.
+		// every read transaction after a commit, and under many
+		// sessions writing at once those munmaps (TLB shootdowns) cost
+		// 13% of the server's CPU (imaptest stress: 1.6x the ops/s
+		// unmapped). A mapped scan of a huge mailbox is faster only
+		// when nothing commits (SORT of 20k: 33 ms mapped, 41 not).
 		q.Add("_pragma", "query_only(1)")
 	}
 	return "file:" + path + "?" + q.Encode()
@@ -157,18 +149,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	// No limit on read connections: a Fetch callback may read again while
 	// its rows are open, and a limit could deadlock such nesting.
 	rdb.SetMaxIdleConns(8)
-	ldb, err := sql.Open("sqlite", dsn(path, connLookup))
-	if err != nil {
-		_ = wdb.Close()
-		_ = rdb.Close()
-		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
-	}
-	ldb.SetMaxIdleConns(8)
 	conn, err := wdb.Conn(ctx)
 	if err != nil {
 		_ = wdb.Close()
 		_ = rdb.Close()
-		_ = ldb.Close()
 		return nil, fmt.Errorf("sqlitestore: writer connection: %w", err)
 	}
 	s := &Store{
@@ -177,7 +161,6 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		log:   log,
 		blobs: bs,
 		rdb:   rdb,
-		ldb:   ldb,
 		wdb:   wdb,
 		pins:  make(map[string]time.Time),
 
@@ -189,7 +172,6 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		_ = conn.Close()
 		_ = wdb.Close()
 		_ = rdb.Close()
-		_ = ldb.Close()
 		return nil, fmt.Errorf("sqlitestore: check search index: %w", err)
 	}
 	s.unindexed.Store(unindexed)
@@ -207,7 +189,7 @@ func (s *Store) Close() error {
 			_ = st.(*sql.Stmt).Close()
 			return true
 		})
-		s.closeErr = errors.Join(s.rdb.Close(), s.ldb.Close(), s.wdb.Close())
+		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("sqlitestore: close: %w", s.closeErr)
 		}
@@ -221,10 +203,10 @@ func (s *Store) Close() error {
 func (s *Store) readQueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	st, ok := s.readStmts.Load(q)
 	if !ok {
-		prepared, err := s.ldb.PrepareContext(ctx, q)
+		prepared, err := s.rdb.PrepareContext(ctx, q)
 		if err != nil {
 			// Run it unprepared so that Scan reports the error.
-			return s.ldb.QueryRowContext(ctx, q, args...)
+			return s.rdb.QueryRowContext(ctx, q, args...)
 		}
 		var loaded bool
 		if st, loaded = s.readStmts.LoadOrStore(q, prepared); loaded {
@@ -469,4 +451,3 @@ func (s *Store) deleteBlobFiles(ids []string) {
 		}
 	}
 }
-
