@@ -75,7 +75,7 @@ func (s *Store) Account(ctx context.Context, name string) (store.Account, error)
 
 // Accounts implements store.Store.
 func (s *Store) Accounts(ctx context.Context) ([]store.AccountInfo, error) {
-	rows, err := s.rdb.QueryContext(ctx, `
+	rows, err := s.readQuery(ctx, `
 		SELECT a.id, a.name, a.password_hash, a.created,
 			(SELECT count(*) FROM mailboxes m WHERE m.account = a.id),
 			a.used_messages, a.used_storage,

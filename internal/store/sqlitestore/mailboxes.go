@@ -27,7 +27,7 @@ func scanMailbox(sc scanner) (store.Mailbox, error) {
 
 // Mailboxes implements store.Store.
 func (s *Store) Mailboxes(ctx context.Context, acct store.AccountID) ([]store.Mailbox, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+mboxCols+` FROM mailboxes WHERE account = ? ORDER BY name`, acct)
+	rows, err := s.readQuery(ctx, `SELECT `+mboxCols+` FROM mailboxes WHERE account = ? ORDER BY name`, acct)
 	if err != nil {
 		return nil, fmt.Errorf("list mailboxes: %w", err)
 	}
@@ -385,7 +385,7 @@ func (t *wtx) uidList(q string, args ...any) ([]uint32, error) {
 
 // Subscriptions implements store.Store.
 func (s *Store) Subscriptions(ctx context.Context, acct store.AccountID) ([]string, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT name FROM subscriptions WHERE account = ? ORDER BY name`, acct)
+	rows, err := s.readQuery(ctx, `SELECT name FROM subscriptions WHERE account = ? ORDER BY name`, acct)
 	if err != nil {
 		return nil, fmt.Errorf("subscriptions: %w", err)
 	}

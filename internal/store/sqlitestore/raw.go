@@ -30,7 +30,7 @@ type readConn struct {
 
 // Bounds of the read connections kept.
 const (
-	maxIdleReaders = 8
+	maxIdleReaders = 16
 	// maxCachedStmts bounds the statements kept per connection; queries
 	// built from arguments (search) beyond it are prepared and closed.
 	maxCachedStmts = 64
