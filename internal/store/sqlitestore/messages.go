@@ -125,15 +125,20 @@ func (s *Store) Status(ctx context.Context, mbox store.MailboxID) (store.Mailbox
 			return err
 		}
 		st.Mailbox = m
-		return tx.each(`SELECT count(*),
-				coalesce(sum(flags & ? = 0), 0), coalesce(sum(flags & ? != 0), 0),
-				coalesce(sum(uid >= ?), 0), coalesce(sum(size), 0),
-				coalesce(sum(CASE WHEN flags & ? != 0 THEN size ELSE 0 END), 0)
-			FROM messages WHERE mailbox = ?`,
-			[]any{int64(store.FlagSeen), int64(store.FlagDeleted), recentFrom, int64(store.FlagDeleted), int64(mbox)},
-			func(r []driver.Value) error {
+		// The counters are kept by triggers (migration 0010); the \Recent
+		// messages are a range of the primary key.
+		err = tx.each(`SELECT n_messages, n_unseen, n_deleted, size_all, size_deleted FROM mailboxes WHERE id = ?`,
+			[]any{int64(mbox)}, func(r []driver.Value) error {
 				st.Messages, st.Unseen, st.Deleted = uint32(vInt(r[0])), uint32(vInt(r[1])), uint32(vInt(r[2]))
-				st.Recent, st.Size, st.DeletedSize = uint32(vInt(r[3])), vInt(r[4]), vInt(r[5])
+				st.Size, st.DeletedSize = vInt(r[3]), vInt(r[4])
+				return nil
+			})
+		if err != nil {
+			return err
+		}
+		return tx.each(`SELECT count(*) FROM messages WHERE mailbox = ? AND uid >= ?`, []any{int64(mbox), recentFrom},
+			func(r []driver.Value) error {
+				st.Recent = uint32(vInt(r[0]))
 				return nil
 			})
 	})
