@@ -11,7 +11,9 @@ import (
 // Version 2: RFC 2231 parameter values are converted to UTF-8 from every
 // charset CharsetReader knows (version 1 converted only ISO-8859-1), so
 // older anatomies are parsed again on their next FETCH.
-const Version = 2
+// Version 3: the one address parser (ParseAddressList) keeps every
+// address of a list: "<>", a display name alone, bare routes.
+const Version = 3
 
 // ErrVersion reports an encoding of an unknown version.
 var ErrVersion = errors.New("anatomy: unknown encoding version")

@@ -12,24 +12,25 @@ type fields struct {
 	contentType, encoding, id, description, disposition, language, location, md5 string
 	hasType                                                                      bool
 	env                                                                          Envelope
-	from, sender, replyTo, to, cc, bcc                                           string
-	hasAddr                                                                      uint8
+	// addrs holds the raw values of the address fields, in the order of
+	// addrFields; hasAddr has bit i set once addrs[i] was seen.
+	addrs   [len(addrFields)]string
+	hasAddr uint8
 }
 
-// Bits of fields.hasAddr.
-const (
-	hasFrom = 1 << iota
-	hasSender
-	hasReplyTo
-	hasTo
-	hasCc
-	hasBcc
-)
+// addrFields are the envelope's address fields (lower case), in the order
+// of fields.addrs and of envelope's lists.
+var addrFields = [...]string{"from", "sender", "reply-to", "to", "cc", "bcc"}
 
-// eachField calls fn for every field of a header block with its name and
-// unfolded value (line breaks removed, leading and trailing white space
-// trimmed). Lines that are neither a field nor a continuation are skipped.
-func eachField(hdr []byte, fn func(name string, value []byte)) {
+// EachField calls fn for every field of a header section, in order, with
+// its name and its value unfolded (line breaks removed) and trimmed of
+// white space at both ends. It stops at the empty line that ends the
+// header; lines that are neither a field nor a continuation are skipped.
+// value is only valid during the call.
+//
+// It is the one header-field reader: the anatomy's fields, the search
+// index's text and the search evaluator's header keys all come from it.
+func EachField(hdr []byte, fn func(name string, value []byte)) {
 	var name string
 	var val []byte
 	have := false
@@ -47,7 +48,10 @@ func eachField(hdr []byte, fn func(name string, value []byte)) {
 			hdr = nil
 		}
 		line = bytes.TrimSuffix(line, []byte{'\r'})
-		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+		if len(line) == 0 {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
 			if have {
 				val = append(val, line...)
 			}
@@ -69,7 +73,7 @@ func eachField(hdr []byte, fn func(name string, value []byte)) {
 // of a field wins. envelope says whether the envelope fields are wanted.
 func parseFields(hdr []byte, envelope bool) fields {
 	var f fields
-	eachField(hdr, func(name string, v []byte) {
+	EachField(hdr, func(name string, v []byte) {
 		if len(name) < 2 {
 			return
 		}
@@ -109,53 +113,44 @@ func setOnce(dst *string, v []byte) {
 	}
 }
 
+// envelopeField keeps the first occurrence of an envelope field.
 func (f *fields) envelopeField(name string, v []byte) {
 	e := &f.env
-	str := func(bit EnvelopeFields, dst *string) {
-		if e.Has&bit == 0 {
-			e.Has |= bit
-			*dst = string(v)
-		}
-	}
-	addr := func(bit uint8, dst *string) {
-		if f.hasAddr&bit == 0 {
-			f.hasAddr |= bit
-			*dst = string(v)
-		}
-	}
+	var bit EnvelopeFields
+	var dst *string
 	switch strings.ToLower(name) {
 	case "date":
-		str(HasDate, &e.Date)
+		bit, dst = HasDate, &e.Date
 	case "subject":
-		str(HasSubject, &e.Subject)
+		bit, dst = HasSubject, &e.Subject
 	case "in-reply-to":
-		str(HasInReplyTo, &e.InReplyTo)
+		bit, dst = HasInReplyTo, &e.InReplyTo
 	case "message-id":
-		str(HasMessageID, &e.MessageID)
-	case "from":
-		addr(hasFrom, &f.from)
-	case "sender":
-		addr(hasSender, &f.sender)
-	case "reply-to":
-		addr(hasReplyTo, &f.replyTo)
-	case "to":
-		addr(hasTo, &f.to)
-	case "cc":
-		addr(hasCc, &f.cc)
-	case "bcc":
-		addr(hasBcc, &f.bcc)
+		bit, dst = HasMessageID, &e.MessageID
+	default:
+		for i, a := range addrFields {
+			if strings.EqualFold(name, a) {
+				if f.hasAddr&(1<<i) == 0 {
+					f.hasAddr |= 1 << i
+					f.addrs[i] = string(v)
+				}
+				return
+			}
+		}
+		return
+	}
+	if e.Has&bit == 0 {
+		e.Has |= bit
+		*dst = string(v)
 	}
 }
 
 // envelope returns the parsed envelope.
 func (f *fields) envelope() *Envelope {
 	e := f.env
-	e.From = ParseAddressList(f.from)
-	e.Sender = ParseAddressList(f.sender)
-	e.ReplyTo = ParseAddressList(f.replyTo)
-	e.To = ParseAddressList(f.to)
-	e.Cc = ParseAddressList(f.cc)
-	e.Bcc = ParseAddressList(f.bcc)
+	for i, l := range [...]*[]Address{&e.From, &e.Sender, &e.ReplyTo, &e.To, &e.Cc, &e.Bcc} {
+		*l = ParseAddressList(f.addrs[i])
+	}
 	return &e
 }
 
@@ -188,56 +183,13 @@ func (f *fields) apply(p *Part, digest bool) {
 	}
 }
 
-// skipCFWS skips white space and (nested) comments.
-func skipCFWS(s string) string {
-	for len(s) > 0 {
-		switch s[0] {
-		case ' ', '\t', '\r', '\n':
-			s = s[1:]
-		case '(':
-			_, s = comment(s)
-		default:
-			return s
-		}
-	}
-	return s
-}
-
-// comment returns the text of the comment that s starts with and the rest.
-func comment(s string) (string, string) {
-	depth := 0
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			if i+1 < len(s) {
-				i++
-				b.WriteByte(s[i])
-			}
-			continue
-		case '(':
-			depth++
-			if depth == 1 {
-				continue
-			}
-		case ')':
-			depth--
-			if depth == 0 {
-				return b.String(), s[i+1:]
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String(), ""
-}
-
 func isTSpecial(c byte) bool {
 	return c <= ' ' || c >= 0x7f && c < 0x80 || strings.IndexByte("()<>@,;:\\\"/[]?=", c) >= 0
 }
 
 // splitToken returns the leading MIME token of s (after CFWS) and the rest.
 func splitToken(s string) (string, string) {
-	s = skipCFWS(s)
+	s = SkipCFWS(s)
 	i := 0
 	for i < len(s) && !isTSpecial(s[i]) {
 		i++
@@ -254,7 +206,7 @@ func firstToken(s string) string {
 // no valid type/subtype is found.
 func parseContentType(s string) (typ, sub string, params []Param, ok bool) {
 	typ, rest := splitToken(s)
-	rest = skipCFWS(rest)
+	rest = SkipCFWS(rest)
 	if typ == "" || !strings.HasPrefix(rest, "/") {
 		return "", "", nil, false
 	}
@@ -278,7 +230,7 @@ type rawParam struct {
 func parseParams(s string) []Param {
 	var raw []rawParam
 	for {
-		s = skipCFWS(s)
+		s = SkipCFWS(s)
 		if s == "" {
 			break
 		}
@@ -291,17 +243,17 @@ func parseParams(s string) []Param {
 			s = s[i:]
 			continue
 		}
-		s = skipCFWS(s[1:])
+		s = SkipCFWS(s[1:])
 		i := 0
 		for i < len(s) && s[i] != '=' && s[i] != ';' && s[i] != ' ' && s[i] != '\t' && s[i] != '"' && s[i] != '(' {
 			i++
 		}
 		attr := s[:i]
-		s = skipCFWS(s[i:])
+		s = SkipCFWS(s[i:])
 		if attr == "" || !strings.HasPrefix(s, "=") {
 			continue
 		}
-		s = skipCFWS(s[1:])
+		s = SkipCFWS(s[1:])
 		var val string
 		if strings.HasPrefix(s, `"`) {
 			val, s = quotedString(s)

@@ -347,8 +347,11 @@ type Store interface {
 	// store can do so in the same read: FETCH of message bodies then
 	// costs no OpenBlob per message.
 	FetchContent(ctx context.Context, mbox MailboxID, uids imapnum.Set, fn func(Message) error) error
-	// SetAnatomy stores the encoded anatomy of a blob that has none (one
-	// parsed lazily); it is a no-op if the blob row is gone.
+	// SetAnatomy stores the encoded anatomy of a blob (one parsed lazily)
+	// that has none, or whose stored one is of an older encoding version:
+	// the first byte of an encoding is its version (anatomy.Version), and
+	// a stored anatomy whose first byte is smaller is replaced. It is a
+	// no-op if the blob row is gone.
 	SetAnatomy(ctx context.Context, id BlobID, anatomy []byte) error
 	// StoreFlags changes flags of the messages in uids. unchangedSince 0
 	// means no CONDSTORE condition.

@@ -470,7 +470,7 @@ func (s *Store) Reindex(ctx context.Context, account string) (int, error) {
 					continue
 				}
 				if d.anatomy != nil {
-					if _, err := t.exec(`UPDATE blobs SET anatomy = ? WHERE id = ? AND anatomy IS NULL`, d.anatomy, d.id); err != nil {
+					if _, err := t.exec(`UPDATE blobs SET anatomy = ?1 WHERE id = ?2 AND `+olderAnatomy, d.anatomy, d.id); err != nil {
 						return err
 					}
 				}
