@@ -84,7 +84,7 @@ func (p *addrParser) word(dots bool) (word, bool) {
 		return word{}, false
 	}
 	if p.next() == '"' {
-		v, rest := quotedString(p.s[p.pos:])
+		v, rest := delimited(p.s[p.pos:])
 		p.pos = len(p.s) - len(rest)
 		return word{text: v, quoted: true}, true
 	}

@@ -32,27 +32,38 @@ func skipCFWS(s string) (rest, last string, found bool) {
 
 // Comment splits the comment that s starts with (s[0] is '(') from the
 // rest of s. The text is the comment's content with quoted pairs
-// unescaped; a nested comment keeps its parentheses. A comment that is
-// never closed runs to the end of s.
+// unescaped and line breaks removed; a nested comment keeps its
+// parentheses. A comment that is never closed runs to the end of s.
 func Comment(s string) (text, rest string) {
-	depth := 0
+	return delimited(s)
+}
+
+// delimited splits the comment or quoted string that s starts with (s[0]
+// is '(' or '"') from the rest of s: its content with quoted pairs
+// unescaped and line breaks removed, and what follows the closing
+// delimiter. Comments nest; a comment or quoted string that is never
+// closed runs to the end of s.
+func delimited(s string) (text, rest string) {
+	closing, nests := byte('"'), false
+	if s[0] == '(' {
+		closing, nests = ')', true
+	}
+	depth := 1
 	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\':
 			if i+1 < len(s) {
 				i++
 				b.WriteByte(s[i])
 			}
 			continue
-		case '(':
+		case c == '\r' || c == '\n':
+			continue
+		case nests && c == '(':
 			depth++
-			if depth == 1 {
-				continue
-			}
-		case ')':
-			depth--
-			if depth == 0 {
+		case c == closing:
+			if depth--; depth == 0 {
 				return b.String(), s[i+1:]
 			}
 		}

@@ -9,18 +9,55 @@ import (
 
 // fields are the header fields of one part that the anatomy keeps.
 type fields struct {
-	contentType, encoding, id, description, disposition, language, location, md5 string
-	hasType                                                                      bool
-	env                                                                          Envelope
+	// mime holds the values of the Content-* fields, in the order of
+	// mimeFields: the first occurrence of Content-Type (hasType tells it
+	// was seen), the first non-empty one of the others.
+	mime    [len(mimeFields)]string
+	hasType bool
+	env     Envelope
 	// addrs holds the raw values of the address fields, in the order of
 	// addrFields; hasAddr has bit i set once addrs[i] was seen.
 	addrs   [len(addrFields)]string
 	hasAddr uint8
 }
 
+// mimeFields are the Content-* fields the anatomy keeps (lower case,
+// without "content-"), in the order of fields.mime.
+var mimeFields = [...]string{"type", "transfer-encoding", "id", "description", "disposition", "language", "location", "md5"}
+
+// Indexes of mimeFields.
+const (
+	mimeType = iota
+	mimeEncoding
+	mimeID
+	mimeDescription
+	mimeDisposition
+	mimeLanguage
+	mimeLocation
+	mimeMD5
+)
+
 // addrFields are the envelope's address fields (lower case), in the order
-// of fields.addrs and of envelope's lists.
+// of fields.addrs and of Envelope.addressLists.
 var addrFields = [...]string{"from", "sender", "reply-to", "to", "cc", "bcc"}
+
+// addressLists returns pointers to e's address lists, in the order of
+// addrFields.
+func (e *Envelope) addressLists() [len(addrFields)]*[]Address {
+	return [...]*[]Address{&e.From, &e.Sender, &e.ReplyTo, &e.To, &e.Cc, &e.Bcc}
+}
+
+// AddressList returns the address list of the envelope field called name
+// (From, Sender, Reply-To, To, Cc or Bcc, in any case); ok is false for
+// another name.
+func (e *Envelope) AddressList(name string) (list []Address, ok bool) {
+	for i, l := range e.addressLists() {
+		if strings.EqualFold(name, addrFields[i]) {
+			return *l, true
+		}
+	}
+	return nil, false
+}
 
 // EachField calls fn for every field of a header section, in order, with
 // its name and its value unfolded (line breaks removed) and trimmed of
@@ -79,26 +116,7 @@ func parseFields(hdr []byte, envelope bool) fields {
 		}
 		switch c := name[0] | 0x20; {
 		case c == 'c' && len(name) > 8 && strings.EqualFold(name[:8], "content-"):
-			switch strings.ToLower(name[8:]) {
-			case "type":
-				if !f.hasType {
-					f.contentType, f.hasType = string(v), true
-				}
-			case "transfer-encoding":
-				setOnce(&f.encoding, v)
-			case "id":
-				setOnce(&f.id, v)
-			case "description":
-				setOnce(&f.description, v)
-			case "disposition":
-				setOnce(&f.disposition, v)
-			case "language":
-				setOnce(&f.language, v)
-			case "location":
-				setOnce(&f.location, v)
-			case "md5":
-				setOnce(&f.md5, v)
-			}
+			f.mimeField(name[8:], v)
 		case !envelope:
 		default:
 			f.envelopeField(name, v)
@@ -107,9 +125,21 @@ func parseFields(hdr []byte, envelope bool) fields {
 	return f
 }
 
-func setOnce(dst *string, v []byte) {
-	if *dst == "" {
-		*dst = string(v)
+// mimeField keeps a Content-* field; name is without "content-".
+func (f *fields) mimeField(name string, v []byte) {
+	for i, m := range mimeFields {
+		if !strings.EqualFold(name, m) {
+			continue
+		}
+		switch {
+		case i == mimeType:
+			if !f.hasType {
+				f.mime[i], f.hasType = string(v), true
+			}
+		case f.mime[i] == "":
+			f.mime[i] = string(v)
+		}
+		return
 	}
 }
 
@@ -148,7 +178,7 @@ func (f *fields) envelopeField(name string, v []byte) {
 // envelope returns the parsed envelope.
 func (f *fields) envelope() *Envelope {
 	e := f.env
-	for i, l := range [...]*[]Address{&e.From, &e.Sender, &e.ReplyTo, &e.To, &e.Cc, &e.Bcc} {
+	for i, l := range e.addressLists() {
 		*l = ParseAddressList(f.addrs[i])
 	}
 	return &e
@@ -157,7 +187,7 @@ func (f *fields) envelope() *Envelope {
 // apply sets the part's MIME fields; digest says the parent is a
 // multipart/digest (default type message/rfc822).
 func (f *fields) apply(p *Part, digest bool) {
-	typ, sub, params, ok := parseContentType(f.contentType)
+	typ, sub, params, ok := parseContentType(f.mime[mimeType])
 	if !f.hasType || !ok {
 		p.DefaultType = true
 		if digest {
@@ -167,17 +197,17 @@ func (f *fields) apply(p *Part, digest bool) {
 		}
 	}
 	p.Type, p.Subtype, p.Params = typ, sub, params
-	p.Encoding = strings.ToLower(firstToken(f.encoding))
-	p.ID, p.Description, p.Location, p.MD5 = f.id, f.description, f.location, f.md5
-	if f.disposition != "" {
-		d, rest := splitToken(f.disposition)
+	p.Encoding = strings.ToLower(firstToken(f.mime[mimeEncoding]))
+	p.ID, p.Description, p.Location, p.MD5 = f.mime[mimeID], f.mime[mimeDescription], f.mime[mimeLocation], f.mime[mimeMD5]
+	if disp := f.mime[mimeDisposition]; disp != "" {
+		d, rest := splitToken(disp)
 		if d != "" {
 			p.Disposition = strings.ToLower(d)
 			p.DispositionParams = parseParams(rest)
 		}
 	}
-	if f.language != "" {
-		for _, l := range strings.FieldsFunc(f.language, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+	if lang := f.mime[mimeLanguage]; lang != "" {
+		for _, l := range strings.FieldsFunc(lang, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
 			p.Language = append(p.Language, l)
 		}
 	}
@@ -256,7 +286,7 @@ func parseParams(s string) []Param {
 		s = SkipCFWS(s[1:])
 		var val string
 		if strings.HasPrefix(s, `"`) {
-			val, s = quotedString(s)
+			val, s = delimited(s)
 		} else {
 			j := 0
 			for j < len(s) && s[j] != ';' && s[j] != ' ' && s[j] != '\t' && s[j] != '(' {
@@ -280,27 +310,6 @@ func parseParams(s string) []Param {
 		raw = append(raw, rp)
 	}
 	return joinParams(raw)
-}
-
-// quotedString reads a quoted string at the start of s (which starts with
-// DQUOTE), returning its content without quoting and the rest.
-func quotedString(s string) (string, string) {
-	var b strings.Builder
-	for i := 1; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			if i+1 < len(s) {
-				i++
-				b.WriteByte(s[i])
-			}
-		case '"':
-			return b.String(), s[i+1:]
-		case '\r', '\n':
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String(), ""
 }
 
 // joinParams joins RFC 2231 sections and decodes extended values; the
