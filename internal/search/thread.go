@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"rookery/internal/anatomy"
 )
 
 // Thread is a node of a thread tree. Msg is nil for a dummy, which only
@@ -428,28 +430,27 @@ func references(m *Message, dst []string) ([]string, error) {
 // the angle brackets, CFWS inside removed), skipping comments and text
 // around them, until fn returns false. IDs compare case-sensitively.
 func eachMsgID(s string, fn func(id string) bool) {
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' && depth > 0:
-			i++
-		case c == '(':
-			depth++
-		case c == ')' && depth > 0:
-			depth--
-		case depth > 0:
-		case c == '<':
-			end := strings.IndexByte(s[i:], '>')
-			if end < 0 {
+	for {
+		i := strings.IndexAny(s, "(<")
+		if i < 0 {
+			return
+		}
+		if s[i] == '(' {
+			_, s = anatomy.Comment(s[i:])
+			continue
+		}
+		end := strings.IndexByte(s[i:], '>')
+		if end < 0 {
+			return
+		}
+		if id, ok := cleanMsgID(s[i+1 : i+end]); ok {
+			if !fn(id) {
 				return
 			}
-			if id, ok := cleanMsgID(s[i+1 : i+end]); ok {
-				if !fn(id) {
-					return
-				}
-				i += end
-			}
+			s = s[i+end+1:]
+			continue
 		}
+		s = s[i+1:]
 	}
 }
 

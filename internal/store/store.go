@@ -187,9 +187,14 @@ func (r BlobRef) MemSize() int {
 
 // IndexText is the searchable text of one message content, as a text
 // index keeps it: each header field as a "Name: value" line (value
-// unfolded and RFC 2047-decoded), grouped by field, and the body text
-// (text parts transfer-decoded and converted to UTF-8, bounded).
+// unfolded and RFC 2047-decoded), grouped by field, From, To, Cc and Bcc
+// followed by a line with the text their address keys search, and the
+// body text (text parts transfer-decoded and converted to UTF-8, bounded).
 type IndexText struct {
+	// Version is the version of the extraction that made the text
+	// (searchtext.Version): a store keeps it with the document, so that
+	// documents of an older version can be told apart.
+	Version                    int
 	From, To, Cc, Bcc, Subject string
 	Other                      string // every other header field
 	Body                       string
