@@ -177,13 +177,17 @@ func ThreadReferences(msgs []*Message) ([]*Thread, error) {
 				link(p, ch)
 			}
 		}
-		// (1.B) The last reference is the message's parent, replacing an
-		// existing link (probably from a truncated References field).
-		if len(refs) == 0 {
-			unlink(c)
-		} else if p := get(refs[len(refs)-1]); !descends(p, c) {
-			unlink(c)
-			link(p, c)
+		// (1.B) The last reference is the message's parent. A link the
+		// message already has (probably from a truncated References field
+		// of another message) is broken first, even when the new link
+		// would make a loop and is not made, as Dovecot does: with a;
+		// b (References a c); c (References b), c is b's parent, and a
+		// stays alone.
+		unlink(c)
+		if len(refs) > 0 {
+			if p := get(refs[len(refs)-1]); !descends(p, c) {
+				link(p, c)
+			}
 		}
 	}
 	var roots []*container
