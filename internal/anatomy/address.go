@@ -5,6 +5,28 @@ import "strings"
 // maxAddresses bounds the entries of one address list.
 const maxAddresses = 10000
 
+// Placeholders for the part a mailbox entry lacks (an empty Mailbox or
+// Host), as ENVELOPE shows it and SEARCH and SORT read it. RFC 9051 has
+// no way to show a missing part (a NIL host marks a group); these are
+// Dovecot's.
+const (
+	MissingMailbox = "MISSING_MAILBOX"
+	MissingDomain  = "MISSING_DOMAIN"
+)
+
+// MailboxOrMissing returns a's Mailbox, or MissingMailbox if it is empty.
+func (a Address) MailboxOrMissing() string { return orMissing(a.Mailbox, MissingMailbox) }
+
+// HostOrMissing returns a's Host, or MissingDomain if it is empty.
+func (a Address) HostOrMissing() string { return orMissing(a.Host, MissingDomain) }
+
+func orMissing(s, missing string) string {
+	if s == "" {
+		return missing
+	}
+	return s
+}
+
 // ParseAddressList parses an RFC 5322 address-list (§3.4) leniently. It is
 // the one address parser: ENVELOPE, the SEARCH keys FROM/TO/CC/BCC (their
 // evaluation and the index text), SORT and THREAD all read addresses

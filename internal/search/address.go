@@ -12,14 +12,15 @@ import (
 // separated by ", ":
 //
 //	Name <@route:mailbox@host>   a mailbox with a display name
-//	mailbox@host                 one without ("mailbox" without a host)
-//	Name                         a display name without address
+//	mailbox@host                 one without
 //	group: member, member;       a group ("group:;" when empty)
 //
-// So a needle finds a display name, a mailbox, a host, a whole
-// addr-spec or a group name, as Dovecot's search of the normalised
-// address does. The list's names are used as given: the accessors
-// decode them (Message.Addresses).
+// A missing mailbox or host reads as ENVELOPE's placeholder
+// (anatomy.MissingMailbox, MissingDomain), so the text is what the
+// envelope structure's field holds (RFC 9051 §6.4.4), as in Dovecot's
+// search of the normalised address. A needle finds a display name, a
+// mailbox, a host, a whole addr-spec or a group name. The list's names are
+// used as given: the accessors decode them (Message.Addresses).
 func AddressText(list []anatomy.Address) string {
 	var b strings.Builder
 	sep := ""
@@ -35,14 +36,10 @@ func AddressText(list []anatomy.Address) string {
 			sep = ", "
 		default:
 			b.WriteString(sep)
-			spec := addrSpec(a, true)
-			switch {
-			case a.Name != "" && spec != "":
-				b.WriteString(a.Name + " <" + spec + ">")
-			case a.Name != "":
-				b.WriteString(a.Name)
-			default:
-				b.WriteString(spec)
+			if a.Name != "" || a.Route != "" {
+				b.WriteString(a.Name + " <" + addrSpec(a, true) + ">")
+			} else {
+				b.WriteString(addrSpec(a, false))
 			}
 			sep = ", "
 		}
@@ -50,12 +47,10 @@ func AddressText(list []anatomy.Address) string {
 	return b.String()
 }
 
-// addrSpec returns [@route:]mailbox[@host] of a mailbox entry.
+// addrSpec returns [@route:]mailbox@host of a mailbox entry, with
+// ENVELOPE's placeholders for missing parts.
 func addrSpec(a anatomy.Address, route bool) string {
-	s := a.Mailbox
-	if a.Host != "" {
-		s += "@" + a.Host
-	}
+	s := a.MailboxOrMissing() + "@" + a.HostOrMissing()
 	if route && a.Route != "" {
 		s = a.Route + ":" + s
 	}
@@ -64,19 +59,20 @@ func addrSpec(a anatomy.Address, route bool) string {
 
 // sortAddress is the value of a SORT address key for an address list:
 // for FROM, TO and CC (RFC 5256 §3) the addr-mailbox of the first entry
-// (a group's name when the list starts with a group); for DISPLAYFROM and
-// DISPLAYTO (RFC 5957 §3) its display name, or if it has none its
-// addr-spec (a group's name for a group). "" for an empty list, and for a
-// mailbox part that is missing (Dovecot sorts those as its ENVELOPE
-// placeholder MISSING_MAILBOX).
+// as ENVELOPE shows it (a group's name when the list starts with a group,
+// MissingMailbox for an entry without one); for DISPLAYFROM and DISPLAYTO
+// (RFC 5957 §3) its display name, or if it has none its addr-spec (a
+// group's name for a group). "" for an empty list. Dovecot sorts alike.
 func sortAddress(list []anatomy.Address, display bool) string {
 	if len(list) == 0 {
 		return ""
 	}
 	a := list[0]
 	switch {
-	case a.Kind == anatomy.GroupStart || !display:
+	case a.Kind == anatomy.GroupStart:
 		return a.Mailbox
+	case !display:
+		return a.MailboxOrMissing()
 	case a.Name != "":
 		return a.Name
 	}

@@ -16,7 +16,8 @@ func TestAddressText(t *testing.T) {
 		{`team: a@x, B <b@y>;, c@z`, `team: a@x, B <b@y>;, c@z`},
 		{`team:;, other: ;`, `team:;, other:;`},
 		{`Name <@r1,@r2:u@h>`, `Name <@r1,@r2:u@h>`},
-		{`<>, John Doe, user`, `, John Doe, user`},
+		// ENVELOPE's placeholders stand for missing parts.
+		{`<>, John Doe, user, @host`, `MISSING_MAILBOX@MISSING_DOMAIN, John Doe <MISSING_MAILBOX@MISSING_DOMAIN>, user@MISSING_DOMAIN, MISSING_MAILBOX@host`},
 		{`(nothing)`, ``},
 	} {
 		if got := search.AddressText(anatomy.ParseAddressList(tt.field)); got != tt.want {
@@ -93,13 +94,15 @@ func TestSortAddresses(t *testing.T) {
 		key  search.SortKey
 		want []uint32
 	}{
-		// FROM: "zz", "m", "aa", "" (no mailbox), "" (empty list).
-		{search.SortFrom, []uint32{4, 5, 3, 2, 1}},
-		// CC: "yy", "mm" (the group's name), "ll", "" for <>, "" absent.
-		{search.SortCc, []uint32{4, 5, 3, 2, 1}},
+		// FROM: "zz", "m", "aa", "MISSING_MAILBOX" (as ENVELOPE shows a
+		// display name alone), "" (empty list).
+		{search.SortFrom, []uint32{5, 3, 2, 4, 1}},
+		// CC: "yy", "mm" (the group's name), "ll", "MISSING_MAILBOX" for
+		// <>, "" absent.
+		{search.SortCc, []uint32{5, 3, 4, 2, 1}},
 		// DISPLAYFROM: "Zed", "m@x", "aa@x", "John Doe", "".
 		{search.SortDisplayFrom, []uint32{5, 3, 4, 2, 1}},
-		// DISPLAYTO: "bb", "dd@x", "empty", "Ab C", "x".
+		// DISPLAYTO: "bb", "dd@x", "empty", "Ab C", "x@MISSING_DOMAIN".
 		{search.SortDisplayTo, []uint32{4, 1, 2, 3, 5}},
 	} {
 		sorted := slices.Clone(msgs)

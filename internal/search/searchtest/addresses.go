@@ -101,7 +101,7 @@ func addressField(r *rand.Rand) ([]Piece, []anatomy.Address) {
 // hosts, comments (never part of an address), group names, punctuation
 // of the address text.
 var addressNeedles = []string{"Alice", "carol jones", "Élodie", "zoË", "al@", "bo.x", "-y@", "example.org", "EXAMPLE.com",
-	"mail.test", "note", "crew", "Team Two:", ", x", "> ", "da"}
+	"mail.test", "note", "crew", "Team Two:", ", x", "> ", "da", "missing_", "@MISSING_DOMAIN"}
 
 // Encoded returns d's header fields as a message writes them: encode is
 // applied to each phrase of a field made of pieces and to the whole
