@@ -239,14 +239,17 @@ func (p *addrParser) localPart() (string, bool) {
 func (p *addrParser) domain() string {
 	p.skipCFWS()
 	if p.next() == '[' {
-		end := strings.IndexByte(p.s[p.pos:], ']')
-		if end < 0 {
-			v := p.s[p.pos:]
-			p.pos = len(p.s)
-			return v
+		// A domain literal; one never closed ends before what cannot be
+		// in it (white space, another bracket, a separator).
+		end := p.pos + 1
+		for end < len(p.s) && strings.IndexByte("[]<>,;\\ \t\r\n", p.s[end]) < 0 {
+			end++
 		}
-		v := p.s[p.pos : p.pos+end+1]
-		p.pos += end + 1
+		if end < len(p.s) && p.s[end] == ']' {
+			end++
+		}
+		v := p.s[p.pos:end]
+		p.pos = end
 		return v
 	}
 	d, _ := p.dotted(true)

@@ -99,6 +99,7 @@ func TestAddressList(t *testing.T) {
 		{`<a@b junk> c@d`, []Address{mbox("", "a", "b"), mbox("", "c", "d")}},
 		{`"unterminated <a@b>`, []Address{mbox("unterminated <a@b>", "", "")}},
 		{`<<<>>>,,;;@@`, []Address{{}}},
+		{`a@[1.2, b@c`, []Address{mbox("", "a", "[1.2"), mbox("", "b", "c")}},
 		{``, nil},
 		{` `, nil},
 	}
