@@ -115,33 +115,6 @@ func TestStructure(t *testing.T) {
 	}
 }
 
-func TestAddressList(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []Address
-	}{
-		{`"Doe, John" <john@example.org>`, []Address{{Name: "Doe, John", Mailbox: "john", Host: "example.org"}}},
-		{`a@b, c@d`, []Address{{Mailbox: "a", Host: "b"}, {Mailbox: "c", Host: "d"}}},
-		{`x@y (Comment)`, []Address{{Name: "Comment", Mailbox: "x", Host: "y"}}},
-		{`undisclosed-recipients:;`, []Address{{Mailbox: "undisclosed-recipients", Kind: GroupStart}, {Kind: GroupEnd}}},
-		{`G: a@b, "N" <c@d>;, e@f`, []Address{{Mailbox: "G", Kind: GroupStart}, {Mailbox: "a", Host: "b"}, {Name: "N", Mailbox: "c", Host: "d"}, {Kind: GroupEnd}, {Mailbox: "e", Host: "f"}}},
-		{`<@r1,@r2:u@h>`, []Address{{Route: "@r1,@r2", Mailbox: "u", Host: "h"}}},
-		{`=?utf-8?q?J=C3=B6rg?= <j@x>`, []Address{{Name: "=?utf-8?q?J=C3=B6rg?=", Mailbox: "j", Host: "x"}}},
-		{`nodomain`, []Address{{Mailbox: "nodomain"}}},
-		{``, nil},
-		{`<<<>>>,,;;@@`, nil},
-	}
-	for _, tt := range tests {
-		got := ParseAddressList(tt.in)
-		if len(got) == 0 && len(tt.want) == 0 {
-			continue
-		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%q:\n got %+v\nwant %+v", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestParams(t *testing.T) {
 	_, _, ps, ok := parseContentType(`Text/Plain; charset="utf-8" (comment); format=flowed; junk; name*0*=iso-8859-1''caf%E9; name*1=.txt`)
 	if !ok {

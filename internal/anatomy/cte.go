@@ -11,7 +11,7 @@ import "strings"
 // as if the field were absent.
 func transferEncoding(v string) string {
 	t, rest := splitToken(v)
-	if t != "" && skipCFWS(rest) == "" {
+	if t != "" && SkipCFWS(rest) == "" {
 		return strings.ToLower(t)
 	}
 	return strings.ToLower(strings.TrimSpace(v))

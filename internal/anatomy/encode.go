@@ -14,7 +14,9 @@ import (
 // Version 3: a Content-Transfer-Encoding value that is not one token
 // ("7bit garbage", a quoted string) is kept whole in Encoding instead of
 // its first token, so that BINARY refuses it.
-const Version = 3
+// Version 4: the one address parser (ParseAddressList) keeps every
+// address of a list: "<>", a display name alone, bare routes.
+const Version = 4
 
 // ErrVersion reports an encoding of an unknown version.
 var ErrVersion = errors.New("anatomy: unknown encoding version")

@@ -9,27 +9,65 @@ import (
 
 // fields are the header fields of one part that the anatomy keeps.
 type fields struct {
-	contentType, encoding, id, description, disposition, language, location, md5 string
-	hasType                                                                      bool
-	env                                                                          Envelope
-	from, sender, replyTo, to, cc, bcc                                           string
-	hasAddr                                                                      uint8
+	// mime holds the values of the Content-* fields, in the order of
+	// mimeFields: the first occurrence of Content-Type (hasType tells it
+	// was seen), the first non-empty one of the others.
+	mime    [len(mimeFields)]string
+	hasType bool
+	env     Envelope
+	// addrs holds the raw values of the address fields, in the order of
+	// addrFields; hasAddr has bit i set once addrs[i] was seen.
+	addrs   [len(addrFields)]string
+	hasAddr uint8
 }
 
-// Bits of fields.hasAddr.
+// mimeFields are the Content-* fields the anatomy keeps (lower case,
+// without "content-"), in the order of fields.mime.
+var mimeFields = [...]string{"type", "transfer-encoding", "id", "description", "disposition", "language", "location", "md5"}
+
+// Indexes of mimeFields.
 const (
-	hasFrom = 1 << iota
-	hasSender
-	hasReplyTo
-	hasTo
-	hasCc
-	hasBcc
+	mimeType = iota
+	mimeEncoding
+	mimeID
+	mimeDescription
+	mimeDisposition
+	mimeLanguage
+	mimeLocation
+	mimeMD5
 )
 
-// eachField calls fn for every field of a header block with its name and
-// unfolded value (line breaks removed, leading and trailing white space
-// trimmed). Lines that are neither a field nor a continuation are skipped.
-func eachField(hdr []byte, fn func(name string, value []byte)) {
+// addrFields are the envelope's address fields (lower case), in the order
+// of fields.addrs and of Envelope.addressLists.
+var addrFields = [...]string{"from", "sender", "reply-to", "to", "cc", "bcc"}
+
+// addressLists returns pointers to e's address lists, in the order of
+// addrFields.
+func (e *Envelope) addressLists() [len(addrFields)]*[]Address {
+	return [...]*[]Address{&e.From, &e.Sender, &e.ReplyTo, &e.To, &e.Cc, &e.Bcc}
+}
+
+// AddressList returns the address list of the envelope field called name
+// (From, Sender, Reply-To, To, Cc or Bcc, in any case); ok is false for
+// another name.
+func (e *Envelope) AddressList(name string) (list []Address, ok bool) {
+	for i, l := range e.addressLists() {
+		if strings.EqualFold(name, addrFields[i]) {
+			return *l, true
+		}
+	}
+	return nil, false
+}
+
+// EachField calls fn for every field of a header section, in order, with
+// its name and its value unfolded (line breaks removed) and trimmed of
+// white space at both ends. It stops at the empty line that ends the
+// header; lines that are neither a field nor a continuation are skipped.
+// value is only valid during the call.
+//
+// It is the one header-field reader: the anatomy's fields, the search
+// index's text and the search evaluator's header keys all come from it.
+func EachField(hdr []byte, fn func(name string, value []byte)) {
 	var name string
 	var val []byte
 	have := false
@@ -47,7 +85,10 @@ func eachField(hdr []byte, fn func(name string, value []byte)) {
 			hdr = nil
 		}
 		line = bytes.TrimSuffix(line, []byte{'\r'})
-		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+		if len(line) == 0 {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
 			if have {
 				val = append(val, line...)
 			}
@@ -69,32 +110,13 @@ func eachField(hdr []byte, fn func(name string, value []byte)) {
 // of a field wins. envelope says whether the envelope fields are wanted.
 func parseFields(hdr []byte, envelope bool) fields {
 	var f fields
-	eachField(hdr, func(name string, v []byte) {
+	EachField(hdr, func(name string, v []byte) {
 		if len(name) < 2 {
 			return
 		}
 		switch c := name[0] | 0x20; {
 		case c == 'c' && len(name) > 8 && strings.EqualFold(name[:8], "content-"):
-			switch strings.ToLower(name[8:]) {
-			case "type":
-				if !f.hasType {
-					f.contentType, f.hasType = string(v), true
-				}
-			case "transfer-encoding":
-				setOnce(&f.encoding, v)
-			case "id":
-				setOnce(&f.id, v)
-			case "description":
-				setOnce(&f.description, v)
-			case "disposition":
-				setOnce(&f.disposition, v)
-			case "language":
-				setOnce(&f.language, v)
-			case "location":
-				setOnce(&f.location, v)
-			case "md5":
-				setOnce(&f.md5, v)
-			}
+			f.mimeField(name[8:], v)
 		case !envelope:
 		default:
 			f.envelopeField(name, v)
@@ -103,66 +125,69 @@ func parseFields(hdr []byte, envelope bool) fields {
 	return f
 }
 
-func setOnce(dst *string, v []byte) {
-	if *dst == "" {
-		*dst = string(v)
+// mimeField keeps a Content-* field; name is without "content-".
+func (f *fields) mimeField(name string, v []byte) {
+	for i, m := range mimeFields {
+		if !strings.EqualFold(name, m) {
+			continue
+		}
+		switch {
+		case i == mimeType:
+			if !f.hasType {
+				f.mime[i], f.hasType = string(v), true
+			}
+		case f.mime[i] == "":
+			f.mime[i] = string(v)
+		}
+		return
 	}
 }
 
+// envelopeField keeps the first occurrence of an envelope field.
 func (f *fields) envelopeField(name string, v []byte) {
 	e := &f.env
-	str := func(bit EnvelopeFields, dst *string) {
-		if e.Has&bit == 0 {
-			e.Has |= bit
-			*dst = string(v)
-		}
-	}
-	addr := func(bit uint8, dst *string) {
-		if f.hasAddr&bit == 0 {
-			f.hasAddr |= bit
-			*dst = string(v)
-		}
-	}
+	var bit EnvelopeFields
+	var dst *string
 	switch strings.ToLower(name) {
 	case "date":
-		str(HasDate, &e.Date)
+		bit, dst = HasDate, &e.Date
 	case "subject":
-		str(HasSubject, &e.Subject)
+		bit, dst = HasSubject, &e.Subject
 	case "in-reply-to":
-		str(HasInReplyTo, &e.InReplyTo)
+		bit, dst = HasInReplyTo, &e.InReplyTo
 	case "message-id":
-		str(HasMessageID, &e.MessageID)
-	case "from":
-		addr(hasFrom, &f.from)
-	case "sender":
-		addr(hasSender, &f.sender)
-	case "reply-to":
-		addr(hasReplyTo, &f.replyTo)
-	case "to":
-		addr(hasTo, &f.to)
-	case "cc":
-		addr(hasCc, &f.cc)
-	case "bcc":
-		addr(hasBcc, &f.bcc)
+		bit, dst = HasMessageID, &e.MessageID
+	default:
+		for i, a := range addrFields {
+			if strings.EqualFold(name, a) {
+				if f.hasAddr&(1<<i) == 0 {
+					f.hasAddr |= 1 << i
+					f.addrs[i] = string(v)
+				}
+				return
+			}
+		}
+		return
+	}
+	if e.Has&bit == 0 {
+		e.Has |= bit
+		*dst = string(v)
 	}
 }
 
 // envelope returns the parsed envelope.
 func (f *fields) envelope() *Envelope {
 	e := f.env
-	e.From = ParseAddressList(f.from)
-	e.Sender = ParseAddressList(f.sender)
-	e.ReplyTo = ParseAddressList(f.replyTo)
-	e.To = ParseAddressList(f.to)
-	e.Cc = ParseAddressList(f.cc)
-	e.Bcc = ParseAddressList(f.bcc)
+	for i, l := range e.addressLists() {
+		*l = ParseAddressList(f.addrs[i])
+	}
 	return &e
 }
 
 // apply sets the part's MIME fields; digest says the parent is a
 // multipart/digest (default type message/rfc822).
 func (f *fields) apply(p *Part, digest bool) {
-	typ, sub, params, ok := parseContentType(f.contentType)
+	typ, sub, params, ok := parseContentType(f.mime[mimeType])
 	if !f.hasType || !ok {
 		p.DefaultType = true
 		if digest {
@@ -172,63 +197,20 @@ func (f *fields) apply(p *Part, digest bool) {
 		}
 	}
 	p.Type, p.Subtype, p.Params = typ, sub, params
-	p.Encoding = transferEncoding(f.encoding)
-	p.ID, p.Description, p.Location, p.MD5 = f.id, f.description, f.location, f.md5
-	if f.disposition != "" {
-		d, rest := splitToken(f.disposition)
+	p.Encoding = transferEncoding(f.mime[mimeEncoding])
+	p.ID, p.Description, p.Location, p.MD5 = f.mime[mimeID], f.mime[mimeDescription], f.mime[mimeLocation], f.mime[mimeMD5]
+	if disp := f.mime[mimeDisposition]; disp != "" {
+		d, rest := splitToken(disp)
 		if d != "" {
 			p.Disposition = strings.ToLower(d)
 			p.DispositionParams = parseParams(rest)
 		}
 	}
-	if f.language != "" {
-		for _, l := range strings.FieldsFunc(f.language, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+	if lang := f.mime[mimeLanguage]; lang != "" {
+		for _, l := range strings.FieldsFunc(lang, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
 			p.Language = append(p.Language, l)
 		}
 	}
-}
-
-// skipCFWS skips white space and (nested) comments.
-func skipCFWS(s string) string {
-	for len(s) > 0 {
-		switch s[0] {
-		case ' ', '\t', '\r', '\n':
-			s = s[1:]
-		case '(':
-			_, s = comment(s)
-		default:
-			return s
-		}
-	}
-	return s
-}
-
-// comment returns the text of the comment that s starts with and the rest.
-func comment(s string) (string, string) {
-	depth := 0
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			if i+1 < len(s) {
-				i++
-				b.WriteByte(s[i])
-			}
-			continue
-		case '(':
-			depth++
-			if depth == 1 {
-				continue
-			}
-		case ')':
-			depth--
-			if depth == 0 {
-				return b.String(), s[i+1:]
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String(), ""
 }
 
 func isTSpecial(c byte) bool {
@@ -237,7 +219,7 @@ func isTSpecial(c byte) bool {
 
 // splitToken returns the leading MIME token of s (after CFWS) and the rest.
 func splitToken(s string) (string, string) {
-	s = skipCFWS(s)
+	s = SkipCFWS(s)
 	i := 0
 	for i < len(s) && !isTSpecial(s[i]) {
 		i++
@@ -245,16 +227,12 @@ func splitToken(s string) (string, string) {
 	return s[:i], s[i:]
 }
 
-func firstToken(s string) string {
-	t, _ := splitToken(s)
-	return t
-}
 
 // parseContentType parses "type/subtype *(; param)". ok is false when
 // no valid type/subtype is found.
 func parseContentType(s string) (typ, sub string, params []Param, ok bool) {
 	typ, rest := splitToken(s)
-	rest = skipCFWS(rest)
+	rest = SkipCFWS(rest)
 	if typ == "" || !strings.HasPrefix(rest, "/") {
 		return "", "", nil, false
 	}
@@ -278,7 +256,7 @@ type rawParam struct {
 func parseParams(s string) []Param {
 	var raw []rawParam
 	for {
-		s = skipCFWS(s)
+		s = SkipCFWS(s)
 		if s == "" {
 			break
 		}
@@ -291,20 +269,20 @@ func parseParams(s string) []Param {
 			s = s[i:]
 			continue
 		}
-		s = skipCFWS(s[1:])
+		s = SkipCFWS(s[1:])
 		i := 0
 		for i < len(s) && s[i] != '=' && s[i] != ';' && s[i] != ' ' && s[i] != '\t' && s[i] != '"' && s[i] != '(' {
 			i++
 		}
 		attr := s[:i]
-		s = skipCFWS(s[i:])
+		s = SkipCFWS(s[i:])
 		if attr == "" || !strings.HasPrefix(s, "=") {
 			continue
 		}
-		s = skipCFWS(s[1:])
+		s = SkipCFWS(s[1:])
 		var val string
 		if strings.HasPrefix(s, `"`) {
-			val, s = quotedString(s)
+			val, s = delimited(s)
 		} else {
 			j := 0
 			for j < len(s) && s[j] != ';' && s[j] != ' ' && s[j] != '\t' && s[j] != '(' {
@@ -328,27 +306,6 @@ func parseParams(s string) []Param {
 		raw = append(raw, rp)
 	}
 	return joinParams(raw)
-}
-
-// quotedString reads a quoted string at the start of s (which starts with
-// DQUOTE), returning its content without quoting and the rest.
-func quotedString(s string) (string, string) {
-	var b strings.Builder
-	for i := 1; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			if i+1 < len(s) {
-				i++
-				b.WriteByte(s[i])
-			}
-		case '"':
-			return b.String(), s[i+1:]
-		case '\r', '\n':
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String(), ""
 }
 
 // joinParams joins RFC 2231 sections and decodes extended values; the

@@ -68,20 +68,13 @@ func writeAddresses(e *imapwire.Encoder, l []anatomy.Address) {
 			e.SP()
 			nstring(e, a.Route, true)
 			e.SP()
-			e.String(orMissing(a.Mailbox, "MISSING_MAILBOX"))
+			e.String(a.MailboxOrMissing())
 			e.SP()
-			e.String(orMissing(a.Host, "MISSING_DOMAIN"))
+			e.String(a.HostOrMissing())
 		}
 		e.EndList()
 	}
 	e.EndList()
-}
-
-func orMissing(s, missing string) string {
-	if s == "" {
-		return missing
-	}
-	return s
 }
 
 // WriteBodyStructure writes the body structure of p (RFC 9051 §7.5.2):

@@ -142,7 +142,9 @@ func (kc *keyConverter) convert(k imapcmd.SearchKey) (search.Key, error) {
 			return search.Key{Op: search.OpUID, Set: k.Set}, nil
 		}
 		return search.Key{Op: search.OpSeq, Set: k.Set}, nil
-	case "BCC", "CC", "FROM", "SUBJECT", "TO":
+	case "BCC", "CC", "FROM", "TO":
+		return search.Address(k.Name, k.Value), nil
+	case "SUBJECT":
 		return search.Header(k.Name, k.Value), nil
 	case "HEADER":
 		return search.Header(k.Field, k.Value), nil

@@ -122,8 +122,8 @@ func renderMessage(r *rand.Rand, d *searchtest.Doc) []byte {
 	}
 	d.Fields = append(d.Fields, mime...)
 	var b strings.Builder
-	for _, f := range d.Fields {
-		b.WriteString(f[0] + ": " + encodeWord(r, f[1]) + "\r\n")
+	for _, f := range d.Encoded(func(v string) string { return encodeWord(r, v) }) {
+		b.WriteString(f[0] + ": " + f[1] + "\r\n")
 	}
 	b.WriteString("\r\n" + body)
 	return []byte(b.String())

@@ -42,7 +42,8 @@ func (v *messageView) bind(msg *search.Message) {
 }
 
 // anatomy returns the message's parsed structure, parsing the blob if no
-// anatomy is stored.
+// anatomy is stored (or one of an older encoding version, which is then
+// replaced).
 func (v *messageView) anatomy() (*anatomy.Part, error) {
 	if v.root != nil {
 		return v.root, nil
@@ -61,6 +62,9 @@ func (v *messageView) anatomy() (*anatomy.Part, error) {
 	root, err := anatomy.Parse(io.NewSectionReader(b, 0, b.Size()))
 	if err != nil {
 		return nil, err
+	}
+	if err := v.s.st.SetAnatomy(v.ctx, v.m.Blob, anatomy.Marshal(root)); err != nil {
+		v.s.log.Warn("storing a lazily parsed anatomy", "blob", v.m.Blob, "err", err)
 	}
 	v.root = root
 	return root, nil
@@ -118,47 +122,17 @@ func (v *messageView) envelopeField(name string) ([]string, bool, error) {
 	return []string{searchtext.DecodeHeader(val)}, true, nil
 }
 
-// addresses returns the mailboxes of an address field.
-func (v *messageView) addresses(name string) ([]search.Address, error) {
+// addresses returns the address list of one of the envelope's address
+// fields, names decoded (search.Message.Addresses), from the anatomy: the
+// same list the index text holds (searchtext.Extract) and ENVELOPE shows.
+// Other fields have none.
+func (v *messageView) addresses(name string) ([]anatomy.Address, error) {
 	root, err := v.anatomy()
 	if err != nil {
 		return nil, err
 	}
-	if e := root.Envelope; e != nil {
-		var list []anatomy.Address
-		known := true
-		switch strings.ToLower(name) {
-		case "from":
-			list = e.From
-		case "to":
-			list = e.To
-		case "cc":
-			list = e.Cc
-		case "bcc":
-			list = e.Bcc
-		case "reply-to":
-			list = e.ReplyTo
-		case "sender":
-			list = e.Sender
-		default:
-			known = false
-		}
-		if known {
-			var out []search.Address
-			for _, a := range list {
-				if a.Kind == anatomy.Mailbox {
-					out = append(out, search.Address{Name: searchtext.DecodeHeader(a.Name), Mailbox: a.Mailbox, Host: a.Host})
-				}
-			}
-			return out, nil
-		}
-	}
-	vals, err := v.header(name)
-	var out []search.Address
-	for _, s := range vals {
-		out = append(out, search.ParseAddresses(s)...)
-	}
-	return out, err
+	list, _ := searchtext.Addresses(root.Envelope, name)
+	return list, nil
 }
 
 // readFields reads and decodes the top-level header section.

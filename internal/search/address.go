@@ -1,106 +1,80 @@
 package search
 
-import "strings"
+import (
+	"strings"
 
-// ParseAddresses parses an address list from header text leniently:
-// `Name <local@host>`, `local@host (comment)`, quoted display names and
-// group syntax (`team: a@x, b@y;`, flattened). It never fails; what it
-// cannot read becomes an address with the text as Mailbox.
-func ParseAddresses(s string) []Address {
-	var out []Address
-	for _, item := range splitAddressList(s) {
-		item = strings.TrimSpace(item)
-		// Group: "display-name:" before the first mailbox; ";" ends it.
-		if i := strings.IndexByte(item, ':'); i >= 0 && !strings.ContainsAny(item[:i], `<@"`) {
-			item = strings.TrimSpace(item[i+1:])
-		}
-		item = strings.TrimSpace(strings.TrimSuffix(item, ";"))
-		if item == "" {
-			continue
-		}
-		var a Address
-		spec := item
-		if lt := strings.LastIndexByte(item, '<'); lt >= 0 {
-			gt := strings.IndexByte(item[lt:], '>')
-			if gt < 0 {
-				gt = len(item) - lt
+	"rookery/internal/anatomy"
+)
+
+// AddressText is the text that the FROM, TO, CC and BCC keys search in
+// (OpAddress): the entries of an address list as ENVELOPE shows them,
+// written back in RFC 5322 style without quoting or comments, entries
+// separated by ", ":
+//
+//	Name <@route:mailbox@host>   a mailbox with a display name
+//	mailbox@host                 one without
+//	group: member, member;       a group ("group:;" when empty)
+//
+// A missing mailbox or host reads as ENVELOPE's placeholder
+// (anatomy.MissingMailbox, MissingDomain), so the text is what the
+// envelope structure's field holds (RFC 9051 §6.4.4), as in Dovecot's
+// search of the normalised address. A needle finds a display name, a
+// mailbox, a host, a whole addr-spec or a group name. The list's names are
+// used as given: the accessors decode them (Message.Addresses).
+func AddressText(list []anatomy.Address) string {
+	var b strings.Builder
+	sep := ""
+	for _, a := range list {
+		switch a.Kind {
+		case anatomy.GroupStart:
+			b.WriteString(sep)
+			b.WriteString(a.Mailbox)
+			b.WriteByte(':')
+			sep = " "
+		case anatomy.GroupEnd:
+			b.WriteByte(';')
+			sep = ", "
+		default:
+			b.WriteString(sep)
+			if a.Name != "" || a.Route != "" {
+				b.WriteString(a.Name + " <" + addrSpec(a, true) + ">")
+			} else {
+				b.WriteString(addrSpec(a, false))
 			}
-			spec = item[lt+1 : lt+gt]
-			a.Name = displayName(item[:lt])
-		} else {
-			spec, a.Name = stripComment(item)
-		}
-		spec = strings.TrimSpace(spec)
-		// Source routes "@a,@b:local@host".
-		if i := strings.LastIndexByte(spec, ':'); i >= 0 {
-			spec = spec[i+1:]
-		}
-		if at := strings.LastIndexByte(spec, '@'); at >= 0 {
-			a.Mailbox, a.Host = spec[:at], spec[at+1:]
-		} else {
-			a.Mailbox = spec
-		}
-		a.Mailbox = strings.Trim(a.Mailbox, `"`)
-		if a.Mailbox == "" && a.Host == "" && a.Name == "" {
-			continue
-		}
-		out = append(out, a)
-	}
-	return out
-}
-
-// splitAddressList splits at commas outside quotes, angle brackets and
-// comments.
-func splitAddressList(s string) []string {
-	var out []string
-	start, depth := 0, 0
-	quoted, angle := false, false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' && (quoted || depth > 0):
-			i++
-		case c == '"' && depth == 0:
-			quoted = !quoted
-		case quoted:
-		case c == '(':
-			depth++
-		case c == ')' && depth > 0:
-			depth--
-		case depth > 0:
-		case c == '<':
-			angle = true
-		case c == '>':
-			angle = false
-		case c == ',' && !angle:
-			out = append(out, s[start:i])
-			start = i + 1
+			sep = ", "
 		}
 	}
-	return append(out, s[start:])
+	return b.String()
 }
 
-// displayName cleans a display name: surrounding space and quotes, quoted
-// pairs.
-func displayName(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		s = s[1 : len(s)-1]
-		s = strings.ReplaceAll(s, `\"`, `"`)
-		s = strings.ReplaceAll(s, `\\`, `\`)
+// addrSpec returns [@route:]mailbox@host of a mailbox entry, with
+// ENVELOPE's placeholders for missing parts.
+func addrSpec(a anatomy.Address, route bool) string {
+	s := a.MailboxOrMissing() + "@" + a.HostOrMissing()
+	if route && a.Route != "" {
+		s = a.Route + ":" + s
 	}
 	return s
 }
 
-// stripComment splits `local@host (Name)` into the address and the
-// comment text (the old style display name).
-func stripComment(s string) (spec, comment string) {
-	i := strings.IndexByte(s, '(')
-	if i < 0 {
-		return s, ""
+// sortAddress is the value of a SORT address key for an address list:
+// for FROM, TO and CC (RFC 5256 §3) the addr-mailbox of the first entry
+// as ENVELOPE shows it (a group's name when the list starts with a group,
+// MissingMailbox for an entry without one); for DISPLAYFROM and DISPLAYTO
+// (RFC 5957 §3) its display name, or if it has none its addr-spec (a
+// group's name for a group). "" for an empty list. Dovecot sorts alike.
+func sortAddress(list []anatomy.Address, display bool) string {
+	if len(list) == 0 {
+		return ""
 	}
-	j := strings.LastIndexByte(s, ')')
-	if j < i {
-		j = len(s)
+	a := list[0]
+	switch {
+	case a.Kind == anatomy.GroupStart:
+		return a.Mailbox
+	case !display:
+		return a.MailboxOrMissing()
+	case a.Name != "":
+		return a.Name
 	}
-	return s[:i] + s[min(j+1, len(s)):], strings.TrimSpace(s[i+1 : j])
+	return addrSpec(a, false)
 }

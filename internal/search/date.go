@@ -4,6 +4,8 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+
+	"rookery/internal/anatomy"
 )
 
 // civil returns t's calendar date in t's own location as yyyymmdd, which
@@ -63,10 +65,7 @@ func ParseDate(s string) (time.Time, bool) {
 }
 
 func parseDateFast(s string) (time.Time, bool) {
-	if strings.IndexByte(s, '(') >= 0 {
-		s = stripComments(s)
-	}
-	f := strings.Fields(s)
+	f := strings.Fields(anatomy.StripComments(s))
 	if len(f) > 0 && strings.HasSuffix(f[0], ",") {
 		f = f[1:] // day of week
 	} else if len(f) > 0 && len(f[0]) == 3 && isAlpha(f[0]) {
@@ -172,24 +171,4 @@ func atoi(s string, minDigits, maxDigits int) (int, bool) {
 		n = n*10 + int(s[i]-'0')
 	}
 	return n, true
-}
-
-// stripComments removes (possibly nested) comments.
-func stripComments(s string) string {
-	var b strings.Builder
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' && depth > 0:
-			i++
-		case c == '(':
-			depth++
-		case c == ')' && depth > 0:
-			depth--
-			b.WriteByte(' ')
-		case depth == 0:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
 }

@@ -3,13 +3,15 @@
 // (RFC 5256 ORDEREDSUBJECT and REFERENCES). It is pure: it parses no IMAP
 // syntax, holds no SQL and reads no message bytes. A message reaches it as
 // a Message view whose header, address and text accessors the caller
-// fills (lazily, from the anatomy and the blob).
+// fills (lazily, from the anatomy and the blob). Address lists, Date
+// comments and msg-id comments are read with package anatomy's one
+// address parser and comment reader, as ENVELOPE reads them.
 //
 // The pieces:
 //
 //   - Key is the semantic search-key tree (the server converts the
 //     syntax tree of package imapcmd into it: NEW becomes RECENT AND
-//     UNSEEN, FROM x becomes a HEADER key, "$" a UID set, ...).
+//     UNSEEN, FROM x an ADDRESS key, "$" a UID set, ...).
 //   - Compile turns a Key into a Matcher that decides, for one Message,
 //     whether it matches, with the semantics of RFC 9051 §6.4.4:
 //     substring matching under Unicode simple case folding, date keys on

@@ -25,7 +25,7 @@ const (
 	OpUID               // Set: the UID is in the set
 	// OpHeader: Field (case-insensitive name) has an occurrence whose
 	// decoded value contains Value; Value "" means the field exists.
-	// FROM, TO, CC, BCC and SUBJECT are OpHeader keys.
+	// SUBJECT and HEADER are OpHeader keys.
 	OpHeader
 	OpBody    // Value: the body text contains Value
 	OpText    // Value: the header or body text contains Value
@@ -48,6 +48,14 @@ const (
 	OpOlder             // N: the internal date is more than N seconds before Options.Now (RFC 5032)
 	OpYounger           // N: the internal date is at most N seconds before Options.Now
 	OpModSeq            // N: the message's mod-sequence is >= N (RFC 7162)
+	// OpAddress: the text of the address list of Field (From, To, Cc or
+	// Bcc) contains Value: FROM, TO, CC and BCC are OpAddress keys, which
+	// match "the envelope structure's field" (RFC 9051 §6.4.4), not the
+	// field's raw text. The text is AddressText of the list that ENVELOPE
+	// shows (the field's first occurrence, anatomy.ParseAddressList):
+	// display names decoded, mailbox@host, group names; comments and
+	// quoting are not part of it. Value is never "" (see Address).
+	OpAddress
 	numOps
 )
 
@@ -58,6 +66,7 @@ var opNames = [numOps]string{
 	OpSentBefore: "SENTBEFORE", OpSentOn: "SENTON", OpSentSince: "SENTSINCE",
 	OpSavedBefore: "SAVEDBEFORE", OpSavedOn: "SAVEDON", OpSavedSince: "SAVEDSINCE",
 	OpSaveDateSupported: "SAVEDATESUPPORTED", OpOlder: "OLDER", OpYounger: "YOUNGER", OpModSeq: "MODSEQ",
+	OpAddress: "ADDRESS",
 }
 
 func (o Op) String() string {
@@ -101,6 +110,17 @@ func Keyword(kw string) Key { return Key{Op: OpKeyword, Value: kw} }
 // (value "" means the field exists).
 func Header(field, value string) Key { return Key{Op: OpHeader, Field: field, Value: value} }
 
+// Address returns a key matching messages whose address field (From, To,
+// Cc or Bcc) contains value in its address text (see OpAddress). Value ""
+// matches messages that have the field, as HEADER field "" does: it
+// returns that Header key.
+func Address(field, value string) Key {
+	if value == "" {
+		return Header(field, "")
+	}
+	return Key{Op: OpAddress, Field: field, Value: value}
+}
+
 // String formats k in an IMAP-like notation for tests and logs.
 func (k Key) String() string {
 	var b strings.Builder
@@ -134,7 +154,7 @@ func (k Key) format(b *strings.Builder) {
 		fmt.Fprintf(b, " %s", flagName(k.Flag))
 	case OpKeyword, OpBody, OpText:
 		fmt.Fprintf(b, " %q", k.Value)
-	case OpHeader:
+	case OpHeader, OpAddress:
 		fmt.Fprintf(b, " %s %q", k.Field, k.Value)
 	case OpSeq, OpUID:
 		fmt.Fprintf(b, " %s", k.Set)
@@ -175,7 +195,7 @@ const (
 func (k Key) Needs() Needs {
 	var n Needs
 	switch k.Op {
-	case OpHeader, OpSentBefore, OpSentOn, OpSentSince:
+	case OpHeader, OpAddress, OpSentBefore, OpSentOn, OpSentSince:
 		n = NeedsHeader
 	case OpBody:
 		n = NeedsBody

@@ -116,9 +116,9 @@ func compile(k *Key, opts *Options, depth int) (node, error) {
 		n.set = k.Set.Resolve(opts.MaxSeq)
 	case OpUID:
 		n.set = k.Set.Resolve(opts.MaxUID)
-	case OpHeader:
+	case OpHeader, OpAddress:
 		if k.Field == "" {
-			return node{}, fmt.Errorf("%w: HEADER without field name", ErrBadKey)
+			return node{}, fmt.Errorf("%w: %v without field name", ErrBadKey, k.Op)
 		}
 		n.field, n.value, n.cost = k.Field, fold(k.Value), costHeader
 	case OpBody, OpText:
@@ -195,6 +195,9 @@ func (n *node) match(m *Message) (bool, error) {
 			}
 		}
 		return false, nil
+	case OpAddress:
+		list, err := m.addresses(n.field)
+		return err == nil && containsFold(AddressText(list), n.value), err
 	case OpBody:
 		if m.Body == nil {
 			return n.value == "", nil

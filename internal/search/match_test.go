@@ -325,7 +325,7 @@ func checkIndexKey(t *testing.T, k search.Key) {
 		if !exact(k.Sub[0]) {
 			t.Fatalf("index key NOT over a prefilter: %v", k)
 		}
-	case search.OpHeader, search.OpBody, search.OpText:
+	case search.OpHeader, search.OpAddress, search.OpBody, search.OpText:
 		if len([]rune(k.Value)) < search.MinIndexedNeedle {
 			t.Fatalf("short needle in index key: %v", k)
 		}
@@ -414,32 +414,6 @@ func TestDecodeHeader(t *testing.T) {
 	} {
 		if got := search.DecodeHeader(tt.in, nil); got != tt.want {
 			t.Errorf("DecodeHeader(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestParseAddresses(t *testing.T) {
-	for _, tt := range []struct {
-		in   string
-		want []search.Address
-	}{
-		{"bob@example.org", []search.Address{{Mailbox: "bob", Host: "example.org"}}},
-		{`"Doe, John" <john@x.org>, jane@y.org (Jane Roe)`, []search.Address{{Name: "Doe, John", Mailbox: "john", Host: "x.org"}, {Name: "Jane Roe", Mailbox: "jane", Host: "y.org"}}},
-		{"Jörg Müller <joerg@example.org>", []search.Address{{Name: "Jörg Müller", Mailbox: "joerg", Host: "example.org"}}},
-		{"team: a@x, b@y;", []search.Address{{Mailbox: "a", Host: "x"}, {Mailbox: "b", Host: "y"}}},
-		{"undisclosed-recipients:;", nil},
-		{"<@relay:user@host>", []search.Address{{Mailbox: "user", Host: "host"}}},
-		{"", nil},
-	} {
-		got := search.ParseAddresses(tt.in)
-		if len(got) != len(tt.want) {
-			t.Errorf("ParseAddresses(%q) = %+v, want %+v", tt.in, got, tt.want)
-			continue
-		}
-		for i := range got {
-			if got[i] != tt.want[i] {
-				t.Errorf("ParseAddresses(%q)[%d] = %+v, want %+v", tt.in, i, got[i], tt.want[i])
-			}
 		}
 	}
 }

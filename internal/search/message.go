@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"rookery/internal/anatomy"
 	"rookery/internal/store"
 )
 
@@ -32,11 +33,14 @@ type Message struct {
 	// case-insensitively, values are unfolded and RFC 2047-decoded to
 	// UTF-8 (see DecodeHeader). It returns nil if the field is absent.
 	Header func(name string) ([]string, error)
-	// Addresses returns the addresses of an address field ("From", "To",
-	// "Cc", ...), group syntax flattened, display names decoded. If nil,
-	// they are parsed from the decoded Header values, which is less
-	// exact for display names holding encoded commas.
-	Addresses func(name string) ([]Address, error)
+	// Addresses returns the address list of an address field (From, To,
+	// Cc, Bcc, Sender, Reply-To) as ENVELOPE shows it: the entries that
+	// anatomy.ParseAddressList finds in the field's first occurrence,
+	// group markers included, with display names and group names
+	// RFC 2047-decoded to UTF-8. If nil, the first Header value of the
+	// field is parsed (it is decoded already, so an encoded word holding
+	// a comma or quote misleads the parser).
+	Addresses func(name string) ([]anatomy.Address, error)
 	// Body returns the searchable text of the body: the text parts,
 	// transfer-decoded and converted to UTF-8.
 	Body func() (string, error)
@@ -45,22 +49,6 @@ type Message struct {
 	// needle found in any of the Header values of the common fields
 	// (see textFields) or in Body.
 	Text func() (string, error)
-}
-
-// Address is one mailbox of an address field.
-type Address struct {
-	Name    string // display name, decoded; "" if none
-	Mailbox string // local part (addr-mailbox)
-	Host    string // domain (addr-host)
-}
-
-// Spec returns the addr-spec mailbox@host (or just the mailbox if there is
-// no host).
-func (a Address) Spec() string {
-	if a.Host == "" {
-		return a.Mailbox
-	}
-	return a.Mailbox + "@" + a.Host
 }
 
 // header returns the values of a field, treating a nil accessor as "no
@@ -72,21 +60,17 @@ func (m *Message) header(name string) ([]string, error) {
 	return m.Header(name)
 }
 
-// addresses returns the addresses of a field, parsing Header values when
-// there is no Addresses accessor.
-func (m *Message) addresses(name string) ([]Address, error) {
+// addresses returns the address list of a field, parsing its first
+// Header value when there is no Addresses accessor.
+func (m *Message) addresses(name string) ([]anatomy.Address, error) {
 	if m.Addresses != nil {
 		return m.Addresses(name)
 	}
 	vals, err := m.header(name)
-	if err != nil {
+	if err != nil || len(vals) == 0 {
 		return nil, err
 	}
-	var out []Address
-	for _, v := range vals {
-		out = append(out, ParseAddresses(v)...)
-	}
-	return out, nil
+	return anatomy.ParseAddressList(vals[0]), nil
 }
 
 // CharsetReader converts text in a named charset to UTF-8, as

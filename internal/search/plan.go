@@ -15,7 +15,7 @@ import (
 //   - exact (IndexExact): OpAll, OpFlag, OpKeyword, OpUID (sets already
 //     resolved), OpLarger, OpSmaller, OpModSeq. The store answers them
 //     exactly; they do not reappear in Residual.
-//   - prefilters: OpHeader, OpBody and OpText with a needle of at least
+//   - prefilters: OpHeader, OpAddress, OpBody and OpText with a needle of at least
 //     MinIndexedNeedle runes, and OpBefore, OpOn, OpSince, OpSavedBefore,
 //     OpSavedOn, OpSavedSince. The store may answer them with any
 //     superset: a trigram index for the text (folding case at least as
@@ -132,7 +132,7 @@ func approx(k Key) (idx Key, restricted, exact bool) {
 		return k, true, true
 	case OpBefore, OpOn, OpSince, OpSavedBefore, OpSavedOn, OpSavedSince:
 		return k, true, false
-	case OpHeader, OpBody, OpText:
+	case OpHeader, OpAddress, OpBody, OpText:
 		if utf8.RuneCountInString(k.Value) >= MinIndexedNeedle {
 			return k, true, false
 		}

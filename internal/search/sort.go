@@ -13,14 +13,14 @@ type SortKey uint8
 // Sort keys.
 const (
 	SortArrival     SortKey = iota // internal date
-	SortCc                         // addr-mailbox of the first Cc address
+	SortCc                         // addr-mailbox of the first Cc address (a group's name for a group)
 	SortDate                       // sent date (SentDate)
 	SortFrom                       // addr-mailbox of the first From address
 	SortSize                       // RFC822.SIZE
 	SortSubject                    // base subject
 	SortTo                         // addr-mailbox of the first To address
-	SortDisplayFrom                // display name of the first From address, else its addr-spec
-	SortDisplayTo                  // display name of the first To address, else its addr-spec
+	SortDisplayFrom                // decoded display name of the first From address, else its addr-spec (a group's name for a group)
+	SortDisplayTo                  // decoded display name of the first To address, else its addr-spec (a group's name for a group)
 )
 
 // SortCriterion is one criterion; Reverse reverses it alone.
@@ -107,17 +107,10 @@ func sortValue(m *Message, k SortKey) (int64, string, error) {
 			field = "Cc"
 		}
 		addrs, err := m.addresses(field)
-		if err != nil || len(addrs) == 0 {
+		if err != nil {
 			return 0, "", err
 		}
-		a := addrs[0]
-		switch {
-		case k != SortDisplayFrom && k != SortDisplayTo:
-			return 0, fold(a.Mailbox), nil
-		case a.Name != "":
-			return 0, fold(a.Name), nil
-		}
-		return 0, fold(a.Spec()), nil
+		return 0, fold(sortAddress(addrs, k == SortDisplayFrom || k == SortDisplayTo)), nil
 	}
 	return 0, "", fmt.Errorf("search: unknown sort key %d", k)
 }

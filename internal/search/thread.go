@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"rookery/internal/anatomy"
 )
 
 // Thread is a node of a thread tree. Msg is nil for a dummy, which only
@@ -175,13 +177,17 @@ func ThreadReferences(msgs []*Message) ([]*Thread, error) {
 				link(p, ch)
 			}
 		}
-		// (1.B) The last reference is the message's parent, replacing an
-		// existing link (probably from a truncated References field).
-		if len(refs) == 0 {
-			unlink(c)
-		} else if p := get(refs[len(refs)-1]); !descends(p, c) {
-			unlink(c)
-			link(p, c)
+		// (1.B) The last reference is the message's parent. A link the
+		// message already has (probably from a truncated References field
+		// of another message) is broken first, even when the new link
+		// would make a loop and is not made, as Dovecot does: with a;
+		// b (References a c); c (References b), c is b's parent, and a
+		// stays alone.
+		unlink(c)
+		if len(refs) > 0 {
+			if p := get(refs[len(refs)-1]); !descends(p, c) {
+				link(p, c)
+			}
 		}
 	}
 	var roots []*container
@@ -428,28 +434,27 @@ func references(m *Message, dst []string) ([]string, error) {
 // the angle brackets, CFWS inside removed), skipping comments and text
 // around them, until fn returns false. IDs compare case-sensitively.
 func eachMsgID(s string, fn func(id string) bool) {
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' && depth > 0:
-			i++
-		case c == '(':
-			depth++
-		case c == ')' && depth > 0:
-			depth--
-		case depth > 0:
-		case c == '<':
-			end := strings.IndexByte(s[i:], '>')
-			if end < 0 {
+	for {
+		i := strings.IndexAny(s, "(<")
+		if i < 0 {
+			return
+		}
+		if s[i] == '(' {
+			_, s = anatomy.Comment(s[i:])
+			continue
+		}
+		end := strings.IndexByte(s[i:], '>')
+		if end < 0 {
+			return
+		}
+		if id, ok := cleanMsgID(s[i+1 : i+end]); ok {
+			if !fn(id) {
 				return
 			}
-			if id, ok := cleanMsgID(s[i+1 : i+end]); ok {
-				if !fn(id) {
-					return
-				}
-				i += end
-			}
+			s = s[i+end+1:]
+			continue
 		}
+		s = s[i+1:]
 	}
 }
 

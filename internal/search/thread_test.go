@@ -188,6 +188,14 @@ func TestThreadReferences(t *testing.T) {
 			msg(2, id("b"), "Subject: Y", at(2, 0)),
 			msg(3, id("c"), "Subject: Z", at(3, 0)),
 		}, "(2)(3 1)"},
+		// RFC 5256 step 1.B: r's References made q's parent p; q's own
+		// References name r, its child, so that link is not made (a
+		// loop), but the link to p is broken all the same.
+		{"own parent would loop: old link broken", []*search.Message{
+			msg(1, id("p"), "Subject: X", at(3, 0)),
+			msg(2, id("r"), refs("p", "q"), "Subject: Y", at(1, 0)),
+			msg(3, id("q"), refs("r"), "Subject: Z", at(2, 0)),
+		}, "(3 2)(1)"},
 		{"self reference", []*search.Message{
 			msg(1, id("a"), refs("a"), "Subject: X", at(1, 0)),
 		}, "(1)"},

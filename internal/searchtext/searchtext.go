@@ -1,7 +1,6 @@
 package searchtext
 
 import (
-	"bytes"
 	"io"
 	"strings"
 	"unicode"
@@ -17,46 +16,46 @@ import (
 // by BODY or TEXT.
 const MaxText = 1 << 20
 
-// HeaderFields splits a raw header section into fields (name,
-// value unfolded and RFC 2047-decoded), in order. Lines that are not
-// fields are skipped.
+// Version is the version of the text Extract produces; a store keeps it
+// with each document (store.IndexText.Version). Version 2: the from, to,
+// cc and bcc text also holds the field's AddressText, which the FROM, TO,
+// CC and BCC keys search (search.OpAddress); a document of version 1 may
+// lack it, so a store must treat it as a candidate for those keys.
+const Version = 2
+
+// HeaderFields splits a raw header section into fields (name, value
+// unfolded and RFC 2047-decoded), in order, as anatomy.EachField reads
+// them.
 func HeaderFields(raw []byte) [][2]string {
 	fields := [][2]string{}
-	var name string
-	var val []byte
-	flush := func() {
-		if name != "" {
-			fields = append(fields, [2]string{name, DecodeHeader(strings.TrimLeft(string(val), " \t"))})
-		}
-		name, val = "", nil
-	}
-	for len(raw) > 0 {
-		line := raw
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			line, raw = raw[:i], raw[i+1:]
-		} else {
-			raw = nil
-		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		if len(line) == 0 {
-			break
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			if name != "" {
-				val = append(val, line...)
-			}
-			continue
-		}
-		flush()
-		i := bytes.IndexByte(line, ':')
-		if i <= 0 {
-			continue
-		}
-		name = string(bytes.TrimRight(line[:i], " \t"))
-		val = append([]byte(nil), line[i+1:]...)
-	}
-	flush()
+	anatomy.EachField(raw, func(name string, value []byte) {
+		fields = append(fields, [2]string{name, DecodeHeader(string(value))})
+	})
 	return fields
+}
+
+// Addresses returns the address list of one of the envelope's address
+// fields (From, Sender, Reply-To, To, Cc, Bcc; case-insensitive) with
+// display names and group names RFC 2047-decoded: what
+// search.Message.Addresses gives. ok is false for another field name.
+func Addresses(env *anatomy.Envelope, field string) (list []anatomy.Address, ok bool) {
+	if env == nil {
+		env = &anatomy.Envelope{}
+	}
+	if list, ok = env.AddressList(field); !ok {
+		return nil, false
+	}
+	out := make([]anatomy.Address, len(list))
+	for i, a := range list {
+		switch a.Kind {
+		case anatomy.GroupStart:
+			a.Mailbox = DecodeHeader(a.Mailbox)
+		case anatomy.Mailbox:
+			a.Name = DecodeHeader(a.Name)
+		}
+		out[i] = a
+	}
+	return out, true
 }
 
 // BodyText returns the searchable body text of a message: its text/*
@@ -108,7 +107,7 @@ func Extract(msg io.ReaderAt, root *anatomy.Part) (*store.IndexText, error) {
 	if _, err := msg.ReadAt(raw, root.HeaderOffset); err != nil && err != io.EOF {
 		return nil, err
 	}
-	var t store.IndexText
+	t := store.IndexText{Version: Version}
 	var from, to, cc, bcc, subj, other strings.Builder
 	for _, f := range HeaderFields(raw) {
 		var b *strings.Builder
@@ -142,6 +141,17 @@ func Extract(msg io.ReaderAt, root *anatomy.Part) (*store.IndexText, error) {
 		}
 		if sf != nil && *sf == "" {
 			*sf = f[1]
+		}
+	}
+	// The text the FROM, TO, CC and BCC keys search, from the envelope
+	// the evaluator reads (search.OpAddress).
+	for _, f := range []struct {
+		name string
+		b    *strings.Builder
+	}{{"From", &from}, {"To", &to}, {"Cc", &cc}, {"Bcc", &bcc}} {
+		list, _ := Addresses(root.Envelope, f.name)
+		if text := search.AddressText(list); text != "" {
+			f.b.WriteString(text + "\n")
 		}
 	}
 	body, err := BodyText(msg, root, MaxText)

@@ -26,7 +26,7 @@ func TestIndexFold(t *testing.T) {
 }
 
 func TestExtract(t *testing.T) {
-	msg := "From: =?ISO-8859-1?Q?J=F6rg?= <j@example.org>\r\nSubject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n" +
+	msg := "From: =?ISO-8859-1?Q?J=F6rg?= <j@example.org>\r\nCc: <c (note)@ (note) example.org>, crew:;\r\nSubject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n" +
 		"References: <a@x>\r\n <b@x>\r\nX-Label: work\r\nMIME-Version: 1.0\r\n" +
 		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" +
 		"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nK=F6ln\r\n" +
@@ -37,8 +37,15 @@ func TestExtract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := IndexFold("From: Jörg <j@example.org>\n"); text.From != want {
+	if want := IndexFold("From: Jörg <j@example.org>\nJörg <j@example.org>\n"); text.From != want {
 		t.Errorf("From %q, want %q", text.From, want)
+	}
+	// The address text: what FROM/TO/CC/BCC search, without comments.
+	if want := IndexFold("Cc: <c (note)@ (note) example.org>, crew:;\nc@example.org, crew:;\n"); text.Cc != want {
+		t.Errorf("Cc %q, want %q", text.Cc, want)
+	}
+	if text.Version != Version || text.To != "" {
+		t.Errorf("version %d, To %q", text.Version, text.To)
 	}
 	if text.Sort.Subject != "Grüße" || text.Sort.References != "<a@x> <b@x>" {
 		t.Errorf("sort fields %+v", text.Sort)

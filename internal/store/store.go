@@ -205,9 +205,14 @@ func (r BlobRef) MemSize() int {
 
 // IndexText is the searchable text of one message content, as a text
 // index keeps it: each header field as a "Name: value" line (value
-// unfolded and RFC 2047-decoded), grouped by field, and the body text
-// (text parts transfer-decoded and converted to UTF-8, bounded).
+// unfolded and RFC 2047-decoded), grouped by field, From, To, Cc and Bcc
+// followed by a line with the text their address keys search, and the
+// body text (text parts transfer-decoded and converted to UTF-8, bounded).
 type IndexText struct {
+	// Version is the version of the extraction that made the text
+	// (searchtext.Version): a store keeps it with the document, so that
+	// documents of an older version can be told apart.
+	Version                    int
 	From, To, Cc, Bcc, Subject string
 	Other                      string // every other header field
 	Body                       string
@@ -365,8 +370,11 @@ type Store interface {
 	// store can do so in the same read: FETCH of message bodies then
 	// costs no OpenBlob per message.
 	FetchContent(ctx context.Context, mbox MailboxID, uids imapnum.Set, fn func(Message) error) error
-	// SetAnatomy stores the encoded anatomy of a blob that has none (one
-	// parsed lazily); it is a no-op if the blob row is gone.
+	// SetAnatomy stores the encoded anatomy of a blob (one parsed lazily)
+	// that has none, or whose stored one is of an older encoding version:
+	// the first byte of an encoding is its version (anatomy.Version), and
+	// a stored anatomy whose first byte is smaller is replaced. It is a
+	// no-op if the blob row is gone.
 	SetAnatomy(ctx context.Context, id BlobID, anatomy []byte) error
 	// StoreFlags changes flags of the messages in uids. unchangedSince 0
 	// means no CONDSTORE condition.

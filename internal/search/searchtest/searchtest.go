@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"rookery/internal/anatomy"
 	"rookery/internal/imapnum"
 	"rookery/internal/search"
 	"rookery/internal/store"
@@ -23,7 +24,14 @@ import (
 // Doc is the content behind one generated message.
 type Doc struct {
 	Fields [][2]string // header fields in order: name, decoded value
-	Body   string
+	// Pieces, when set, holds for Fields[i] the pieces its value is made
+	// of (nil for a field of one piece): see Encoded.
+	Pieces [][]Piece
+	// Addrs holds, for each address field (lower-case name), the address
+	// list of its first occurrence, names decoded: what
+	// Message.Addresses returns. Nil: Bind leaves Addresses nil.
+	Addrs map[string][]anatomy.Address
+	Body  string
 }
 
 // Words are the vocabulary of generated text and needles: ASCII in mixed
@@ -68,15 +76,21 @@ func Corpus(r *rand.Rand, n int) ([]*search.Message, []*Doc) {
 	uid := store.UID(0)
 	for i := range n {
 		uid += 1 + store.UID(r.IntN(3))
-		d := &Doc{Body: text(r, r.IntN(12))}
+		d := &Doc{Body: text(r, r.IntN(12)), Addrs: map[string][]anatomy.Address{}}
 		for _, f := range fields {
 			if r.IntN(5) == 0 {
 				continue // absent field
 			}
 			var v string
+			var pieces []Piece
 			switch f {
 			case "From", "To", "Cc", "Bcc", "Reply-To":
-				v = fmt.Sprintf("%s <%s@%s>", pick(r, names), strings.ToLower(pick(r, names)[:2]), pick(r, hosts))
+				var list []anatomy.Address
+				pieces, list = addressField(r)
+				for _, p := range pieces {
+					v += p.Text
+				}
+				d.Addrs[strings.ToLower(f)] = list
 			case "Date":
 				switch r.IntN(4) {
 				case 0:
@@ -91,7 +105,11 @@ func Corpus(r *rand.Rand, n int) ([]*search.Message, []*Doc) {
 			default:
 				v = text(r, 1+r.IntN(4))
 			}
+			for len(d.Pieces) < len(d.Fields) {
+				d.Pieces = append(d.Pieces, nil)
+			}
 			d.Fields = append(d.Fields, [2]string{f, v})
+			d.Pieces = append(d.Pieces, pieces)
 			if r.IntN(8) == 0 {
 				d.Fields = append(d.Fields, [2]string{f, text(r, 2)}) // repeated field
 			}
@@ -131,6 +149,11 @@ func Bind(m *search.Message, d *Doc) {
 		}
 		return out, nil
 	}
+	if d.Addrs != nil {
+		m.Addresses = func(name string) ([]anatomy.Address, error) {
+			return d.Addrs[strings.ToLower(name)], nil
+		}
+	}
 	m.Body = func() (string, error) { return d.Body, nil }
 	m.Text = func() (string, error) {
 		var b strings.Builder
@@ -166,7 +189,7 @@ func RandomKey(r *rand.Rand, depth int) search.Key {
 		}
 	}
 	day := base.AddDate(0, 0, r.IntN(8)-1)
-	switch op := search.Op(r.IntN(int(search.OpModSeq) + 1)); op {
+	switch op := search.Op(r.IntN(int(search.OpAddress) + 1)); op {
 	case search.OpAnd, search.OpOr, search.OpNot:
 		return RandomKey(r, 1)
 	case search.OpFlag:
@@ -192,6 +215,12 @@ func RandomKey(r *rand.Rand, depth int) search.Key {
 			v = string([]rune(v)[:utf8.RuneCountInString(v)/2+1]) // a prefix
 		}
 		return search.Header(pick(r, fields), v)
+	case search.OpAddress:
+		v := pick(r, addressNeedles)
+		if r.IntN(3) == 0 {
+			v = pick(r, Words)
+		}
+		return search.Address(pick(r, []string{"From", "To", "Cc", "Bcc"}), v)
 	case search.OpBody, search.OpText:
 		v := pick(r, Words)
 		if r.IntN(4) == 0 {
@@ -301,6 +330,9 @@ func Reference(k search.Key, m *search.Message, opts search.Options) bool {
 		return inSet(k.Set, m.UID, opts.MaxUID)
 	case search.OpHeader:
 		return slices.ContainsFunc(hdr(k.Field), func(v string) bool { return containsFold(v, k.Value) })
+	case search.OpAddress:
+		list, _ := m.Addresses(k.Field)
+		return containsFold(search.AddressText(list), k.Value)
 	case search.OpBody:
 		b, _ := m.Body()
 		return containsFold(b, k.Value)

@@ -61,10 +61,14 @@ func (s *Store) FetchContent(ctx context.Context, mbox store.MailboxID, uids ima
 	return nil
 }
 
+// olderAnatomy is true for a blob row whose anatomy is missing or of an
+// older encoding version than ?1's (the version is the first byte).
+const olderAnatomy = `(anatomy IS NULL OR substr(anatomy, 1, 1) < substr(?1, 1, 1))`
+
 // SetAnatomy implements store.Store.
 func (s *Store) SetAnatomy(ctx context.Context, id store.BlobID, anatomy []byte) error {
 	err := s.w.do(ctx, func(t *wtx) error {
-		_, err := t.exec(`UPDATE blobs SET anatomy = ? WHERE id = ? AND anatomy IS NULL`, nullBytes(anatomy), string(id))
+		_, err := t.exec(`UPDATE blobs SET anatomy = ?1 WHERE id = ?2 AND `+olderAnatomy, nullBytes(anatomy), string(id))
 		return err
 	})
 	if err != nil {

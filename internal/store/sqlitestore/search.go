@@ -77,14 +77,17 @@ func (t *wtx) indexBlob(id store.BlobID, text *store.IndexText) error {
 	if d, ok := search.ParseDate(sf.Date); ok {
 		sent = d.Unix()
 	}
-	err := t.queryRow(`INSERT INTO search_docs(blob, date, subject, msgid, inreplyto, refs, sent) VALUES (?, ?, ?, ?, ?, ?, ?)
+	err := t.queryRow(`INSERT INTO search_docs(blob, date, subject, msgid, inreplyto, refs, sent, textver) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(blob) DO NOTHING RETURNING id`,
-		string(id), sf.Date, sf.Subject, sf.MessageID, sf.InReplyTo, sf.References, sent).Scan(&doc)
+		string(id), sf.Date, sf.Subject, sf.MessageID, sf.InReplyTo, sf.References, sent, text.Version).Scan(&doc)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // already indexed
 		}
 		return err
+	}
+	if text.Version < searchtext.Version {
+		t.w.s.oldText.Store(true)
 	}
 	t.job.texts = append(t.job.texts, pendingText{doc: doc, blob: id, text: text})
 	return nil
@@ -144,16 +147,18 @@ const ftsCombined = "\x00fts"
 // mergeTexts replaces the indexable text keys of every And by one key
 // whose FTS query is their conjunction: FTS intersects the posting lists
 // itself instead of the store materialising each needle's matches (a
-// common needle beside a rare one then costs little).
-func mergeTexts(k search.Key) search.Key {
+// common needle beside a rare one then costs little). Address keys are
+// left alone when oldText is set: their sets hold more than FTS finds
+// (textMatches).
+func mergeTexts(k search.Key, oldText bool) search.Key {
 	if len(k.Sub) == 0 {
 		return k
 	}
 	sub := make([]search.Key, 0, len(k.Sub))
 	var qs []string
 	for _, c := range k.Sub {
-		c = mergeTexts(c)
-		if k.Op == search.OpAnd && isText(c.Op) {
+		c = mergeTexts(c, oldText)
+		if k.Op == search.OpAnd && isText(c.Op) && !(oldText && c.Op == search.OpAddress) {
 			if q := ftsQuery(c); q != "" {
 				qs = append(qs, "("+q+")")
 				continue
@@ -184,7 +189,9 @@ func ftsQuery(k search.Key) string {
 	}
 	phrase := `"` + strings.ReplaceAll(searchtext.IndexFold(k.Value), `"`, `""`) + `"`
 	switch k.Op {
-	case search.OpHeader:
+	case search.OpHeader, search.OpAddress:
+		// An address key's text (searchtext.Addresses) is in its field's
+		// column.
 		col, ok := ftsColumns[strings.ToLower(k.Field)]
 		if !ok {
 			col = "hother"
@@ -211,7 +218,18 @@ func (u *uidSet) has(uid store.UID) bool {
 }
 
 func isText(op search.Op) bool {
-	return op == search.OpHeader || op == search.OpBody || op == search.OpText
+	return op == search.OpHeader || op == search.OpAddress || op == search.OpBody || op == search.OpText
+}
+
+// setKey names the candidate set of a text key: its FTS query, marked for
+// an address key, whose set also holds the messages of documents older
+// than the address text (textMatches).
+func setKey(k search.Key) string {
+	q := ftsQuery(k)
+	if k.Op == search.OpAddress && q != "" {
+		return "address\x00" + q
+	}
+	return q
 }
 
 // SearchCandidates returns the UIDs of mbox's messages that may match idx
@@ -219,7 +237,8 @@ func isText(op search.Op) bool {
 // through the trigram index, the rest from the messages table.
 func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx search.Key) ([]store.UID, error) {
 	var out []store.UID
-	idx = mergeTexts(idx)
+	oldText := s.oldText.Load()
+	idx = mergeTexts(idx, oldText)
 	err := s.readRaw(ctx, func(tx rawTx) error {
 		if _, _, err := readMailboxRaw(tx, mbox); err != nil {
 			return err
@@ -228,16 +247,16 @@ func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx 
 		var collect func(k search.Key) error
 		collect = func(k search.Key) error {
 			if isText(k.Op) {
-				q := ftsQuery(k)
-				if _, done := sets[q]; done {
+				q, key := ftsQuery(k), setKey(k)
+				if _, done := sets[key]; done {
 					return nil
 				}
 				set := &uidSet{all: q == ""}
-				sets[q] = set
+				sets[key] = set
 				if set.all {
 					return nil
 				}
-				return s.textMatches(tx, mbox, q, set)
+				return s.textMatches(tx, mbox, q, k.Op == search.OpAddress && oldText, set)
 			}
 			for _, c := range k.Sub {
 				if err := collect(c); err != nil {
@@ -269,8 +288,9 @@ func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx 
 }
 
 // textMatches adds to set the UIDs of mbox's messages whose document
-// matches the FTS query q, and those of messages not indexed yet.
-func (s *Store) textMatches(tx rawTx, mbox store.MailboxID, q string, set *uidSet) error {
+// matches the FTS query q, and those of messages not indexed yet; with
+// old, also those whose document is older than searchtext.Version.
+func (s *Store) textMatches(tx rawTx, mbox store.MailboxID, q string, old bool, set *uidSet) error {
 	set.uids = map[store.UID]struct{}{}
 	add := func(r []driver.Value) error {
 		set.uids[uint32(vInt(r[0]))] = struct{}{}
@@ -280,6 +300,12 @@ func (s *Store) textMatches(tx rawTx, mbox store.MailboxID, q string, set *uidSe
 		JOIN messages m ON m.blob = d.blob AND m.mailbox = ? WHERE search_text MATCH ?`,
 		[]any{int64(mbox), q}, add); err != nil {
 		return err
+	}
+	if old {
+		if err := tx.each(`SELECT m.uid FROM search_docs d JOIN messages m ON m.blob = d.blob AND m.mailbox = ?
+			WHERE d.textver < ?`, []any{int64(mbox), int64(searchtext.Version)}, add); err != nil {
+			return err
+		}
 	}
 	if s.unindexed.Load() {
 		return tx.each(`SELECT uid FROM messages m WHERE mailbox = ?
@@ -295,7 +321,7 @@ func textOnly(k search.Key, sets map[string]*uidSet) ([]store.UID, bool) {
 	eval = func(k search.Key) (*uidSet, bool) {
 		switch {
 		case isText(k.Op):
-			set := sets[ftsQuery(k)]
+			set := sets[setKey(k)]
 			return set, !set.all
 		case k.Op == search.OpAnd && len(k.Sub) > 0:
 			var acc *uidSet
@@ -394,8 +420,8 @@ func evalIndex(k search.Key, r *candRow, sets map[string]*uidSet) bool {
 		return uint64(r.size) < k.N
 	case search.OpModSeq:
 		return r.modseq >= k.N
-	case search.OpHeader, search.OpBody, search.OpText:
-		return sets[ftsQuery(k)].has(r.uid)
+	case search.OpHeader, search.OpAddress, search.OpBody, search.OpText:
+		return sets[setKey(k)].has(r.uid)
 	}
 	return true // date prefilters
 }
@@ -470,7 +496,7 @@ func (s *Store) Reindex(ctx context.Context, account string) (int, error) {
 					continue
 				}
 				if d.anatomy != nil {
-					if _, err := t.exec(`UPDATE blobs SET anatomy = ? WHERE id = ? AND anatomy IS NULL`, d.anatomy, d.id); err != nil {
+					if _, err := t.exec(`UPDATE blobs SET anatomy = ?1 WHERE id = ?2 AND `+olderAnatomy, d.anatomy, d.id); err != nil {
 						return err
 					}
 				}
@@ -492,6 +518,9 @@ func (s *Store) Reindex(ctx context.Context, account string) (int, error) {
 			return n, fmt.Errorf("reindex: %w", err)
 		}
 		s.unindexed.Store(unindexed)
+	}
+	if err := s.checkOldText(ctx); err != nil {
+		return n, fmt.Errorf("reindex: %w", err)
 	}
 	return n, nil
 }
@@ -583,5 +612,17 @@ func (s *Store) SortFields(ctx context.Context, mbox store.MailboxID, uids imapn
 	if err != nil {
 		return fmt.Errorf("sort fields of mailbox %d: %w", mbox, err)
 	}
+	return nil
+}
+
+// checkOldText sets oldText to whether some document is older than
+// searchtext.Version.
+func (s *Store) checkOldText(ctx context.Context) error {
+	var old bool
+	if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM search_docs WHERE textver < ?)`,
+		searchtext.Version).Scan(&old); err != nil {
+		return err
+	}
+	s.oldText.Store(old)
 	return nil
 }

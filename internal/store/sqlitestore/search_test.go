@@ -122,6 +122,85 @@ func TestSearchIndexMaintenance(t *testing.T) {
 	}
 }
 
+// TestSearchAddressText checks the address text of the index (what
+// FROM/TO/CC/BCC search, search.OpAddress) and that a document written
+// before it (text version 1) stays a candidate for address keys until
+// it is reindexed.
+func TestSearchAddressText(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, inbox := openAlice(t, dir, Options{})
+	msgs := []string{
+		"From: <ann-x (note)@ (note) example.net>\r\nTo: crew: a@example.net;\r\n\r\none\r\n",
+		"From: Bo <bo@example.net>\r\nTo: b@example.net\r\n\r\ntwo\r\n",
+	}
+	var nm []store.NewMessage
+	for _, m := range msgs {
+		ref, err := s.WriteBlob(ctx, strings.NewReader(m), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nm = append(nm, store.NewMessage{Blob: ref})
+	}
+	if _, err := s.Append(ctx, inbox.ID, nm); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		k    search.Key
+		want []store.UID
+	}{
+		{search.Address("From", "ann-x@example.net"), []store.UID{1}},
+		{search.Address("To", "crew:"), []store.UID{1}},
+		{search.Address("From", "bo <bo@"), []store.UID{2}},
+		{search.And(search.Address("From", "example.net"), search.Address("To", "b@example")), []store.UID{2}},
+	}
+	check := func(s *Store, old bool) {
+		t.Helper()
+		for _, c := range cases {
+			want := c.want
+			if old && c.k.Op != search.OpHeader {
+				want = []store.UID{1, 2} // every old document is a candidate
+			}
+			got, err := s.SearchCandidates(ctx, inbox.ID, c.k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("old %v, %v: got %v, want %v", old, c.k, got, want)
+			}
+		}
+	}
+	check(s, false)
+	// Documents of version 1, as migration 0009 leaves them.
+	err := s.w.do(ctx, func(t *wtx) error {
+		_, err := t.exec(`UPDATE search_docs SET textver = 1`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = reopen(t, dir)
+	check(s, true)
+	if _, err := s.Reindex(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	check(s, false)
+}
+
+// reopen opens an existing store.
+func reopen(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 // TestSearchTextsInBatches checks the deferred FTS insert (insertTexts)
 // under group commit: appends and expunges of shared contents from many
 // goroutines land in common batches, where a document can be created,

@@ -71,6 +71,10 @@ type Store struct {
 	// stored before migration 0005, or whose text extraction failed):
 	// text searches then also return the messages of such blobs.
 	unindexed atomic.Bool
+	// oldText is set while some search document is older than
+	// searchtext.Version (written before migration 0009): its message is
+	// then a candidate for every address key (search.OpAddress).
+	oldText atomic.Bool
 
 	pinMu sync.Mutex
 	pins  map[string]time.Time // blob id → last WriteBlob; guarded by pinMu
@@ -175,6 +179,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: check search index: %w", err)
 	}
 	s.unindexed.Store(unindexed)
+	if err := s.checkOldText(ctx); err != nil {
+		_ = conn.Close()
+		_ = wdb.Close()
+		_ = rdb.Close()
+		return nil, fmt.Errorf("sqlitestore: check search index: %w", err)
+	}
 	s.w = newWriter(s, conn)
 	return s, nil
 }

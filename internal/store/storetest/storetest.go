@@ -1185,17 +1185,28 @@ func testAnatomy(t *testing.T, h *harness) {
 	if err := h.s.SetAnatomy(ctx, bare.ID, []byte("parsed later")); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.s.SetAnatomy(ctx, ref.ID, []byte("must not replace")); err != nil {
+	// An anatomy of the same version stays; one of an older version (a
+	// smaller first byte) is replaced.
+	if err := h.s.SetAnatomy(ctx, ref.ID, append([]byte{ref.Anatomy[0]}, "must not replace"...)); err != nil {
 		t.Fatal(err)
 	}
-	err = h.s.FetchAnatomy(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}, func(m store.Message) error {
+	old := h.blob(message(3))
+	old.Anatomy = []byte{1, 'o', 'l', 'd'}
+	must(h.s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: old}}))(t)
+	if err := h.s.SetAnatomy(ctx, old.ID, []byte{2, 'n', 'e', 'w'}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.SetAnatomy(ctx, old.ID, []byte{1, 'n', 'o'}); err != nil {
+		t.Fatal(err)
+	}
+	err = h.s.FetchAnatomy(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 10}}, func(m store.Message) error {
 		got[m.UID] = m.Anatomy
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got[2]) != "parsed later" || !bytes.Equal(got[1], ref.Anatomy) {
+	if string(got[2]) != "parsed later" || !bytes.Equal(got[1], ref.Anatomy) || string(got[4]) != "\x02new" {
 		t.Fatalf("after SetAnatomy: %v", got)
 	}
 }
