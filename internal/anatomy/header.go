@@ -227,7 +227,6 @@ func splitToken(s string) (string, string) {
 	return s[:i], s[i:]
 }
 
-
 // parseContentType parses "type/subtype *(; param)". ok is false when
 // no valid type/subtype is found.
 func parseContentType(s string) (typ, sub string, params []Param, ok bool) {
