@@ -94,18 +94,8 @@ func (s *searcher) rewrite(k search.Key) search.Key {
 	case search.OpSeq:
 		n := s.view.Len()
 		var uids []store.UID
-		for _, r := range k.Set {
-			a, b := r.Start, r.Stop
-			if a == imapnum.Star {
-				a = n
-			}
-			if b == imapnum.Star {
-				b = n
-			}
-			if a > b {
-				a, b = b, a
-			}
-			for seq := max(a, 1); seq <= min(b, n); seq++ {
+		for _, r := range k.Set.Resolve(n) {
+			for seq := max(r.Start, 1); seq <= min(r.Stop, n); seq++ {
 				uids = append(uids, s.view.UID(seq))
 			}
 		}

@@ -267,24 +267,7 @@ func day(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-func inSet(set imapnum.Set, n, max uint32) bool {
-	for _, r := range set {
-		a, b := r.Start, r.Stop
-		if a == imapnum.Star {
-			a = max
-		}
-		if b == imapnum.Star {
-			b = max
-		}
-		if a > b {
-			a, b = b, a
-		}
-		if a <= n && n <= b {
-			return true
-		}
-	}
-	return false
-}
+func inSet(set imapnum.Set, n, max uint32) bool { return set.Resolve(max).Contains(n) }
 
 func dateRel(rel int, d, key time.Time) bool {
 	switch rel {
