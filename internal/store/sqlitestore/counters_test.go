@@ -2,10 +2,8 @@ package sqlitestore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -107,21 +105,11 @@ func TestStatusCounters(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", dsn(filepath.Join(dir, "rookery.db"), connWrite))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	undoMigration(t, dir, 10,
 		`DROP TRIGGER messages_counters_insert`, `DROP TRIGGER messages_counters_delete`, `DROP TRIGGER messages_counters_update`,
 		`ALTER TABLE mailboxes DROP COLUMN n_messages`, `ALTER TABLE mailboxes DROP COLUMN n_unseen`,
 		`ALTER TABLE mailboxes DROP COLUMN n_deleted`, `ALTER TABLE mailboxes DROP COLUMN size_all`,
-		`ALTER TABLE mailboxes DROP COLUMN size_deleted`, `DELETE FROM schema_version WHERE version = 10`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
+		`ALTER TABLE mailboxes DROP COLUMN size_deleted`)
 	if s, err = Open(ctx, dir, Options{}); err != nil {
 		t.Fatal(err)
 	}

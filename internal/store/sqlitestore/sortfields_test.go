@@ -93,22 +93,7 @@ func TestSortFieldsDoc(t *testing.T) {
 	}
 
 	// Undo migration 0006 and reopen: the backfill links every message.
-	db, err := sql.Open("sqlite", dsn(filepath.Join(dir, "rookery.db"), connWrite))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
-		`DROP TRIGGER search_docs_message_doc`,
-		`ALTER TABLE messages DROP COLUMN doc`,
-		`DELETE FROM schema_version WHERE version = 6`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	undoMigration(t, dir, 6, `DROP TRIGGER search_docs_message_doc`, `ALTER TABLE messages DROP COLUMN doc`)
 	if s, err = Open(ctx, dir, Options{}); err != nil {
 		t.Fatal(err)
 	}
@@ -188,16 +173,8 @@ func TestMigrationFillsSentDates(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", dsn(filepath.Join(dir, "rookery.db"), connWrite))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`ALTER TABLE search_docs DROP COLUMN sent`, `DELETE FROM schema_version WHERE version = 7`} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
+	undoMigration(t, dir, 7, `ALTER TABLE search_docs DROP COLUMN sent`)
+	var err error
 	if s, err = Open(ctx, dir, Options{}); err != nil {
 		t.Fatal(err)
 	}

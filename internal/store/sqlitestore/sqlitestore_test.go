@@ -2,6 +2,9 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
 	"testing"
 
 	"rookery/internal/store"
@@ -38,4 +41,21 @@ func openAlice(t *testing.T, dir string, opts Options) (*Store, store.Mailbox) {
 		t.Fatal(err)
 	}
 	return s, inbox
+}
+
+// undoMigration runs stmts (which undo migration version) on the closed
+// store in dir and forgets the migration, so that the next Open applies it
+// again to the data already there.
+func undoMigration(t *testing.T, dir string, version int, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", dsn(filepath.Join(dir, "rookery.db"), connWrite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range append(stmts, fmt.Sprintf(`DELETE FROM schema_version WHERE version = %d`, version)) {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 }
