@@ -93,15 +93,12 @@ func (t *wtx) indexBlob(id store.BlobID, text *store.IndexText) error {
 	return nil
 }
 
-// insertTexts writes the FTS5 rows of the documents that the batch's
-// successful jobs created. It runs after their savepoints are released:
-// FTS5 flushes its pending terms to a new index segment whenever a
-// savepoint opens, so inserting inside each job's savepoint made one
-// segment per message and kept FTS5 merging them (the larger part of
-// indexing's cost); here the batch's documents make one segment at the
-// commit. A document deleted later in the batch gets no text, and one
-// whose rowid was reused by a later job's document only that one's.
-func (w *writer) insertTexts(batch []*job) error {
+// insertTexts queues the texts of the documents that the batch's
+// successful jobs created in search_pending, in the batch's transaction;
+// the indexer moves them into the FTS5 table later (indexStep). A document
+// deleted later in the batch gets no text, and one whose rowid was reused
+// by a later job's document only that one's.
+func (w *writer) insertTexts(batch []*job) (int, error) {
 	var last map[int64]int // doc -> index in pending of its last text
 	var pending []pendingText
 	for _, j := range batch {
@@ -119,18 +116,36 @@ func (w *writer) insertTexts(batch []*job) error {
 			pending = append(pending, p)
 		}
 	}
+	n := 0
 	for _, p := range pending {
 		if p.text == nil {
 			continue
 		}
-		st, err := w.prepare(`INSERT INTO search_text(rowid, hfrom, hto, hcc, hbcc, hsubject, hother, body)
+		st, err := w.prepare(`INSERT OR REPLACE INTO search_pending(doc, hfrom, hto, hcc, hbcc, hsubject, hother, body)
 			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM search_docs WHERE id = ?1 AND blob = ?9)`)
 		if err != nil {
-			return err
+			return n, err
 		}
 		t := p.text
 		if _, err := st.Exec(p.doc, t.From, t.To, t.Cc, t.Bcc, t.Subject, t.Other, t.Body, string(p.blob)); err != nil {
-			return fmt.Errorf("document %d: %w", p.doc, err)
+			return n, fmt.Errorf("document %d: %w", p.doc, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// PendingTexts reports how many stored messages' search texts wait for
+// the indexer (they are found by scanning meanwhile).
+func (s *Store) PendingTexts() int64 { return s.pendingTexts.Load() }
+
+// WaitIndexed returns once no search text is pending, or with ctx's error.
+func (s *Store) WaitIndexed(ctx context.Context) error {
+	for s.pendingTexts.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
 	return nil
@@ -288,7 +303,8 @@ func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx 
 }
 
 // textMatches adds to set the UIDs of mbox's messages whose document
-// matches the FTS query q, and those of messages not indexed yet; with
+// matches the FTS query q, and those of messages not indexed yet (no
+// document, or its text still pending); with
 // old, also those whose document is older than searchtext.Version.
 func (s *Store) textMatches(tx rawTx, mbox store.MailboxID, q string, old bool, set *uidSet) error {
 	set.uids = map[store.UID]struct{}{}
@@ -306,6 +322,13 @@ func (s *Store) textMatches(tx rawTx, mbox store.MailboxID, q string, old bool, 
 			WHERE d.textver < ?`, []any{int64(mbox), int64(searchtext.Version)}, add); err != nil {
 			return err
 		}
+	}
+	// Documents the indexer has not reached yet (a few, unless it is
+	// behind): candidates, exactly as they were when this snapshot was
+	// taken.
+	if err := tx.each(`SELECT m.uid FROM search_pending p JOIN search_docs d ON d.id = p.doc
+		JOIN messages m ON m.blob = d.blob AND m.mailbox = ?`, []any{int64(mbox)}, add); err != nil {
+		return err
 	}
 	if s.unindexed.Load() {
 		return tx.each(`SELECT uid FROM messages m WHERE mailbox = ?

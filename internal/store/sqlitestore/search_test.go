@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"rookery/internal/imapnum"
 	"rookery/internal/search"
@@ -68,6 +69,7 @@ func TestSearchIndexMaintenance(t *testing.T) {
 		{search.And(search.Header("From", "jörg"), search.Key{Op: search.OpBody, Value: "sisyphus"}), nil},
 		{search.Or(search.Header("Subject", "lunch"), search.Key{Op: search.OpUID, Set: imapnum.Set{{Start: 1, Stop: 1}}}), []store.UID{1, 2}},
 	}
+	waitIndexed(t, s)
 	for _, c := range cases {
 		if got := find(inbox.ID, c.k); !slices.Equal(got, c.want) {
 			t.Errorf("%v: got %v, want %v", c.k, got, c.want)
@@ -114,6 +116,7 @@ func TestSearchIndexMaintenance(t *testing.T) {
 	if n, err := s.Reindex(ctx, ""); err != nil || n != 1 {
 		t.Fatalf("Reindex = %d, %v", n, err)
 	}
+	waitIndexed(t, s)
 	if got := find(inbox.ID, search.Key{Op: search.OpBody, Value: "nothing like it"}); len(got) != 0 {
 		t.Errorf("after reindex: %v", got)
 	}
@@ -156,6 +159,7 @@ func TestSearchAddressText(t *testing.T) {
 	}
 	check := func(s *Store, old bool) {
 		t.Helper()
+		waitIndexed(t, s)
 		for _, c := range cases {
 			want := c.want
 			if old && c.k.Op != search.OpHeader {
@@ -188,6 +192,16 @@ func TestSearchAddressText(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(s, false)
+}
+
+// waitIndexed waits (bounded) until the indexer has no text pending.
+func waitIndexed(t *testing.T, s *Store) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.WaitIndexed(ctx); err != nil {
+		t.Fatalf("search texts still pending: %d", s.PendingTexts())
+	}
 }
 
 // reopen opens an existing store.
@@ -244,6 +258,7 @@ func TestSearchTextsInBatches(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	waitIndexed(t, s)
 	var orphans, missing, docs int
 	q := `SELECT (SELECT count(*) FROM search_text WHERE rowid NOT IN (SELECT id FROM search_docs)),
 		(SELECT count(*) FROM search_docs WHERE id NOT IN (SELECT rowid FROM search_text)),
@@ -268,5 +283,42 @@ func TestSearchTextsInBatches(t *testing.T) {
 		if !strings.Contains(strings.ToLower(text), subj) { // stored folded
 			t.Errorf("document with subject %q has text %q", subj, text)
 		}
+	}
+}
+
+// TestPendingTextsAreCandidates: a message whose text the indexer has not
+// reached yet is a candidate for every text search (exactness never waits
+// for the index), and once indexed only matching searches return it; the
+// pending texts survive a restart and are indexed after it.
+func TestPendingTextsAreCandidates(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, inbox := openAlice(t, dir, Options{})
+	s.w.indexPaused.Store(true)
+	ref, err := s.WriteBlob(ctx, strings.NewReader("Subject: hello\r\n\r\nquarterly numbers\r\n"), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.PendingTexts(); n != 1 {
+		t.Fatalf("%d texts pending, want 1", n)
+	}
+	for _, k := range []search.Key{{Op: search.OpBody, Value: "quarterly"}, {Op: search.OpBody, Value: "nowhere"}} {
+		if got, err := s.SearchCandidates(ctx, inbox.ID, k); err != nil || !slices.Equal(got, []store.UID{1}) {
+			t.Fatalf("%v while pending: %v, %v; want [1]", k, got, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = reopen(t, dir)
+	waitIndexed(t, s)
+	if got, _ := s.SearchCandidates(ctx, inbox.ID, search.Key{Op: search.OpBody, Value: "nowhere"}); len(got) != 0 {
+		t.Fatalf("indexed after the restart, a non-matching search still returns %v", got)
+	}
+	if got, _ := s.SearchCandidates(ctx, inbox.ID, search.Key{Op: search.OpBody, Value: "quarterly"}); !slices.Equal(got, []store.UID{1}) {
+		t.Fatalf("indexed after the restart: %v, want [1]", got)
 	}
 }

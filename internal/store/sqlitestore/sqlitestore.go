@@ -71,6 +71,10 @@ type Store struct {
 	// stored before migration 0005, or whose text extraction failed):
 	// text searches then also return the messages of such blobs.
 	unindexed atomic.Bool
+
+	// pendingTexts counts the search texts waiting for the writer's
+	// indexer (search_pending, migration 0011); written by the writer.
+	pendingTexts atomic.Int64
 	// oldText is set while some search document is older than
 	// searchtext.Version (written before migration 0009): its message is
 	// then a candidate for every address key (search.OpAddress).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"rookery/internal/events"
@@ -31,7 +32,25 @@ type writer struct {
 	closed bool // guarded by mu
 
 	stmts map[string]*sql.Stmt // prepared on conn; used only by run
+
+	// The indexer's state, used only by run (see indexStep).
+	indexN    int       // documents per index step, adapted to its duration
+	lastIndex time.Time // end of the last index step
+	// indexPaused stops the indexer (tests of pending texts).
+	indexPaused atomic.Bool
 }
+
+// Index steps: each moves up to indexN pending texts into the FTS5 table
+// in one transaction (one index segment for all of them). indexN adapts
+// so that a step takes about indexStepTarget: the writer runs no commit
+// meanwhile. While commits keep coming, a step still runs every
+// indexMaxWait, so the index never falls far behind.
+const (
+	indexStepTarget = 15 * time.Millisecond
+	indexMaxWait    = 200 * time.Millisecond
+	indexMinN       = 8
+	indexMaxN       = 1024
+)
 
 // job is one write: fn runs inside a savepoint of the batch transaction.
 type job struct {
@@ -67,6 +86,11 @@ func newWriter(s *Store, conn *sql.Conn) *writer {
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 		stmts: make(map[string]*sql.Stmt),
+
+		indexN: 64,
+	}
+	if err := w.countPending(); err != nil { // texts left before a restart
+		s.log.Error("counting pending search texts", "err", err)
 	}
 	go w.run()
 	return w
@@ -126,17 +150,32 @@ func (w *writer) run() {
 	}
 	for {
 		var j *job
-		select {
-		case jj, ok := <-w.jobs:
-			if !ok {
-				return
+		if w.s.pendingTexts.Load() > 0 && len(w.jobs) == 0 && !w.indexPaused.Load() {
+			// Idle: index what is pending, a step at a time, so that a
+			// commit arriving meanwhile waits at most one step.
+			w.indexStep()
+			select {
+			case jj, ok := <-w.jobs:
+				if !ok {
+					return
+				}
+				j = jj
+			default:
+				continue
 			}
-			j = jj
-		case <-tick:
-			if err := w.checkExternal(ext); err != nil {
-				w.s.log.Warn("checking for changes by other processes", "err", err)
+		} else {
+			select {
+			case jj, ok := <-w.jobs:
+				if !ok {
+					return
+				}
+				j = jj
+			case <-tick:
+				if err := w.checkExternal(ext); err != nil {
+					w.s.log.Warn("checking for changes by other processes", "err", err)
+				}
+				continue
 			}
-			continue
 		}
 		batch = append(batch[:0], j)
 	fill:
@@ -152,11 +191,71 @@ func (w *writer) run() {
 			}
 		}
 		w.runBatch(batch)
+		if w.s.pendingTexts.Load() > 0 && time.Since(w.lastIndex) > indexMaxWait && !w.indexPaused.Load() {
+			w.indexStep() // busy: keep the index within indexMaxWait
+		}
 	}
 }
 
-// exec runs a transaction-control statement (BEGIN, SAVEPOINT, ...),
-// prepared once.
+// indexStep moves up to indexN pending texts into the FTS5 table in one
+// transaction. Failures are logged and retried at the next step: the
+// texts stay pending and searches treat their messages as candidates.
+func (w *writer) indexStep() {
+	start := time.Now()
+	defer func() { w.lastIndex = time.Now() }()
+	err := func() error {
+		if err := w.exec("BEGIN IMMEDIATE"); err != nil {
+			return err
+		}
+		ins, err := w.prepare(`INSERT INTO search_text(rowid, hfrom, hto, hcc, hbcc, hsubject, hother, body)
+			SELECT doc, hfrom, hto, hcc, hbcc, hsubject, hother, body FROM search_pending ORDER BY doc LIMIT ?`)
+		if err == nil {
+			_, err = ins.Exec(w.indexN)
+		}
+		var del *sql.Stmt
+		if err == nil {
+			del, err = w.prepare(`DELETE FROM search_pending WHERE doc IN (SELECT doc FROM search_pending ORDER BY doc LIMIT ?)`)
+		}
+		if err == nil {
+			_, err = del.Exec(w.indexN)
+		}
+		if err != nil {
+			_ = w.exec("ROLLBACK")
+			return err
+		}
+		if err := w.exec("COMMIT"); err != nil {
+			_ = w.exec("ROLLBACK")
+			return err
+		}
+		return w.countPending()
+	}()
+	if err != nil {
+		w.s.log.Error("indexing search texts", "err", err)
+		return
+	}
+	switch d := time.Since(start); {
+	case d > 2*indexStepTarget && w.indexN > indexMinN:
+		w.indexN /= 2
+	case d < indexStepTarget/2 && w.indexN < indexMaxN:
+		w.indexN *= 2
+	}
+}
+
+// countPending reads how many texts wait for the indexer into
+// Store.pendingTexts (deletions by triggers change it too).
+func (w *writer) countPending() error {
+	st, err := w.prepare(`SELECT count(*) FROM search_pending`)
+	if err != nil {
+		return err
+	}
+	var n int64
+	if err := st.QueryRow().Scan(&n); err != nil {
+		return err
+	}
+	w.s.pendingTexts.Store(n)
+	return nil
+}
+
 func (w *writer) exec(q string) error {
 	st, err := w.prepare(q)
 	if err != nil {
@@ -206,7 +305,8 @@ func (w *writer) runBatch(batch []*job) {
 		}
 		drops = append(drops, j.dropBlobs...)
 	}
-	if err := w.insertTexts(batch); err != nil {
+	queued, err := w.insertTexts(batch)
+	if err != nil {
 		_ = w.exec("ROLLBACK")
 		fail(fmt.Errorf("index text: %w", err))
 		return
@@ -236,6 +336,11 @@ func (w *writer) runBatch(batch []*job) {
 		_ = w.exec("ROLLBACK")
 		fail(fmt.Errorf("commit: %w", err))
 		return
+	}
+	if queued > 0 {
+		if w.s.pendingTexts.Add(int64(queued)) == int64(queued) {
+			w.lastIndex = time.Now() // the wait starts with the first text
+		}
 	}
 	w.s.deleteBlobFiles(drops)
 	for i, j := range batch {
