@@ -18,6 +18,7 @@
 //	go run ./tests/mixload -addr 127.0.0.1:1143 -clients 50 -users 20 -pass pass -duration 30s
 //	go run ./tests/mixload -addr 127.0.0.1:1993 -tls -user-list alice,bob -json > run.json
 //
+// Clients connect one after the other over the first half of -warmup.
 // Client i works on user (i mod M)+1, named by -user-format (user1..userM)
 // or taken from -user-list. Before the clock starts, -prefill tops every
 // user's mailbox up to K messages; the messages (median ~4 KB, a fifth
@@ -36,7 +37,8 @@
 // or that contradict what the session knows (an EXPUNGE of a message
 // beyond EXISTS, a UID that changes), and dropped connections are counted
 // per command, with the first few of each reported; a client whose
-// connection breaks reconnects. The run ends at -warmup + -duration + a
+// connection breaks reconnects after 1 s (failed attempts back off up to
+// 8 s), as mail clients do. The run ends at -warmup + -duration + a
 // grace period of -timeout + 1s at the latest: every connection is closed
 // then.
 package main
@@ -196,7 +198,10 @@ func run(ctx context.Context, cfg *config, log io.Writer) (*report, error) {
 			stop: stop,
 			ctx:  wctx,
 		}
-		wg.Go(w.run)
+		// Clients connect one after the other over the first half of
+		// the warm-up, not all in the same instant.
+		delay := cfg.warmup / 2 * time.Duration(i) / time.Duration(cfg.clients)
+		wg.Go(func() { w.run(delay) })
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

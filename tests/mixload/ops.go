@@ -28,28 +28,37 @@ type worker struct {
 	mailboxes []string // selectable mailboxes from the last LIST
 	appended  int
 	idleWait  time.Duration // time the last IDLE spent waiting (not counted as latency)
+	dropped   bool          // the connection was dropped after an error: wait before reconnecting
 }
 
 const headerFetch = "(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)])"
 
-// run connects and loops until the end of the run, then logs out.
-func (w *worker) run() {
-	backoff := 100 * time.Millisecond
+// run connects after delay (the ramp-up) and loops until the end of the
+// run, then logs out. After a failed connection attempt, or an error that
+// dropped the connection, it waits before reconnecting as mail clients
+// do: 1 s, doubling up to 8 s, with jitter.
+func (w *worker) run(delay time.Duration) {
+	if !w.sleep(delay) {
+		return
+	}
+	const firstBackoff = time.Second
+	backoff := firstBackoff
 	for time.Now().Before(w.st.end) {
 		if w.s == nil {
+			if w.dropped {
+				w.dropped = false
+				if !w.sleep(backoff/2 + time.Duration(w.rng.Int64N(int64(backoff)))) {
+					return
+				}
+			}
 			if err := w.connect(); err != nil {
-				if w.ctx.Err() != nil {
+				if !w.sleep(backoff/2 + time.Duration(w.rng.Int64N(int64(backoff)))) {
 					return
 				}
-				select {
-				case <-time.After(backoff + time.Duration(w.rng.Int64N(int64(backoff)))):
-				case <-w.ctx.Done():
-					return
-				}
-				backoff = min(2*backoff, 2*time.Second)
+				backoff = min(2*backoff, 8*time.Second)
 				continue
 			}
-			backoff = 100 * time.Millisecond
+			backoff = firstBackoff
 		}
 		if w.cfg.maxMessages > 0 && len(w.s.uids) > w.cfg.maxMessages {
 			t := time.Now()
@@ -77,6 +86,22 @@ func (w *worker) run() {
 	}
 }
 
+// sleep waits for d, or less when the run ends first; it reports whether
+// the run goes on.
+func (w *worker) sleep(d time.Duration) bool {
+	if left := time.Until(w.st.end); d > left {
+		d = left
+	}
+	if d > 0 {
+		select {
+		case <-time.After(d):
+		case <-w.ctx.Done():
+			return false
+		}
+	}
+	return time.Now().Before(w.st.end)
+}
+
 // after records an operation and drops the connection after an error that
 // leaves it unusable.
 func (w *worker) after(row int, start time.Time, d time.Duration, err error) {
@@ -85,6 +110,7 @@ func (w *worker) after(row int, start time.Time, d time.Duration, err error) {
 	if err != nil && !errors.As(err, &se) && w.s != nil {
 		w.s.close()
 		w.s = nil
+		w.dropped = true
 		w.st.reconnects.Add(1)
 	}
 }
@@ -115,10 +141,11 @@ func (w *worker) do(op int) error {
 	case opRelogin:
 		err := w.s.logout()
 		w.s = nil
-		if err != nil {
-			return err
+		if err == nil {
+			err = w.connect()
 		}
-		return w.connect()
+		w.dropped = err != nil
+		return err
 	}
 	return fmt.Errorf("operation %d", op)
 }

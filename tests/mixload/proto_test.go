@@ -309,3 +309,38 @@ func TestUIDSet(t *testing.T) {
 		t.Errorf("uidSet = %q", got)
 	}
 }
+
+// TestTrim: a mailbox above -max-messages loses its oldest messages down
+// to 90% of it, by UID, with UID EXPUNGE when the server has UIDPLUS and
+// EXPUNGE otherwise.
+func TestTrim(t *testing.T) {
+	for _, uidplus := range []bool{true, false} {
+		expunge := "m3 EXPUNGE\r\n"
+		if uidplus {
+			expunge = "m3 UID EXPUNGE 101:105,107:113\r\n"
+		}
+		var fetched, expunged strings.Builder
+		for i := 1; i <= 12; i++ {
+			fetched.WriteString("* " + strconv.Itoa(i) + " FETCH (UID " + strconv.Itoa(map[bool]int{true: 100, false: 101}[i <= 5]+i) + ")\r\n")
+			expunged.WriteString("* 1 EXPUNGE\r\n")
+		}
+		s, done := pipeSession(t, []step{
+			{"m1 FETCH 1:12 (UID)\r\n", fetched.String() + "m1 OK\r\n"},
+			{"m2 UID STORE 101:105,107:113 +FLAGS.SILENT (\\Deleted)\r\n", "m2 OK\r\n"},
+			{expunge, expunged.String() + "m3 OK\r\n"},
+		})
+		s.caps["UIDPLUS"] = uidplus
+		s.uids = make([]uint32, 30)
+		s.cfg.maxMessages = 20
+		w := &worker{cfg: s.cfg, s: s}
+		if err := w.trim(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if len(s.uids) != 18 {
+			t.Errorf("UIDPLUS %v: %d messages left, want 18", uidplus, len(s.uids))
+		}
+	}
+}
