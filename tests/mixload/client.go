@@ -176,8 +176,18 @@ func (s *session) exec(line string, fn func(*response) error) (response, error) 
 	return s.readTagged(tag, line, fn)
 }
 
-// readTagged reads up to the response tagged tag.
+// readTagged reads up to the response tagged tag. Errors other than a
+// tagged NO or BAD name the command.
 func (s *session) readTagged(tag, line string, fn func(*response) error) (response, error) {
+	r, err := s.readTaggedRaw(tag, line, fn)
+	var se *statusError
+	if err != nil && !errors.As(err, &se) {
+		err = fmt.Errorf("%s: %w", shorten(line), err)
+	}
+	return r, err
+}
+
+func (s *session) readTaggedRaw(tag, line string, fn func(*response) error) (response, error) {
 	for {
 		r, err := s.read()
 		if err != nil {
