@@ -181,6 +181,7 @@ func run(ctx context.Context, cfg *config, log io.Writer) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
+	fmt.Fprintf(log, "mixload: %d clients on %s: %s warm-up, then %s measured\n", cfg.clients, cfg.addr, cfg.warmup, cfg.duration)
 	t0 := time.Now()
 	st := &stats{t0: t0, start: t0.Add(cfg.warmup), end: t0.Add(cfg.warmup + cfg.duration)}
 	stop := newStopper(st.end.Add(cfg.timeout + time.Second))
