@@ -29,6 +29,7 @@ type worker struct {
 	appended  int
 	idleWait  time.Duration // time the last IDLE spent waiting (not counted as latency)
 	dropped   bool          // the connection was dropped after an error: wait before reconnecting
+	nextTrim  time.Time     // no trim before this (after one that failed)
 }
 
 const headerFetch = "(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)])"
@@ -60,10 +61,15 @@ func (w *worker) run(delay time.Duration) {
 			}
 			backoff = firstBackoff
 		}
-		if w.cfg.maxMessages > 0 && len(w.s.uids) > w.cfg.maxMessages {
+		if w.cfg.maxMessages > 0 && len(w.s.uids) > w.cfg.maxMessages && time.Now().After(w.nextTrim) {
 			t := time.Now()
 			err := w.trim()
 			w.after(rowTrim, t, time.Since(t), err)
+			if w.s != nil && len(w.s.uids) > w.cfg.maxMessages {
+				// The trim failed or did not shrink the mailbox: do not
+				// retry before the next operations.
+				w.nextTrim = time.Now().Add(5 * time.Second)
+			}
 			continue
 		}
 		op := w.cfg.weights.pick(w.rng)
