@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"context"
+	"errors"
 
 	"rookery/internal/imap"
 	"rookery/internal/imapcmd"
@@ -101,6 +102,13 @@ func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.
 	return nil
 }
 
+// expungedMeanwhile reports whether err says that a message's content is
+// gone: another session expunged the message after its row was read, and
+// its content file went with the commit. It is answered like a message
+// expunged before the read: no data for it (RFC 2180 §4.1.2), and the
+// EXPUNGE follows when the protocol allows.
+func expungedMeanwhile(err error) bool { return errors.Is(err, store.ErrNoSuchMessage) }
+
 // fetcher writes FETCH responses for one command.
 type fetcher struct {
 	c         *conn
@@ -135,7 +143,7 @@ func (f *fetcher) writeChunk(msgs []store.Message) error {
 				err = f.write(seq, m, d, false)
 			}
 			d.close()
-			if err != nil {
+			if err != nil && !expungedMeanwhile(err) {
 				return err
 			}
 		}
@@ -161,6 +169,9 @@ func (f *fetcher) writeChunk(msgs []store.Message) error {
 		d, err := f.prepare(m)
 		if err != nil {
 			d.close()
+			if expungedMeanwhile(err) {
+				continue
+			}
 			failed = err
 			break
 		}

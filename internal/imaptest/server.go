@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -36,6 +37,10 @@ const (
 	// call then returns the context's error and Server.Unblocked
 	// receives it.
 	BlockMailbox = "rookery-test-block"
+	// GoneContent is a message content that OpenBlob reports as gone
+	// (store.ErrNoSuchMessage), as when another session's expunge
+	// deleted its file after the message's row was read.
+	GoneContent = "rookery-test-gone"
 )
 
 // ErrInjected is the error returned for ErrorMailbox and its blob.
@@ -213,13 +218,14 @@ func blobID(s string) store.BlobID {
 var (
 	panicBlob = blobID(PanicMailbox)
 	errorBlob = blobID(ErrorMailbox)
+	goneBlob  = blobID(GoneContent)
 )
 
 // FetchContent leaves the content of the fault blobs out, so that the
 // server opens them (OpenBlob below).
 func (f faultStore) FetchContent(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
 	return f.Store.FetchContent(ctx, mbox, uids, func(m store.Message) error {
-		if m.Blob == panicBlob || m.Blob == errorBlob {
+		if m.Blob == panicBlob || m.Blob == errorBlob || m.Blob == goneBlob {
 			m.Content = nil
 		}
 		return fn(m)
@@ -232,6 +238,8 @@ func (f faultStore) OpenBlob(ctx context.Context, id store.BlobID) (store.Blob, 
 		panic("imaptest: injected panic")
 	case errorBlob:
 		return nil, ErrInjected
+	case goneBlob:
+		return nil, fmt.Errorf("imaptest: blob %s: %w", id, store.ErrNoSuchMessage)
 	}
 	return f.Store.OpenBlob(ctx, id)
 }
