@@ -41,6 +41,11 @@ func (w *writer) checkExternal(x *externalWatch) error {
 	if x.started && dv == x.dataVersion {
 		return nil
 	}
+	// Another process (rookery deliver, reindex) may have left search
+	// texts for the indexer.
+	if err := w.countPending(); err != nil {
+		return err
+	}
 	rows, err := w.conn.QueryContext(context.Background(), `SELECT id, account, highestmodseq FROM mailboxes`)
 	if err != nil {
 		return fmt.Errorf("list mailboxes: %w", err)

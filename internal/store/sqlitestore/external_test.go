@@ -65,3 +65,41 @@ func TestExternalChangesPublished(t *testing.T) {
 		}
 	}
 }
+
+// TestExternalPendingTextsIndexed: search texts another process left
+// pending (a `rookery deliver` exits before its indexer ran) are indexed
+// by the server's indexer once it notices that process's commit.
+func TestExternalPendingTextsIndexed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	server, inbox := openAlice(t, dir, Options{Bus: events.NewMemory()})
+	deliver, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver.w.indexPaused.Store(true)
+	ref, err := deliver.WriteBlob(ctx, bytes.NewReader([]byte("Subject: x\r\n\r\nbody\r\n")), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deliver.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := deliver.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * externalCheckInterval)
+	for {
+		var n int
+		if err := server.rdb.QueryRowContext(ctx, `SELECT count(*) FROM search_pending`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d texts left by the other process never indexed", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

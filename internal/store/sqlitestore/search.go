@@ -455,7 +455,8 @@ const reindexBatch = 256
 
 // Reindex rebuilds the search documents (and stores missing anatomies)
 // of the blobs of one account's messages, or of every blob when account
-// is "". It returns how many blobs it indexed. It runs beside a live
+// is "", and returns once their texts are indexed. It returns how many
+// blobs it indexed. It runs beside a live
 // server: each batch is one writer transaction, and a blob deleted
 // meanwhile is skipped.
 func (s *Store) Reindex(ctx context.Context, account string) (int, error) {
@@ -543,6 +544,10 @@ func (s *Store) Reindex(ctx context.Context, account string) (int, error) {
 		s.unindexed.Store(unindexed)
 	}
 	if err := s.checkOldText(ctx); err != nil {
+		return n, fmt.Errorf("reindex: %w", err)
+	}
+	// Return with the texts in the index, not only queued for it.
+	if err := s.WaitIndexed(ctx); err != nil {
 		return n, fmt.Errorf("reindex: %w", err)
 	}
 	return n, nil
