@@ -361,7 +361,8 @@ type Store interface {
 	// another session: UIDs in [lo, hi) are recent for the caller alone.
 	ClaimRecent(ctx context.Context, mbox MailboxID) (lo, hi UID, err error)
 	// Fetch calls fn for each existing message whose UID is in uids (no
-	// Star), in UID order, stopping at fn's first error.
+	// Star), in UID order, stopping at fn's first error. A mailbox that
+	// no longer exists has no messages (Changes reports it gone).
 	Fetch(ctx context.Context, mbox MailboxID, uids imapnum.Set, fn func(Message) error) error
 	// FetchAnatomy is Fetch with Message.Anatomy filled (nil for a blob
 	// stored without one). Fetch itself never reads anatomies.

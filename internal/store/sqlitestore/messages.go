@@ -347,9 +347,6 @@ func (s *Store) Fetch(ctx context.Context, mbox store.MailboxID, uids imapnum.Se
 func (s *Store) scanMessages(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, query string, row func([]driver.Value) error) error {
 	rs := normalize(uids)
 	return s.readRaw(ctx, func(tx rawTx) error {
-		if _, _, err := readMailboxRaw(tx, mbox); err != nil {
-			return err
-		}
 		each := func(lo, hi uint32) error {
 			return tx.each(query, []any{int64(mbox), int64(lo), int64(hi)}, func(r []driver.Value) error {
 				if !rs.contains(uint32(vInt(r[0]))) {

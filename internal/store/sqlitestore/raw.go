@@ -28,9 +28,12 @@ type readConn struct {
 	stmts map[string]driver.Stmt // used by one goroutine at a time
 }
 
-// Bounds of the read connections kept.
+// Bounds of the read connections kept: one per session reading at once is
+// kept (a connection opened again prepares its statements again), each
+// with a small page cache (dsn), which a commit by the writer empties
+// anyway.
 const (
-	maxIdleReaders = 16
+	maxIdleReaders = 64
 	// maxCachedStmts bounds the statements kept per connection; queries
 	// built from arguments (search) beyond it are prepared and closed.
 	maxCachedStmts = 64

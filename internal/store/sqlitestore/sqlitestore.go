@@ -118,6 +118,10 @@ func dsn(path string, kind int) string {
 		// unmapped). A mapped scan of a huge mailbox is faster only
 		// when nothing commits (SORT of 20k: 33 ms mapped, 41 not).
 		q.Add("_pragma", "query_only(1)")
+		// 512 KiB: WAL readers drop their cache at the first read
+		// after any commit, so a larger one rarely helps, and up to
+		// maxIdleReaders connections are kept.
+		q.Add("_pragma", "cache_size(-512)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
