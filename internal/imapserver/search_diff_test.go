@@ -129,7 +129,7 @@ func renderMessage(r *rand.Rand, d *searchtest.Doc) []byte {
 	return []byte(b.String())
 }
 
-// noIndex hides a store's SearchIndex: the searcher then scans.
+// noIndex hides a store's store.SearchIndex: the searcher then scans.
 type noIndex struct{ store.Store }
 
 // TestSearchDifferential runs random searches through the server's search

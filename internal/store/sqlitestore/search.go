@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -86,9 +88,7 @@ func (t *wtx) indexBlob(id store.BlobID, text *store.IndexText) error {
 		}
 		return err
 	}
-	if text.Version < searchtext.Version {
-		t.w.s.oldText.Store(true)
-	}
+	t.w.s.lowerTextVer(text.Version)
 	t.job.texts = append(t.job.texts, pendingText{doc: doc, blob: id, text: text})
 	return nil
 }
@@ -151,29 +151,42 @@ func (s *Store) WaitIndexed(ctx context.Context) error {
 	return nil
 }
 
-// ftsColumns maps header fields to their index column; other fields are
-// in hother.
-var ftsColumns = map[string]string{"from": "hfrom", "to": "hto", "cc": "hcc", "bcc": "hbcc", "subject": "hsubject"}
+// ftsColumns maps text fields to their index column; store.TextAll
+// searches every column.
+var ftsColumns = map[store.TextField]string{
+	store.TextFrom: "hfrom", store.TextTo: "hto", store.TextCc: "hcc", store.TextBcc: "hbcc",
+	store.TextSubject: "hsubject", store.TextOther: "hother", store.TextBody: "body",
+}
 
 // ftsCombined marks a text key made by mergeTexts: its Value is an FTS5
 // query already.
-const ftsCombined = "\x00fts"
+const ftsCombined store.TextField = 0xff
+
+// minNeedle is the shortest needle (in runes) the trigram index looks up.
+const minNeedle = 3
+
+// isOld reports whether some document may be older than a text key's
+// MinVersion, given the oldest version stored (Store.minTextVer): its
+// candidates then also hold those documents' messages (textMatches).
+func isOld(k store.IndexKey, minVer int) bool {
+	return k.MinVersion > minVer
+}
 
 // mergeTexts replaces the indexable text keys of every And by one key
 // whose FTS query is their conjunction: FTS intersects the posting lists
 // itself instead of the store materialising each needle's matches (a
-// common needle beside a rare one then costs little). Address keys are
-// left alone when oldText is set: their sets hold more than FTS finds
-// (textMatches).
-func mergeTexts(k search.Key, oldText bool) search.Key {
+// common needle beside a rare one then costs little). Keys for which
+// some document is too old are left alone: their sets hold more than
+// FTS finds (textMatches).
+func mergeTexts(k store.IndexKey, minVer int) store.IndexKey {
 	if len(k.Sub) == 0 {
 		return k
 	}
-	sub := make([]search.Key, 0, len(k.Sub))
+	sub := make([]store.IndexKey, 0, len(k.Sub))
 	var qs []string
 	for _, c := range k.Sub {
-		c = mergeTexts(c, oldText)
-		if k.Op == search.OpAnd && isText(c.Op) && !(oldText && c.Op == search.OpAddress) {
+		c = mergeTexts(c, minVer)
+		if k.Op == store.IndexAnd && c.Op == store.IndexNeedle && !isOld(c, minVer) {
 			if q := ftsQuery(c); q != "" {
 				qs = append(qs, "("+q+")")
 				continue
@@ -184,9 +197,9 @@ func mergeTexts(k search.Key, oldText bool) search.Key {
 	switch len(qs) {
 	case 0:
 	case 1:
-		sub = append(sub, search.Key{Op: search.OpText, Field: ftsCombined, Value: qs[0]})
+		sub = append(sub, store.IndexKey{Op: store.IndexNeedle, Field: ftsCombined, Value: qs[0]})
 	default:
-		sub = append(sub, search.Key{Op: search.OpText, Field: ftsCombined, Value: strings.Join(qs, " AND ")})
+		sub = append(sub, store.IndexKey{Op: store.IndexNeedle, Field: ftsCombined, Value: strings.Join(qs, " AND ")})
 	}
 	k.Sub = sub
 	return k
@@ -194,26 +207,16 @@ func mergeTexts(k search.Key, oldText bool) search.Key {
 
 // ftsQuery returns the FTS5 query for a text key, or "" if the index
 // cannot restrict it (the key is then true for every message).
-func ftsQuery(k search.Key) string {
+func ftsQuery(k store.IndexKey) string {
 	if k.Field == ftsCombined {
 		return k.Value
 	}
-	if utf8.RuneCountInString(k.Value) < search.MinIndexedNeedle || strings.ContainsAny(k.Value, "\r\n") {
-		// Indexed text is split at line ends (fields, parts).
+	if utf8.RuneCountInString(k.Value) < minNeedle {
 		return ""
 	}
-	phrase := `"` + strings.ReplaceAll(searchtext.IndexFold(k.Value), `"`, `""`) + `"`
-	switch k.Op {
-	case search.OpHeader, search.OpAddress:
-		// An address key's text (searchtext.Addresses) is in its field's
-		// column.
-		col, ok := ftsColumns[strings.ToLower(k.Field)]
-		if !ok {
-			col = "hother"
-		}
+	phrase := `"` + strings.ReplaceAll(k.Value, `"`, `""`) + `"`
+	if col, ok := ftsColumns[k.Field]; ok {
 		return col + " : " + phrase
-	case search.OpBody:
-		return "body : " + phrase
 	}
 	return phrase
 }
@@ -232,36 +235,31 @@ func (u *uidSet) has(uid store.UID) bool {
 	return ok
 }
 
-func isText(op search.Op) bool {
-	return op == search.OpHeader || op == search.OpAddress || op == search.OpBody || op == search.OpText
-}
-
-// setKey names the candidate set of a text key: its FTS query, marked for
-// an address key, whose set also holds the messages of documents older
-// than the address text (textMatches).
-func setKey(k search.Key) string {
+// setKey names the candidate set of a text key: its FTS query, and the
+// key's MinVersion, since the set also holds the messages of documents
+// older than that (textMatches).
+func setKey(k store.IndexKey) string {
 	q := ftsQuery(k)
-	if k.Op == search.OpAddress && q != "" {
-		return "address\x00" + q
+	if k.MinVersion > 0 && q != "" {
+		return strconv.Itoa(k.MinVersion) + "\x00" + q
 	}
 	return q
 }
 
-// SearchCandidates returns the UIDs of mbox's messages that may match idx
-// (see search.Plan and imapserver.SearchIndex), ascending: text keys
-// through the trigram index, the rest from the messages table.
-func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx search.Key) ([]store.UID, error) {
+// SearchCandidates implements store.SearchIndex: text keys through the
+// trigram index, the rest from the messages table.
+func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx store.IndexKey) ([]store.UID, error) {
 	var out []store.UID
-	oldText := s.oldText.Load()
-	idx = mergeTexts(idx, oldText)
+	minVer := int(s.minTextVer.Load())
+	idx = mergeTexts(idx, minVer)
 	err := s.readRaw(ctx, func(tx rawTx) error {
 		if _, _, err := readMailboxRaw(tx, mbox); err != nil {
 			return err
 		}
 		sets := map[string]*uidSet{}
-		var collect func(k search.Key) error
-		collect = func(k search.Key) error {
-			if isText(k.Op) {
+		var collect func(k store.IndexKey) error
+		collect = func(k store.IndexKey) error {
+			if k.Op == store.IndexNeedle {
 				q, key := ftsQuery(k), setKey(k)
 				if _, done := sets[key]; done {
 					return nil
@@ -271,7 +269,11 @@ func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx 
 				if set.all {
 					return nil
 				}
-				return s.textMatches(tx, mbox, q, k.Op == search.OpAddress && oldText, set)
+				old := 0
+				if isOld(k, minVer) {
+					old = k.MinVersion
+				}
+				return s.textMatches(tx, mbox, q, old, set)
 			}
 			for _, c := range k.Sub {
 				if err := collect(c); err != nil {
@@ -304,9 +306,9 @@ func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx 
 
 // textMatches adds to set the UIDs of mbox's messages whose document
 // matches the FTS query q, and those of messages not indexed yet (no
-// document, or its text still pending); with
-// old, also those whose document is older than searchtext.Version.
-func (s *Store) textMatches(tx rawTx, mbox store.MailboxID, q string, old bool, set *uidSet) error {
+// document, or its text still pending); with old > 0, also those whose
+// document's text version is below old.
+func (s *Store) textMatches(tx rawTx, mbox store.MailboxID, q string, old int, set *uidSet) error {
 	set.uids = map[store.UID]struct{}{}
 	add := func(r []driver.Value) error {
 		set.uids[uint32(vInt(r[0]))] = struct{}{}
@@ -317,9 +319,9 @@ func (s *Store) textMatches(tx rawTx, mbox store.MailboxID, q string, old bool, 
 		[]any{int64(mbox), q}, add); err != nil {
 		return err
 	}
-	if old {
+	if old > 0 {
 		if err := tx.each(`SELECT m.uid FROM search_docs d JOIN messages m ON m.blob = d.blob AND m.mailbox = ?
-			WHERE d.textver < ?`, []any{int64(mbox), int64(searchtext.Version)}, add); err != nil {
+			WHERE d.textver < ?`, []any{int64(mbox), int64(old)}, add); err != nil {
 			return err
 		}
 	}
@@ -339,14 +341,14 @@ func (s *Store) textMatches(tx rawTx, mbox store.MailboxID, q string, old bool, 
 
 // textOnly answers a key made only of text keys, And and Or from the text
 // sets alone, without scanning the mailbox.
-func textOnly(k search.Key, sets map[string]*uidSet) ([]store.UID, bool) {
-	var eval func(k search.Key) (*uidSet, bool)
-	eval = func(k search.Key) (*uidSet, bool) {
+func textOnly(k store.IndexKey, sets map[string]*uidSet) ([]store.UID, bool) {
+	var eval func(k store.IndexKey) (*uidSet, bool)
+	eval = func(k store.IndexKey) (*uidSet, bool) {
 		switch {
-		case isText(k.Op):
+		case k.Op == store.IndexNeedle:
 			set := sets[setKey(k)]
 			return set, !set.all
-		case k.Op == search.OpAnd && len(k.Sub) > 0:
+		case k.Op == store.IndexAnd && len(k.Sub) > 0:
 			var acc *uidSet
 			for _, c := range k.Sub {
 				s, ok := eval(c)
@@ -367,7 +369,7 @@ func textOnly(k search.Key, sets map[string]*uidSet) ([]store.UID, bool) {
 				}
 			}
 			return acc, true
-		case k.Op == search.OpOr:
+		case k.Op == store.IndexOr:
 			acc := &uidSet{uids: map[store.UID]struct{}{}}
 			for _, c := range k.Sub {
 				s, ok := eval(c)
@@ -404,49 +406,48 @@ type candRow struct {
 }
 
 // evalIndex evaluates an index key on a row: exact keys exactly, text
-// keys by their sets, date prefilters as true (a superset: the residual
-// tests them).
-func evalIndex(k search.Key, r *candRow, sets map[string]*uidSet) bool {
+// keys by their sets.
+func evalIndex(k store.IndexKey, r *candRow, sets map[string]*uidSet) bool {
 	switch k.Op {
-	case search.OpAll:
+	case store.IndexAll:
 		return true
-	case search.OpAnd:
+	case store.IndexAnd:
 		for _, c := range k.Sub {
 			if !evalIndex(c, r, sets) {
 				return false
 			}
 		}
 		return true
-	case search.OpOr:
+	case store.IndexOr:
 		for _, c := range k.Sub {
 			if evalIndex(c, r, sets) {
 				return true
 			}
 		}
 		return false
-	case search.OpNot:
+	case store.IndexNot:
 		return !evalIndex(k.Sub[0], r, sets)
-	case search.OpFlag:
+	case store.IndexFlag:
 		return r.flags&k.Flag != 0
-	case search.OpKeyword:
+	case store.IndexKeyword:
 		for kw := range strings.SplitSeq(r.keywords, " ") {
 			if kw != "" && strings.EqualFold(kw, k.Value) {
 				return true
 			}
 		}
 		return false
-	case search.OpUID:
-		return k.Set.Contains(r.uid)
-	case search.OpLarger:
+	case store.IndexUID:
+		return k.UIDs.Contains(r.uid)
+	case store.IndexLarger:
 		return uint64(r.size) > k.N
-	case search.OpSmaller:
+	case store.IndexSmaller:
 		return uint64(r.size) < k.N
-	case search.OpModSeq:
+	case store.IndexModSeq:
 		return r.modseq >= k.N
-	case search.OpHeader, search.OpAddress, search.OpBody, search.OpText:
+	case store.IndexNeedle:
 		return sets[setKey(k)].has(r.uid)
 	}
-	return true // date prefilters
+	return true
 }
 
 // reindexBatch is how many blobs one writer transaction of Reindex
@@ -543,7 +544,7 @@ func (s *Store) Reindex(ctx context.Context, account string) (int, error) {
 		}
 		s.unindexed.Store(unindexed)
 	}
-	if err := s.checkOldText(ctx); err != nil {
+	if err := s.checkTextVersions(ctx); err != nil {
 		return n, fmt.Errorf("reindex: %w", err)
 	}
 	// Return with the texts in the index, not only queued for it.
@@ -643,14 +644,26 @@ func (s *Store) SortFields(ctx context.Context, mbox store.MailboxID, uids imapn
 	return nil
 }
 
-// checkOldText sets oldText to whether some document is older than
-// searchtext.Version.
-func (s *Store) checkOldText(ctx context.Context) error {
-	var old bool
-	if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM search_docs WHERE textver < ?)`,
-		searchtext.Version).Scan(&old); err != nil {
+// noTextVer is Store.minTextVer while no document is stored.
+const noTextVer = math.MaxInt64
+
+// lowerTextVer lowers Store.minTextVer to v if v is older.
+func (s *Store) lowerTextVer(v int) {
+	for {
+		cur := s.minTextVer.Load()
+		if int64(v) >= cur || s.minTextVer.CompareAndSwap(cur, int64(v)) {
+			return
+		}
+	}
+}
+
+// checkTextVersions sets minTextVer to the oldest text version of the
+// stored documents.
+func (s *Store) checkTextVersions(ctx context.Context) error {
+	var v int64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT coalesce(min(textver), ?) FROM search_docs`, int64(noTextVer)).Scan(&v); err != nil {
 		return err
 	}
-	s.oldText.Store(old)
+	s.minTextVer.Store(v)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"rookery/internal/imapnum"
 	"rookery/internal/search"
+	"rookery/internal/searchtext"
 	"rookery/internal/store"
 )
 
@@ -27,7 +28,7 @@ func TestSearchIndexMaintenance(t *testing.T) {
 	}
 	find := func(mbox store.MailboxID, k search.Key) []store.UID {
 		t.Helper()
-		uids, err := s.SearchCandidates(ctx, mbox, k)
+		uids, err := s.SearchCandidates(ctx, mbox, searchtext.IndexKey(k))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,7 +166,7 @@ func TestSearchAddressText(t *testing.T) {
 			if old && c.k.Op != search.OpHeader {
 				want = []store.UID{1, 2} // every old document is a candidate
 			}
-			got, err := s.SearchCandidates(ctx, inbox.ID, c.k)
+			got, err := s.SearchCandidates(ctx, inbox.ID, searchtext.IndexKey(c.k))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -306,7 +307,7 @@ func TestPendingTextsAreCandidates(t *testing.T) {
 		t.Fatalf("%d texts pending, want 1", n)
 	}
 	for _, k := range []search.Key{{Op: search.OpBody, Value: "quarterly"}, {Op: search.OpBody, Value: "nowhere"}} {
-		if got, err := s.SearchCandidates(ctx, inbox.ID, k); err != nil || !slices.Equal(got, []store.UID{1}) {
+		if got, err := s.SearchCandidates(ctx, inbox.ID, searchtext.IndexKey(k)); err != nil || !slices.Equal(got, []store.UID{1}) {
 			t.Fatalf("%v while pending: %v, %v; want [1]", k, got, err)
 		}
 	}
@@ -315,10 +316,10 @@ func TestPendingTextsAreCandidates(t *testing.T) {
 	}
 	s = reopen(t, dir)
 	waitIndexed(t, s)
-	if got, _ := s.SearchCandidates(ctx, inbox.ID, search.Key{Op: search.OpBody, Value: "nowhere"}); len(got) != 0 {
+	if got, _ := s.SearchCandidates(ctx, inbox.ID, searchtext.IndexKey(search.Key{Op: search.OpBody, Value: "nowhere"})); len(got) != 0 {
 		t.Fatalf("indexed after the restart, a non-matching search still returns %v", got)
 	}
-	if got, _ := s.SearchCandidates(ctx, inbox.ID, search.Key{Op: search.OpBody, Value: "quarterly"}); !slices.Equal(got, []store.UID{1}) {
+	if got, _ := s.SearchCandidates(ctx, inbox.ID, searchtext.IndexKey(search.Key{Op: search.OpBody, Value: "quarterly"})); !slices.Equal(got, []store.UID{1}) {
 		t.Fatalf("indexed after the restart: %v, want [1]", got)
 	}
 }

@@ -75,10 +75,11 @@ type Store struct {
 	// pendingTexts counts the search texts waiting for the writer's
 	// indexer (search_pending, migration 0011); written by the writer.
 	pendingTexts atomic.Int64
-	// oldText is set while some search document is older than
-	// searchtext.Version (written before migration 0009): its message is
-	// then a candidate for every address key (search.OpAddress).
-	oldText atomic.Bool
+	// minTextVer is the oldest store.IndexText.Version of the stored
+	// search documents (noTextVer if none): a text key whose MinVersion
+	// is above it also has the messages of the older documents as
+	// candidates.
+	minTextVer atomic.Int64
 
 	pinMu sync.Mutex
 	pins  map[string]time.Time // blob id → last WriteBlob; guarded by pinMu
@@ -183,7 +184,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: check search index: %w", err)
 	}
 	s.unindexed.Store(unindexed)
-	if err := s.checkOldText(ctx); err != nil {
+	if err := s.checkTextVersions(ctx); err != nil {
 		_ = conn.Close()
 		_ = wdb.Close()
 		_ = rdb.Close()
