@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"rookery/internal/events"
+	"rookery/internal/ingest"
 	"rookery/internal/store/sqlitestore"
 )
 
@@ -59,7 +60,7 @@ func runReindex(ctx context.Context, e *env, args []string) int {
 			return e.errorf("reindex %s: %v", user, err)
 		}
 	}
-	n, err := st.Reindex(ctx, user)
+	n, err := ingest.Reindex(ctx, st, user, logger)
 	if err != nil {
 		return e.errorf("reindex: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"rookery/internal/ingest"
 	"rookery/internal/mailview"
 	"rookery/internal/search"
 	"rookery/internal/search/searchtest"
@@ -161,7 +162,7 @@ func TestSearchDifferential(t *testing.T) {
 		batch = batch[:0]
 	}
 	for i, m := range msgs {
-		ref, err := st.WriteBlob(ctx, strings.NewReader(string(renderMessage(r, docs[i]))), -1)
+		ref, err := ingest.Write(ctx, st, strings.NewReader(string(renderMessage(r, docs[i]))), -1, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

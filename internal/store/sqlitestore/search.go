@@ -1,14 +1,11 @@
 package sqlitestore
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"math"
 	"slices"
 	"strconv"
@@ -16,56 +13,13 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"rookery/internal/anatomy"
 	"rookery/internal/imapnum"
-	"rookery/internal/search"
-	"rookery/internal/searchtext"
 	"rookery/internal/store"
 )
 
 // The text index (migration 0005): one FTS5 trigram document per blob,
 // written with the blob row and deleted with it. SearchCandidates answers
 // a search plan's Index part from it and from the messages table.
-
-// textCapture keeps the first bytes of a message being written so that
-// its text can be extracted without reading the file back; larger
-// messages are read back from the file (only their header and text
-// parts). Memory per concurrent write is bounded by its cap.
-type textCapture struct {
-	buf  bytes.Buffer
-	max  int
-	over bool
-}
-
-// captureMax is how much of a message WriteBlob keeps in memory for text
-// extraction: most messages fit.
-const captureMax = 2 << 20
-
-func (c *textCapture) Write(p []byte) (int, error) {
-	if !c.over {
-		if c.buf.Len()+len(p) > c.max {
-			c.over = true
-			c.buf = bytes.Buffer{}
-		} else {
-			c.buf.Write(p)
-		}
-	}
-	return len(p), nil
-}
-
-// extractText computes a written blob's index text from the captured
-// bytes, or from the file when they did not fit.
-func (s *Store) extractText(id string, root *anatomy.Part, c *textCapture) (*store.IndexText, error) {
-	if !c.over {
-		return searchtext.Extract(bytes.NewReader(c.buf.Bytes()), root)
-	}
-	f, err := s.blobs.Open(id)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return searchtext.Extract(f, root)
-}
 
 // indexBlob writes the index document of a blob unless it has one.
 func (t *wtx) indexBlob(id store.BlobID, text *store.IndexText) error {
@@ -75,9 +29,9 @@ func (t *wtx) indexBlob(id store.BlobID, text *store.IndexText) error {
 	}
 	var doc int64
 	sf := text.Sort
-	var sent any
-	if d, ok := search.ParseDate(sf.Date); ok {
-		sent = d.Unix()
+	var sent any // NULL: readers parse date
+	if !sf.Sent.IsZero() {
+		sent = sf.Sent.Unix()
 	}
 	err := t.queryRow(`INSERT INTO search_docs(blob, date, subject, msgid, inreplyto, refs, sent, textver) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(blob) DO NOTHING RETURNING id`,
@@ -139,13 +93,22 @@ func (w *writer) insertTexts(batch []*job) (int, error) {
 // the indexer (they are found by scanning meanwhile).
 func (s *Store) PendingTexts() int64 { return s.pendingTexts.Load() }
 
-// WaitIndexed returns once no search text is pending, or with ctx's error.
+// WaitIndexed implements store.Store: it returns once no search text is
+// pending (those other processes left count once the writer noticed
+// their commits), and after SetBlobIndex it reads again which contents
+// lack a document and the oldest text version (checkIndex).
 func (s *Store) WaitIndexed(ctx context.Context) error {
 	for s.pendingTexts.Load() > 0 {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if s.recheckIndex.Swap(false) {
+		if err := s.checkIndex(ctx); err != nil {
+			s.recheckIndex.Store(true)
+			return fmt.Errorf("check search index: %w", err)
 		}
 	}
 	return nil
@@ -450,22 +413,9 @@ func evalIndex(k store.IndexKey, r *candRow, sets map[string]*uidSet) bool {
 	return true
 }
 
-// reindexBatch is how many blobs one writer transaction of Reindex
-// indexes.
-const reindexBatch = 256
-
-// Reindex rebuilds the search documents (and stores missing anatomies)
-// of the blobs of one account's messages, or of every blob when account
-// is "", and returns once their texts are indexed. It returns how many
-// blobs it indexed. It runs beside a live
-// server: each batch is one writer transaction, and a blob deleted
-// meanwhile is skipped.
-func (s *Store) Reindex(ctx context.Context, account string) (int, error) {
-	type item struct {
-		id      string
-		anatomy []byte
-	}
-	var items []item
+// BlobsToIndex implements store.Store.
+func (s *Store) BlobsToIndex(ctx context.Context, account string) ([]store.BlobIndex, error) {
+	var out []store.BlobIndex
 	q, args := `SELECT id, anatomy FROM blobs ORDER BY id`, []any{}
 	if account != "" {
 		q = `SELECT DISTINCT b.id, b.anatomy FROM blobs b JOIN messages m ON m.blob = b.id
@@ -475,107 +425,55 @@ func (s *Store) Reindex(ctx context.Context, account string) (int, error) {
 	}
 	err := s.readRaw(ctx, func(tx rawTx) error {
 		return tx.each(q, args, func(r []driver.Value) error {
-			it := item{id: vString(r[0])}
-			if b, ok := r[1].([]byte); ok {
-				it.anatomy = append([]byte(nil), b...)
+			b := store.BlobIndex{ID: store.BlobID(vString(r[0]))}
+			if a, ok := r[1].([]byte); ok {
+				b.Anatomy = append([]byte(nil), a...)
 			}
-			items = append(items, it)
+			out = append(out, b)
 			return nil
 		})
 	})
 	if err != nil {
-		return 0, fmt.Errorf("reindex: %w", err)
+		return nil, fmt.Errorf("list contents to index: %w", err)
 	}
-	type doc struct {
-		id      string
-		anatomy []byte // to store, nil if stored already
-		text    *store.IndexText
-	}
-	n := 0
-	for start := 0; start < len(items); start += reindexBatch {
-		var docs []doc
-		for _, it := range items[start:min(start+reindexBatch, len(items))] {
-			d, err := s.reindexOne(ctx, it.id, it.anatomy)
-			if errors.Is(err, fs.ErrNotExist) {
-				s.log.Warn("reindex: blob file missing", "blob", it.id)
+	return out, nil
+}
+
+// SetBlobIndex implements store.Store: one writer transaction replaces
+// the documents of the given blobs. The next WaitIndexed reads again
+// what is unindexed or old.
+func (s *Store) SetBlobIndex(ctx context.Context, blobs []store.BlobIndex) error {
+	err := s.w.do(ctx, func(t *wtx) error {
+		for _, b := range blobs {
+			if _, err := t.exec(`DELETE FROM search_text WHERE rowid IN (SELECT id FROM search_docs WHERE blob = ?)`, string(b.ID)); err != nil {
+				return err
+			}
+			if _, err := t.exec(`DELETE FROM search_docs WHERE blob = ?`, string(b.ID)); err != nil {
+				return err
+			}
+			var exists bool
+			if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM blobs WHERE id = ?)`, string(b.ID)).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
 				continue
 			}
-			if err != nil {
-				return n, fmt.Errorf("reindex blob %s: %w", it.id, err)
-			}
-			docs = append(docs, doc{id: it.id, anatomy: d.anatomy, text: d.text})
-		}
-		err := s.w.do(ctx, func(t *wtx) error {
-			for _, d := range docs {
-				if _, err := t.exec(`DELETE FROM search_text WHERE rowid IN (SELECT id FROM search_docs WHERE blob = ?)`, d.id); err != nil {
-					return err
-				}
-				if _, err := t.exec(`DELETE FROM search_docs WHERE blob = ?`, d.id); err != nil {
-					return err
-				}
-				var exists bool
-				if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM blobs WHERE id = ?)`, d.id).Scan(&exists); err != nil {
-					return err
-				}
-				if !exists {
-					continue
-				}
-				if d.anatomy != nil {
-					if _, err := t.exec(`UPDATE blobs SET anatomy = ?1 WHERE id = ?2 AND `+olderAnatomy, d.anatomy, d.id); err != nil {
-						return err
-					}
-				}
-				if err := t.indexBlob(store.BlobID(d.id), d.text); err != nil {
+			if b.Anatomy != nil {
+				if _, err := t.exec(`UPDATE blobs SET anatomy = ?1 WHERE id = ?2 AND `+olderAnatomy, b.Anatomy, string(b.ID)); err != nil {
 					return err
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return n, fmt.Errorf("reindex: %w", err)
+			if err := t.indexBlob(b.ID, b.Text); err != nil {
+				return err
+			}
 		}
-		n += len(docs)
-	}
-	if account == "" {
-		var unindexed bool
-		if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM blobs b
-			WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.blob = b.id))`).Scan(&unindexed); err != nil {
-			return n, fmt.Errorf("reindex: %w", err)
-		}
-		s.unindexed.Store(unindexed)
-	}
-	if err := s.checkTextVersions(ctx); err != nil {
-		return n, fmt.Errorf("reindex: %w", err)
-	}
-	// Return with the texts in the index, not only queued for it.
-	if err := s.WaitIndexed(ctx); err != nil {
-		return n, fmt.Errorf("reindex: %w", err)
-	}
-	return n, nil
-}
-
-// reindexed is one blob's recomputed anatomy (nil if stored) and text.
-type reindexed struct {
-	anatomy []byte
-	text    *store.IndexText
-}
-
-func (s *Store) reindexOne(ctx context.Context, id string, enc []byte) (reindexed, error) {
-	f, err := s.openContent(ctx, id)
+		return nil
+	})
+	s.recheckIndex.Store(true)
 	if err != nil {
-		return reindexed{}, err
+		return fmt.Errorf("set index of %d contents: %w", len(blobs), err)
 	}
-	defer f.Close()
-	var out reindexed
-	root, err := anatomy.Unmarshal(enc)
-	if len(enc) == 0 || err != nil {
-		if root, err = anatomy.Parse(io.NewSectionReader(f, 0, f.Size())); err != nil {
-			return reindexed{}, err
-		}
-		out.anatomy = anatomy.Marshal(root)
-	}
-	out.text, err = searchtext.Extract(f, root)
-	return out, err
+	return nil
 }
 
 // SortFields calls fn for each message of mbox in uids (no Star), in UID
@@ -657,13 +555,17 @@ func (s *Store) lowerTextVer(v int) {
 	}
 }
 
-// checkTextVersions sets minTextVer to the oldest text version of the
-// stored documents.
-func (s *Store) checkTextVersions(ctx context.Context) error {
+// checkIndex reads whether some content lacks a search document
+// (unindexed) and the oldest text version of the documents (minTextVer).
+func (s *Store) checkIndex(ctx context.Context) error {
+	var unindexed bool
 	var v int64
-	if err := s.rdb.QueryRowContext(ctx, `SELECT coalesce(min(textver), ?) FROM search_docs`, int64(noTextVer)).Scan(&v); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM blobs b
+		WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.blob = b.id)),
+		(SELECT coalesce(min(textver), ?) FROM search_docs)`, int64(noTextVer)).Scan(&unindexed, &v); err != nil {
 		return err
 	}
+	s.unindexed.Store(unindexed)
 	s.minTextVer.Store(v)
 	return nil
 }

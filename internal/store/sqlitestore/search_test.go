@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"rookery/internal/imapnum"
+	"rookery/internal/ingest"
 	"rookery/internal/search"
 	"rookery/internal/searchtext"
 	"rookery/internal/store"
@@ -40,7 +41,7 @@ func TestSearchIndexMaintenance(t *testing.T) {
 	}
 	var nm []store.NewMessage
 	for _, m := range msgs {
-		ref, err := s.WriteBlob(ctx, strings.NewReader(m), -1)
+		ref, err := ingest.Write(ctx, s, strings.NewReader(m), -1, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +107,7 @@ func TestSearchIndexMaintenance(t *testing.T) {
 		t.Fatalf("%d FTS rows left (%v)", fts, err)
 	}
 	// Reindex rebuilds what exists.
-	ref, _ := s.WriteBlob(ctx, strings.NewReader(msgs[0]), -1)
+	ref, _ := ingest.Write(ctx, s, strings.NewReader(msgs[0]), -1, nil)
 	ref.Text = nil // as if stored before the index existed
 	if _, err := s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref}}); err != nil {
 		t.Fatal(err)
@@ -114,7 +115,7 @@ func TestSearchIndexMaintenance(t *testing.T) {
 	if got := find(inbox.ID, search.Key{Op: search.OpBody, Value: "nothing like it"}); len(got) != 1 {
 		t.Errorf("unindexed message is not a candidate: %v", got)
 	}
-	if n, err := s.Reindex(ctx, ""); err != nil || n != 1 {
+	if n, err := ingest.Reindex(ctx, s, "", nil); err != nil || n != 1 {
 		t.Fatalf("Reindex = %d, %v", n, err)
 	}
 	waitIndexed(t, s)
@@ -140,7 +141,7 @@ func TestSearchAddressText(t *testing.T) {
 	}
 	var nm []store.NewMessage
 	for _, m := range msgs {
-		ref, err := s.WriteBlob(ctx, strings.NewReader(m), -1)
+		ref, err := ingest.Write(ctx, s, strings.NewReader(m), -1, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +190,7 @@ func TestSearchAddressText(t *testing.T) {
 	}
 	s = reopen(t, dir)
 	check(s, true)
-	if _, err := s.Reindex(ctx, ""); err != nil {
+	if _, err := ingest.Reindex(ctx, s, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	check(s, false)
@@ -230,7 +231,7 @@ func TestSearchTextsInBatches(t *testing.T) {
 		wg.Go(func() {
 			for i := range 40 {
 				body := fmt.Sprintf("Subject: m%d\r\n\r\nword%d body\r\n", (g+i)%5, (g+i)%5)
-				ref, err := s.WriteBlob(ctx, strings.NewReader(body), -1)
+				ref, err := ingest.Write(ctx, s, strings.NewReader(body), -1, nil)
 				if err != nil {
 					errs <- err
 					return
@@ -296,7 +297,7 @@ func TestPendingTextsAreCandidates(t *testing.T) {
 	dir := t.TempDir()
 	s, inbox := openAlice(t, dir, Options{})
 	s.w.indexPaused.Store(true)
-	ref, err := s.WriteBlob(ctx, strings.NewReader("Subject: hello\r\n\r\nquarterly numbers\r\n"), -1)
+	ref, err := ingest.Write(ctx, s, strings.NewReader("Subject: hello\r\n\r\nquarterly numbers\r\n"), -1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

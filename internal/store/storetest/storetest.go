@@ -22,6 +22,7 @@ import (
 
 	"rookery/internal/events"
 	"rookery/internal/imapnum"
+	"rookery/internal/ingest"
 	"rookery/internal/store"
 )
 
@@ -129,9 +130,11 @@ func (h *harness) mailbox(acct store.AccountID, name string) store.Mailbox {
 	return must(h.s.Mailbox(ctx, acct, name))(h.t)
 }
 
+// blob writes a message as every caller does (package ingest), so that
+// its reference carries its anatomy and index text.
 func (h *harness) blob(content string) store.BlobRef {
 	h.t.Helper()
-	return must(h.s.WriteBlob(ctx, strings.NewReader(content), -1))(h.t)
+	return must(ingest.Write(ctx, h.s, strings.NewReader(content), -1, nil))(h.t)
 }
 
 func message(i int) string {
@@ -1015,7 +1018,7 @@ func testConcurrentAppend(t *testing.T, h *harness) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range per {
-				ref, err := h.s.WriteBlob(ctx, strings.NewReader(message(w*1000+i)), -1)
+				ref, err := ingest.Write(ctx, h.s, strings.NewReader(message(w*1000+i)), -1, nil)
 				if err != nil {
 					t.Error(err)
 					return
@@ -1146,7 +1149,7 @@ func testDeleteAccount(t *testing.T, h *harness) {
 	}
 }
 
-// testAnatomy checks that the anatomy computed by WriteBlob is stored with
+// testAnatomy checks that the anatomy computed at ingest is stored with
 // the blob, returned by FetchAnatomy only, kept for a blob row that
 // exists, and that SetAnatomy fills a missing one.
 func testAnatomy(t *testing.T, h *harness) {
@@ -1154,7 +1157,7 @@ func testAnatomy(t *testing.T, h *harness) {
 	inbox := h.mailbox(a.ID, "INBOX")
 	ref := h.blob(message(1))
 	if len(ref.Anatomy) == 0 {
-		t.Fatal("WriteBlob returned no anatomy")
+		t.Fatal("ingest.Write returned no anatomy")
 	}
 	bare := h.blob(message(2))
 	bare.Anatomy = nil // as if written before anatomies existed
