@@ -9,7 +9,6 @@ import (
 
 	"rookery/internal/events"
 	"rookery/internal/ingest"
-	"rookery/internal/store/sqlitestore"
 )
 
 const reindexUsage = `Usage:
@@ -46,7 +45,7 @@ func runReindex(ctx context.Context, e *env, args []string) int {
 		return e.errorf("data directory %s does not exist", cfg.DataDir)
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := sqlitestore.Open(ctx, cfg.DataDir, storeOptions(cfg, events.NewMemory(), logger))
+	st, err := openStore(ctx, cfg, events.NewMemory(), logger)
 	if err != nil {
 		return e.errorf("open data directory: %v", err)
 	}
