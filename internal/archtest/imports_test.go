@@ -142,3 +142,31 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestOneStoreOpener checks that the CLI opens its store in one place:
+// only internal/cli/store.go (openStore) imports a backend.
+func TestOneStoreOpener(t *testing.T) {
+	dir, err := filepath.Abs("../cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no files in %s (%v)", dir, err)
+	}
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") || filepath.Base(path) == "store.go" {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if isBackend(strings.TrimPrefix(p, module)) {
+				t.Errorf("internal/cli/%s imports %s: open stores with openStore (store.go)", filepath.Base(path), p)
+			}
+		}
+	}
+}
