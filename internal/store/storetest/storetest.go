@@ -1,7 +1,10 @@
 // Package storetest is the conformance suite that every store.Store backend
 // runs: one t.Run per behaviour, including a second observing session (an
 // events subscriber and a second reader), reopening a store on the same data
-// and concurrent writers.
+// and concurrent writers, the change feed, and the search index
+// (store.SearchIndex, which every backend implements) with its catch-up
+// after appends and reindex. Messages are written through package ingest,
+// as the server writes them.
 //
 // A backend's test calls Run with a function that opens its store for an Env;
 // opening the same Env again (after Close) must open the same data.
@@ -67,6 +70,11 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Copy", testCopy},
 		{"Move", testMove},
 		{"Changes", testChanges},
+		{"ChangesCopyMove", testChangesCopyMove},
+		{"SearchCandidates", testSearchCandidates},
+		{"SearchCatchUp", testSearchCatchUp},
+		{"ReindexLists", testReindexLists},
+		{"SortFields", testSortFields},
 		{"ClaimRecent", testClaimRecent},
 		{"UIDsNotReused", testUIDsNotReused},
 		{"ConcurrentAppend", testConcurrentAppend},
