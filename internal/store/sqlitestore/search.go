@@ -18,8 +18,11 @@ import (
 )
 
 // The text index (migration 0005): one FTS5 trigram document per blob,
-// written with the blob row and deleted with it. SearchCandidates answers
-// a search plan's Index part from it and from the messages table.
+// written with the blob row and deleted with it, holding the text given
+// in BlobRef.Text or SetBlobIndex (already folded by its producer).
+// SearchCandidates answers a store.IndexKey from it and from the messages
+// table; needles arrive folded and mapped to their text field, so the
+// store knows nothing of search keys.
 
 // indexBlob writes the index document of a blob unless it has one.
 func (t *wtx) indexBlob(id store.BlobID, text *store.IndexText) error {
@@ -476,10 +479,11 @@ func (s *Store) SetBlobIndex(ctx context.Context, blobs []store.BlobIndex) error
 	return nil
 }
 
-// SortFields calls fn for each message of mbox in uids (no Star), in UID
-// order, with its metadata and the stored SORT/THREAD header fields of
-// its content that want names, nil when the content is not indexed: one
-// read for what SORT and THREAD need. Without store.SortMeta only the
+// SortFields implements store.SearchIndex: it calls fn for each message
+// of mbox in uids (no Star), in UID order, with its metadata and the
+// stored SORT/THREAD header fields of its content that want names, nil
+// when the content is not indexed: one read for what SORT and THREAD
+// need. Without store.SortMeta only the
 // UID, internal date (in UTC) and size of the message are set: SORT over
 // a large mailbox is then bound by how many columns SQLite hands over.
 func (s *Store) SortFields(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, want store.SortWant, fn func(store.Message, *store.SortFields) error) error {
