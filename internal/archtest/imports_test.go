@@ -25,24 +25,38 @@ var allowed = map[string][]string{
 	"internal/imapcmd":           {"internal/imapwire", "internal/imapnum"},
 	"internal/mailview":          {"internal/store", "internal/imapnum"},
 	"internal/blob":              {"internal/store"},
-	"internal/store/sqlitestore": {"internal/store", "internal/blob", "internal/events", "internal/imapnum", "internal/anatomy", "internal/search", "internal/searchtext"},
+	"internal/store/sqlitestore": {"internal/store", "internal/blob", "internal/events", "internal/imapnum"},
+	"internal/ingest":            {"internal/store", "internal/anatomy", "internal/search", "internal/searchtext"},
 	"internal/anatomy":           {},
 	"internal/imapfetch":         {"internal/anatomy"},
 	"internal/search":            {"internal/store", "internal/imapnum", "internal/anatomy"},
 	"internal/searchtext":        {"internal/anatomy", "internal/imapfetch", "internal/search", "internal/store"},
 	"internal/search/searchtest": {"internal/search", "internal/store", "internal/imapnum", "internal/anatomy"},
-	"internal/store/storetest":   {"internal/store", "internal/events", "internal/imapnum", "internal/blob"},
+	"internal/store/storetest":   {"internal/store", "internal/events", "internal/imapnum", "internal/blob", "internal/ingest"},
 	"internal/auth":              {"internal/store"},
 	"internal/tlsconf":           {},
 	"internal/config":            {},
-	"internal/imapserver":        {"internal/store", "internal/events", "internal/auth", "internal/imap", "internal/imapcmd", "internal/imapwire", "internal/imapnum", "internal/mailview", "internal/utf7", "internal/anatomy", "internal/imapfetch", "internal/search", "internal/searchtext"},
+	"internal/imapserver":        {"internal/store", "internal/events", "internal/auth", "internal/imap", "internal/imapcmd", "internal/imapwire", "internal/imapnum", "internal/mailview", "internal/utf7", "internal/anatomy", "internal/imapfetch", "internal/search", "internal/searchtext", "internal/ingest"},
 	"internal/imaptest":          {"*"},
 	"internal/cli":               {"*"},
-	"internal/delivery":          {"internal/store"},
+	"internal/delivery":          {"internal/store", "internal/ingest"},
 	"internal/lmtp":              {"internal/delivery", "internal/store"},
 	"internal/metrics":           {},
 	"internal/archtest":          {},
 	"internal/benchcorpus":       {},
+}
+
+// backendForbidden lists what no store backend (a package under
+// internal/store/ other than the conformance suite) may import, whatever
+// the table above says: messages are parsed, texts extracted and search
+// keys converted above the store (packages ingest and searchtext), so a
+// second backend stores what it is given and answers store.IndexKey.
+var backendForbidden = []string{"internal/search", "internal/searchtext", "internal/imapfetch", "internal/anatomy", "internal/ingest",
+	"internal/imap", "internal/imapserver", "internal/imapcmd", "internal/imapwire", "internal/mailview"}
+
+// isBackend reports whether pkg is a store backend.
+func isBackend(pkg string) bool {
+	return strings.HasPrefix(pkg, "internal/store/") && pkg != "internal/store/storetest"
 }
 
 // forbiddenExternal lists external imports a package must not use.
@@ -106,6 +120,9 @@ func TestImportGraph(t *testing.T) {
 				if !contains(allow, dep) && !contains(allow, "*") {
 					t.Errorf("%s imports %s, which it must not (layering: see ARCHITECTURE.md)", pkg, dep)
 				}
+				if isBackend(pkg) && (contains(backendForbidden, dep) || strings.HasPrefix(dep, "internal/search/")) {
+					t.Errorf("store backend %s imports %s: parsing, text extraction and search keys belong above the store", pkg, dep)
+				}
 				continue
 			}
 			for _, bad := range forbiddenExternal[pkg] {
@@ -124,4 +141,32 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestOneStoreOpener checks that the CLI opens its store in one place:
+// only internal/cli/store.go (openStore) imports a backend.
+func TestOneStoreOpener(t *testing.T) {
+	dir, err := filepath.Abs("../cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no files in %s (%v)", dir, err)
+	}
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") || filepath.Base(path) == "store.go" {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if isBackend(strings.TrimPrefix(p, module)) {
+				t.Errorf("internal/cli/%s imports %s: open stores with openStore (store.go)", filepath.Base(path), p)
+			}
+		}
+	}
 }

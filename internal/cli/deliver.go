@@ -13,7 +13,6 @@ import (
 	"rookery/internal/delivery"
 	"rookery/internal/events"
 	"rookery/internal/store"
-	"rookery/internal/store/sqlitestore"
 )
 
 // Exit codes of `rookery deliver`, from sysexits.h, as sendmail and
@@ -87,7 +86,7 @@ func runDeliver(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
 	}
-	st, err := sqlitestore.Open(ctx, cfg.DataDir, storeOptions(cfg, events.NewMemory(), logger))
+	st, err := openStore(ctx, cfg, events.NewMemory(), logger)
 	if err != nil {
 		e.errorf("open data directory: %v", err)
 		return deliverOpenExit(err)

@@ -8,7 +8,7 @@ import (
 	"os"
 
 	"rookery/internal/events"
-	"rookery/internal/store/sqlitestore"
+	"rookery/internal/ingest"
 )
 
 const reindexUsage = `Usage:
@@ -45,7 +45,7 @@ func runReindex(ctx context.Context, e *env, args []string) int {
 		return e.errorf("data directory %s does not exist", cfg.DataDir)
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := sqlitestore.Open(ctx, cfg.DataDir, storeOptions(cfg, events.NewMemory(), logger))
+	st, err := openStore(ctx, cfg, events.NewMemory(), logger)
 	if err != nil {
 		return e.errorf("open data directory: %v", err)
 	}
@@ -59,7 +59,7 @@ func runReindex(ctx context.Context, e *env, args []string) int {
 			return e.errorf("reindex %s: %v", user, err)
 		}
 	}
-	n, err := st.Reindex(ctx, user)
+	n, err := ingest.Reindex(ctx, st, user, logger)
 	if err != nil {
 		return e.errorf("reindex: %v", err)
 	}

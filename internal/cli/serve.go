@@ -22,7 +22,6 @@ import (
 	"rookery/internal/lmtp"
 	"rookery/internal/metrics"
 	"rookery/internal/store"
-	"rookery/internal/store/sqlitestore"
 	"rookery/internal/tlsconf"
 )
 
@@ -124,7 +123,7 @@ func (f serveFlags) loadConfig() (config.Config, error) {
 // serve runs the server until ctx is done or a listener fails.
 func serve(ctx context.Context, e *env, cfg config.Config, demo bool, logger *slog.Logger) (err error) {
 	bus := events.NewMemory()
-	st, err := sqlitestore.Open(ctx, cfg.DataDir, storeOptions(cfg, bus, logger))
+	st, err := openStore(ctx, cfg, bus, logger)
 	if err != nil {
 		return fmt.Errorf("open data directory %s: %w", cfg.DataDir, err)
 	}
@@ -377,12 +376,6 @@ func printDemo(e *env, addrs map[string]string, created, selfSigned bool) {
 		fmt.Fprintf(w, "Try:  openssl s_client -quiet -connect %s   then type:  a LOGIN %s %s\n", a, demoUser, demoPassword)
 	}
 	fmt.Fprintln(w, "Stop with Ctrl-C.")
-}
-
-// storeOptions maps the configuration onto sqlitestore.Options.
-func storeOptions(cfg config.Config, bus events.Bus, logger *slog.Logger) sqlitestore.Options {
-	return sqlitestore.Options{Bus: bus, Logger: logger, DefaultQuota: sqlitestore.DefaultQuota{
-		StorageBytes: int64(cfg.Quota.Storage), Messages: cfg.Quota.Messages}}
 }
 
 // newAgent builds the delivery agent used by LMTP and `rookery deliver`.

@@ -16,7 +16,6 @@ import (
 	"rookery/internal/config"
 	"rookery/internal/events"
 	"rookery/internal/store"
-	"rookery/internal/store/sqlitestore"
 )
 
 const userUsage = `Usage:
@@ -128,7 +127,7 @@ func runUser(ctx context.Context, e *env, args []string) int {
 	}
 
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := sqlitestore.Open(ctx, dataDir, storeOptions(cfg, events.NewMemory(), logger))
+	st, err := openStore(ctx, cfg, events.NewMemory(), logger)
 	if err != nil {
 		return e.errorf("open data directory: %v", err)
 	}

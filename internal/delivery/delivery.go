@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"rookery/internal/ingest"
 	"rookery/internal/store"
 )
 
@@ -186,7 +187,7 @@ func (a *Agent) Deliver(ctx context.Context, env Envelope, rcpts []Recipient, r 
 	if a.opts.MaxSize >= 0 {
 		limit = a.opts.MaxSize + int64(len(p0))
 	}
-	first, err := a.opts.Store.WriteBlob(ctx, io.MultiReader(strings.NewReader(p0), cr), limit)
+	first, err := ingest.Write(ctx, a.opts.Store, io.MultiReader(strings.NewReader(p0), cr), limit, a.log)
 	if err == nil && cr.n == 0 {
 		err = ErrEmpty
 	}
@@ -224,7 +225,7 @@ func (a *Agent) copyFor(ctx context.Context, src store.BlobRef, skip int, prefix
 		defer b.Close()
 		body = io.NewSectionReader(b, int64(skip), b.Size()-int64(skip))
 	}
-	ref, err := a.opts.Store.WriteBlob(ctx, io.MultiReader(strings.NewReader(prefix), body), -1)
+	ref, err := ingest.Write(ctx, a.opts.Store, io.MultiReader(strings.NewReader(prefix), body), -1, a.log)
 	if err != nil {
 		return store.BlobRef{}, fmt.Errorf("write message: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"rookery/internal/imaptest"
+	"rookery/internal/ingest"
 	"rookery/internal/store"
 )
 
@@ -47,7 +48,7 @@ func fillMixed(b *testing.B, srv *imaptest.Server, n int) {
 	}
 	refs := make([]store.BlobRef, 200)
 	for i := range refs {
-		if refs[i], err = srv.Store.WriteBlob(ctx, bytes.NewReader(mixedMessage(i)), -1); err != nil {
+		if refs[i], err = ingest.Write(ctx, srv.Store, bytes.NewReader(mixedMessage(i)), -1, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"rookery/internal/benchcorpus"
 	"rookery/internal/imaptest"
+	"rookery/internal/ingest"
 	"rookery/internal/store"
 )
 
@@ -56,7 +57,7 @@ func searchServer(b *testing.B) *imaptest.Server {
 		for w := range 4 {
 			wg.Go(func() {
 				for i := w; i < n; i += 4 {
-					ref, err := srv.Store.WriteBlob(ctx, bytes.NewReader(benchcorpus.Message(i)), -1)
+					ref, err := ingest.Write(ctx, srv.Store, bytes.NewReader(benchcorpus.Message(i)), -1, nil)
 					if err != nil {
 						mu.Lock()
 						firstErr = err
@@ -83,7 +84,7 @@ func searchServer(b *testing.B) *imaptest.Server {
 			}
 			refs = refs[:len(refs):len(refs)]
 		}
-		b.Logf("search corpus: %d messages, %d MB, WriteBlob %v, Append %v", n, searchCorpus.bytes>>20, wrote, time.Since(start)-wrote)
+		b.Logf("search corpus: %d messages, %d MB, ingest.Write %v, Append %v", n, searchCorpus.bytes>>20, wrote, time.Since(start)-wrote)
 		searchCorpus.srv = srv
 	})
 	if searchCorpus.srv == nil {
@@ -128,10 +129,10 @@ func BenchmarkThreadReferences(b *testing.B) {
 	benchSearch(b, `THREAD REFERENCES UTF-8 ALL`, 1)
 }
 
-// BenchmarkAppendIndexed measures WriteBlob+Append of one corpus message
-// with its search text indexed; BenchmarkAppendUnindexed the same with
-// the text dropped before Append (no FTS insert). WriteBlob extracts the
-// text in both: BenchmarkExtractText in package searchtext is that part.
+// BenchmarkAppendIndexed measures ingest.Write+Append of one corpus
+// message with its search text indexed; BenchmarkAppendUnindexed the same
+// with the text dropped before Append (no FTS insert). ingest.Write
+// extracts the text in both: BenchmarkExtractText in package searchtext is that part.
 func BenchmarkAppendIndexed(b *testing.B)   { benchAppend(b, true) }
 func BenchmarkAppendUnindexed(b *testing.B) { benchAppend(b, false) }
 
@@ -142,7 +143,7 @@ func benchAppend(b *testing.B, indexed bool) {
 	mb, _ := srv.Store.Mailbox(ctx, acct.ID, "INBOX")
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		ref, err := srv.Store.WriteBlob(ctx, bytes.NewReader(benchcorpus.Message(i)), -1)
+		ref, err := ingest.Write(ctx, srv.Store, bytes.NewReader(benchcorpus.Message(i)), -1, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"rookery/internal/imaptest"
+	"rookery/internal/ingest"
 	"rookery/internal/store"
 )
 
@@ -130,7 +131,7 @@ func fillMailbox(b *testing.B, srv *imaptest.Server, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ref, err := srv.Store.WriteBlob(ctx, bytes.NewReader(message(0, 5000)), -1)
+	ref, err := ingest.Write(ctx, srv.Store, bytes.NewReader(message(0, 5000)), -1, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"rookery/internal/imapcmd"
 	"rookery/internal/imapnum"
 	"rookery/internal/imapwire"
+	"rookery/internal/ingest"
 	"rookery/internal/store"
 )
 
@@ -63,7 +64,7 @@ func cmdAppend(ctx context.Context, c *conn, cmd *imapcmd.Command, app *imapcmd.
 			content = anatomy.EncodeBinaryParts(m.Literal)
 			limit += limit/2 + 64<<10
 		}
-		ref, err := c.srv.opts.Store.WriteBlob(ctx, content, limit)
+		ref, err := ingest.Write(ctx, c.srv.opts.Store, content, limit, c.srv.log)
 		drainLiteral(m.Literal)
 		if err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"rookery/internal/imaptest"
+	"rookery/internal/ingest"
 	"rookery/internal/store"
 )
 
@@ -24,7 +25,7 @@ func appendRaw(t *testing.T, srv *imaptest.Server, msg []byte, withAnatomy bool)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := srv.Store.WriteBlob(ctx, bytes.NewReader(msg), -1)
+	ref, err := ingest.Write(ctx, srv.Store, bytes.NewReader(msg), -1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

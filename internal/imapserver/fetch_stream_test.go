@@ -17,6 +17,7 @@ import (
 
 	"rookery/internal/imapserver"
 	"rookery/internal/imaptest"
+	"rookery/internal/ingest"
 	"rookery/internal/store"
 )
 
@@ -200,12 +201,12 @@ func TestFetchBigMessageStreams(t *testing.T) {
 	}
 	var ref store.BlobRef
 	inuse, alloc := heapGrowth(func() {
-		ref, err = srv.Store.WriteBlob(ctx, msg.reader(), -1)
+		ref, err = ingest.Write(ctx, srv.Store, msg.reader(), -1, nil)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("WriteBlob of %d bytes: heap in use %+d, allocated %d", msg.size(), inuse, alloc)
+	t.Logf("ingest.Write of %d bytes: heap in use %+d, allocated %d", msg.size(), inuse, alloc)
 	if ref.Size != msg.size() {
 		t.Fatalf("blob size %d, want %d", ref.Size, msg.size())
 	}
@@ -213,7 +214,7 @@ func TestFetchBigMessageStreams(t *testing.T) {
 	// detector's own allocations reach several MiB here): the message
 	// must still not be held whole.
 	if inuse > msg.size()/2 {
-		t.Errorf("WriteBlob: heap in use grew by %d bytes", inuse)
+		t.Errorf("ingest.Write: heap in use grew by %d bytes", inuse)
 	}
 	if _, err := srv.Store.Append(ctx, mb.ID, []store.NewMessage{{Blob: ref}}); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"rookery/internal/ingest"
 	"rookery/internal/mailview"
 	"rookery/internal/search"
 	"rookery/internal/search/searchtest"
@@ -129,7 +130,7 @@ func renderMessage(r *rand.Rand, d *searchtest.Doc) []byte {
 	return []byte(b.String())
 }
 
-// noIndex hides a store's SearchIndex: the searcher then scans.
+// noIndex hides a store's store.SearchIndex: the searcher then scans.
 type noIndex struct{ store.Store }
 
 // TestSearchDifferential runs random searches through the server's search
@@ -161,7 +162,7 @@ func TestSearchDifferential(t *testing.T) {
 		batch = batch[:0]
 	}
 	for i, m := range msgs {
-		ref, err := st.WriteBlob(ctx, strings.NewReader(string(renderMessage(r, docs[i]))), -1)
+		ref, err := ingest.Write(ctx, st, strings.NewReader(string(renderMessage(r, docs[i]))), -1, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,22 +9,9 @@ import (
 	"rookery/internal/imapnum"
 	"rookery/internal/mailview"
 	"rookery/internal/search"
+	"rookery/internal/searchtext"
 	"rookery/internal/store"
 )
-
-// SearchIndex is implemented by stores that can answer a search plan's
-// Index part (search.Plan) without reading message files. The server
-// uses it when Options.Store has it, and scans otherwise.
-type SearchIndex interface {
-	// SearchCandidates returns, in ascending order, the UIDs of a
-	// superset of the messages of mbox that match idx: exactly those for
-	// the search.IndexExact operations, any superset for the prefilters.
-	SearchCandidates(ctx context.Context, mbox store.MailboxID, idx search.Key) ([]store.UID, error)
-	// SortFields is Store.Fetch of what want asks for: the header fields
-	// SORT and THREAD read, for messages whose content is indexed (nil
-	// otherwise), and the metadata.
-	SortFields(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, want store.SortWant, fn func(store.Message, *store.SortFields) error) error
-}
 
 // searchChunk bounds how many messages one store read gathers, and
 // searchRanges how many UID ranges: a store may answer a set of many
@@ -137,9 +124,9 @@ func (s *searcher) find(ctx context.Context, k search.Key, extra search.Needs, w
 		return nil, err
 	}
 	var cands []store.UID
-	idx, hasIndex := s.st.(SearchIndex)
+	idx, hasIndex := s.st.(store.SearchIndex)
 	if hasIndex && plan.Index.Op != search.OpAll {
-		cands, err = idx.SearchCandidates(ctx, s.mbox, plan.Index)
+		cands, err = idx.SearchCandidates(ctx, s.mbox, searchtext.IndexKey(plan.Index))
 		if err != nil {
 			return nil, err
 		}

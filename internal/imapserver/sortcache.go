@@ -134,13 +134,13 @@ func (c *sortCache) resized(k sortBoxKey, b *sortBox, n int) {
 	}
 }
 
-// sortFields is SearchIndex.SortFields for what the cache holds (want
+// sortFields is store.SearchIndex.SortFields for what the cache holds (want
 // within sortCacheWant|sortCacheIDs, no metadata): cached messages are
 // answered from memory, the others read with one store read per set and
 // kept. live is how many messages the mailbox has, to drop entries of
 // expunged ones. Messages whose content is not indexed are passed on
 // uncached.
-func (c *sortCache) sortFields(ctx context.Context, idx SearchIndex, k sortBoxKey, live int, set imapnum.Set, want store.SortWant, fn func(store.Message, *store.SortFields) error) error {
+func (c *sortCache) sortFields(ctx context.Context, idx store.SearchIndex, k sortBoxKey, live int, set imapnum.Set, want store.SortWant, fn func(store.Message, *store.SortFields) error) error {
 	b := c.box(k)
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"rookery/internal/imapnum"
-	"rookery/internal/search"
 	"rookery/internal/store"
 )
 
@@ -19,7 +18,7 @@ type fakeIndex struct {
 	reads [][]store.UID
 }
 
-func (f *fakeIndex) SearchCandidates(context.Context, store.MailboxID, search.Key) ([]store.UID, error) {
+func (f *fakeIndex) SearchCandidates(context.Context, store.MailboxID, store.IndexKey) ([]store.UID, error) {
 	return nil, nil
 }
 

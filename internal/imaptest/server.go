@@ -17,7 +17,6 @@ import (
 	"rookery/internal/events"
 	"rookery/internal/imapnum"
 	"rookery/internal/imapserver"
-	"rookery/internal/search"
 	"rookery/internal/store"
 	"rookery/internal/store/sqlitestore"
 	"rookery/internal/tlsconf"
@@ -262,9 +261,9 @@ func (f faultStore) CreateMailbox(ctx context.Context, acct store.AccountID, nam
 }
 
 // SearchCandidates passes the store's search index through
-// (imapserver.SearchIndex), so that servers under test use it.
-func (f faultStore) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx search.Key) ([]store.UID, error) {
-	si, ok := f.Store.(imapserver.SearchIndex)
+// (store.SearchIndex), so that servers under test use it.
+func (f faultStore) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx store.IndexKey) ([]store.UID, error) {
+	si, ok := f.Store.(store.SearchIndex)
 	if !ok {
 		return nil, errors.New("imaptest: the store has no search index")
 	}
@@ -273,7 +272,7 @@ func (f faultStore) SearchCandidates(ctx context.Context, mbox store.MailboxID, 
 
 // SortFields passes the store's stored SORT/THREAD fields through.
 func (f faultStore) SortFields(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, want store.SortWant, fn func(store.Message, *store.SortFields) error) error {
-	si, ok := f.Store.(imapserver.SearchIndex)
+	si, ok := f.Store.(store.SearchIndex)
 	if !ok {
 		return errors.New("imaptest: the store has no search index")
 	}

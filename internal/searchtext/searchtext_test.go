@@ -58,7 +58,7 @@ func TestExtract(t *testing.T) {
 	}
 }
 
-// BenchmarkExtract measures the text extraction WriteBlob does for the
+// BenchmarkExtract measures the text extraction ingest.Write does for the
 // index, on a ~6 KB quoted-printable message.
 func BenchmarkExtract(b *testing.B) {
 	var body strings.Builder

@@ -179,11 +179,13 @@ type Message struct {
 type BlobRef struct {
 	ID   BlobID
 	Size int64
-	// Anatomy is the encoded anatomy computed while writing (nil if
-	// none); Append stores it with a new blob row.
+	// Anatomy is the encoded anatomy (nil if none), computed from the
+	// same bytes by the writer's caller (package ingest): Append stores
+	// it with a new blob row.
 	Anatomy []byte
-	// Text is the searchable text extracted while writing (nil if none);
-	// Append indexes it with a new blob row.
+	// Text is the searchable text (nil if none), extracted by the
+	// writer's caller (package ingest): Append indexes it with a new
+	// blob row.
 	Text *IndexText
 	// Content is the content itself when the store keeps small contents
 	// with their metadata instead of in a file: Append stores it with a
@@ -226,9 +228,10 @@ type IndexText struct {
 // absent (or empty: SORT and THREAD treat both alike).
 type SortFields struct {
 	Date, Subject, MessageID, InReplyTo, References string
-	// Sent is the instant of Date, parsed when the content was indexed:
-	// when a store gives it, it may leave Date "". Zero when Date is
-	// to be parsed (or is absent).
+	// Sent is the instant of Date, parsed by whoever extracted the text
+	// (package ingest) and kept by the store: when a store gives it, it
+	// may leave Date "". Zero when Date is to be parsed (or is absent
+	// or invalid).
 	Sent time.Time
 }
 
@@ -347,7 +350,9 @@ type Store interface {
 	// (fsynced) when it returns, or, for a ref that holds its Content,
 	// durable with the Append that references it. Identical content is
 	// stored once. maxSize < 0 means no limit; more bytes than maxSize
-	// fail with ErrTooBig.
+	// fail with ErrTooBig. It stores the bytes only and reads r to its
+	// end unless it fails: package ingest parses and extracts the same
+	// bytes as they stream through (BlobRef.Anatomy, BlobRef.Text).
 	WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (BlobRef, error)
 	// OpenBlob opens the content of a message.
 	OpenBlob(ctx context.Context, id BlobID) (Blob, error)
@@ -390,6 +395,24 @@ type Store interface {
 	// Changes returns what changed in a mailbox after since.
 	Changes(ctx context.Context, mbox MailboxID, since ModSeq) (Changes, error)
 
+	// WaitIndexed returns once the index texts given to the store
+	// before the call (BlobRef.Text, SetBlobIndex) are in its search
+	// index (SearchIndex then restricts text keys by them), or with
+	// ctx's error. A store may index texts after their commit; its
+	// searches never miss a message meanwhile.
+	WaitIndexed(ctx context.Context) error
+	// BlobsToIndex lists the contents of the messages of the account
+	// named account (of every message when account is ""), in ID
+	// order, each with its stored anatomy (nil if none) and no Text:
+	// what a reindex (package ingest) goes through.
+	BlobsToIndex(ctx context.Context, account string) ([]BlobIndex, error)
+	// SetBlobIndex replaces the index text of each content in blobs by
+	// its Text (nil: none, the content is then a candidate for every
+	// text key) and stores its Anatomy where not nil (as SetAnatomy
+	// does), in one transaction. A content no message references any
+	// more is skipped.
+	SetBlobIndex(ctx context.Context, blobs []BlobIndex) error
+
 	// SetQuota changes an account's limits (see Quota).
 	SetQuota(ctx context.Context, name string, q Quota) error
 	// Quota returns an account's usage and effective limits. Usage is
@@ -402,6 +425,19 @@ type Store interface {
 	SetSCRAMSecret(ctx context.Context, name, secret string) error
 
 	Close() error
+}
+
+// BlobIndex is what the index keeps of one stored content: listed by
+// Store.BlobsToIndex (with the stored anatomy) and written by
+// Store.SetBlobIndex.
+type BlobIndex struct {
+	ID BlobID
+	// Anatomy is the encoded anatomy: the stored one (nil if none) from
+	// BlobsToIndex; for SetBlobIndex one to store, nil to keep the
+	// stored one.
+	Anatomy []byte
+	// Text is the index text to store (SetBlobIndex).
+	Text *IndexText
 }
 
 // Quota is a change of an account's limits: a nil field is left as it is,

@@ -12,6 +12,7 @@ import (
 	"rookery/internal/blob"
 	"rookery/internal/events"
 	"rookery/internal/imapnum"
+	"rookery/internal/ingest"
 	"rookery/internal/store"
 )
 
@@ -51,7 +52,7 @@ func BenchmarkAppendParallel(b *testing.B) {
 					return
 				}
 				msg := append(fmt.Appendf(nil, "Message-Id: %016d\r\n", n), body...)
-				ref, err := s.WriteBlob(ctx, bytes.NewReader(msg), -1)
+				ref, err := ingest.Write(ctx, s, bytes.NewReader(msg), -1, nil)
 				if err != nil {
 					b.Error(err)
 					return
@@ -70,7 +71,7 @@ func BenchmarkAppendParallel(b *testing.B) {
 func fill(b *testing.B, s *Store, mbox store.MailboxID, n int) {
 	b.Helper()
 	ctx := context.Background()
-	ref, err := s.WriteBlob(ctx, bytes.NewReader([]byte("Subject: x\r\n\r\nx\r\n")), -1)
+	ref, err := ingest.Write(ctx, s, bytes.NewReader([]byte("Subject: x\r\n\r\nx\r\n")), -1, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -24,6 +24,11 @@
 // live in the blobs table; a crash between a commit and a file deletion
 // leaves an orphan file, which a repair pass can find with blob.Store.List.
 //
+// It stores what it is given: the anatomy and search text of a content
+// come with its BlobRef (package ingest computes them above the store),
+// and the package parses no messages, dates or search keys (search keys
+// arrive as store.IndexKey).
+//
 // The schema is created and upgraded by the numbered migrations embedded from
 // migrations/, each applied in its own transaction together with the
 // schema_version row that records it.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"rookery/internal/events"
+	"rookery/internal/ingest"
 	"rookery/internal/store"
 )
 
@@ -37,7 +38,7 @@ func TestExternalChangesPublished(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := deliver.WriteBlob(ctx, bytes.NewReader([]byte("Subject: x\r\n\r\nbody\r\n")), -1)
+	ref, err := ingest.Write(ctx, deliver, bytes.NewReader([]byte("Subject: x\r\n\r\nbody\r\n")), -1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestExternalPendingTextsIndexed(t *testing.T) {
 		t.Fatal(err)
 	}
 	deliver.w.indexPaused.Store(true)
-	ref, err := deliver.WriteBlob(ctx, bytes.NewReader([]byte("Subject: x\r\n\r\nbody\r\n")), -1)
+	ref, err := ingest.Write(ctx, deliver, bytes.NewReader([]byte("Subject: x\r\n\r\nbody\r\n")), -1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

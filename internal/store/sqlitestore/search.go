@@ -1,69 +1,28 @@
 package sqlitestore
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"rookery/internal/anatomy"
 	"rookery/internal/imapnum"
-	"rookery/internal/search"
-	"rookery/internal/searchtext"
 	"rookery/internal/store"
 )
 
 // The text index (migration 0005): one FTS5 trigram document per blob,
-// written with the blob row and deleted with it. SearchCandidates answers
-// a search plan's Index part from it and from the messages table.
-
-// textCapture keeps the first bytes of a message being written so that
-// its text can be extracted without reading the file back; larger
-// messages are read back from the file (only their header and text
-// parts). Memory per concurrent write is bounded by its cap.
-type textCapture struct {
-	buf  bytes.Buffer
-	max  int
-	over bool
-}
-
-// captureMax is how much of a message WriteBlob keeps in memory for text
-// extraction: most messages fit.
-const captureMax = 2 << 20
-
-func (c *textCapture) Write(p []byte) (int, error) {
-	if !c.over {
-		if c.buf.Len()+len(p) > c.max {
-			c.over = true
-			c.buf = bytes.Buffer{}
-		} else {
-			c.buf.Write(p)
-		}
-	}
-	return len(p), nil
-}
-
-// extractText computes a written blob's index text from the captured
-// bytes, or from the file when they did not fit.
-func (s *Store) extractText(id string, root *anatomy.Part, c *textCapture) (*store.IndexText, error) {
-	if !c.over {
-		return searchtext.Extract(bytes.NewReader(c.buf.Bytes()), root)
-	}
-	f, err := s.blobs.Open(id)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return searchtext.Extract(f, root)
-}
+// written with the blob row and deleted with it, holding the text given
+// in BlobRef.Text or SetBlobIndex (already folded by its producer).
+// SearchCandidates answers a store.IndexKey from it and from the messages
+// table; needles arrive folded and mapped to their text field, so the
+// store knows nothing of search keys.
 
 // indexBlob writes the index document of a blob unless it has one.
 func (t *wtx) indexBlob(id store.BlobID, text *store.IndexText) error {
@@ -73,9 +32,9 @@ func (t *wtx) indexBlob(id store.BlobID, text *store.IndexText) error {
 	}
 	var doc int64
 	sf := text.Sort
-	var sent any
-	if d, ok := search.ParseDate(sf.Date); ok {
-		sent = d.Unix()
+	var sent any // NULL: readers parse date
+	if !sf.Sent.IsZero() {
+		sent = sf.Sent.Unix()
 	}
 	err := t.queryRow(`INSERT INTO search_docs(blob, date, subject, msgid, inreplyto, refs, sent, textver) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(blob) DO NOTHING RETURNING id`,
@@ -86,9 +45,7 @@ func (t *wtx) indexBlob(id store.BlobID, text *store.IndexText) error {
 		}
 		return err
 	}
-	if text.Version < searchtext.Version {
-		t.w.s.oldText.Store(true)
-	}
+	t.w.s.lowerTextVer(text.Version)
 	t.job.texts = append(t.job.texts, pendingText{doc: doc, blob: id, text: text})
 	return nil
 }
@@ -139,7 +96,10 @@ func (w *writer) insertTexts(batch []*job) (int, error) {
 // the indexer (they are found by scanning meanwhile).
 func (s *Store) PendingTexts() int64 { return s.pendingTexts.Load() }
 
-// WaitIndexed returns once no search text is pending, or with ctx's error.
+// WaitIndexed implements store.Store: it returns once no search text is
+// pending (those other processes left count once the writer noticed
+// their commits), and after SetBlobIndex it reads again which contents
+// lack a document and the oldest text version (checkIndex).
 func (s *Store) WaitIndexed(ctx context.Context) error {
 	for s.pendingTexts.Load() > 0 {
 		select {
@@ -148,32 +108,51 @@ func (s *Store) WaitIndexed(ctx context.Context) error {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+	if s.recheckIndex.Swap(false) {
+		if err := s.checkIndex(ctx); err != nil {
+			s.recheckIndex.Store(true)
+			return fmt.Errorf("check search index: %w", err)
+		}
+	}
 	return nil
 }
 
-// ftsColumns maps header fields to their index column; other fields are
-// in hother.
-var ftsColumns = map[string]string{"from": "hfrom", "to": "hto", "cc": "hcc", "bcc": "hbcc", "subject": "hsubject"}
+// ftsColumns maps text fields to their index column; store.TextAll
+// searches every column.
+var ftsColumns = map[store.TextField]string{
+	store.TextFrom: "hfrom", store.TextTo: "hto", store.TextCc: "hcc", store.TextBcc: "hbcc",
+	store.TextSubject: "hsubject", store.TextOther: "hother", store.TextBody: "body",
+}
 
 // ftsCombined marks a text key made by mergeTexts: its Value is an FTS5
 // query already.
-const ftsCombined = "\x00fts"
+const ftsCombined store.TextField = 0xff
+
+// minNeedle is the shortest needle (in runes) the trigram index looks up.
+const minNeedle = 3
+
+// isOld reports whether some document may be older than a text key's
+// MinVersion, given the oldest version stored (Store.minTextVer): its
+// candidates then also hold those documents' messages (textMatches).
+func isOld(k store.IndexKey, minVer int) bool {
+	return k.MinVersion > minVer
+}
 
 // mergeTexts replaces the indexable text keys of every And by one key
 // whose FTS query is their conjunction: FTS intersects the posting lists
 // itself instead of the store materialising each needle's matches (a
-// common needle beside a rare one then costs little). Address keys are
-// left alone when oldText is set: their sets hold more than FTS finds
-// (textMatches).
-func mergeTexts(k search.Key, oldText bool) search.Key {
+// common needle beside a rare one then costs little). Keys for which
+// some document is too old are left alone: their sets hold more than
+// FTS finds (textMatches).
+func mergeTexts(k store.IndexKey, minVer int) store.IndexKey {
 	if len(k.Sub) == 0 {
 		return k
 	}
-	sub := make([]search.Key, 0, len(k.Sub))
+	sub := make([]store.IndexKey, 0, len(k.Sub))
 	var qs []string
 	for _, c := range k.Sub {
-		c = mergeTexts(c, oldText)
-		if k.Op == search.OpAnd && isText(c.Op) && !(oldText && c.Op == search.OpAddress) {
+		c = mergeTexts(c, minVer)
+		if k.Op == store.IndexAnd && c.Op == store.IndexNeedle && !isOld(c, minVer) {
 			if q := ftsQuery(c); q != "" {
 				qs = append(qs, "("+q+")")
 				continue
@@ -184,9 +163,9 @@ func mergeTexts(k search.Key, oldText bool) search.Key {
 	switch len(qs) {
 	case 0:
 	case 1:
-		sub = append(sub, search.Key{Op: search.OpText, Field: ftsCombined, Value: qs[0]})
+		sub = append(sub, store.IndexKey{Op: store.IndexNeedle, Field: ftsCombined, Value: qs[0]})
 	default:
-		sub = append(sub, search.Key{Op: search.OpText, Field: ftsCombined, Value: strings.Join(qs, " AND ")})
+		sub = append(sub, store.IndexKey{Op: store.IndexNeedle, Field: ftsCombined, Value: strings.Join(qs, " AND ")})
 	}
 	k.Sub = sub
 	return k
@@ -194,26 +173,16 @@ func mergeTexts(k search.Key, oldText bool) search.Key {
 
 // ftsQuery returns the FTS5 query for a text key, or "" if the index
 // cannot restrict it (the key is then true for every message).
-func ftsQuery(k search.Key) string {
+func ftsQuery(k store.IndexKey) string {
 	if k.Field == ftsCombined {
 		return k.Value
 	}
-	if utf8.RuneCountInString(k.Value) < search.MinIndexedNeedle || strings.ContainsAny(k.Value, "\r\n") {
-		// Indexed text is split at line ends (fields, parts).
+	if utf8.RuneCountInString(k.Value) < minNeedle {
 		return ""
 	}
-	phrase := `"` + strings.ReplaceAll(searchtext.IndexFold(k.Value), `"`, `""`) + `"`
-	switch k.Op {
-	case search.OpHeader, search.OpAddress:
-		// An address key's text (searchtext.Addresses) is in its field's
-		// column.
-		col, ok := ftsColumns[strings.ToLower(k.Field)]
-		if !ok {
-			col = "hother"
-		}
+	phrase := `"` + strings.ReplaceAll(k.Value, `"`, `""`) + `"`
+	if col, ok := ftsColumns[k.Field]; ok {
 		return col + " : " + phrase
-	case search.OpBody:
-		return "body : " + phrase
 	}
 	return phrase
 }
@@ -232,36 +201,31 @@ func (u *uidSet) has(uid store.UID) bool {
 	return ok
 }
 
-func isText(op search.Op) bool {
-	return op == search.OpHeader || op == search.OpAddress || op == search.OpBody || op == search.OpText
-}
-
-// setKey names the candidate set of a text key: its FTS query, marked for
-// an address key, whose set also holds the messages of documents older
-// than the address text (textMatches).
-func setKey(k search.Key) string {
+// setKey names the candidate set of a text key: its FTS query, and the
+// key's MinVersion, since the set also holds the messages of documents
+// older than that (textMatches).
+func setKey(k store.IndexKey) string {
 	q := ftsQuery(k)
-	if k.Op == search.OpAddress && q != "" {
-		return "address\x00" + q
+	if k.MinVersion > 0 && q != "" {
+		return strconv.Itoa(k.MinVersion) + "\x00" + q
 	}
 	return q
 }
 
-// SearchCandidates returns the UIDs of mbox's messages that may match idx
-// (see search.Plan and imapserver.SearchIndex), ascending: text keys
-// through the trigram index, the rest from the messages table.
-func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx search.Key) ([]store.UID, error) {
+// SearchCandidates implements store.SearchIndex: text keys through the
+// trigram index, the rest from the messages table.
+func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx store.IndexKey) ([]store.UID, error) {
 	var out []store.UID
-	oldText := s.oldText.Load()
-	idx = mergeTexts(idx, oldText)
+	minVer := int(s.minTextVer.Load())
+	idx = mergeTexts(idx, minVer)
 	err := s.readRaw(ctx, func(tx rawTx) error {
 		if _, _, err := readMailboxRaw(tx, mbox); err != nil {
 			return err
 		}
 		sets := map[string]*uidSet{}
-		var collect func(k search.Key) error
-		collect = func(k search.Key) error {
-			if isText(k.Op) {
+		var collect func(k store.IndexKey) error
+		collect = func(k store.IndexKey) error {
+			if k.Op == store.IndexNeedle {
 				q, key := ftsQuery(k), setKey(k)
 				if _, done := sets[key]; done {
 					return nil
@@ -271,7 +235,11 @@ func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx 
 				if set.all {
 					return nil
 				}
-				return s.textMatches(tx, mbox, q, k.Op == search.OpAddress && oldText, set)
+				old := 0
+				if isOld(k, minVer) {
+					old = k.MinVersion
+				}
+				return s.textMatches(tx, mbox, q, old, set)
 			}
 			for _, c := range k.Sub {
 				if err := collect(c); err != nil {
@@ -304,9 +272,9 @@ func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx 
 
 // textMatches adds to set the UIDs of mbox's messages whose document
 // matches the FTS query q, and those of messages not indexed yet (no
-// document, or its text still pending); with
-// old, also those whose document is older than searchtext.Version.
-func (s *Store) textMatches(tx rawTx, mbox store.MailboxID, q string, old bool, set *uidSet) error {
+// document, or its text still pending); with old > 0, also those whose
+// document's text version is below old.
+func (s *Store) textMatches(tx rawTx, mbox store.MailboxID, q string, old int, set *uidSet) error {
 	set.uids = map[store.UID]struct{}{}
 	add := func(r []driver.Value) error {
 		set.uids[uint32(vInt(r[0]))] = struct{}{}
@@ -317,9 +285,9 @@ func (s *Store) textMatches(tx rawTx, mbox store.MailboxID, q string, old bool, 
 		[]any{int64(mbox), q}, add); err != nil {
 		return err
 	}
-	if old {
+	if old > 0 {
 		if err := tx.each(`SELECT m.uid FROM search_docs d JOIN messages m ON m.blob = d.blob AND m.mailbox = ?
-			WHERE d.textver < ?`, []any{int64(mbox), int64(searchtext.Version)}, add); err != nil {
+			WHERE d.textver < ?`, []any{int64(mbox), int64(old)}, add); err != nil {
 			return err
 		}
 	}
@@ -339,14 +307,14 @@ func (s *Store) textMatches(tx rawTx, mbox store.MailboxID, q string, old bool, 
 
 // textOnly answers a key made only of text keys, And and Or from the text
 // sets alone, without scanning the mailbox.
-func textOnly(k search.Key, sets map[string]*uidSet) ([]store.UID, bool) {
-	var eval func(k search.Key) (*uidSet, bool)
-	eval = func(k search.Key) (*uidSet, bool) {
+func textOnly(k store.IndexKey, sets map[string]*uidSet) ([]store.UID, bool) {
+	var eval func(k store.IndexKey) (*uidSet, bool)
+	eval = func(k store.IndexKey) (*uidSet, bool) {
 		switch {
-		case isText(k.Op):
+		case k.Op == store.IndexNeedle:
 			set := sets[setKey(k)]
 			return set, !set.all
-		case k.Op == search.OpAnd && len(k.Sub) > 0:
+		case k.Op == store.IndexAnd && len(k.Sub) > 0:
 			var acc *uidSet
 			for _, c := range k.Sub {
 				s, ok := eval(c)
@@ -367,7 +335,7 @@ func textOnly(k search.Key, sets map[string]*uidSet) ([]store.UID, bool) {
 				}
 			}
 			return acc, true
-		case k.Op == search.OpOr:
+		case k.Op == store.IndexOr:
 			acc := &uidSet{uids: map[store.UID]struct{}{}}
 			for _, c := range k.Sub {
 				s, ok := eval(c)
@@ -404,67 +372,53 @@ type candRow struct {
 }
 
 // evalIndex evaluates an index key on a row: exact keys exactly, text
-// keys by their sets, date prefilters as true (a superset: the residual
-// tests them).
-func evalIndex(k search.Key, r *candRow, sets map[string]*uidSet) bool {
+// keys by their sets.
+func evalIndex(k store.IndexKey, r *candRow, sets map[string]*uidSet) bool {
 	switch k.Op {
-	case search.OpAll:
+	case store.IndexAll:
 		return true
-	case search.OpAnd:
+	case store.IndexAnd:
 		for _, c := range k.Sub {
 			if !evalIndex(c, r, sets) {
 				return false
 			}
 		}
 		return true
-	case search.OpOr:
+	case store.IndexOr:
 		for _, c := range k.Sub {
 			if evalIndex(c, r, sets) {
 				return true
 			}
 		}
 		return false
-	case search.OpNot:
+	case store.IndexNot:
 		return !evalIndex(k.Sub[0], r, sets)
-	case search.OpFlag:
+	case store.IndexFlag:
 		return r.flags&k.Flag != 0
-	case search.OpKeyword:
+	case store.IndexKeyword:
 		for kw := range strings.SplitSeq(r.keywords, " ") {
 			if kw != "" && strings.EqualFold(kw, k.Value) {
 				return true
 			}
 		}
 		return false
-	case search.OpUID:
-		return k.Set.Contains(r.uid)
-	case search.OpLarger:
+	case store.IndexUID:
+		return k.UIDs.Contains(r.uid)
+	case store.IndexLarger:
 		return uint64(r.size) > k.N
-	case search.OpSmaller:
+	case store.IndexSmaller:
 		return uint64(r.size) < k.N
-	case search.OpModSeq:
+	case store.IndexModSeq:
 		return r.modseq >= k.N
-	case search.OpHeader, search.OpAddress, search.OpBody, search.OpText:
+	case store.IndexNeedle:
 		return sets[setKey(k)].has(r.uid)
 	}
-	return true // date prefilters
+	return true
 }
 
-// reindexBatch is how many blobs one writer transaction of Reindex
-// indexes.
-const reindexBatch = 256
-
-// Reindex rebuilds the search documents (and stores missing anatomies)
-// of the blobs of one account's messages, or of every blob when account
-// is "", and returns once their texts are indexed. It returns how many
-// blobs it indexed. It runs beside a live
-// server: each batch is one writer transaction, and a blob deleted
-// meanwhile is skipped.
-func (s *Store) Reindex(ctx context.Context, account string) (int, error) {
-	type item struct {
-		id      string
-		anatomy []byte
-	}
-	var items []item
+// BlobsToIndex implements store.Store.
+func (s *Store) BlobsToIndex(ctx context.Context, account string) ([]store.BlobIndex, error) {
+	var out []store.BlobIndex
 	q, args := `SELECT id, anatomy FROM blobs ORDER BY id`, []any{}
 	if account != "" {
 		q = `SELECT DISTINCT b.id, b.anatomy FROM blobs b JOIN messages m ON m.blob = b.id
@@ -474,113 +428,62 @@ func (s *Store) Reindex(ctx context.Context, account string) (int, error) {
 	}
 	err := s.readRaw(ctx, func(tx rawTx) error {
 		return tx.each(q, args, func(r []driver.Value) error {
-			it := item{id: vString(r[0])}
-			if b, ok := r[1].([]byte); ok {
-				it.anatomy = append([]byte(nil), b...)
+			b := store.BlobIndex{ID: store.BlobID(vString(r[0]))}
+			if a, ok := r[1].([]byte); ok {
+				b.Anatomy = append([]byte(nil), a...)
 			}
-			items = append(items, it)
+			out = append(out, b)
 			return nil
 		})
 	})
 	if err != nil {
-		return 0, fmt.Errorf("reindex: %w", err)
+		return nil, fmt.Errorf("list contents to index: %w", err)
 	}
-	type doc struct {
-		id      string
-		anatomy []byte // to store, nil if stored already
-		text    *store.IndexText
-	}
-	n := 0
-	for start := 0; start < len(items); start += reindexBatch {
-		var docs []doc
-		for _, it := range items[start:min(start+reindexBatch, len(items))] {
-			d, err := s.reindexOne(ctx, it.id, it.anatomy)
-			if errors.Is(err, fs.ErrNotExist) {
-				s.log.Warn("reindex: blob file missing", "blob", it.id)
+	return out, nil
+}
+
+// SetBlobIndex implements store.Store: one writer transaction replaces
+// the documents of the given blobs. The next WaitIndexed reads again
+// what is unindexed or old.
+func (s *Store) SetBlobIndex(ctx context.Context, blobs []store.BlobIndex) error {
+	err := s.w.do(ctx, func(t *wtx) error {
+		for _, b := range blobs {
+			if _, err := t.exec(`DELETE FROM search_text WHERE rowid IN (SELECT id FROM search_docs WHERE blob = ?)`, string(b.ID)); err != nil {
+				return err
+			}
+			if _, err := t.exec(`DELETE FROM search_docs WHERE blob = ?`, string(b.ID)); err != nil {
+				return err
+			}
+			var exists bool
+			if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM blobs WHERE id = ?)`, string(b.ID)).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
 				continue
 			}
-			if err != nil {
-				return n, fmt.Errorf("reindex blob %s: %w", it.id, err)
-			}
-			docs = append(docs, doc{id: it.id, anatomy: d.anatomy, text: d.text})
-		}
-		err := s.w.do(ctx, func(t *wtx) error {
-			for _, d := range docs {
-				if _, err := t.exec(`DELETE FROM search_text WHERE rowid IN (SELECT id FROM search_docs WHERE blob = ?)`, d.id); err != nil {
-					return err
-				}
-				if _, err := t.exec(`DELETE FROM search_docs WHERE blob = ?`, d.id); err != nil {
-					return err
-				}
-				var exists bool
-				if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM blobs WHERE id = ?)`, d.id).Scan(&exists); err != nil {
-					return err
-				}
-				if !exists {
-					continue
-				}
-				if d.anatomy != nil {
-					if _, err := t.exec(`UPDATE blobs SET anatomy = ?1 WHERE id = ?2 AND `+olderAnatomy, d.anatomy, d.id); err != nil {
-						return err
-					}
-				}
-				if err := t.indexBlob(store.BlobID(d.id), d.text); err != nil {
+			if b.Anatomy != nil {
+				if _, err := t.exec(`UPDATE blobs SET anatomy = ?1 WHERE id = ?2 AND `+olderAnatomy, b.Anatomy, string(b.ID)); err != nil {
 					return err
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return n, fmt.Errorf("reindex: %w", err)
+			if err := t.indexBlob(b.ID, b.Text); err != nil {
+				return err
+			}
 		}
-		n += len(docs)
-	}
-	if account == "" {
-		var unindexed bool
-		if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM blobs b
-			WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.blob = b.id))`).Scan(&unindexed); err != nil {
-			return n, fmt.Errorf("reindex: %w", err)
-		}
-		s.unindexed.Store(unindexed)
-	}
-	if err := s.checkOldText(ctx); err != nil {
-		return n, fmt.Errorf("reindex: %w", err)
-	}
-	// Return with the texts in the index, not only queued for it.
-	if err := s.WaitIndexed(ctx); err != nil {
-		return n, fmt.Errorf("reindex: %w", err)
-	}
-	return n, nil
-}
-
-// reindexed is one blob's recomputed anatomy (nil if stored) and text.
-type reindexed struct {
-	anatomy []byte
-	text    *store.IndexText
-}
-
-func (s *Store) reindexOne(ctx context.Context, id string, enc []byte) (reindexed, error) {
-	f, err := s.openContent(ctx, id)
+		return nil
+	})
+	s.recheckIndex.Store(true)
 	if err != nil {
-		return reindexed{}, err
+		return fmt.Errorf("set index of %d contents: %w", len(blobs), err)
 	}
-	defer f.Close()
-	var out reindexed
-	root, err := anatomy.Unmarshal(enc)
-	if len(enc) == 0 || err != nil {
-		if root, err = anatomy.Parse(io.NewSectionReader(f, 0, f.Size())); err != nil {
-			return reindexed{}, err
-		}
-		out.anatomy = anatomy.Marshal(root)
-	}
-	out.text, err = searchtext.Extract(f, root)
-	return out, err
+	return nil
 }
 
-// SortFields calls fn for each message of mbox in uids (no Star), in UID
-// order, with its metadata and the stored SORT/THREAD header fields of
-// its content that want names, nil when the content is not indexed: one
-// read for what SORT and THREAD need. Without store.SortMeta only the
+// SortFields implements store.SearchIndex: it calls fn for each message
+// of mbox in uids (no Star), in UID order, with its metadata and the
+// stored SORT/THREAD header fields of its content that want names, nil
+// when the content is not indexed: one read for what SORT and THREAD
+// need. Without store.SortMeta only the
 // UID, internal date (in UTC) and size of the message are set: SORT over
 // a large mailbox is then bound by how many columns SQLite hands over.
 func (s *Store) SortFields(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, want store.SortWant, fn func(store.Message, *store.SortFields) error) error {
@@ -643,14 +546,30 @@ func (s *Store) SortFields(ctx context.Context, mbox store.MailboxID, uids imapn
 	return nil
 }
 
-// checkOldText sets oldText to whether some document is older than
-// searchtext.Version.
-func (s *Store) checkOldText(ctx context.Context) error {
-	var old bool
-	if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM search_docs WHERE textver < ?)`,
-		searchtext.Version).Scan(&old); err != nil {
+// noTextVer is Store.minTextVer while no document is stored.
+const noTextVer = math.MaxInt64
+
+// lowerTextVer lowers Store.minTextVer to v if v is older.
+func (s *Store) lowerTextVer(v int) {
+	for {
+		cur := s.minTextVer.Load()
+		if int64(v) >= cur || s.minTextVer.CompareAndSwap(cur, int64(v)) {
+			return
+		}
+	}
+}
+
+// checkIndex reads whether some content lacks a search document
+// (unindexed) and the oldest text version of the documents (minTextVer).
+func (s *Store) checkIndex(ctx context.Context) error {
+	var unindexed bool
+	var v int64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM blobs b
+		WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.blob = b.id)),
+		(SELECT coalesce(min(textver), ?) FROM search_docs)`, int64(noTextVer)).Scan(&unindexed, &v); err != nil {
 		return err
 	}
-	s.oldText.Store(old)
+	s.unindexed.Store(unindexed)
+	s.minTextVer.Store(v)
 	return nil
 }

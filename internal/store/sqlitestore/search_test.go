@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"rookery/internal/imapnum"
+	"rookery/internal/ingest"
 	"rookery/internal/search"
+	"rookery/internal/searchtext"
 	"rookery/internal/store"
 )
 
@@ -27,7 +29,7 @@ func TestSearchIndexMaintenance(t *testing.T) {
 	}
 	find := func(mbox store.MailboxID, k search.Key) []store.UID {
 		t.Helper()
-		uids, err := s.SearchCandidates(ctx, mbox, k)
+		uids, err := s.SearchCandidates(ctx, mbox, searchtext.IndexKey(k))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +41,7 @@ func TestSearchIndexMaintenance(t *testing.T) {
 	}
 	var nm []store.NewMessage
 	for _, m := range msgs {
-		ref, err := s.WriteBlob(ctx, strings.NewReader(m), -1)
+		ref, err := ingest.Write(ctx, s, strings.NewReader(m), -1, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +107,7 @@ func TestSearchIndexMaintenance(t *testing.T) {
 		t.Fatalf("%d FTS rows left (%v)", fts, err)
 	}
 	// Reindex rebuilds what exists.
-	ref, _ := s.WriteBlob(ctx, strings.NewReader(msgs[0]), -1)
+	ref, _ := ingest.Write(ctx, s, strings.NewReader(msgs[0]), -1, nil)
 	ref.Text = nil // as if stored before the index existed
 	if _, err := s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref}}); err != nil {
 		t.Fatal(err)
@@ -113,7 +115,7 @@ func TestSearchIndexMaintenance(t *testing.T) {
 	if got := find(inbox.ID, search.Key{Op: search.OpBody, Value: "nothing like it"}); len(got) != 1 {
 		t.Errorf("unindexed message is not a candidate: %v", got)
 	}
-	if n, err := s.Reindex(ctx, ""); err != nil || n != 1 {
+	if n, err := ingest.Reindex(ctx, s, "", nil); err != nil || n != 1 {
 		t.Fatalf("Reindex = %d, %v", n, err)
 	}
 	waitIndexed(t, s)
@@ -139,7 +141,7 @@ func TestSearchAddressText(t *testing.T) {
 	}
 	var nm []store.NewMessage
 	for _, m := range msgs {
-		ref, err := s.WriteBlob(ctx, strings.NewReader(m), -1)
+		ref, err := ingest.Write(ctx, s, strings.NewReader(m), -1, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,7 +167,7 @@ func TestSearchAddressText(t *testing.T) {
 			if old && c.k.Op != search.OpHeader {
 				want = []store.UID{1, 2} // every old document is a candidate
 			}
-			got, err := s.SearchCandidates(ctx, inbox.ID, c.k)
+			got, err := s.SearchCandidates(ctx, inbox.ID, searchtext.IndexKey(c.k))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -188,7 +190,7 @@ func TestSearchAddressText(t *testing.T) {
 	}
 	s = reopen(t, dir)
 	check(s, true)
-	if _, err := s.Reindex(ctx, ""); err != nil {
+	if _, err := ingest.Reindex(ctx, s, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	check(s, false)
@@ -229,7 +231,7 @@ func TestSearchTextsInBatches(t *testing.T) {
 		wg.Go(func() {
 			for i := range 40 {
 				body := fmt.Sprintf("Subject: m%d\r\n\r\nword%d body\r\n", (g+i)%5, (g+i)%5)
-				ref, err := s.WriteBlob(ctx, strings.NewReader(body), -1)
+				ref, err := ingest.Write(ctx, s, strings.NewReader(body), -1, nil)
 				if err != nil {
 					errs <- err
 					return
@@ -295,7 +297,7 @@ func TestPendingTextsAreCandidates(t *testing.T) {
 	dir := t.TempDir()
 	s, inbox := openAlice(t, dir, Options{})
 	s.w.indexPaused.Store(true)
-	ref, err := s.WriteBlob(ctx, strings.NewReader("Subject: hello\r\n\r\nquarterly numbers\r\n"), -1)
+	ref, err := ingest.Write(ctx, s, strings.NewReader("Subject: hello\r\n\r\nquarterly numbers\r\n"), -1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +308,7 @@ func TestPendingTextsAreCandidates(t *testing.T) {
 		t.Fatalf("%d texts pending, want 1", n)
 	}
 	for _, k := range []search.Key{{Op: search.OpBody, Value: "quarterly"}, {Op: search.OpBody, Value: "nowhere"}} {
-		if got, err := s.SearchCandidates(ctx, inbox.ID, k); err != nil || !slices.Equal(got, []store.UID{1}) {
+		if got, err := s.SearchCandidates(ctx, inbox.ID, searchtext.IndexKey(k)); err != nil || !slices.Equal(got, []store.UID{1}) {
 			t.Fatalf("%v while pending: %v, %v; want [1]", k, got, err)
 		}
 	}
@@ -315,10 +317,10 @@ func TestPendingTextsAreCandidates(t *testing.T) {
 	}
 	s = reopen(t, dir)
 	waitIndexed(t, s)
-	if got, _ := s.SearchCandidates(ctx, inbox.ID, search.Key{Op: search.OpBody, Value: "nowhere"}); len(got) != 0 {
+	if got, _ := s.SearchCandidates(ctx, inbox.ID, searchtext.IndexKey(search.Key{Op: search.OpBody, Value: "nowhere"})); len(got) != 0 {
 		t.Fatalf("indexed after the restart, a non-matching search still returns %v", got)
 	}
-	if got, _ := s.SearchCandidates(ctx, inbox.ID, search.Key{Op: search.OpBody, Value: "quarterly"}); !slices.Equal(got, []store.UID{1}) {
+	if got, _ := s.SearchCandidates(ctx, inbox.ID, searchtext.IndexKey(search.Key{Op: search.OpBody, Value: "quarterly"})); !slices.Equal(got, []store.UID{1}) {
 		t.Fatalf("indexed after the restart: %v, want [1]", got)
 	}
 }

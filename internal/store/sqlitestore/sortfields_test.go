@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"rookery/internal/imapnum"
+	"rookery/internal/ingest"
 	"rookery/internal/store"
 )
 
@@ -49,7 +50,7 @@ func TestSortFieldsDoc(t *testing.T) {
 	trash, _ := s.Mailbox(ctx, inbox.Account, "Trash")
 	write := func(subject string, indexed bool) store.BlobRef {
 		t.Helper()
-		ref, err := s.WriteBlob(ctx, strings.NewReader("Subject: "+subject+"\r\n\r\nbody\r\n"), -1)
+		ref, err := ingest.Write(ctx, s, strings.NewReader("Subject: "+subject+"\r\n\r\nbody\r\n"), -1, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +79,7 @@ func TestSortFieldsDoc(t *testing.T) {
 	}
 	want(trash.ID, "one", "-")
 	// Reindex writes the missing document: the messages that exist get it.
-	if _, err := s.Reindex(ctx, ""); err != nil {
+	if _, err := ingest.Reindex(ctx, s, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	want(inbox.ID, "one", "two", "one")
@@ -115,7 +116,7 @@ func TestSortFieldsSent(t *testing.T) {
 	s, inbox := openAlice(t, dir, Options{})
 	var msgs []store.NewMessage
 	for _, date := range []string{"Tue, 3 Jan 2023 10:00:00 +0200", "not a date", "Wed, 4 Jan 2023 00:00:00 -0000"} {
-		ref, err := s.WriteBlob(ctx, strings.NewReader("Date: "+date+"\r\nSubject: s\r\n\r\nbody\r\n"), -1)
+		ref, err := ingest.Write(ctx, s, strings.NewReader("Date: "+date+"\r\nSubject: s\r\n\r\nbody\r\n"), -1, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,14 +156,15 @@ func TestSortFieldsSent(t *testing.T) {
 	}
 }
 
-// TestMigrationFillsSentDates checks that migration 0007 gives documents
-// written before it their sent date.
-func TestMigrationFillsSentDates(t *testing.T) {
+// TestMigrationSentDates checks that documents written before migration
+// 0007 give their Date field (readers parse it) until reindex gives them
+// their sent date.
+func TestMigrationSentDates(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s, inbox := openAlice(t, dir, Options{})
 	for _, date := range []string{"Tue, 3 Jan 2023 10:00:00 +0200", "garbage", ""} {
-		ref, err := s.WriteBlob(ctx, strings.NewReader("Date: "+date+"\r\nSubject: s\r\n\r\nbody\r\n"), -1)
+		ref, err := ingest.Write(ctx, s, strings.NewReader("Date: "+date+"\r\nSubject: s\r\n\r\nbody\r\n"), -1, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,16 +181,27 @@ func TestMigrationFillsSentDates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	var got []string
-	err = s.SortFields(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 3}}, store.SortDate, func(_ store.Message, f *store.SortFields) error {
-		got = append(got, f.Date+"|"+f.Sent.Format(time.RFC3339))
-		return nil
-	})
-	if err != nil {
+	dates := func() string {
+		t.Helper()
+		var got []string
+		err := s.SortFields(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 3}}, store.SortDate, func(_ store.Message, f *store.SortFields) error {
+			got = append(got, f.Date+"|"+f.Sent.Format(time.RFC3339))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(got, " ")
+	}
+	want := "Tue, 3 Jan 2023 10:00:00 +0200|0001-01-01T00:00:00Z garbage|0001-01-01T00:00:00Z |0001-01-01T00:00:00Z"
+	if got := dates(); got != want {
+		t.Errorf("after the migration: got %q, want %q", got, want)
+	}
+	if _, err := ingest.Reindex(ctx, s, "", nil); err != nil {
 		t.Fatal(err)
 	}
-	want := "|2023-01-03T08:00:00Z garbage|0001-01-01T00:00:00Z |0001-01-01T00:00:00Z"
-	if strings.Join(got, " ") != want {
-		t.Errorf("got %q, want %q", strings.Join(got, " "), want)
+	want = "|2023-01-03T08:00:00Z garbage|0001-01-01T00:00:00Z |0001-01-01T00:00:00Z"
+	if got := dates(); got != want {
+		t.Errorf("after reindex: got %q, want %q", got, want)
 	}
 }

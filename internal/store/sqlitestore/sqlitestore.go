@@ -24,10 +24,8 @@ import (
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 
-	"rookery/internal/anatomy"
 	"rookery/internal/blob"
 	"rookery/internal/events"
-	"rookery/internal/search"
 	"rookery/internal/store"
 )
 
@@ -72,13 +70,18 @@ type Store struct {
 	// text searches then also return the messages of such blobs.
 	unindexed atomic.Bool
 
+	// recheckIndex is set by SetBlobIndex: the next WaitIndexed reads
+	// unindexed and minTextVer again (checkIndex).
+	recheckIndex atomic.Bool
+
 	// pendingTexts counts the search texts waiting for the writer's
 	// indexer (search_pending, migration 0011); written by the writer.
 	pendingTexts atomic.Int64
-	// oldText is set while some search document is older than
-	// searchtext.Version (written before migration 0009): its message is
-	// then a candidate for every address key (search.OpAddress).
-	oldText atomic.Bool
+	// minTextVer is the oldest store.IndexText.Version of the stored
+	// search documents (noTextVer if none): a text key whose MinVersion
+	// is above it also has the messages of the older documents as
+	// candidates.
+	minTextVer atomic.Int64
 
 	pinMu sync.Mutex
 	pins  map[string]time.Time // blob id → last WriteBlob; guarded by pinMu
@@ -178,16 +181,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 
 		defaultQuota: opts.DefaultQuota,
 	}
-	var unindexed bool
-	if err := rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM blobs b
-		WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.blob = b.id))`).Scan(&unindexed); err != nil {
-		_ = conn.Close()
-		_ = wdb.Close()
-		_ = rdb.Close()
-		return nil, fmt.Errorf("sqlitestore: check search index: %w", err)
-	}
-	s.unindexed.Store(unindexed)
-	if err := s.checkOldText(ctx); err != nil {
+	if err := s.checkIndex(ctx); err != nil {
 		_ = conn.Close()
 		_ = wdb.Close()
 		_ = rdb.Close()
@@ -307,11 +301,6 @@ func applyMigration(ctx context.Context, db *sql.DB, version int, name string, l
 	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 		return fmt.Errorf("sqlitestore: migration %s: %w", name, err)
 	}
-	if step := migrationSteps[version]; step != nil {
-		if err := step(ctx, tx); err != nil {
-			return fmt.Errorf("sqlitestore: migration %s: %w", name, err)
-		}
-	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version(version, applied) VALUES (?, ?)`, version, time.Now().Unix()); err != nil {
 		return fmt.Errorf("sqlitestore: migration %s: %w", name, err)
 	}
@@ -319,53 +308,6 @@ func applyMigration(ctx context.Context, db *sql.DB, version int, name string, l
 		return fmt.Errorf("sqlitestore: migration %s: commit: %w", name, err)
 	}
 	log.Info("applied schema migration", "version", version, "name", name)
-	return nil
-}
-
-// migrationSteps are the parts of migrations that SQL cannot do, run in
-// the migration's transaction after its SQL.
-var migrationSteps = map[int]func(context.Context, *sql.Tx) error{
-	7: fillSentDates,
-}
-
-// fillSentDates sets search_docs.sent of the documents written before
-// migration 0007 from their Date field.
-func fillSentDates(ctx context.Context, tx *sql.Tx) error {
-	type doc struct {
-		id   int64
-		sent int64
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, date FROM search_docs WHERE sent IS NULL AND date != ''`)
-	if err != nil {
-		return fmt.Errorf("read dates: %w", err)
-	}
-	var docs []doc
-	for rows.Next() {
-		var d doc
-		var date string
-		if err := rows.Scan(&d.id, &date); err != nil {
-			rows.Close()
-			return fmt.Errorf("read dates: %w", err)
-		}
-		if t, ok := search.ParseDate(date); ok {
-			d.sent = t.Unix()
-			docs = append(docs, d)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read dates: %w", err)
-	}
-	st, err := tx.PrepareContext(ctx, `UPDATE search_docs SET sent = ? WHERE id = ?`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for _, d := range docs {
-		if _, err := st.ExecContext(ctx, d.sent, d.id); err != nil {
-			return fmt.Errorf("set sent date: %w", err)
-		}
-	}
 	return nil
 }
 
@@ -377,15 +319,8 @@ const inlineMax = 64 << 10
 // is returned in the BlobRef and made durable by Append; a larger one is
 // streamed to a blob file, durable when WriteBlob returns.
 func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (store.BlobRef, error) {
-	// The anatomy is parsed from the same bytes while they are written:
-	// one pass, bounded memory (see package anatomy).
-	// The search text is extracted from the same bytes too, kept in
-	// memory up to captureMax (search.go).
-	parser := anatomy.NewParser()
-	capture := &textCapture{max: captureMax}
-	src := io.TeeReader(r, io.MultiWriter(parser, capture))
 	head := bytes.NewBuffer(make([]byte, 0, 16<<10))
-	if _, err := io.Copy(head, io.LimitReader(src, inlineMax+1)); err != nil {
+	if _, err := io.Copy(head, io.LimitReader(r, inlineMax+1)); err != nil {
 		return store.BlobRef{}, fmt.Errorf("write blob: read content: %w", err)
 	}
 	var id string
@@ -403,7 +338,7 @@ func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (stor
 		id, content = hex.EncodeToString(sum[:]), head.Bytes()
 	} else {
 		var err error
-		id, size, err = s.blobs.Put(ctx, io.MultiReader(head, src), maxSize)
+		id, size, err = s.blobs.Put(ctx, io.MultiReader(head, r), maxSize)
 		if errors.Is(err, blob.ErrTooBig) {
 			return store.BlobRef{}, fmt.Errorf("write blob: %w: %w", store.ErrTooBig, err)
 		}
@@ -412,15 +347,7 @@ func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (stor
 		}
 		s.pin(id)
 	}
-	root := parser.Close()
-	text, err := s.extractText(id, root, capture)
-	if err != nil {
-		// The message is stored; it is indexed by the next reindex and
-		// found by scanning until then.
-		s.log.Warn("extracting search text", "blob", id, "err", err)
-		text = nil
-	}
-	return store.BlobRef{ID: store.BlobID(id), Size: size, Anatomy: anatomy.Marshal(root), Text: text, Content: content}, nil
+	return store.BlobRef{ID: store.BlobID(id), Size: size, Content: content}, nil
 }
 
 // pin protects a just-written blob file from deletion by a concurrent

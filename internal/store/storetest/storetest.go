@@ -1,7 +1,10 @@
 // Package storetest is the conformance suite that every store.Store backend
 // runs: one t.Run per behaviour, including a second observing session (an
 // events subscriber and a second reader), reopening a store on the same data
-// and concurrent writers.
+// and concurrent writers, the change feed, and the search index
+// (store.SearchIndex, which every backend implements) with its catch-up
+// after appends and reindex. Messages are written through package ingest,
+// as the server writes them.
 //
 // A backend's test calls Run with a function that opens its store for an Env;
 // opening the same Env again (after Close) must open the same data.
@@ -22,6 +25,7 @@ import (
 
 	"rookery/internal/events"
 	"rookery/internal/imapnum"
+	"rookery/internal/ingest"
 	"rookery/internal/store"
 )
 
@@ -66,6 +70,11 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Copy", testCopy},
 		{"Move", testMove},
 		{"Changes", testChanges},
+		{"ChangesCopyMove", testChangesCopyMove},
+		{"SearchCandidates", testSearchCandidates},
+		{"SearchCatchUp", testSearchCatchUp},
+		{"ReindexLists", testReindexLists},
+		{"SortFields", testSortFields},
 		{"ClaimRecent", testClaimRecent},
 		{"UIDsNotReused", testUIDsNotReused},
 		{"ConcurrentAppend", testConcurrentAppend},
@@ -129,9 +138,11 @@ func (h *harness) mailbox(acct store.AccountID, name string) store.Mailbox {
 	return must(h.s.Mailbox(ctx, acct, name))(h.t)
 }
 
+// blob writes a message as every caller does (package ingest), so that
+// its reference carries its anatomy and index text.
 func (h *harness) blob(content string) store.BlobRef {
 	h.t.Helper()
-	return must(h.s.WriteBlob(ctx, strings.NewReader(content), -1))(h.t)
+	return must(ingest.Write(ctx, h.s, strings.NewReader(content), -1, nil))(h.t)
 }
 
 func message(i int) string {
@@ -1015,7 +1026,7 @@ func testConcurrentAppend(t *testing.T, h *harness) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range per {
-				ref, err := h.s.WriteBlob(ctx, strings.NewReader(message(w*1000+i)), -1)
+				ref, err := ingest.Write(ctx, h.s, strings.NewReader(message(w*1000+i)), -1, nil)
 				if err != nil {
 					t.Error(err)
 					return
@@ -1146,7 +1157,7 @@ func testDeleteAccount(t *testing.T, h *harness) {
 	}
 }
 
-// testAnatomy checks that the anatomy computed by WriteBlob is stored with
+// testAnatomy checks that the anatomy computed at ingest is stored with
 // the blob, returned by FetchAnatomy only, kept for a blob row that
 // exists, and that SetAnatomy fills a missing one.
 func testAnatomy(t *testing.T, h *harness) {
@@ -1154,7 +1165,7 @@ func testAnatomy(t *testing.T, h *harness) {
 	inbox := h.mailbox(a.ID, "INBOX")
 	ref := h.blob(message(1))
 	if len(ref.Anatomy) == 0 {
-		t.Fatal("WriteBlob returned no anatomy")
+		t.Fatal("ingest.Write returned no anatomy")
 	}
 	bare := h.blob(message(2))
 	bare.Anatomy = nil // as if written before anatomies existed

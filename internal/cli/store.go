@@ -1,0 +1,23 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+
+	"rookery/internal/config"
+	"rookery/internal/events"
+	"rookery/internal/store"
+	"rookery/internal/store/sqlitestore"
+)
+
+// openStore opens the store the configuration describes, publishing its
+// changes on bus: every subcommand opens its store here. The embedded
+// SQLite backend in cfg.DataDir is the only one so far.
+func openStore(ctx context.Context, cfg config.Config, bus events.Bus, logger *slog.Logger) (store.Store, error) {
+	st, err := sqlitestore.Open(ctx, cfg.DataDir, sqlitestore.Options{Bus: bus, Logger: logger, DefaultQuota: sqlitestore.DefaultQuota{
+		StorageBytes: int64(cfg.Quota.Storage), Messages: cfg.Quota.Messages}})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
