@@ -192,6 +192,7 @@ func (f *fetcher) writeChunk(msgs []store.Message) error {
 			updated[u.UID] = u
 			view.Reported(u.UID, u.ModSeq)
 		}
+		f.c.applyOwnStore(res)
 		for _, r := range rs {
 			u, changed := updated[r.m.UID]
 			if changed {

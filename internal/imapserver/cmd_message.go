@@ -84,10 +84,30 @@ func cmdStore(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.
 		return err
 	}
 	c.reportStore(cmd, args, res)
+	c.applyOwnStore(res)
 	if len(res.Modified) > 0 {
 		return c.storeModified(cmd, res.Modified)
 	}
 	return nil
+}
+
+// applyOwnStore brings the view up to date with the session's own flag
+// change when nothing else changed the mailbox before it: a change
+// advances HIGHESTMODSEQ by exactly one (store.Store), so if the view was
+// synchronised to the mod-sequence just below the change's, the change is
+// all there is to learn and the store need not be asked (Changes) when
+// its event arrives. Otherwise the event brings the view up to date.
+func (c *conn) applyOwnStore(res store.StoreResult) {
+	if len(res.Updated) == 0 {
+		return
+	}
+	v := c.sel.view
+	modseq := res.Updated[0].ModSeq
+	if v.HighestModSeq() != modseq-1 {
+		return
+	}
+	c.sel.mailbox.HighestModSeq = modseq
+	v.Apply(store.Changes{Mailbox: c.sel.mailbox, Updated: res.Updated})
 }
 
 // reportStore writes the untagged FETCH responses of a STORE (RFC 9051

@@ -11,6 +11,10 @@
 //     and differs after delete+recreate or for a new mailbox of the same name.
 //   - Every change (append, flag change, expunge) gives the touched messages a
 //     new mod-sequence, and expunged UIDs are kept with their mod-sequence.
+//     One call that changes a mailbox advances its HIGHESTMODSEQ by exactly
+//     one, and every message it changed gets that mod-sequence: a session
+//     synchronised to the mod-sequence below knows from the call's result
+//     alone that nothing else changed.
 //   - A method returns only after its change is durable on disk, and then
 //     publishes an events.Event for the mailbox.
 //   - Mailbox names are UTF-8 with "/" as the hierarchy separator; "INBOX" is

@@ -70,6 +70,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Copy", testCopy},
 		{"Move", testMove},
 		{"Changes", testChanges},
+		{"ModSeqStep", testModSeqStep},
 		{"ChangesCopyMove", testChangesCopyMove},
 		{"SearchCandidates", testSearchCandidates},
 		{"SearchCatchUp", testSearchCatchUp},
@@ -1251,4 +1252,40 @@ func testFetchContent(t *testing.T, h *harness) {
 	if err != nil || n != 3 {
 		t.Fatalf("FetchContent: %d messages, %v", n, err)
 	}
+}
+
+// testModSeqStep: one call that changes a mailbox advances its
+// HIGHESTMODSEQ by exactly one and gives that mod-sequence to every
+// message it changed (sessions rely on it to apply their own changes
+// without asking for them again).
+func testModSeqStep(t *testing.T, h *harness) {
+	a := h.account("alice")
+	inbox := h.mailbox(a.ID, "INBOX")
+	step := func(what string, before store.ModSeq) store.ModSeq {
+		t.Helper()
+		after := h.mailbox(a.ID, "INBOX").HighestModSeq
+		if after != before+1 {
+			t.Fatalf("%s: HIGHESTMODSEQ %d → %d, want one step", what, before, after)
+		}
+		ch := must(h.s.Changes(ctx, inbox.ID, before))(t)
+		for _, m := range ch.Updated {
+			if m.ModSeq != after {
+				t.Fatalf("%s: UID %d has mod-sequence %d, want %d", what, m.UID, m.ModSeq, after)
+			}
+		}
+		return after
+	}
+	hms := inbox.HighestModSeq
+	refs := []store.NewMessage{{Blob: h.blob(message(1))}, {Blob: h.blob(message(2))}, {Blob: h.blob(message(3))}}
+	must(h.s.Append(ctx, inbox.ID, refs))(t)
+	hms = step("MULTIAPPEND", hms)
+	res := must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 3}}, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0))(t)
+	for _, m := range res.Updated {
+		if m.ModSeq != hms+1 {
+			t.Fatalf("StoreFlags result: UID %d mod-sequence %d, want %d", m.UID, m.ModSeq, hms+1)
+		}
+	}
+	hms = step("StoreFlags", hms)
+	must(h.s.Expunge(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}))(t)
+	step("Expunge", hms)
 }
