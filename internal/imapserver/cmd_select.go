@@ -43,11 +43,15 @@ func cmdSelect(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd
 	}
 	view := mailview.New(snap)
 	if !args.ReadOnly {
-		lo, hi, err := c.srv.opts.Store.ClaimRecent(ctx, mb.ID)
-		if err != nil {
-			return err
+		// Claiming is a write: skip it when the snapshot shows nothing
+		// to claim (most SELECTs of a mailbox already looked at).
+		if snap.RecentFrom < snap.UIDNext {
+			lo, hi, err := c.srv.opts.Store.ClaimRecent(ctx, mb.ID)
+			if err != nil {
+				return err
+			}
+			view.AddRecent(lo, hi)
 		}
-		view.AddRecent(lo, hi)
 	} else {
 		// EXAMINE counts the unclaimed \Recent messages without claiming
 		// them (RFC 3501 §6.3.2): another session's SELECT still gets them.
