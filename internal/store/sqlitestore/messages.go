@@ -51,32 +51,35 @@ type querier func(q string, args ...any) (*sql.Rows, error)
 // set is matched by one scan): fn must skip UIDs for which rs.contains is
 // false. cols must start with uid.
 func scanSet(query querier, mbox store.MailboxID, rs uidRanges, cols string, fn func(*sql.Rows) error) error {
-	if len(rs) == 0 {
-		return nil
-	}
-	each := func(lo, hi uint32) error {
-		rows, err := query(`SELECT `+cols+` FROM messages WHERE mailbox = ? AND uid BETWEEN ? AND ? ORDER BY uid`, mbox, lo, hi)
+	for _, r := range rs.spans() {
+		rows, err := query(`SELECT `+cols+` FROM messages WHERE mailbox = ? AND uid BETWEEN ? AND ? ORDER BY uid`, mbox, r.Start, r.Stop)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
 		for rows.Next() {
 			if err := fn(rows); err != nil {
+				rows.Close()
 				return err
 			}
 		}
-		return rows.Err()
-	}
-	if len(rs) > rangeScanLimit {
-		return each(rs[0].Start, rs[len(rs)-1].Stop)
-	}
-	for _, r := range rs {
-		if err := each(r.Start, r.Stop); err != nil {
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// spans are the UID ranges to query for rs: its ranges, or one range over
+// all of them when there are more than rangeScanLimit (the caller then
+// skips the UIDs rs does not contain).
+func (rs uidRanges) spans() uidRanges {
+	if len(rs) > rangeScanLimit {
+		return uidRanges{{Start: rs[0].Start, Stop: rs[len(rs)-1].Stop}}
+	}
+	return rs
+}
+
 
 // readMailboxRaw reads a mailbox and its first unclaimed \Recent UID in a
 // read transaction; a \Noselect mailbox is ErrMailboxNoSelect.
@@ -347,19 +350,14 @@ func (s *Store) Fetch(ctx context.Context, mbox store.MailboxID, uids imapnum.Se
 func (s *Store) scanMessages(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, query string, row func([]driver.Value) error) error {
 	rs := normalize(uids)
 	return s.readRaw(ctx, func(tx rawTx) error {
-		each := func(lo, hi uint32) error {
-			return tx.each(query, []any{int64(mbox), int64(lo), int64(hi)}, func(r []driver.Value) error {
+		for _, sp := range rs.spans() {
+			err := tx.each(query, []any{int64(mbox), int64(sp.Start), int64(sp.Stop)}, func(r []driver.Value) error {
 				if !rs.contains(uint32(vInt(r[0]))) {
 					return nil
 				}
 				return row(r)
 			})
-		}
-		if len(rs) > rangeScanLimit {
-			return each(rs[0].Start, rs[len(rs)-1].Stop)
-		}
-		for _, r := range rs {
-			if err := each(r.Start, r.Stop); err != nil {
+			if err != nil {
 				return err
 			}
 		}
@@ -473,20 +471,33 @@ func (s *Store) Expunge(ctx context.Context, mbox store.MailboxID, uids imapnum.
 		if err != nil {
 			return err
 		}
+		// Only the \Deleted messages are read (partial index
+		// messages_deleted, migration 0012), whatever the mailbox's size.
 		var del []store.Message
-		err = scanSet(t.query, mbox, rs, `uid, flags, blob`, func(r *sql.Rows) error {
-			var uid, flags int64
-			var b string
-			if err := r.Scan(&uid, &flags, &b); err != nil {
+		for _, r := range rs.spans() {
+			rows, err := t.query(`SELECT uid, blob FROM messages INDEXED BY messages_deleted WHERE mailbox = ? AND flags & 8 != 0
+				AND uid BETWEEN ? AND ? ORDER BY uid`, mbox, r.Start, r.Stop)
+			if err != nil {
 				return err
 			}
-			if store.SysFlags(flags)&store.FlagDeleted != 0 && rs.contains(uint32(uid)) {
-				del = append(del, store.Message{UID: uint32(uid), Blob: store.BlobID(b)})
+			for rows.Next() {
+				var uid int64
+				var b string
+				if err := rows.Scan(&uid, &b); err != nil {
+					rows.Close()
+					return err
+				}
+				if rs.contains(uint32(uid)) {
+					del = append(del, store.Message{UID: uint32(uid), Blob: store.BlobID(b)})
+				}
 			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		if len(del) == 0 {
 			return nil
-		})
-		if err != nil || len(del) == 0 {
-			return err
 		}
 		if err := t.expungeMessages(m, del, m.HighestModSeq+1, true); err != nil {
 			return err
