@@ -80,7 +80,6 @@ func (rs uidRanges) spans() uidRanges {
 	return rs
 }
 
-
 // readMailboxRaw reads a mailbox and its first unclaimed \Recent UID in a
 // read transaction; a \Noselect mailbox is ErrMailboxNoSelect.
 func readMailboxRaw(tx rawTx, id store.MailboxID) (store.Mailbox, int64, error) {
