@@ -49,8 +49,12 @@ func (c *conn) expunge(ctx context.Context, uids imapnum.Set) error {
 	if c.sel.readOnly {
 		return imap.Errorf(imap.CodeCannot, "Mailbox is read-only")
 	}
-	_, err := c.srv.opts.Store.Expunge(ctx, c.sel.mailbox.ID, uids)
-	return err
+	res, err := c.srv.opts.Store.Expunge(ctx, c.sel.mailbox.ID, uids)
+	if err != nil {
+		return err
+	}
+	c.applyOwnChange(store.Changes{Expunged: res.UIDs}, res.ModSeq)
+	return nil
 }
 
 func cmdStore(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Store) error {
@@ -98,16 +102,22 @@ func cmdStore(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.
 // all there is to learn and the store need not be asked (Changes) when
 // its event arrives. Otherwise the event brings the view up to date.
 func (c *conn) applyOwnStore(res store.StoreResult) {
-	if len(res.Updated) == 0 {
-		return
+	if len(res.Updated) > 0 {
+		c.applyOwnChange(store.Changes{Updated: res.Updated}, res.Updated[0].ModSeq)
 	}
+}
+
+// applyOwnChange applies ch, the whole of a change of the session's own
+// at modseq, to the view when the view is synchronised to modseq-1 (see
+// applyOwnStore).
+func (c *conn) applyOwnChange(ch store.Changes, modseq store.ModSeq) {
 	v := c.sel.view
-	modseq := res.Updated[0].ModSeq
-	if v.HighestModSeq() != modseq-1 {
+	if modseq == 0 || v.HighestModSeq() != modseq-1 {
 		return
 	}
 	c.sel.mailbox.HighestModSeq = modseq
-	v.Apply(store.Changes{Mailbox: c.sel.mailbox, Updated: res.Updated})
+	ch.Mailbox = c.sel.mailbox
+	v.Apply(ch)
 }
 
 // reportStore writes the untagged FETCH responses of a STORE (RFC 9051

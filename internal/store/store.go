@@ -319,6 +319,12 @@ type Changes struct {
 	Expunged []UID
 }
 
+// ExpungeResult is what an Expunge removed.
+type ExpungeResult struct {
+	UIDs   []UID  // expunged, ascending
+	ModSeq ModSeq // the mod-sequence of the expunge (0 if nothing was expunged)
+}
+
 // Store is the storage backend. All methods are safe for concurrent use.
 type Store interface {
 	// CreateAccount creates an account with INBOX and the special-use
@@ -390,8 +396,8 @@ type Store interface {
 	// means no CONDSTORE condition.
 	StoreFlags(ctx context.Context, mbox MailboxID, uids imapnum.Set, op FlagOp, flags Flags, unchangedSince ModSeq) (StoreResult, error)
 	// Expunge removes messages flagged \Deleted; uids nil means all of them,
-	// otherwise only those in uids (UID EXPUNGE). Returns expunged UIDs, ascending.
-	Expunge(ctx context.Context, mbox MailboxID, uids imapnum.Set) ([]UID, error)
+	// otherwise only those in uids (UID EXPUNGE).
+	Expunge(ctx context.Context, mbox MailboxID, uids imapnum.Set) (ExpungeResult, error)
 	// Copy copies messages to dst, in UID order.
 	Copy(ctx context.Context, src MailboxID, uids imapnum.Set, dst MailboxID) (CopyResult, error)
 	// Move moves messages to dst atomically (copy + expunge from src).

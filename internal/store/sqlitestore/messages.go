@@ -458,14 +458,14 @@ func (t *wtx) expungeMessages(m store.Mailbox, msgs []store.Message, modseq stor
 }
 
 // Expunge implements store.Store.
-func (s *Store) Expunge(ctx context.Context, mbox store.MailboxID, uids imapnum.Set) ([]store.UID, error) {
+func (s *Store) Expunge(ctx context.Context, mbox store.MailboxID, uids imapnum.Set) (store.ExpungeResult, error) {
 	rs := uidRanges{{Start: 1, Stop: ^uint32(0)}}
 	if uids != nil {
 		rs = normalize(uids)
 	}
-	var out []store.UID
+	var out store.ExpungeResult
 	err := s.w.do(ctx, func(t *wtx) error {
-		out = nil
+		out = store.ExpungeResult{}
 		m, err := t.selectable(mbox)
 		if err != nil {
 			return err
@@ -502,12 +502,13 @@ func (s *Store) Expunge(ctx context.Context, mbox store.MailboxID, uids imapnum.
 			return err
 		}
 		for _, d := range del {
-			out = append(out, d.UID)
+			out.UIDs = append(out.UIDs, d.UID)
 		}
+		out.ModSeq = m.HighestModSeq + 1
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("expunge in mailbox %d: %w", mbox, err)
+		return store.ExpungeResult{}, fmt.Errorf("expunge in mailbox %d: %w", mbox, err)
 	}
 	return out, nil
 }

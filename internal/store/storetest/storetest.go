@@ -806,11 +806,11 @@ func testExpunge(t *testing.T, h *harness) {
 		t.Fatalf("Deleted = %d", st.Deleted)
 	}
 	// UID EXPUNGE: only \Deleted messages in the set.
-	got := must(h.s.Expunge(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}))(t)
+	got := must(h.s.Expunge(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}))(t).UIDs
 	if !slices.Equal(got, []store.UID{2}) {
 		t.Fatalf("UID EXPUNGE = %v", got)
 	}
-	got = must(h.s.Expunge(ctx, inbox.ID, nil))(t)
+	got = must(h.s.Expunge(ctx, inbox.ID, nil))(t).UIDs
 	if !slices.Equal(got, []store.UID{3, 4}) {
 		t.Fatalf("EXPUNGE = %v", got)
 	}
@@ -822,7 +822,7 @@ func testExpunge(t *testing.T, h *harness) {
 		t.Fatalf("HIGHESTMODSEQ %d → %d", before, after)
 	}
 	// Nothing to expunge: no change.
-	if got := must(h.s.Expunge(ctx, inbox.ID, nil))(t); len(got) != 0 {
+	if got := must(h.s.Expunge(ctx, inbox.ID, nil))(t).UIDs; len(got) != 0 {
 		t.Fatalf("second EXPUNGE = %v", got)
 	}
 	if h.mailbox(a.ID, "INBOX").HighestModSeq != after {
@@ -1286,6 +1286,9 @@ func testModSeqStep(t *testing.T, h *harness) {
 		}
 	}
 	hms = step("StoreFlags", hms)
-	must(h.s.Expunge(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}))(t)
+	ex := must(h.s.Expunge(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}))(t)
+	if ex.ModSeq != hms+1 {
+		t.Fatalf("Expunge result: mod-sequence %d, want %d", ex.ModSeq, hms+1)
+	}
 	step("Expunge", hms)
 }
