@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"rookery/internal/anatomy"
 	"rookery/internal/imap"
 	"rookery/internal/imapcmd"
 	"rookery/internal/imapnum"
@@ -67,21 +68,16 @@ func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.
 	}
 	// Only items answered from the anatomy read it: FETCH 1:* (UID FLAGS)
 	// stays a scan of the messages table.
-	fetch, chunkSize := c.srv.opts.Store.Fetch, fetchChunk
+	var needAnatomy, needContent bool
 	for _, it := range args.Items {
-		if needsAnatomy(it) {
-			fetch = c.srv.opts.Store.FetchAnatomy
-			changed = nil // its messages carry no anatomy: read them again
-		}
+		needAnatomy = needAnatomy || needsAnatomy(it)
+		needContent = needContent || readsContent(it)
 	}
-	for _, it := range args.Items {
-		if readsContent(it) {
-			// Small contents come with the rows; fewer per chunk bounds
-			// the memory they hold.
-			fetch, chunkSize = c.srv.opts.Store.FetchContent, contentChunk
-			changed = nil
-			break
-		}
+	chunkSize := fetchChunk
+	if needContent {
+		// Small contents come with the rows; fewer per chunk bounds the
+		// memory they hold.
+		chunkSize = contentChunk
 	}
 	msgs := make([]store.Message, 0, min(len(uids), chunkSize))
 	for start := 0; start < len(uids); start += chunkSize {
@@ -89,17 +85,79 @@ func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.
 		msgs = msgs[:0]
 		if changed != nil {
 			msgs = append(msgs, changed[start:start+len(chunk)]...)
-		} else if err := fetch(ctx, c.sel.mailbox.ID, imapnum.Compact(chunk), func(m store.Message) error {
+		} else if err := c.srv.opts.Store.Fetch(ctx, c.sel.mailbox.ID, imapnum.Compact(chunk), func(m store.Message) error {
 			msgs = append(msgs, m)
 			return nil
 		}); err != nil {
 			return err
+		}
+		if needAnatomy || needContent {
+			var err error
+			if msgs, err = f.withBodies(msgs, needContent); err != nil {
+				return err
+			}
 		}
 		if err := f.writeChunk(msgs); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// withBodies gives msgs the anatomies (and, with content, the inline
+// contents) their items need: from the server's blobCache, else read from
+// the store (FetchContent or FetchAnatomy, for the missing ones only) and
+// cached. A message gone from the store meanwhile is dropped (no data for
+// it, like one expunged before the FETCH).
+func (f *fetcher) withBodies(msgs []store.Message, content bool) ([]store.Message, error) {
+	cache := f.c.srv.blobCache
+	if f.roots == nil {
+		f.roots = make(map[store.BlobID]*anatomy.Part)
+	}
+	var miss []store.UID
+	missed := make(map[store.UID]bool)
+	for i := range msgs {
+		cb, ok := cache.get(msgs[i].Blob)
+		if !ok || (content && !cb.hasContent) {
+			miss = append(miss, msgs[i].UID)
+			missed[msgs[i].UID] = true
+			continue
+		}
+		f.roots[cb.id] = cb.root
+		msgs[i].Content = cb.content
+	}
+	if len(miss) == 0 {
+		return msgs, nil
+	}
+	read := f.c.srv.opts.Store.FetchAnatomy
+	if content {
+		read = f.c.srv.opts.Store.FetchContent
+	}
+	got := make(map[store.UID]store.Message, len(miss))
+	err := read(f.ctx, f.c.sel.mailbox.ID, imapnum.Compact(miss), func(m store.Message) error {
+		got[m.UID] = m
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := msgs[:0]
+	for _, m := range msgs {
+		if !missed[m.UID] {
+			out = append(out, m)
+			continue
+		}
+		g, ok := got[m.UID]
+		if !ok {
+			continue // expunged since the metadata was read
+		}
+		m.Content = g.Content
+		if root, err := anatomy.Unmarshal(g.Anatomy); err == nil {
+			f.roots[m.Blob] = cache.put(m.Blob, root, len(g.Anatomy), g.Content, content).root
+		} // else: parsed from the content when prepared (fetcher.anatomy)
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // expungedMeanwhile reports whether err says that a message's content is
@@ -118,6 +176,9 @@ type fetcher struct {
 	hasModSeq bool // MODSEQ is among the items
 	hasFlags  bool // FLAGS is among the items
 	setSeen   bool // a non-PEEK body item sets \Seen (mailbox read-write)
+	// roots holds the decoded anatomies of the messages being written,
+	// by content (withBodies).
+	roots map[store.BlobID]*anatomy.Part
 }
 
 // writeChunk writes the FETCH responses of msgs (in UID order; messages

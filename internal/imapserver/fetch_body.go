@@ -130,6 +130,9 @@ func (d *msgData) close() {
 // stored (content written before anatomies, or an older encoding) and
 // stores the result for next time.
 func (f *fetcher) anatomy(m store.Message, d *msgData) (*anatomy.Part, error) {
+	if root, ok := f.roots[m.Blob]; ok {
+		return root, nil
+	}
 	if len(m.Anatomy) > 0 {
 		if root, err := anatomy.Unmarshal(m.Anatomy); err == nil {
 			return root, nil

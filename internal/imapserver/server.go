@@ -35,6 +35,7 @@ type Server struct {
 	readers, writers sync.Pool
 
 	sortCache *sortCache // SORT fields of recently sorted mailboxes
+	blobCache *blobCache // anatomies and small contents of recently fetched messages
 }
 
 // sortCacheBytes bounds the memory of the SORT and THREAD fields the
@@ -74,6 +75,7 @@ func New(opts Options) *Server {
 		perIP:     make(map[netip.Addr]int),
 		perUser:   make(map[string]int),
 		sortCache: newSortCache(sortCacheBytes),
+		blobCache: newBlobCache(blobCacheBytes),
 	}
 }
 
