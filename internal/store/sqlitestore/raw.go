@@ -129,7 +129,7 @@ func (t rawTx) stmt(q string) (st driver.Stmt, done func(), err error) {
 	if st, ok := t.rc.stmts[q]; ok {
 		return st, func() {}, nil
 	}
-	st, err = t.dc.PrepareContext(t.ctx, q)
+	st, err = t.dc.PrepareContext(context.WithoutCancel(t.ctx), q)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -150,7 +150,7 @@ func (t rawTx) exec(q string) error {
 	if !ok {
 		return errors.New("sqlite driver lacks StmtExecContext")
 	}
-	_, err = ex.ExecContext(t.ctx, nil)
+	_, err = ex.ExecContext(context.WithoutCancel(t.ctx), nil)
 	return err
 }
 
@@ -171,13 +171,21 @@ func (t rawTx) each(q string, args []any, fn func(row []driver.Value) error) err
 	for i, a := range args {
 		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
 	}
-	rows, err := sq.QueryContext(t.ctx, nv)
+	// The driver watches a cancellable context with a goroutine per
+	// query; the rows loop checks t.ctx instead (every 128 rows), which
+	// stops a long scan as soon.
+	rows, err := sq.QueryContext(context.WithoutCancel(t.ctx), nv)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	dest := make([]driver.Value, len(rows.Columns()))
-	for {
+	for n := 0; ; n++ {
+		if n%128 == 127 {
+			if err := t.ctx.Err(); err != nil {
+				return err
+			}
+		}
 		if err := rows.Next(dest); err == io.EOF {
 			return nil
 		} else if err != nil {

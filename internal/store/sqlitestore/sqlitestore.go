@@ -230,6 +230,9 @@ func (s *Store) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
 
 // readQueryRow runs a one-row read query with a prepared statement.
 func (s *Store) readQueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	// A point lookup is short: not worth the goroutine the driver starts
+	// to watch a cancellable context.
+	ctx = context.WithoutCancel(ctx)
 	st, err := s.readStmt(ctx, q)
 	if err != nil {
 		// Run it unprepared so that Scan reports the error.
