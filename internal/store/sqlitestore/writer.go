@@ -256,6 +256,8 @@ func (w *writer) countPending() error {
 	return nil
 }
 
+// exec runs a transaction-control statement (BEGIN, SAVEPOINT, ...),
+// prepared once.
 func (w *writer) exec(q string) error {
 	st, err := w.prepare(q)
 	if err != nil {
@@ -278,7 +280,24 @@ func (w *writer) runBatch(batch []*job) {
 		return
 	}
 	var drops []string
+	if len(batch) == 1 {
+		// One job: the transaction is its savepoint.
+		j := batch[0]
+		err := j.ctx.Err()
+		if err == nil {
+			err = j.fn(&wtx{w: w, job: j})
+		}
+		if err != nil {
+			_ = w.exec("ROLLBACK")
+			j.result <- err
+			return
+		}
+		drops = j.dropBlobs
+	}
 	for i, j := range batch {
+		if len(batch) == 1 {
+			break
+		}
 		if err := j.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
