@@ -394,18 +394,21 @@ func newAgent(cfg config.Config, st store.Store, met *metrics.Metrics, logger *s
 	return delivery.New(opts)
 }
 
-// storeStats sums the account usage for the store gauges.
+// storeStats sums the account usage and reads the index backlog for the
+// store gauges.
 func storeStats(st store.Store) metrics.StoreStats {
-	return func(ctx context.Context) (int64, int64, int64, error) {
+	return func(ctx context.Context) (metrics.StoreSizes, error) {
+		var s metrics.StoreSizes
 		accts, err := st.Accounts(ctx)
 		if err != nil {
-			return 0, 0, 0, err
+			return s, err
 		}
-		var msgs, bytes int64
+		s.Accounts = int64(len(accts))
 		for _, a := range accts {
-			msgs += a.Messages
-			bytes += a.Bytes
+			s.Messages += a.Messages
+			s.Bytes += a.Bytes
 		}
-		return int64(len(accts)), msgs, bytes, nil
+		s.IndexPending, s.IndexLag, err = st.IndexBacklog(ctx)
+		return s, err
 	}
 }

@@ -13,8 +13,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// StoreSizes are the store's gauges.
+type StoreSizes struct {
+	Accounts, Messages, Bytes int64
+	// IndexPending counts the messages whose search text the index has
+	// not taken in yet; IndexLag is how long the oldest has waited.
+	IndexPending int64
+	IndexLag     time.Duration
+}
+
 // StoreStats reports store sizes at scrape time.
-type StoreStats func(ctx context.Context) (accounts, messages, bytes int64, err error)
+type StoreStats func(ctx context.Context) (StoreSizes, error)
 
 // Metrics holds the collectors of one server process.
 type Metrics struct {
@@ -83,6 +92,8 @@ var (
 	descAccounts = prometheus.NewDesc("rookery_store_accounts", "Accounts in the store.", nil, nil)
 	descMessages = prometheus.NewDesc("rookery_store_messages", "Messages in the store (all accounts).", nil, nil)
 	descBytes    = prometheus.NewDesc("rookery_store_bytes", "Sum of message sizes (all accounts).", nil, nil)
+	descPending  = prometheus.NewDesc("rookery_search_index_pending", "Messages whose search text is not indexed yet (searched by reading them).", nil, nil)
+	descLag      = prometheus.NewDesc("rookery_search_index_lag_seconds", "How long the oldest text not indexed yet has waited.", nil, nil)
 )
 
 type storeCollector struct{ stats StoreStats }
@@ -91,17 +102,21 @@ func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descAccounts
 	ch <- descMessages
 	ch <- descBytes
+	ch <- descPending
+	ch <- descLag
 }
 
 func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	a, n, b, err := c.stats(ctx)
+	s, err := c.stats(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(descAccounts, err)
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(descAccounts, prometheus.GaugeValue, float64(a))
-	ch <- prometheus.MustNewConstMetric(descMessages, prometheus.GaugeValue, float64(n))
-	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.GaugeValue, float64(b))
+	ch <- prometheus.MustNewConstMetric(descAccounts, prometheus.GaugeValue, float64(s.Accounts))
+	ch <- prometheus.MustNewConstMetric(descMessages, prometheus.GaugeValue, float64(s.Messages))
+	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.GaugeValue, float64(s.Bytes))
+	ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(s.IndexPending))
+	ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, s.IndexLag.Seconds())
 }

@@ -10,7 +10,9 @@ import (
 )
 
 func TestMetrics(t *testing.T) {
-	m := New(func(context.Context) (int64, int64, int64, error) { return 2, 5, 1234, nil })
+	m := New(func(context.Context) (StoreSizes, error) {
+		return StoreSizes{Accounts: 2, Messages: 5, Bytes: 1234, IndexPending: 3, IndexLag: 1500 * time.Millisecond}, nil
+	})
 	m.ConnOpened()
 	m.Command("FETCH", "OK", 3*time.Millisecond)
 	m.Delivered("ok")
@@ -31,6 +33,8 @@ func TestMetrics(t *testing.T) {
 		`rookery_auth_failures_total{mechanism="PLAIN"} 1`,
 		`rookery_store_messages 5`,
 		`rookery_store_bytes 1234`,
+		`rookery_search_index_pending 3`,
+		`rookery_search_index_lag_seconds 1.5`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)

@@ -411,6 +411,10 @@ type Store interface {
 	// ctx's error. A store may index texts after their commit; its
 	// searches never miss a message meanwhile.
 	WaitIndexed(ctx context.Context) error
+	// IndexBacklog reports how many stored messages' texts the index has
+	// not taken in yet and how long the oldest of them has waited (the
+	// index lag; searches stay exact meanwhile).
+	IndexBacklog(ctx context.Context) (pending int64, oldest time.Duration, err error)
 	// BlobsToIndex lists the contents of the messages of the account
 	// named account (of every message when account is ""), in ID
 	// order, each with its stored anatomy (nil if none) and no Text:

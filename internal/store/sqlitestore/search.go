@@ -78,13 +78,13 @@ func (w *writer) insertTexts(batch []*job) (int, error) {
 		if p.text == nil {
 			continue
 		}
-		st, err := w.prepare(`INSERT OR REPLACE INTO search_pending(doc, hfrom, hto, hcc, hbcc, hsubject, hother, body)
-			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM search_docs WHERE id = ?1 AND blob = ?9)`)
+		st, err := w.prepare(`INSERT OR REPLACE INTO search_pending(doc, hfrom, hto, hcc, hbcc, hsubject, hother, body, queued)
+			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10 WHERE EXISTS (SELECT 1 FROM search_docs WHERE id = ?1 AND blob = ?9)`)
 		if err != nil {
 			return n, err
 		}
 		t := p.text
-		if _, err := st.Exec(p.doc, t.From, t.To, t.Cc, t.Bcc, t.Subject, t.Other, t.Body, string(p.blob)); err != nil {
+		if _, err := st.Exec(p.doc, t.From, t.To, t.Cc, t.Bcc, t.Subject, t.Other, t.Body, string(p.blob), time.Now().UnixMilli()); err != nil {
 			return n, fmt.Errorf("document %d: %w", p.doc, err)
 		}
 		n++
@@ -95,6 +95,19 @@ func (w *writer) insertTexts(batch []*job) (int, error) {
 // PendingTexts reports how many stored messages' search texts wait for
 // the indexer (they are found by scanning meanwhile).
 func (s *Store) PendingTexts() int64 { return s.pendingTexts.Load() }
+
+// IndexBacklog implements store.Store.
+func (s *Store) IndexBacklog(ctx context.Context) (int64, time.Duration, error) {
+	var n, oldest int64
+	err := s.readQueryRow(ctx, `SELECT count(*), coalesce(min(queued), 0) FROM search_pending`).Scan(&n, &oldest)
+	if err != nil {
+		return 0, 0, fmt.Errorf("index backlog: %w", err)
+	}
+	if n == 0 {
+		return 0, 0, nil
+	}
+	return n, max(0, time.Since(time.UnixMilli(oldest))), nil
+}
 
 // WaitIndexed implements store.Store: it returns once no search text is
 // pending (those other processes left count once the writer noticed

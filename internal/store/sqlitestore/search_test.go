@@ -307,6 +307,10 @@ func TestPendingTextsAreCandidates(t *testing.T) {
 	if n := s.PendingTexts(); n != 1 {
 		t.Fatalf("%d texts pending, want 1", n)
 	}
+	time.Sleep(20 * time.Millisecond)
+	if n, lag, err := s.IndexBacklog(ctx); err != nil || n != 1 || lag < 20*time.Millisecond || lag > time.Hour {
+		t.Fatalf("IndexBacklog = %d, %v, %v; want 1 and the time since the append", n, lag, err)
+	}
 	for _, k := range []search.Key{{Op: search.OpBody, Value: "quarterly"}, {Op: search.OpBody, Value: "nowhere"}} {
 		if got, err := s.SearchCandidates(ctx, inbox.ID, searchtext.IndexKey(k)); err != nil || !slices.Equal(got, []store.UID{1}) {
 			t.Fatalf("%v while pending: %v, %v; want [1]", k, got, err)
@@ -317,6 +321,9 @@ func TestPendingTextsAreCandidates(t *testing.T) {
 	}
 	s = reopen(t, dir)
 	waitIndexed(t, s)
+	if n, lag, err := s.IndexBacklog(ctx); err != nil || n != 0 || lag != 0 {
+		t.Fatalf("IndexBacklog after indexing = %d, %v, %v", n, lag, err)
+	}
 	if got, _ := s.SearchCandidates(ctx, inbox.ID, searchtext.IndexKey(search.Key{Op: search.OpBody, Value: "nowhere"})); len(got) != 0 {
 		t.Fatalf("indexed after the restart, a non-matching search still returns %v", got)
 	}

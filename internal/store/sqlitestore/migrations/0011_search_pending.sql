@@ -14,7 +14,8 @@ CREATE TABLE search_pending (
 	hbcc     TEXT NOT NULL,
 	hsubject TEXT NOT NULL,
 	hother   TEXT NOT NULL,
-	body     TEXT NOT NULL
+	body     TEXT NOT NULL,
+	queued   INTEGER NOT NULL -- Unix milliseconds of the commit (index lag)
 );
 
 -- A document deleted (its blob's last message gone, or reindex) takes its
