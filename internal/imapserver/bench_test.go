@@ -120,6 +120,57 @@ func BenchmarkAppendDurable(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
 
+// BenchmarkAppendDurableFlat appends 100,000 ~5 KB messages to one
+// mailbox from 8 clients, as BenchmarkAppendDurable does, and reports the
+// rate over the first and the last 10,000: durable APPEND must not slow
+// down as the mailbox grows. Run it alone: -bench AppendDurableFlat
+// -benchtime 1x (one run is 100,000 messages).
+func BenchmarkAppendDurableFlat(b *testing.B) {
+	const total, block = 100_000, 10_000
+	for range b.N {
+		srv := imaptest.StartServer(b)
+		const clients = 8
+		conns := make([]*benchConn, clients)
+		for i := range conns {
+			conns[i] = benchDial(b, srv.Addr, "alice")
+		}
+		var next, done atomic.Int64
+		var mu sync.Mutex
+		marks := map[int64]time.Time{0: time.Now()}
+		var wg sync.WaitGroup
+		for _, c := range conns {
+			wg.Add(1)
+			go func(c *benchConn) {
+				defer wg.Done()
+				for {
+					i := next.Add(1)
+					if i > total {
+						return
+					}
+					msg := message(int(i), 5000)
+					c.tag++
+					tag := fmt.Sprintf("a%d", c.tag)
+					if _, err := fmt.Fprintf(c.nc, "%s APPEND INBOX {%d+}\r\n%s\r\n", tag, len(msg), msg); err != nil {
+						b.Error(err)
+						return
+					}
+					c.wait(b, tag)
+					if n := done.Add(1); n%block == 0 {
+						mu.Lock()
+						marks[n] = time.Now()
+						mu.Unlock()
+					}
+				}
+			}(c)
+		}
+		wg.Wait()
+		rate := func(from int64) float64 { return block / marks[from+block].Sub(marks[from]).Seconds() }
+		b.ReportMetric(rate(0), "first10k-msgs/s")
+		b.ReportMetric(rate(total-block), "last10k-msgs/s")
+		b.ReportMetric(total/marks[total].Sub(marks[0]).Seconds(), "msgs/s")
+	}
+}
+
 // fillMailbox puts n messages into alice's INBOX through the store.
 func fillMailbox(b *testing.B, srv *imaptest.Server, n int) {
 	ctx := context.Background()

@@ -81,6 +81,11 @@ func cmdAppend(ctx context.Context, c *conn, cmd *imapcmd.Command, app *imapcmd.
 	if err != nil {
 		return err
 	}
+	if c.sel != nil && c.sel.mailbox.ID == mb.ID {
+		if err := c.applyOwnAppend(ctx, msgs, res); err != nil {
+			return err
+		}
+	}
 	c.okCode = "APPENDUID " + u32(res.UIDValidity) + " " + imapnum.Compact(res.UIDs).String()
 	c.okText = "APPEND completed"
 	return nil

@@ -107,17 +107,38 @@ func (c *conn) applyOwnStore(res store.StoreResult) {
 	}
 }
 
+// applyOwnAppend is applyOwnChange for an APPEND into the selected
+// mailbox: the new messages join the view (EXISTS when it flushes), and
+// when they did the session claims \Recent as it does for any new
+// message (syncView).
+func (c *conn) applyOwnAppend(ctx context.Context, msgs []store.NewMessage, res store.AppendResult) error {
+	ch := store.Changes{Updated: make([]store.Message, len(res.UIDs))}
+	for i, uid := range res.UIDs {
+		ch.Updated[i] = store.Message{UID: uid, ModSeq: res.ModSeq, Flags: msgs[i].Flags}
+	}
+	if !c.applyOwnChange(ch, res.ModSeq) || c.sel.readOnly {
+		return nil
+	}
+	lo, hi, err := c.srv.opts.Store.ClaimRecent(ctx, c.sel.mailbox.ID)
+	if err != nil {
+		return err
+	}
+	c.sel.view.AddRecent(lo, hi)
+	return nil
+}
+
 // applyOwnChange applies ch, the whole of a change of the session's own
 // at modseq, to the view when the view is synchronised to modseq-1 (see
-// applyOwnStore).
-func (c *conn) applyOwnChange(ch store.Changes, modseq store.ModSeq) {
+// applyOwnStore), and reports whether it did.
+func (c *conn) applyOwnChange(ch store.Changes, modseq store.ModSeq) bool {
 	v := c.sel.view
 	if modseq == 0 || v.HighestModSeq() != modseq-1 {
-		return
+		return false
 	}
 	c.sel.mailbox.HighestModSeq = modseq
 	ch.Mailbox = c.sel.mailbox
 	v.Apply(ch)
+	return true
 }
 
 // reportStore writes the untagged FETCH responses of a STORE (RFC 9051

@@ -269,6 +269,7 @@ type NewMessage struct {
 type AppendResult struct {
 	UIDValidity uint32
 	UIDs        []UID
+	ModSeq      ModSeq // of the new messages
 }
 
 // CopyResult reports a COPY or MOVE (COPYUID): SrcUIDs[i] became DstUIDs[i].

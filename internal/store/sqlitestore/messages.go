@@ -177,7 +177,7 @@ func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.N
 		modseq := m.HighestModSeq + 1
 		uid := m.UIDNext
 		now := time.Now().Unix()
-		res = store.AppendResult{UIDValidity: m.UIDValidity, UIDs: make([]store.UID, 0, len(msgs))}
+		res = store.AppendResult{UIDValidity: m.UIDValidity, UIDs: make([]store.UID, 0, len(msgs)), ModSeq: modseq}
 		for i, nm := range msgs {
 			size, err := t.refBlob(nm.Blob)
 			if err != nil {

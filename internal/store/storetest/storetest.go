@@ -1277,7 +1277,9 @@ func testModSeqStep(t *testing.T, h *harness) {
 	}
 	hms := inbox.HighestModSeq
 	refs := []store.NewMessage{{Blob: h.blob(message(1))}, {Blob: h.blob(message(2))}, {Blob: h.blob(message(3))}}
-	must(h.s.Append(ctx, inbox.ID, refs))(t)
+	if ar := must(h.s.Append(ctx, inbox.ID, refs))(t); ar.ModSeq != hms+1 {
+		t.Fatalf("Append result: mod-sequence %d, want %d", ar.ModSeq, hms+1)
+	}
 	hms = step("MULTIAPPEND", hms)
 	res := must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 3}}, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0))(t)
 	for _, m := range res.Updated {
