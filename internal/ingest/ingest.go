@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 
 	"rookery/internal/anatomy"
 	"rookery/internal/search"
@@ -17,6 +18,11 @@ import (
 // captureMax is how much of a message Write keeps in memory for text
 // extraction: most messages fit.
 const captureMax = 2 << 20
+
+// captureBufs holds capture buffers between writes: growing a fresh one
+// to the size of each message (and zeroing it) cost concurrent APPENDs
+// more than copying into it. It is a cache of scratch memory only.
+var captureBufs sync.Pool
 
 // textCapture keeps the first bytes of a message being written so that
 // its text can be extracted without reading it back; a larger message is
@@ -47,6 +53,15 @@ func (c *textCapture) Write(p []byte) (int, error) {
 func Write(ctx context.Context, st store.Store, r io.Reader, maxSize int64, log *slog.Logger) (store.BlobRef, error) {
 	parser := anatomy.NewParser()
 	capture := &textCapture{max: captureMax}
+	if b, ok := captureBufs.Get().(*bytes.Buffer); ok {
+		capture.buf = *b
+	}
+	defer func() {
+		if !capture.over && capture.buf.Cap() <= captureMax {
+			capture.buf.Reset()
+			captureBufs.Put(&capture.buf)
+		}
+	}()
 	ref, err := st.WriteBlob(ctx, io.TeeReader(r, io.MultiWriter(parser, capture)), maxSize)
 	if err != nil {
 		return store.BlobRef{}, err

@@ -59,7 +59,8 @@ type View struct {
 	modseqs []store.ModSeq // modseqs[i] is the last mod-sequence reported for uids[i]
 	highest store.ModSeq   // the store mod-sequence this view has applied
 
-	recent      []uidRange // \Recent ranges claimed by this session, [lo, hi)
+	recent      []uidRange // \Recent ranges claimed by this session, [lo, hi), ascending
+	recentN     uint32     // how many of uids are in recent
 	lastRecent  uint32     // RECENT count last reported
 	lastExists  uint32     // EXISTS count last reported
 	newUIDs     []store.UID
@@ -278,37 +279,59 @@ func (v *View) ModSeq(uid store.UID) store.ModSeq {
 }
 
 // AddRecent records that UIDs in [lo, hi) are \Recent for this session.
+// Claims come in ascending order (each starts at the previous UIDNEXT);
+// one that does not is merged in place.
 func (v *View) AddRecent(lo, hi store.UID) {
 	if lo >= hi {
 		return
 	}
-	if n := len(v.recent); n > 0 && v.recent[n-1].hi == lo {
+	a := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= lo })
+	b := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= hi })
+	n := len(v.recent)
+	switch {
+	case n == 0 || v.recent[n-1].hi < lo:
+		v.recent = append(v.recent, uidRange{lo, hi})
+	case v.recent[n-1].hi == lo:
 		v.recent[n-1].hi = hi
+	default:
+		// Out of order or overlapping: rebuild the count from scratch.
+		v.recent = mergeRanges(append(v.recent, uidRange{lo, hi}))
+		v.recentN = 0
+		for _, r := range v.recent {
+			i := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= r.lo })
+			j := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= r.hi })
+			v.recentN += uint32(j - i)
+		}
 		return
 	}
-	v.recent = append(v.recent, uidRange{lo, hi})
+	v.recentN += uint32(b - a)
+}
+
+// mergeRanges sorts rs and merges overlapping or adjacent ranges.
+func mergeRanges(rs []uidRange) []uidRange {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].lo < rs[j].lo })
+	out := rs[:0]
+	for _, r := range rs {
+		if n := len(out); n > 0 && r.lo <= out[n-1].hi {
+			out[n-1].hi = max(out[n-1].hi, r.hi)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // IsRecent reports whether uid is \Recent in this session.
 func (v *View) IsRecent(uid store.UID) bool {
-	for _, r := range v.recent {
-		if uid >= r.lo && uid < r.hi {
-			return true
-		}
-	}
-	return false
+	i := sort.Search(len(v.recent), func(i int) bool { return v.recent[i].hi > uid })
+	return i < len(v.recent) && v.recent[i].lo <= uid
 }
 
 // RecentCount counts the known messages that are \Recent in this session.
-func (v *View) RecentCount() uint32 {
-	var n uint32
-	for _, r := range v.recent {
-		lo := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= r.lo })
-		hi := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= r.hi })
-		n += uint32(hi - lo)
-	}
-	return n
-}
+// It is kept as messages come and go: a session that shares a busy
+// mailbox claims many small ranges, and counting them again at every
+// response grew with the mailbox.
+func (v *View) RecentCount() uint32 { return v.recentN }
 
 // Pending reports whether a Flush would write anything in mode m.
 func (v *View) Pending(m Mode) bool {
@@ -328,6 +351,11 @@ func (v *View) Flush(s Sink, m Mode) {
 		v.flushExpunges(s, m)
 	}
 	if len(v.newUIDs) > 0 {
+		for _, uid := range v.newUIDs {
+			if v.IsRecent(uid) {
+				v.recentN++
+			}
+		}
 		v.uids = append(v.uids, v.newUIDs...)
 		v.modseqs = append(v.modseqs, v.newModSeqs...)
 		v.newUIDs, v.newModSeqs = v.newUIDs[:0], v.newModSeqs[:0]
@@ -371,21 +399,30 @@ func (v *View) flushExpunges(s Sink, m Mode) {
 	if m.Vanished {
 		s.Vanished(imapnum.Compact(gone))
 	}
-	// Report in ascending order; each EXPUNGE shifts the later numbers down.
+	// Report in ascending order; each EXPUNGE shifts the later numbers
+	// down. The kept messages move down in runs between the expunged
+	// ones (found by binary search): the work grows with the expunged
+	// messages and the distance moved, not with a lookup per message.
 	keepU := v.uids[:0]
 	keepM := v.modseqs[:0]
-	removed := uint32(0)
-	for i, uid := range v.uids {
-		if _, ok := v.expunged[uid]; ok {
-			if !m.Vanished {
-				s.Expunge(uint32(i+1) - removed)
-			}
-			removed++
-			continue
+	from := 0
+	for _, uid := range gone {
+		i := from + sort.Search(len(v.uids)-from, func(k int) bool { return v.uids[from+k] >= uid })
+		if i == len(v.uids) || v.uids[i] != uid {
+			continue // not known here (reported as vanished above)
 		}
-		keepU = append(keepU, uid)
-		keepM = append(keepM, v.modseqs[i])
+		keepU = append(keepU, v.uids[from:i]...)
+		keepM = append(keepM, v.modseqs[from:i]...)
+		if !m.Vanished {
+			s.Expunge(uint32(len(keepU) + 1))
+		}
+		if v.IsRecent(uid) {
+			v.recentN--
+		}
+		from = i + 1
 	}
+	keepU = append(keepU, v.uids[from:]...)
+	keepM = append(keepM, v.modseqs[from:]...)
 	v.uids, v.modseqs = keepU, keepM
 	v.lastExists = uint32(len(v.uids))
 	clear(v.expunged)

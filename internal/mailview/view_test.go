@@ -2,7 +2,9 @@ package mailview
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -276,5 +278,89 @@ func TestSets(t *testing.T) {
 	}
 	if got := empty.UIDSet(imapnum.Set{{Start: 1, Stop: imapnum.Star}}); len(got) != 0 {
 		t.Errorf("UID 1:* in an empty mailbox = %v", got)
+	}
+}
+
+// TestRecentAndExpungeModel drives a view with random arrivals,
+// \Recent claims in fragments (as when sessions share a busy mailbox)
+// and expunges, and checks RecentCount, IsRecent and the EXPUNGE sequence
+// numbers against a plain model after every flush.
+func TestRecentAndExpungeModel(t *testing.T) {
+	for seed := range 20 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 7))
+		v := New(snap(1, 2, 3))
+		known := []store.UID{1, 2, 3} // the model: UIDs reported, in order
+		recent := map[store.UID]bool{}
+		next, modseq := store.UID(4), store.ModSeq(1)
+		reported := next                // the UIDs below it are in known (or expunged)
+		pending := map[store.UID]bool{} // expunged, not yet flushed
+		for step := range 300 {
+			modseq++
+			switch op := rng.IntN(4); {
+			case op == 0: // arrivals, some claimed by this session
+				n := store.UID(1 + rng.IntN(3))
+				var ch store.Changes
+				for u := next; u < next+n; u++ {
+					ch.Updated = append(ch.Updated, msg(u, modseq, 0))
+				}
+				ch.Mailbox.HighestModSeq = modseq
+				v.Apply(ch)
+				if rng.IntN(2) == 0 {
+					lo := next + store.UID(rng.IntN(int(n)))
+					v.AddRecent(lo, next+n)
+					for u := lo; u < next+n; u++ {
+						recent[u] = true
+					}
+				}
+				next += n
+			case op == 1 && len(known) > 0: // expunge a known message
+				u := known[rng.IntN(len(known))]
+				if !pending[u] {
+					pending[u] = true
+					v.Apply(store.Changes{Expunged: []store.UID{u}, Mailbox: store.Mailbox{HighestModSeq: modseq}})
+				}
+			default: // flush, expunges allowed or not
+				var r recorder
+				allow := rng.IntN(2) == 0
+				v.Flush(&r, Mode{Recent: true, AllowExpunge: allow})
+				if allow {
+					var want []string
+					kept := known[:0]
+					for _, u := range known {
+						if pending[u] {
+							want = append(want, fmt.Sprintf("%d EXPUNGE", len(kept)+1))
+							continue
+						}
+						kept = append(kept, u)
+					}
+					known = kept
+					clear(pending)
+					var got []string
+					for _, l := range r.lines {
+						if strings.HasSuffix(l, "EXPUNGE") {
+							got = append(got, l)
+						}
+					}
+					if !slices.Equal(got, want) {
+						t.Fatalf("seed %d step %d: expunges %q, want %q", seed, step, got, want)
+					}
+				}
+				for ; reported < next; reported++ {
+					known = append(known, reported)
+				}
+				n := uint32(0)
+				for _, u := range known {
+					if recent[u] {
+						n++
+					}
+					if v.IsRecent(u) != recent[u] {
+						t.Fatalf("seed %d step %d: IsRecent(%d) = %v", seed, step, u, !recent[u])
+					}
+				}
+				if got := v.RecentCount(); got != n {
+					t.Fatalf("seed %d step %d: RecentCount %d, want %d", seed, step, got, n)
+				}
+			}
+		}
 	}
 }

@@ -193,11 +193,43 @@ func ftsQuery(k store.IndexKey) string {
 	if utf8.RuneCountInString(k.Value) < minNeedle {
 		return ""
 	}
-	phrase := `"` + strings.ReplaceAll(k.Value, `"`, `""`) + `"`
+	q := "(" + trigramQuery(k.Value) + ")"
 	if col, ok := ftsColumns[k.Field]; ok {
-		return col + " : " + phrase
+		return col + " : " + q
 	}
-	return phrase
+	return q
+}
+
+// maxTrigrams bounds the trigrams of one needle that a query looks up:
+// the candidates are a superset either way, and a long needle's first
+// trigrams already restrict it about as much as all of them.
+const maxTrigrams = 24
+
+// trigramQuery returns the FTS5 conjunction of v's distinct trigrams (at
+// most maxTrigrams, spread over v): the index keeps which documents hold
+// a trigram, not where (migration 0013), so a document holding v holds
+// them all, and few others do. v has at least minNeedle runes.
+func trigramQuery(v string) string {
+	r := []rune(v)
+	n := len(r) - 2
+	seen := make(map[string]bool, min(n, maxTrigrams))
+	var b strings.Builder
+	for i := range min(n, maxTrigrams) {
+		at := i
+		if n > maxTrigrams {
+			at = i * (n - 1) / (maxTrigrams - 1)
+		}
+		t := string(r[at : at+3])
+		if seen[t] {
+			continue
+		}
+		seen[t] = true
+		if b.Len() > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(`"` + strings.ReplaceAll(t, `"`, `""`) + `"`)
+	}
+	return b.String()
 }
 
 // uidSet is a set of UIDs, or every UID when all is set.

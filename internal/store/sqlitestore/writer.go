@@ -44,8 +44,10 @@ type writer struct {
 // in one transaction (one index segment for all of them). indexN adapts
 // so that a step takes about indexStepTarget: the writer runs no commit
 // meanwhile. While commits keep coming, a step still runs every
-// indexMaxWait, so the index never falls far behind.
+// indexMaxWait, so the index never falls far behind; otherwise steps run
+// once no commit came for indexIdle.
 const (
+	indexIdle       = 3 * time.Millisecond
 	indexStepTarget = 15 * time.Millisecond
 	indexMaxWait    = 200 * time.Millisecond
 	indexMinN       = 8
@@ -148,19 +150,24 @@ func (w *writer) run() {
 			w.s.log.Warn("checking for changes by other processes", "err", err)
 		}
 	}
+	idle := time.NewTimer(indexIdle)
+	defer idle.Stop()
 	for {
 		var j *job
-		if w.s.pendingTexts.Load() > 0 && len(w.jobs) == 0 && !w.indexPaused.Load() {
-			// Idle: index what is pending, a step at a time, so that a
-			// commit arriving meanwhile waits at most one step.
-			w.indexStep()
+		if w.s.pendingTexts.Load() > 0 && !w.indexPaused.Load() {
+			// Idle for indexIdle: index what is pending, a step at a
+			// time, so that a commit arriving meanwhile waits at most
+			// one step. Clients that are busy appending send their next
+			// command within indexIdle, and commits keep the writer.
+			idle.Reset(indexIdle)
 			select {
 			case jj, ok := <-w.jobs:
 				if !ok {
 					return
 				}
 				j = jj
-			default:
+			case <-idle.C:
+				w.indexStep()
 				continue
 			}
 		} else {
@@ -216,8 +223,13 @@ func (w *writer) indexStep() {
 		if err == nil {
 			del, err = w.prepare(`DELETE FROM search_pending WHERE doc IN (SELECT doc FROM search_pending ORDER BY doc LIMIT ?)`)
 		}
+		var res sql.Result
 		if err == nil {
-			_, err = del.Exec(w.indexN)
+			res, err = del.Exec(w.indexN)
+		}
+		var moved int64
+		if err == nil {
+			moved, err = res.RowsAffected()
 		}
 		if err != nil {
 			_ = w.exec("ROLLBACK")
@@ -227,7 +239,20 @@ func (w *writer) indexStep() {
 			_ = w.exec("ROLLBACK")
 			return err
 		}
-		return w.countPending()
+		if moved < int64(w.indexN) {
+			// The step took what was left (only this goroutine adds
+			// texts): count exactly, which is cheap now.
+			return w.countPending()
+		}
+		// More is left. Counting it would read the whole backlog at
+		// every step; the count only has to stay above zero until a
+		// step finds the end (deletions by triggers may have made it
+		// too high).
+		n := w.s.pendingTexts.Add(-moved)
+		if n <= 0 {
+			w.s.pendingTexts.CompareAndSwap(n, 1)
+		}
+		return nil
 	}()
 	if err != nil {
 		w.s.log.Error("indexing search texts", "err", err)
