@@ -202,6 +202,7 @@ func (s *searcher) find(ctx context.Context, k search.Key, extra search.Needs, w
 				InternalDate: m.InternalDate, SaveDate: m.SaveDate, Size: m.Size, ModSeq: m.ModSeq,
 			})
 			msg := &msgSlab[len(msgSlab)-1]
+			var view *messageView
 			if needs != 0 {
 				if len(viewSlab) == cap(viewSlab) {
 					viewSlab = make([]messageView, 0, slabSize)
@@ -210,11 +211,18 @@ func (s *searcher) find(ctx context.Context, k search.Key, extra search.Needs, w
 				v := &viewSlab[len(viewSlab)-1]
 				v.sort = sf
 				v.bind(msg)
+				view = v
 			}
 			if !residualAll {
 				ok, err := mt.Match(msg)
 				if err != nil || !ok {
 					return err
+				}
+				if view != nil && view.gone {
+					// Expunged by another session since the candidates
+					// were read: its content is gone, so it matches
+					// nothing (as FETCH returns nothing of it).
+					return nil
 				}
 			}
 			out = append(out, msg)

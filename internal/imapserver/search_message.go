@@ -28,6 +28,19 @@ type messageView struct {
 	fields [][2]string // name, decoded value; nil until read
 	body   *string
 	err    error
+	// gone is set when the content turned out to be expunged by another
+	// session meanwhile: it then reads as empty, and a search skips it.
+	gone bool
+}
+
+// vanished reports whether err says that the content was expunged
+// meanwhile, and remembers it (gone).
+func (v *messageView) vanished(err error) bool {
+	if expungedMeanwhile(err) {
+		v.gone = true
+		return true
+	}
+	return false
 }
 
 // bind sets msg's accessors to read v.
@@ -55,6 +68,10 @@ func (v *messageView) anatomy() (*anatomy.Part, error) {
 		}
 	}
 	b, err := v.s.st.OpenBlob(v.ctx, v.m.Blob)
+	if v.vanished(err) {
+		v.root = &anatomy.Part{}
+		return v.root, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +163,10 @@ func (v *messageView) readFields() error {
 		return err
 	}
 	raw, err := v.readRange(root.HeaderOffset, root.HeaderSize)
+	if v.vanished(err) {
+		v.fields = [][2]string{}
+		return nil
+	}
 	if err != nil {
 		v.err = err
 		return err
@@ -178,6 +199,10 @@ func (v *messageView) bodyText() (string, error) {
 		return "", err
 	}
 	b, err := v.s.st.OpenBlob(v.ctx, v.m.Blob)
+	if v.vanished(err) {
+		v.body = new(string)
+		return "", nil
+	}
 	if err != nil {
 		return "", err
 	}
