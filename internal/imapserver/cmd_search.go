@@ -145,7 +145,7 @@ func (kc *keyConverter) convert(k imapcmd.SearchKey) (search.Key, error) {
 	case "BCC", "CC", "FROM", "TO":
 		return search.Address(k.Name, k.Value), nil
 	case "SUBJECT":
-		return search.Header(k.Name, k.Value), nil
+		return search.Subject(k.Value), nil
 	case "HEADER":
 		return search.Header(k.Field, k.Value), nil
 	case "BODY":

@@ -47,6 +47,7 @@ func (v *messageView) vanished(err error) bool {
 func (v *messageView) bind(msg *search.Message) {
 	msg.Header = v.header
 	msg.Addresses = v.addresses
+	msg.Envelope = v.envelope
 	msg.Body = v.bodyText
 	msg.Text = v.text
 	if v.sort != nil {
@@ -109,6 +110,29 @@ func (v *messageView) header(name string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// envelope answers search.Message.Envelope: from the index's sort
+// fields or the anatomy's envelope, without opening the message, else
+// the first occurrence from the header section.
+func (v *messageView) envelope(name string) ([]string, error) {
+	if v.sort != nil {
+		if vals, ok := sortField(v.sort, name); ok {
+			return vals, nil
+		}
+	}
+	if vals, ok, err := v.envelopeField(name); ok || err != nil {
+		return vals, err
+	}
+	if err := v.readFields(); err != nil {
+		return nil, err
+	}
+	for _, f := range v.fields {
+		if strings.EqualFold(f[0], name) {
+			return []string{f[1]}, nil
+		}
+	}
+	return nil, nil
 }
 
 // envelopeField answers the fields an envelope holds (first occurrence

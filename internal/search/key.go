@@ -25,7 +25,9 @@ const (
 	OpUID               // Set: the UID is in the set
 	// OpHeader: Field (case-insensitive name) has an occurrence whose
 	// decoded value contains Value; Value "" means the field exists.
-	// SUBJECT and HEADER are OpHeader keys.
+	// With Envelope, only the occurrence the envelope shows counts (the
+	// first): SUBJECT matches "the envelope structure's SUBJECT field"
+	// (RFC 9051 §6.4.4), HEADER every occurrence.
 	OpHeader
 	OpBody    // Value: the body text contains Value
 	OpText    // Value: the header or body text contains Value
@@ -83,6 +85,8 @@ type Key struct {
 	Flag  store.SysFlags // OpFlag: exactly one flag bit
 	Field string         // OpHeader
 	Value string         // OpKeyword, OpHeader, OpBody, OpText
+	// Envelope: OpHeader looks only at the field as the envelope holds it.
+	Envelope bool
 	Set   imapnum.Set    // OpSeq, OpUID; "*" is resolved by Options
 	Date  time.Time      // date keys: only the calendar date counts
 	N     uint64         // OpLarger, OpSmaller, OpOlder, OpYounger, OpModSeq
@@ -109,6 +113,12 @@ func Keyword(kw string) Key { return Key{Op: OpKeyword, Value: kw} }
 // Header returns a key matching messages whose field contains value
 // (value "" means the field exists).
 func Header(field, value string) Key { return Key{Op: OpHeader, Field: field, Value: value} }
+
+// Subject returns a key matching messages whose envelope subject (the
+// first Subject field, decoded) contains value.
+func Subject(value string) Key {
+	return Key{Op: OpHeader, Field: "Subject", Value: value, Envelope: true}
+}
 
 // Address returns a key matching messages whose address field (From, To,
 // Cc or Bcc) contains value in its address text (see OpAddress). Value ""
@@ -155,6 +165,9 @@ func (k Key) format(b *strings.Builder) {
 	case OpKeyword, OpBody, OpText:
 		fmt.Fprintf(b, " %q", k.Value)
 	case OpHeader, OpAddress:
+		if k.Envelope {
+			b.WriteString(" envelope")
+		}
 		fmt.Fprintf(b, " %s %q", k.Field, k.Value)
 	case OpSeq, OpUID:
 		fmt.Fprintf(b, " %s", k.Set)
@@ -186,8 +199,9 @@ type Needs uint8
 
 // Parts of a message.
 const (
-	NeedsHeader Needs = 1 << iota // Message.Header or Message.Addresses
-	NeedsBody                     // Message.Body or Message.Text
+	NeedsHeader   Needs = 1 << iota // Message.Header or Message.Addresses
+	NeedsBody                       // Message.Body or Message.Text
+	NeedsEnvelope                   // Message.Envelope (fields an anatomy holds)
 )
 
 // Needs reports which parts of a message evaluating k may read: a store
@@ -195,7 +209,12 @@ const (
 func (k Key) Needs() Needs {
 	var n Needs
 	switch k.Op {
-	case OpHeader, OpAddress, OpSentBefore, OpSentOn, OpSentSince:
+	case OpHeader:
+		n = NeedsHeader
+		if k.Envelope {
+			n = NeedsEnvelope
+		}
+	case OpAddress, OpSentBefore, OpSentOn, OpSentSince:
 		n = NeedsHeader
 	case OpBody:
 		n = NeedsBody

@@ -47,6 +47,7 @@ type node struct {
 	sub   []node
 	flag  store.SysFlags
 	field string
+	env   bool   // OpHeader: the envelope's occurrence only
 	value string // folded needle; keyword as given
 	set   imapnum.Set
 	day   int   // civil date of date keys
@@ -121,6 +122,7 @@ func compile(k *Key, opts *Options, depth int) (node, error) {
 			return node{}, fmt.Errorf("%w: %v without field name", ErrBadKey, k.Op)
 		}
 		n.field, n.value, n.cost = k.Field, fold(k.Value), costHeader
+		n.env = k.Op == OpHeader && k.Envelope
 	case OpBody, OpText:
 		n.value, n.cost = fold(k.Value), costBody
 	case OpLarger, OpSmaller, OpModSeq:
@@ -185,7 +187,11 @@ func (n *node) match(m *Message) (bool, error) {
 	case OpUID:
 		return n.set.Contains(m.UID), nil
 	case OpHeader:
-		vals, err := m.header(n.field)
+		header := m.header
+		if n.env {
+			header = m.envelope
+		}
+		vals, err := header(n.field)
 		if err != nil {
 			return false, err
 		}

@@ -41,6 +41,10 @@ type Message struct {
 	// field is parsed (it is decoded already, so an encoded word holding
 	// a comma or quote misleads the parser).
 	Addresses func(name string) ([]anatomy.Address, error)
+	// Envelope returns the value of a field as the envelope holds it
+	// (Subject: the first occurrence, decoded), nil if absent. If nil,
+	// the first Header value is used.
+	Envelope func(name string) ([]string, error)
 	// Body returns the searchable text of the body: the text parts,
 	// transfer-decoded and converted to UTF-8.
 	Body func() (string, error)
@@ -58,6 +62,19 @@ func (m *Message) header(name string) ([]string, error) {
 		return nil, nil
 	}
 	return m.Header(name)
+}
+
+// envelope returns a field as the envelope holds it: from the Envelope
+// accessor, else the first Header value.
+func (m *Message) envelope(name string) ([]string, error) {
+	if m.Envelope != nil {
+		return m.Envelope(name)
+	}
+	vals, err := m.header(name)
+	if len(vals) > 1 {
+		vals = vals[:1]
+	}
+	return vals, err
 }
 
 // addresses returns the address list of a field, parsing its first
