@@ -87,9 +87,9 @@ type Key struct {
 	Value string         // OpKeyword, OpHeader, OpBody, OpText
 	// Envelope: OpHeader looks only at the field as the envelope holds it.
 	Envelope bool
-	Set   imapnum.Set    // OpSeq, OpUID; "*" is resolved by Options
-	Date  time.Time      // date keys: only the calendar date counts
-	N     uint64         // OpLarger, OpSmaller, OpOlder, OpYounger, OpModSeq
+	Set      imapnum.Set // OpSeq, OpUID; "*" is resolved by Options
+	Date     time.Time   // date keys: only the calendar date counts
+	N        uint64      // OpLarger, OpSmaller, OpOlder, OpYounger, OpModSeq
 }
 
 // All returns a key matching every message.
