@@ -115,3 +115,42 @@ func TestDeliverAndQuota(t *testing.T) {
 		t.Errorf("Archive = %q", got)
 	}
 }
+
+// TestAccountNameSpellings checks that the administration commands and
+// `rookery deliver` find an account under any spelling of its name, and
+// that user add stores the canonical form and refuses a second spelling.
+func TestAccountNameSpellings(t *testing.T) {
+	data := t.TempDir()
+	mustRun := func(stdin string, args ...string) string {
+		t.Helper()
+		code, out, errOut := run(t, stdin, args...)
+		if code != ExitOK {
+			t.Fatalf("%v: code %d, stderr %s", args, code, errOut)
+		}
+		return out
+	}
+	if out := mustRun("pw\n", "user", "add", "Alice", "--data", data, "--password-stdin"); !strings.Contains(out, "created account alice ") {
+		t.Errorf("user add Alice: %q", out)
+	}
+	if code, _, errOut := run(t, "pw\n", "user", "add", "ALICE", "--data", data, "--password-stdin"); code != ExitFailure || !strings.Contains(errOut, "already exists") {
+		t.Errorf("user add ALICE after Alice: code %d, %s", code, errOut)
+	}
+	if code, _, errOut := run(t, "pw\n", "user", "add", "snow☃", "--data", data, "--password-stdin"); code != ExitUsage || !strings.Contains(errOut, "invalid account name") {
+		t.Errorf("user add snow☃: code %d, %s", code, errOut)
+	}
+	mustRun("pw2\n", "user", "passwd", "ALICE", "--data", data, "--password-stdin")
+	if out := mustRun("", "user", "quota", "aLiCe", "--messages", "5", "--data", data); !strings.Contains(out, "messages 0 of 5") {
+		t.Errorf("user quota aLiCe: %q", out)
+	}
+	mustRun("Subject: x\n\nx\n", "deliver", "--user", "ALICE", "--data", data)
+	if out := mustRun("", "reindex", "Alice", "--data", data); !strings.Contains(out, "indexed 1 messages") {
+		t.Errorf("reindex Alice: %q", out)
+	}
+	if out := mustRun("", "user", "list", "--data", data); !strings.Contains(out, "alice") || strings.Contains(out, "Alice") {
+		t.Errorf("user list: %q", out)
+	}
+	mustRun("", "user", "del", "ALICE", "--data", data)
+	if code, _, _ := run(t, "Subject: x\n\nx\n", "deliver", "--user", "alice", "--data", data); code != exNoUser {
+		t.Errorf("deliver after user del ALICE: code %d, want %d", code, exNoUser)
+	}
+}

@@ -141,12 +141,11 @@ func (a *Agent) User(ctx context.Context, name, mailbox, address string) (Recipi
 	return Recipient{Address: address, Account: acct, Mailbox: mailbox}, a.checkFull(ctx, acct)
 }
 
-// account looks a name up exactly, then in lower case.
+// account looks an account name up as the store does for every name
+// (store.Store.Account: case-insensitively, store.CanonicalAccountName), so
+// that delivery and login agree on who a name is.
 func (a *Agent) account(ctx context.Context, name string) (store.Account, error) {
 	acct, err := a.opts.Store.Account(ctx, name)
-	if errors.Is(err, store.ErrNoSuchAccount) && strings.ToLower(name) != name {
-		acct, err = a.opts.Store.Account(ctx, strings.ToLower(name))
-	}
 	if errors.Is(err, store.ErrNoSuchAccount) {
 		return acct, fmt.Errorf("%w: %q", ErrUnknownUser, name)
 	}

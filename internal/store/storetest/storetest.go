@@ -49,6 +49,7 @@ func Run(t *testing.T, open OpenFunc) {
 		fn   func(t *testing.T, h *harness)
 	}{
 		{"Accounts", testAccounts},
+		{"AccountNames", testAccountNames},
 		{"DefaultMailboxes", testDefaultMailboxes},
 		{"CreateMailbox", testCreateMailbox},
 		{"InvalidNames", testInvalidNames},
@@ -233,6 +234,48 @@ func testAccounts(t *testing.T, h *harness) {
 	if infos[0].Messages != 2 || infos[0].Bytes <= 0 || infos[0].Mailboxes != 6 || infos[1].Messages != 0 {
 		t.Fatalf("usage = %+v", infos)
 	}
+}
+
+// testAccountNames checks that account names are case-insensitive
+// (store.CanonicalAccountName) for every method that takes one.
+func testAccountNames(t *testing.T, h *harness) {
+	a := must(h.s.CreateAccount(ctx, "Alice", "hash"))(t)
+	if a.Name != "alice" {
+		t.Fatalf("CreateAccount(Alice).Name = %q, want alice", a.Name)
+	}
+	for _, name := range []string{"alice", "ALICE", "ａｌｉｃｅ"} {
+		_, err := h.s.CreateAccount(ctx, name, "x")
+		wantErr(t, err, store.ErrAccountExists)
+		if got := must(h.s.Account(ctx, name))(t); got.ID != a.ID || got.Name != "alice" {
+			t.Errorf("Account(%q) = %+v", name, got)
+		}
+	}
+	for _, name := range []string{"", "a b", "tab\there", "nul\x00"} {
+		_, err := h.s.CreateAccount(ctx, name, "x")
+		wantErr(t, err, store.ErrInvalidAccountName)
+	}
+	if err := h.s.SetPasswordHash(ctx, "ALICE", "new"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.SetSCRAMSecret(ctx, "Alice", "scram"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.SetQuota(ctx, "aLiCe", store.Quota{Messages: i64(7)}); err != nil {
+		t.Fatal(err)
+	}
+	got := must(h.s.Account(ctx, "alice"))(t)
+	if got.PasswordHash != "new" || got.SCRAMSecret != "scram" || h.quota(a.ID).MessageLimit != 7 {
+		t.Errorf("after changes under other spellings: %+v, quota %+v", got, h.quota(a.ID))
+	}
+	h.appendN(h.mailbox(a.ID, "INBOX").ID, 1, store.Flags{})
+	if bs := must(h.s.BlobsToIndex(ctx, "ALICE"))(t); len(bs) != 1 {
+		t.Errorf("BlobsToIndex(ALICE) = %d contents, want 1", len(bs))
+	}
+	if err := h.s.DeleteAccount(ctx, "ALICE"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.s.Account(ctx, "alice")
+	wantErr(t, err, store.ErrNoSuchAccount)
 }
 
 func testDefaultMailboxes(t *testing.T, h *harness) {
