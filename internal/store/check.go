@@ -60,7 +60,7 @@ func (r CheckReport) Problems() int {
 type Finding struct {
 	// Kind names the invariant, stable for scripts: "integrity",
 	// "foreign-key", "content-missing", "content-size", "content-hash",
-	// "message-size", "refcount", "orphan-file", "temporary-file",
+	// "message-size", "refcount", "orphan-file",
 	// "quota-counter", "status-counter", "uidnext", "highestmodseq",
 	// "recent", "uid-expunged", "uidvalidity-counter", "index",
 	// "index-missing", "index-duplicate", "index-orphan",

@@ -84,6 +84,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"DeleteAccount", testDeleteAccount},
 		{"Quota", testQuota},
 		{"SCRAMSecret", testSCRAMSecret},
+		{"CheckSound", testCheckSound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1336,4 +1337,45 @@ func testModSeqStep(t *testing.T, h *harness) {
 		t.Fatalf("Expunge result: mod-sequence %d, want %d", ex.ModSeq, hms+1)
 	}
 	step("Expunge", hms)
+}
+
+// testCheckSound runs a backend's own check (store.Checker, when it has
+// one) after the changes every path of the store makes: a sound store
+// has no finding, and repairing it changes nothing.
+func testCheckSound(t *testing.T, h *harness) {
+	ch, ok := h.s.(store.Checker)
+	if !ok {
+		t.Skip("the backend has no Check")
+	}
+	a, b := h.account("alice"), h.account("bob")
+	inbox, trash := h.mailbox(a.ID, "INBOX"), h.mailbox(a.ID, "Trash")
+	big := h.blob("Subject: big\r\n\r\n" + strings.Repeat("a line of a large message\r\n", 5000))
+	must(h.s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: big}, {Blob: h.blob(message(1))}, {Blob: h.blob(message(2))}}))(t)
+	must(h.s.Append(ctx, h.mailbox(b.ID, "INBOX").ID, []store.NewMessage{{Blob: big}}))(t)
+	h.appendN(inbox.ID, 3, store.Flags{Sys: store.FlagSeen})
+	all := imapnum.Set{{Start: 1, Stop: 100}}
+	must(h.s.Copy(ctx, inbox.ID, all, trash.ID))(t)
+	must(h.s.Move(ctx, trash.ID, imapnum.Set{{Start: 1, Stop: 2}}, h.mailbox(a.ID, "Archive").ID))(t)
+	must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 3}}, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0))(t)
+	must(h.s.Expunge(ctx, inbox.ID, nil))(t)
+	must(h.s.CreateMailbox(ctx, a.ID, "Lists/Go", ""))(t)
+	if err := h.s.RenameMailbox(ctx, a.ID, "INBOX", "Old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.DeleteMailbox(ctx, a.ID, "Trash"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.DeleteAccount(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitIndexed()
+	for _, repair := range []bool{false, true} {
+		rep := must(ch.Check(ctx, store.CheckOptions{Repair: repair, Contents: true}))(t)
+		for _, f := range rep.Findings {
+			t.Errorf("Check(repair %v) on a sound store: %s %s: %s", repair, f.Kind, f.Subject, f.Detail)
+		}
+		if rep.Accounts != 1 || rep.Messages == 0 {
+			t.Errorf("Check counted %+v", rep)
+		}
+	}
 }
