@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,7 +138,8 @@ func (c *checker) database(ctx context.Context) error {
 		}
 		c.add(store.Finding{Kind: "integrity", Problem: true, Subject: "database rookery.db", Detail: m})
 	}
-	for rel, n := range fks {
+	for _, rel := range slices.Sorted(maps.Keys(fks)) {
+		n := fks[rel]
 		c.add(store.Finding{Kind: "foreign-key", Problem: true, Subject: "table " + rel,
 			Detail: fmt.Sprintf("%d rows refer to rows that do not exist", n)})
 	}
@@ -209,7 +212,6 @@ type blobRow struct {
 	inline          bool
 	inlineLen       int64
 	missing, resize bool // its file is missing, or of another size
-	fileSize        int64
 }
 
 // contents checks every content row: its content present (inline or a
@@ -315,7 +317,7 @@ func (c *checker) checkFile(ctx context.Context, b *blobRow) error {
 	case err != nil:
 		return err
 	case fi.Size() != b.size:
-		b.resize, b.fileSize = true, fi.Size()
+		b.resize = true
 	default:
 		return nil
 	}
