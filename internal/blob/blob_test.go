@@ -203,21 +203,12 @@ func TestNewRemovesTemporaryFiles(t *testing.T) {
 	if _, err := New(dir, nil); err != nil {
 		t.Fatal(err)
 	}
-	var left []string
-	if err := s.ListTemporary(func(name string, _ fs.FileInfo) error {
-		left = append(left, name)
-		return nil
-	}); err != nil {
+	ents, err := OSFS{}.ReadDir(filepath.Join(s.Dir(), tmpDir))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(left) != 1 || left[0] != live {
-		t.Fatalf("temporary files after New: %v; want only %s (not %s)", left, live, stale)
-	}
-	if err := s.RemoveTemporary(live); err != nil || tmpCount(t, s) != 0 {
-		t.Fatalf("RemoveTemporary: %v, %d left", err, tmpCount(t, s))
-	}
-	if err := s.RemoveTemporary("../x"); err == nil {
-		t.Fatal("RemoveTemporary(../x) succeeded")
+	if len(ents) != 1 || ents[0].Name() != live {
+		t.Fatalf("temporary files after New: %v; want only %s (not %s)", ents, live, stale)
 	}
 }
 
