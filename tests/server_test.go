@@ -226,13 +226,32 @@ func (s *serverProc) stop(kill bool) error {
 }
 
 // restart stops the server (gracefully, or with SIGKILL to simulate a
-// crash) and starts it again on the same data directory and ports.
+// crash), checks the data directory as the stop left it with `rookery
+// check`, and starts the server again on the same data directory and
+// ports.
 func (s *serverProc) restart(kill bool) {
 	s.t.Helper()
 	if err := s.stop(kill); !kill && err != nil {
 		s.t.Errorf("server exited with %v after SIGTERM (want a clean exit)", err)
 	}
+	s.check()
 	s.start(false)
+}
+
+// checkTimeout bounds `rookery check` of a test's data directory.
+const checkTimeout = 60 * time.Second
+
+// check runs `rookery check` on the data directory and fails the test if
+// it finds a problem (notices, such as a file of a message being stored
+// when a crash came, are fine).
+func (s *serverProc) check() {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, rookeryBin, "check", "--data", s.dataDir).CombinedOutput()
+	if err != nil {
+		s.t.Errorf("rookery check after the server stopped: %v\n%s", err, out)
+	}
 }
 
 // checkLog fails the test when the server log shows a panic or a data race.

@@ -91,7 +91,7 @@ func (a *Authenticator) login(ctx context.Context, mech, username, password stri
 	if err != nil {
 		return store.Account{}, fmt.Errorf("login %q: %w", username, err)
 	}
-	digest := a.verified.digest(username, password, acct.PasswordHash)
+	digest := a.verified.digest(acct.Name, password, acct.PasswordHash)
 	if a.verified.hit(digest, a.now()) {
 		a.succeeded(username, remote)
 		return acct, nil
@@ -120,8 +120,11 @@ func (a *Authenticator) login(ctx context.Context, mech, username, password stri
 func (a *Authenticator) fail(ctx context.Context, username string, remote net.Addr, mech, reason string) {
 	var delay time.Duration
 	if a.throttle != nil {
-		a.throttle.Failure(username, remoteIP(remote))
-		delay = a.throttle.Delay(username, remoteIP(remote))
+		// Keyed by the account, not by the spelling of its name: a
+		// guesser cannot reset the counters by changing case.
+		key := store.AccountKey(username)
+		a.throttle.Failure(key, remoteIP(remote))
+		delay = a.throttle.Delay(key, remoteIP(remote))
 	}
 	a.logger.WarnContext(ctx, "authentication failed",
 		"user", username, "remote", addrString(remote), "mechanism", mech, "reason", reason, "next_delay", delay)
@@ -132,7 +135,7 @@ func (a *Authenticator) fail(ctx context.Context, username string, remote net.Ad
 
 func (a *Authenticator) succeeded(username string, remote net.Addr) {
 	if a.throttle != nil {
-		a.throttle.Success(username, remoteIP(remote))
+		a.throttle.Success(store.AccountKey(username), remoteIP(remote))
 	}
 }
 
@@ -141,7 +144,7 @@ func (a *Authenticator) throttleWait(ctx context.Context, username string, remot
 	if a.throttle == nil {
 		return nil
 	}
-	return a.throttle.Wait(ctx, username, remoteIP(remote))
+	return a.throttle.Wait(ctx, store.AccountKey(username), remoteIP(remote))
 }
 
 func remoteIP(addr net.Addr) netip.Addr {
@@ -176,7 +179,7 @@ var ErrAuthorizationFailed = errors.New("authorization identity must be empty or
 // identity must be empty or equal to the authentication identity.
 func (a *Authenticator) PlainServer(ctx context.Context, remote net.Addr, done func(store.Account)) sasl.Server {
 	return plainServer{sasl.NewPlainServer(func(identity, username, password string) error {
-		if identity != "" && identity != username {
+		if identity != "" && store.AccountKey(identity) != store.AccountKey(username) {
 			a.fail(ctx, username, remote, sasl.Plain, "authorization identity "+identity)
 			return ErrAuthorizationFailed
 		}

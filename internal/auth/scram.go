@@ -196,7 +196,7 @@ func (s *scramServer) first(msg string) ([]byte, bool, error) {
 		if !strings.HasPrefix(authz, "a=") || err != nil {
 			return nil, false, fmt.Errorf("%w: bad authzid", ErrSCRAMProtocol)
 		}
-		if z != s.user {
+		if store.AccountKey(z) != store.AccountKey(s.user) {
 			s.a.fail(s.ctx, s.user, s.remote, s.mech, "authorization identity "+z)
 			return nil, false, ErrAuthorizationFailed
 		}
@@ -220,7 +220,9 @@ func (s *scramServer) first(msg string) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("SCRAM login %q: %w", s.user, err)
 	}
 	if !s.known {
-		s.secret = scramSecret{iter: scramIterations, salt: hmacSHA256(s.a.fakeKey, s.user)[:16]}
+		// The fake salt of an unknown name is the same for every
+		// spelling of it, as a real account's salt is.
+		s.secret = scramSecret{iter: scramIterations, salt: hmacSHA256(s.a.fakeKey, store.AccountKey(s.user))[:16]}
 	}
 	s.nonce = attrs[1].v + s.a.scramNonce()
 	s.serverFirst = "r=" + s.nonce + ",s=" + base64.StdEncoding.EncodeToString(s.secret.salt) + ",i=" + strconv.Itoa(s.secret.iter)

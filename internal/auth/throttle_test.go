@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,4 +107,53 @@ func TestLoginThrottled(t *testing.T) {
 		t.Fatal(done, err, ok)
 	}
 	_ = sasl.Plain
+}
+
+// TestAccountSpellings checks that what auth keeps or derives per account
+// name treats every spelling of one name alike (store.AccountKey):
+// changing the case of a name neither resets the throttle nor tells an
+// unknown name from a known one by its SCRAM salt, and a PLAIN
+// authorization identity may differ from the user in case.
+func TestAccountSpellings(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1e9, 0)}
+	th := NewThrottle(ThrottleOptions{Base: time.Second, Now: clk.Now, Sleep: clk.Sleep})
+	h, _ := HashPassword("s3cret")
+	fs := &fakeStore{accounts: map[string]store.Account{"alice": {ID: 1, Name: "alice", PasswordHash: h}}}
+	a := New(fs, nil, WithThrottle(th))
+	ctx := context.Background()
+	// From three addresses, so that only the account's counter is shared.
+	for i, user := range []string{"alice", "ALICE", "Alice"} {
+		from := &net.TCPAddr{IP: net.IPv4(198, 51, 100, byte(i+1)), Port: 1}
+		if _, err := a.Login(ctx, user, "bad", from); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatal(err)
+		}
+	}
+	if want := []time.Duration{time.Second, 2 * time.Second}; len(clk.slept) != 2 || clk.slept[0] != want[0] || clk.slept[1] != want[1] {
+		t.Fatalf("slept %v, want %v: one account counter for every spelling", clk.slept, want)
+	}
+
+	salt := func(user string) string {
+		t.Helper()
+		s := a.SCRAMServer(ctx, remote, nil, func(store.Account) {})
+		ch, _, err := s.Next([]byte("n,,n=" + user + ",r=abc"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for kv := range strings.SplitSeq(string(ch), ",") {
+			if v, ok := strings.CutPrefix(kv, "s="); ok {
+				return v
+			}
+		}
+		t.Fatalf("no salt in %q", ch)
+		return ""
+	}
+	if s1, s2 := salt("nobody"), salt("NoBody"); s1 != s2 {
+		t.Errorf("fake SCRAM salts of nobody and NoBody differ (%s, %s): a known name would be told apart", s1, s2)
+	}
+
+	var got store.Account
+	s := a.PlainServer(ctx, &net.TCPAddr{IP: net.IPv4(192, 0, 2, 50)}, func(acct store.Account) { got = acct })
+	if _, _, err := s.Next([]byte("ALICE\x00alice\x00s3cret")); err != nil || got.ID != 1 {
+		t.Errorf("PLAIN with authzid ALICE for alice: %v, account %+v", err, got)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // ErrTooBig is returned by Put when the content exceeds maxSize. The store
@@ -27,8 +28,16 @@ type Store struct {
 	fs  FS
 }
 
+// StaleTemporary is the age (since its last write) past which a
+// temporary file is taken for the leftover of a crash: a Put in progress
+// writes its file as its bytes arrive, and every writer of messages gives
+// up on a silent peer well before (IMAP autologout, LMTP timeouts).
+const StaleTemporary = time.Hour
+
 // New opens (creating if needed) a blob directory. fsys nil means OSFS.
-// Leftover temporary files of an earlier crash are removed.
+// Leftover temporary files of an earlier crash are removed: those not
+// written for StaleTemporary, since another process may be writing the
+// others (a server beside `rookery deliver`, `rookery check`).
 func New(dir string, fsys FS) (*Store, error) {
 	if fsys == nil {
 		fsys = OSFS{}
@@ -59,8 +68,11 @@ func New(dir string, fsys FS) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob: list temporary files: %w", err)
 	}
+	now := time.Now()
 	for _, e := range ents {
-		_ = fsys.Remove(filepath.Join(dir, tmpDir, e.Name())) // best effort
+		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > StaleTemporary {
+			_ = fsys.Remove(filepath.Join(dir, tmpDir, e.Name())) // best effort
+		}
 	}
 	return s, nil
 }
@@ -145,7 +157,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, maxSize int64) (id string,
 	}
 	id = hex.EncodeToString(h.Sum(nil))
 	target := s.path(id)
-	if fi, serr := s.fs.Stat(target); serr == nil && fi.Size() == size {
+	if s.reuse(target, size) {
 		// Same content already stored: drop the copy. Sync the directory
 		// anyway, in case the other writer has not done so yet.
 		_ = s.fs.Remove(tmpName)
@@ -158,6 +170,19 @@ func (s *Store) Put(ctx context.Context, r io.Reader, maxSize int64) (id string,
 		return "", 0, fmt.Errorf("blob: sync directory: %w", err)
 	}
 	return id, size, nil
+}
+
+// reuse reports whether target already holds size bytes (the same
+// content, by its name) and then marks it as just written: a repair pass
+// removes only unreferenced files older than a grace period (see
+// sqlitestore's Check), and this one is about to be referenced again. A
+// file removed meanwhile is not reused.
+func (s *Store) reuse(target string, size int64) bool {
+	fi, err := s.fs.Stat(target)
+	if err != nil || fi.Size() != size {
+		return false
+	}
+	return s.fs.Chtimes(target, time.Now()) == nil
 }
 
 // Reader is an open blob.
@@ -220,6 +245,11 @@ func (s *Store) Delete(id string) error {
 
 // List calls fn for every stored blob, stopping at fn's first error.
 func (s *Store) List(ctx context.Context, fn func(id string, size int64) error) error {
+	return s.ListInfo(ctx, func(id string, fi fs.FileInfo) error { return fn(id, fi.Size()) })
+}
+
+// ListInfo is List with each file's description (size, modification time).
+func (s *Store) ListInfo(ctx context.Context, fn func(id string, fi fs.FileInfo) error) error {
 	for i := range 256 {
 		sub := fmt.Sprintf("%02x", i)
 		ents, err := s.fs.ReadDir(filepath.Join(s.dir, sub))
@@ -238,13 +268,32 @@ func (s *Store) List(ctx context.Context, fn func(id string, size int64) error) 
 				continue
 			}
 			fi, err := e.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // deleted since ReadDir
+			}
 			if err != nil {
 				return fmt.Errorf("blob: stat %s: %w", id, err)
 			}
-			if err := fn(id, fi.Size()); err != nil {
+			if err := fn(id, fi); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
 }
+
+// Info describes a stored blob's file; a missing blob fails with an error
+// matching fs.ErrNotExist.
+func (s *Store) Info(id string) (fs.FileInfo, error) {
+	if !ValidID(id) {
+		return nil, fmt.Errorf("blob: stat %q: %w", id, ErrInvalidID)
+	}
+	fi, err := s.fs.Stat(s.path(id))
+	if err != nil {
+		return nil, fmt.Errorf("blob: stat %s: %w", id, err)
+	}
+	return fi, nil
+}
+
+// Path returns where a blob's file is (for reports); id must be valid.
+func (s *Store) Path(id string) string { return s.path(id) }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func newStore(t *testing.T, fsys FS) *Store {
@@ -185,15 +186,60 @@ func TestNewRemovesTemporaryFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := OSFS{}.CreateTemp(filepath.Join(dir, tmpDir), "put-*")
-	if err != nil {
-		t.Fatal(err)
+	mk := func(age time.Duration) string {
+		t.Helper()
+		f, err := OSFS{}.CreateTemp(filepath.Join(dir, tmpDir), "put-*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if err := (OSFS{}).Chtimes(f.Name(), time.Now().Add(-age)); err != nil {
+			t.Fatal(err)
+		}
+		return filepath.Base(f.Name())
 	}
-	f.Close()
+	stale := mk(StaleTemporary + time.Minute)
+	live := mk(time.Minute) // another process's Put in progress
 	if _, err := New(dir, nil); err != nil {
 		t.Fatal(err)
 	}
-	if tmpCount(t, s) != 0 {
-		t.Fatal("temporary file survived")
+	ents, err := OSFS{}.ReadDir(filepath.Join(s.Dir(), tmpDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 1 || ents[0].Name() != live {
+		t.Fatalf("temporary files after New: %v; want only %s (not %s)", ents, live, stale)
+	}
+}
+
+// TestPutSameContentRefreshesTime checks that storing a content already
+// stored marks its file as just written (a repair pass spares young
+// unreferenced files), and stores it again if it vanished meanwhile.
+func TestPutSameContentRefreshesTime(t *testing.T) {
+	s := newStore(t, nil)
+	ctx := context.Background()
+	id, _, err := s.Put(ctx, strings.NewReader("content"), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	if err := (OSFS{}).Chtimes(s.Path(id), old); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Put(ctx, strings.NewReader("content"), -1); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := s.Info(id)
+	if err != nil || time.Since(fi.ModTime()) > time.Hour {
+		t.Fatalf("after a second Put: %v, modified %v", err, fi.ModTime())
+	}
+	if err := s.Delete(id); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Put(ctx, strings.NewReader("content"), -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Info(id); err != nil {
+		t.Fatalf("content put again after its deletion: %v", err)
 	}
 }

@@ -8,7 +8,11 @@
 //
 // The package knows nothing about mailboxes or reference counts: the metadata
 // store counts references and calls Delete after its own commit. A crash in
-// between leaves an unreferenced file, which List lets a repair pass find.
+// between leaves an unreferenced file, which ListInfo lets a repair pass
+// find; Put of a content already stored refreshes its file's modification
+// time, so that a repair pass that spares young files does not remove one
+// about to be referenced again. Temporary files are removed by New only
+// once stale (StaleTemporary): several processes may share a directory.
 //
 // All file operations go through FS, so tests can inject faults (FaultFS).
 package blob

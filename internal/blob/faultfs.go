@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"sync"
+	"time"
 )
 
 // Op names a file operation that FaultFS can fail.
@@ -20,6 +21,7 @@ const (
 	OpSyncDir Op = "syncdir"
 	OpRemove  Op = "remove"
 	OpOpen    Op = "open"
+	OpChtimes Op = "chtimes"
 )
 
 // ErrInjected is the error FaultFS returns by default for a failed operation.
@@ -127,6 +129,14 @@ func (f *FaultFS) Stat(name string) (fs.FileInfo, error) { return f.FS.Stat(name
 
 // ReadDir implements FS.
 func (f *FaultFS) ReadDir(dir string) ([]fs.DirEntry, error) { return f.FS.ReadDir(dir) }
+
+// Chtimes implements FS.
+func (f *FaultFS) Chtimes(name string, mtime time.Time) error {
+	if err := f.check(OpChtimes, name); err != nil {
+		return err
+	}
+	return f.FS.Chtimes(name, mtime)
+}
 
 type faultFile struct {
 	File

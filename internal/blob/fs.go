@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // File is an open file as Store needs it.
@@ -36,6 +37,8 @@ type FS interface {
 	Stat(name string) (fs.FileInfo, error)
 	// ReadDir lists a directory.
 	ReadDir(dir string) ([]fs.DirEntry, error)
+	// Chtimes sets a file's modification (and access) time.
+	Chtimes(name string, mtime time.Time) error
 }
 
 // OSFS is the FS of the operating system.
@@ -76,3 +79,6 @@ func (OSFS) Stat(name string) (fs.FileInfo, error) { return os.Stat(name) }
 
 // ReadDir implements FS.
 func (OSFS) ReadDir(dir string) ([]fs.DirEntry, error) { return os.ReadDir(dir) }
+
+// Chtimes implements FS.
+func (OSFS) Chtimes(name string, mtime time.Time) error { return os.Chtimes(name, mtime, mtime) }

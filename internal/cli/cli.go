@@ -55,6 +55,7 @@ Usage:
   rookery user list [--data DIR]
   rookery deliver --user NAME [--mailbox M] [--data DIR | --config FILE] < message
   rookery reindex [USER] [--data DIR | --config FILE]
+  rookery check [--repair] [--contents] [--data DIR | --config FILE]
   rookery config check FILE
   rookery config example
   rookery version
@@ -80,6 +81,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runDeliver(ctx, e, rest)
 	case "reindex":
 		return runReindex(ctx, e, rest)
+	case "check":
+		return runCheck(ctx, e, rest)
 	case "config":
 		return runConfig(e, rest)
 	case "version", "--version", "-version":
@@ -105,6 +108,8 @@ func runHelp(e *env, args []string) int {
 		fmt.Fprint(e.stdout, deliverUsage)
 	case "reindex":
 		fmt.Fprint(e.stdout, reindexUsage)
+	case "check":
+		fmt.Fprint(e.stdout, checkUsage)
 	case "config":
 		fmt.Fprint(e.stdout, configUsage)
 	case "version":

@@ -18,6 +18,7 @@ import (
 // Exit codes of `rookery deliver`, from sysexits.h, as sendmail and
 // Postfix's local(8) mailbox_command interpret them.
 const (
+	exUsage     = 64 // --mailbox names no mailbox of the account: bounce
 	exDataErr   = 65 // bad input: the MTA bounces
 	exNoUser    = 67 // unknown user: bounce
 	exCantCreat = 73 // cannot store (over quota, too big): bounce
@@ -30,7 +31,12 @@ const deliverUsage = `Usage:
                   [--data DIR | --config FILE]
 
 Reads one message on standard input and stores it durably in the INBOX of
-account NAME (or in mailbox M when it exists). For Postfix, set for example
+account NAME, or in its mailbox M. When M does not exist (or cannot hold
+messages), the message goes to INBOX and a warning says so on standard
+error; the exit status is still 0, since the message is delivered (a
+non-zero status would make the MTA bounce it or deliver it again). M with
+an empty level (a leading, trailing or doubled "/"), a "." or ".." level
+or a control character is refused (64). For Postfix, set for example
   mailbox_command = /usr/local/bin/rookery deliver --config /etc/rookery.toml --user "$USER" --from "$SENDER"
 A leading "From " line (mbox envelope) is dropped; LF line endings become
 CRLF. --from adds a Return-Path header, --address a Delivered-To header
@@ -40,17 +46,19 @@ It may run while "rookery serve" uses the same data directory (SQLite WAL
 with a busy timeout). Sessions of the running server see the message at
 their next mailbox synchronisation (NOOP, IDLE wake-up or a new SELECT).
 
-Exit codes (sysexits): 0 delivered, 65 unreadable or empty input, 67 no such
-user, 73 over quota (unless lmtp.over_quota = "temporary") or message too
-big, 75 temporary failure (the MTA retries), 77 no permission to open the
-data directory, 2 usage error.
+Exit codes (sysexits): 0 delivered, 64 (EX_USAGE) a --mailbox that cannot
+name a mailbox of the account, 65 (EX_DATAERR) unreadable input or a
+message of nothing but blank lines, 67 no such user, 73 over quota (unless
+lmtp.over_quota = "temporary") or message too big, 75 temporary failure
+(the MTA retries), 77 no permission to open the data directory, 2 usage
+error (flags).
 `
 
 func runDeliver(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "deliver", deliverUsage)
 	var user, mailbox, from, address, data, cfgFile string
 	fs.StringVar(&user, "user", "", "account name (required)")
-	fs.StringVar(&mailbox, "mailbox", "", "mailbox to deliver into if it exists (default INBOX)")
+	fs.StringVar(&mailbox, "mailbox", "", "mailbox to deliver into if it exists, else INBOX with a warning (default INBOX)")
 	fs.StringVar(&from, "from", "", "envelope sender, for a Return-Path header")
 	fs.StringVar(&address, "address", "", "recipient address, for a Delivered-To header")
 	fs.StringVar(&data, "data", "", "data directory")
@@ -115,6 +123,8 @@ func deliverExit(ag *delivery.Agent, err error) int {
 	switch {
 	case errors.Is(err, delivery.ErrUnknownUser):
 		return exNoUser
+	case errors.Is(err, delivery.ErrBadMailbox):
+		return exUsage
 	case errors.Is(err, delivery.ErrEmpty):
 		return exDataErr
 	case ag.Temporary(err):

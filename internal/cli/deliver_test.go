@@ -115,3 +115,89 @@ func TestDeliverAndQuota(t *testing.T) {
 		t.Errorf("Archive = %q", got)
 	}
 }
+
+// TestAccountNameSpellings checks that the administration commands and
+// `rookery deliver` find an account under any spelling of its name, and
+// that user add stores the canonical form and refuses a second spelling.
+func TestAccountNameSpellings(t *testing.T) {
+	data := t.TempDir()
+	mustRun := func(stdin string, args ...string) string {
+		t.Helper()
+		code, out, errOut := run(t, stdin, args...)
+		if code != ExitOK {
+			t.Fatalf("%v: code %d, stderr %s", args, code, errOut)
+		}
+		return out
+	}
+	if out := mustRun("pw\n", "user", "add", "Alice", "--data", data, "--password-stdin"); !strings.Contains(out, "created account alice ") {
+		t.Errorf("user add Alice: %q", out)
+	}
+	if code, _, errOut := run(t, "pw\n", "user", "add", "ALICE", "--data", data, "--password-stdin"); code != ExitFailure || !strings.Contains(errOut, "already exists") {
+		t.Errorf("user add ALICE after Alice: code %d, %s", code, errOut)
+	}
+	if code, _, errOut := run(t, "pw\n", "user", "add", "snow☃", "--data", data, "--password-stdin"); code != ExitUsage || !strings.Contains(errOut, "invalid account name") {
+		t.Errorf("user add snow☃: code %d, %s", code, errOut)
+	}
+	mustRun("pw2\n", "user", "passwd", "ALICE", "--data", data, "--password-stdin")
+	if out := mustRun("", "user", "quota", "aLiCe", "--messages", "5", "--data", data); !strings.Contains(out, "messages 0 of 5") {
+		t.Errorf("user quota aLiCe: %q", out)
+	}
+	mustRun("Subject: x\n\nx\n", "deliver", "--user", "ALICE", "--data", data)
+	if out := mustRun("", "reindex", "Alice", "--data", data); !strings.Contains(out, "indexed 1 messages") {
+		t.Errorf("reindex Alice: %q", out)
+	}
+	if out := mustRun("", "user", "list", "--data", data); !strings.Contains(out, "alice") || strings.Contains(out, "Alice") {
+		t.Errorf("user list: %q", out)
+	}
+	mustRun("", "user", "del", "ALICE", "--data", data)
+	if code, _, _ := run(t, "Subject: x\n\nx\n", "deliver", "--user", "alice", "--data", data); code != exNoUser {
+		t.Errorf("deliver after user del ALICE: code %d, want %d", code, exNoUser)
+	}
+}
+
+// TestDeliverMailboxPolicy checks what `rookery deliver` says and returns
+// for a mailbox that does not exist (INBOX, exit 0, a warning), one that
+// tries to leave the account (64, nothing delivered) and a blank message
+// (65).
+func TestDeliverMailboxPolicy(t *testing.T) {
+	data := t.TempDir()
+	for _, u := range []string{"alice", "bob"} {
+		if code, _, errOut := run(t, "pw\n", "user", "add", u, "--data", data, "--password-stdin"); code != ExitOK {
+			t.Fatalf("user add %s: %s", u, errOut)
+		}
+	}
+	code, _, errOut := run(t, "Subject: x\n\nx\n", "deliver", "--user", "alice", "--mailbox", "NoSuch", "--data", data)
+	if code != ExitOK || !strings.Contains(errOut, `mailbox does not exist; delivering to INBOX" user=alice mailbox=NoSuch`) {
+		t.Errorf("--mailbox NoSuch: code %d, stderr %q; want 0 and a warning", code, errOut)
+	}
+	for _, mb := range []string{"../bob/INBOX", "/bob/INBOX", "Archive/..", "a//b"} {
+		code, _, errOut := run(t, "Subject: x\n\nx\n", "deliver", "--user", "alice", "--mailbox", mb, "--data", data)
+		if code != exUsage || !strings.Contains(errOut, "bad destination mailbox name") {
+			t.Errorf("--mailbox %s: code %d, stderr %q; want %d", mb, code, errOut, exUsage)
+		}
+	}
+	for _, msg := range []string{"\n\n\n", " \r\n", "From sender@example.net Thu Jan  1 00:00:00 2026\n\n"} {
+		if code, _, errOut := run(t, msg, "deliver", "--user", "alice", "--data", data); code != exDataErr || !strings.Contains(errOut, "empty message") {
+			t.Errorf("blank message %q: code %d, stderr %q; want %d", msg, code, errOut, exDataErr)
+		}
+	}
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, data, sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for user, want := range map[string]uint32{"alice": 1, "bob": 0} {
+		a, err := st.Account(ctx, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mb, err := st.Mailbox(ctx, a.ID, "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := mb.UIDNext - 1; n != want {
+			t.Errorf("%s's INBOX received %d messages, want %d", user, n, want)
+		}
+	}
+}

@@ -32,6 +32,14 @@ standard input. add and passwd store an argon2id hash and a SCRAM-SHA-256
 verifier (accounts created before SCRAM support get one at their next
 passwd).
 
+Account names are case-insensitive: add stores the canonical form of NAME
+(RFC 8265 UsernameCaseMapped: lower case, full-width letters as ASCII, NFC;
+letters, digits and ASCII punctuation, no spaces), and every command,
+login and delivery finds the account under any spelling of it. Accounts
+created before this rule with another spelling were renamed to their
+canonical form when the data directory was first opened by this version,
+unless that name was taken; those keep their name as spelt.
+
 quota sets per-account limits (RFC 9208): --storage takes a size ("2G",
 "500M", bytes), --messages a count; 0 or "none" means unlimited, "default"
 follows the [quota] section of the configuration. Without either flag it
@@ -109,6 +117,14 @@ func runUser(ctx context.Context, e *env, args []string) int {
 		if err := checkUserName(name); err != nil {
 			return e.usagef(userUsage, "user %s: %v", sub, err)
 		}
+		if sub == "add" {
+			// Checked before the password is asked for; the other
+			// subcommands find an account under any spelling of its
+			// name (and one stored before the rule as spelt).
+			if _, err := store.CanonicalAccountName(name); err != nil {
+				return e.usagef(userUsage, "user add: %v", err)
+			}
+		}
 	}
 	// Read the password before opening the store, so that a mistake
 	// in typing it costs nothing.
@@ -139,13 +155,18 @@ func runUser(ctx context.Context, e *env, args []string) int {
 
 	switch sub {
 	case "add":
-		if _, err := st.CreateAccount(ctx, name, hash); err != nil {
+		acct, err := st.CreateAccount(ctx, name, hash)
+		if err != nil {
 			return e.errorf("user add %s: %v", name, err)
 		}
-		if err := st.SetSCRAMSecret(ctx, name, scram); err != nil {
+		if err := st.SetSCRAMSecret(ctx, acct.Name, scram); err != nil {
 			return e.errorf("user add %s: %v", name, err)
 		}
-		fmt.Fprintf(e.stdout, "created account %s\n", name)
+		if acct.Name != name {
+			fmt.Fprintf(e.stdout, "created account %s (the canonical form of %s: account names are case-insensitive)\n", acct.Name, name)
+		} else {
+			fmt.Fprintf(e.stdout, "created account %s\n", acct.Name)
+		}
 	case "passwd":
 		if err := st.SetPasswordHash(ctx, name, hash); err != nil {
 			return e.errorf("user passwd %s: %v", name, err)

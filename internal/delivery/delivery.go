@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"rookery/internal/ingest"
 	"rookery/internal/store"
@@ -21,8 +23,14 @@ var (
 	ErrUnknownUser = errors.New("unknown user")
 	// ErrBadAddress: the address is not a valid mailbox address.
 	ErrBadAddress = errors.New("bad address")
-	// ErrEmpty: the message has no content.
+	// ErrEmpty: the message has no content but blank lines (no header
+	// field and no body).
 	ErrEmpty = errors.New("empty message")
+	// ErrBadMailbox: the mailbox asked for (rookery deliver --mailbox, an
+	// address's detail) is not a name of a mailbox of the account: it
+	// has an empty level (a leading, trailing or doubled "/"), a "." or
+	// ".." level, or a control character.
+	ErrBadMailbox = errors.New("bad destination mailbox name")
 )
 
 // Hooks receive delivery outcomes (for metrics). Nil funcs are skipped.
@@ -96,6 +104,10 @@ type Recipient struct {
 	Account store.Account
 	// Mailbox is where the message goes if it exists; INBOX otherwise.
 	Mailbox string
+	// explicit is set when Mailbox was named by the operator (User), not
+	// by the sender (an address's detail): falling back to INBOX is then
+	// logged as a warning.
+	explicit bool
 }
 
 // Resolve maps an address (name, name@domain, name+detail@domain) to a
@@ -123,6 +135,9 @@ func (a *Agent) Resolve(ctx context.Context, addr string) (Recipient, error) {
 	}
 	r := Recipient{Address: addr, Account: acct, Mailbox: "INBOX"}
 	if detail != "" {
+		if err := checkMailbox(detail); err != nil {
+			return Recipient{}, err
+		}
 		r.Mailbox = detail
 	}
 	return r, a.checkFull(ctx, acct)
@@ -130,23 +145,55 @@ func (a *Agent) Resolve(ctx context.Context, addr string) (Recipient, error) {
 
 // User returns the recipient for an account name and an optional mailbox
 // (`rookery deliver --user NAME --mailbox M`); address is for Delivered-To.
+// A mailbox that is not a name of the account's mailboxes fails with
+// ErrBadMailbox; one that does not exist is replaced by INBOX at delivery,
+// with a warning.
 func (a *Agent) User(ctx context.Context, name, mailbox, address string) (Recipient, error) {
+	if mailbox != "" {
+		if err := checkMailbox(mailbox); err != nil {
+			return Recipient{}, err
+		}
+	}
 	acct, err := a.account(ctx, name)
 	if err != nil {
 		return Recipient{}, err
 	}
-	if mailbox == "" {
-		mailbox = "INBOX"
+	r := Recipient{Address: address, Account: acct, Mailbox: "INBOX"}
+	if mailbox != "" {
+		r.Mailbox, r.explicit = mailbox, true
 	}
-	return Recipient{Address: address, Account: acct, Mailbox: mailbox}, a.checkFull(ctx, acct)
+	return r, a.checkFull(ctx, acct)
 }
 
-// account looks a name up exactly, then in lower case.
+// checkMailbox refuses a mailbox name for delivery that could not name a
+// mailbox of the account, or that reads like a path out of it ("../bob",
+// "/bob/INBOX"): mailbox names are looked up within the recipient's
+// account, so such a name could never reach another one, but it is a
+// mistake or an attack, and is said to be one (ErrBadMailbox) rather
+// than quietly delivered to INBOX.
+func checkMailbox(name string) error {
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("%w: %q is not UTF-8", ErrBadMailbox, name)
+	}
+	if strings.ContainsFunc(name, unicode.IsControl) {
+		return fmt.Errorf("%w: %q has a control character", ErrBadMailbox, name)
+	}
+	for level := range strings.SplitSeq(name, string(store.Separator)) {
+		switch level {
+		case "":
+			return fmt.Errorf("%w: %q has an empty level (a leading, trailing or doubled %q)", ErrBadMailbox, name, store.Separator)
+		case ".", "..":
+			return fmt.Errorf("%w: %q has a %q level", ErrBadMailbox, name, level)
+		}
+	}
+	return nil
+}
+
+// account looks an account name up as the store does for every name
+// (store.Store.Account: case-insensitively, store.CanonicalAccountName), so
+// that delivery and login agree on who a name is.
 func (a *Agent) account(ctx context.Context, name string) (store.Account, error) {
 	acct, err := a.opts.Store.Account(ctx, name)
-	if errors.Is(err, store.ErrNoSuchAccount) && strings.ToLower(name) != name {
-		acct, err = a.opts.Store.Account(ctx, strings.ToLower(name))
-	}
 	if errors.Is(err, store.ErrNoSuchAccount) {
 		return acct, fmt.Errorf("%w: %q", ErrUnknownUser, name)
 	}
@@ -181,16 +228,15 @@ func (a *Agent) Deliver(ctx context.Context, env Envelope, rcpts []Recipient, r 
 	if len(rcpts) == 0 {
 		return errs
 	}
-	cr := &countReader{r: newCRLFReader(r)}
+	body := &blankCheck{r: newCRLFReader(r)}
 	p0 := a.prefix(env, rcpts[0])
 	limit := int64(-1)
 	if a.opts.MaxSize >= 0 {
 		limit = a.opts.MaxSize + int64(len(p0))
 	}
-	first, err := ingest.Write(ctx, a.opts.Store, io.MultiReader(strings.NewReader(p0), cr), limit, a.log)
-	if err == nil && cr.n == 0 {
-		err = ErrEmpty
-	}
+	// A blank message fails the stream at its end (blankCheck), so that
+	// the store keeps nothing of it.
+	first, err := ingest.Write(ctx, a.opts.Store, io.MultiReader(strings.NewReader(p0), body), limit, a.log)
 	if err != nil {
 		for i := range errs {
 			errs[i] = a.done(rcpts[i], fmt.Errorf("write message: %w", err))
@@ -233,10 +279,22 @@ func (a *Agent) copyFor(ctx context.Context, src store.BlobRef, skip int, prefix
 }
 
 // appendTo appends to the recipient's mailbox, or INBOX when it does not
-// exist or is not selectable.
+// exist or is not selectable (as Dovecot's and Cyrus's delivery agents
+// do: the message is not lost for a mistyped folder). The fallback is
+// logged: as a warning for a mailbox the operator named (User), at info
+// level for an address's detail, which any sender may make up.
 func (a *Agent) appendTo(ctx context.Context, rc Recipient, msg store.NewMessage) error {
 	mb, err := a.opts.Store.Mailbox(ctx, rc.Account.ID, rc.Mailbox)
 	if (errors.Is(err, store.ErrNoSuchMailbox) || (err == nil && mb.NoSelect)) && !strings.EqualFold(rc.Mailbox, "INBOX") {
+		why := "does not exist"
+		if err == nil {
+			why = "is not selectable"
+		}
+		level := slog.LevelInfo
+		if rc.explicit {
+			level = slog.LevelWarn
+		}
+		a.log.Log(ctx, level, "mailbox "+why+"; delivering to INBOX", "user", rc.Account.Name, "mailbox", rc.Mailbox)
 		mb, err = a.opts.Store.Mailbox(ctx, rc.Account.ID, "INBOX")
 	}
 	if err != nil {
@@ -289,7 +347,7 @@ func Result(err error) string {
 	switch {
 	case err == nil:
 		return "ok"
-	case errors.Is(err, ErrUnknownUser), errors.Is(err, ErrBadAddress):
+	case errors.Is(err, ErrUnknownUser), errors.Is(err, ErrBadAddress), errors.Is(err, ErrBadMailbox):
 		return "unknown_user"
 	case errors.Is(err, store.ErrOverQuota):
 		return "over_quota"
@@ -302,7 +360,8 @@ func Result(err error) string {
 }
 
 // Temporary reports whether a delivery error is worth retrying later.
-// Unknown users, bad addresses, oversize and empty messages are permanent;
+// Unknown users, bad addresses and mailbox names, oversize and empty
+// messages are permanent;
 // over-quota follows Options.OverQuotaTemporary; anything else (I/O,
 // database busy) is temporary.
 func (a *Agent) Temporary(err error) bool {
@@ -315,13 +374,28 @@ func (a *Agent) Temporary(err error) bool {
 	return true
 }
 
-type countReader struct {
-	r io.Reader
-	n int64
+// blankCheck passes a message through and, at its end, fails with
+// ErrEmpty instead of io.EOF when it held nothing but blank lines (CR,
+// LF, space, tab): no header field and no body. RFC 5322 §3.6 asks for a
+// Date and a From field at least, which MTAs do not enforce and neither
+// does delivery; a message without a single character is refused.
+type blankCheck struct {
+	r    io.Reader
+	seen bool // a character other than CR, LF, SP, HTAB passed
 }
 
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
+func (b *blankCheck) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if !b.seen {
+		for _, c := range p[:n] {
+			if c != '\r' && c != '\n' && c != ' ' && c != '\t' {
+				b.seen = true
+				break
+			}
+		}
+	}
+	if err == io.EOF && !b.seen {
+		return n, ErrEmpty
+	}
 	return n, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -180,5 +181,101 @@ func TestDeliverMixedQuotaAndLimits(t *testing.T) {
 	errs = ag.Deliver(ctx, Envelope{}, []Recipient{a}, iotest.ErrReader(errors.New("boom")))
 	if errs[0] == nil || !ag.Temporary(errs[0]) {
 		t.Fatalf("read error: %v", errs)
+	}
+}
+
+// TestMailboxPolicy checks what happens to a requested mailbox: one that
+// cannot name a mailbox of the account is refused (ErrBadMailbox,
+// permanent) whether the operator (User) or the sender (an address's
+// detail) asked for it; one that does not exist falls back to INBOX,
+// logged as a warning when the operator named it.
+func TestMailboxPolicy(t *testing.T) {
+	st := newStore(t, "alice", "bob")
+	if _, err := st.CreateMailbox(ctx, mustAcct(t, st, "alice").ID, "lists/go", ""); err != nil {
+		t.Fatal(err)
+	}
+	// lists stays as a placeholder for its child.
+	if err := st.DeleteMailbox(ctx, mustAcct(t, st, "alice").ID, "lists"); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	ag := New(Options{Store: st, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	for _, mb := range []string{"../bob/INBOX", "..", ".", "/bob/INBOX", "lists/", "lists//go", "a/./b", "x\x01y", "x\ny", "\xff"} {
+		if _, err := ag.User(ctx, "alice", mb, ""); !errors.Is(err, ErrBadMailbox) || ag.Temporary(err) {
+			t.Errorf("User(alice, %q): %v, want a permanent ErrBadMailbox", mb, err)
+		}
+		if _, err := ag.Resolve(ctx, "alice+"+mb); !errors.Is(err, ErrBadMailbox) && !errors.Is(err, ErrBadAddress) {
+			t.Errorf("Resolve(alice+%q): %v, want ErrBadMailbox", mb, err)
+		}
+	}
+	deliver := func(r Recipient, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if errs := ag.Deliver(ctx, Envelope{}, []Recipient{r}, strings.NewReader("Subject: x\r\n\r\nx\r\n")); errs[0] != nil {
+			t.Fatal(errs[0])
+		}
+	}
+	deliver(ag.User(ctx, "alice", "lists/go", ""))
+	deliver(ag.User(ctx, "alice", "a..b", "")) // a name like any other: no such mailbox
+	if !strings.Contains(logs.String(), `level=WARN msg="mailbox does not exist; delivering to INBOX" user=alice mailbox=a..b`) {
+		t.Errorf("no warning for the missing mailbox; log:\n%s", logs.String())
+	}
+	logs.Reset()
+	deliver(ag.User(ctx, "alice", "lists", "")) // exists, not selectable
+	if !strings.Contains(logs.String(), `level=WARN msg="mailbox is not selectable; delivering to INBOX"`) {
+		t.Errorf("no warning for the placeholder mailbox; log:\n%s", logs.String())
+	}
+	logs.Reset()
+	deliver(ag.Resolve(ctx, "alice+newsletter"))
+	if !strings.Contains(logs.String(), `level=INFO msg="mailbox does not exist; delivering to INBOX" user=alice mailbox=newsletter`) {
+		t.Errorf("no info line for the missing detail mailbox; log:\n%s", logs.String())
+	}
+	if n := len(messages(t, st, "alice", "lists/go")); n != 1 {
+		t.Errorf("lists/go has %d messages, want 1", n)
+	}
+	if n := len(messages(t, st, "alice", "INBOX")); n != 3 {
+		t.Errorf("INBOX has %d messages, want 3", n)
+	}
+	if n := len(messages(t, st, "bob", "INBOX")); n != 0 {
+		t.Errorf("bob has %d messages", n)
+	}
+}
+
+// TestBlankMessages checks that a message of nothing but blank lines is
+// refused (ErrEmpty, permanent) and leaves nothing in the store, also when
+// it is large enough to be streamed to a file; one character makes it a
+// message.
+func TestBlankMessages(t *testing.T) {
+	st := newStore(t, "alice")
+	ag := New(Options{Store: st})
+	a, err := ag.Resolve(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{"", "\n", "\r\n\r\n", " \t\r\n\n  \n", strings.Repeat("\n", 100<<10)} {
+		errs := ag.Deliver(ctx, Envelope{From: "s@example.org", HasFrom: true}, []Recipient{a, a}, strings.NewReader(body))
+		for _, err := range errs {
+			if !errors.Is(err, ErrEmpty) || ag.Temporary(err) || Result(err) != "bad_input" {
+				t.Errorf("Deliver(%d blank bytes): %v, want a permanent ErrEmpty", len(body), err)
+			}
+		}
+	}
+	var files []string
+	if err := st.(*sqlitestore.Store).Blobs().List(ctx, func(id string, _ int64) error {
+		files = append(files, id)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 0 {
+		t.Errorf("blank messages left files %v", files)
+	}
+	if errs := ag.Deliver(ctx, Envelope{}, []Recipient{a}, strings.NewReader("\n\nx\n")); errs[0] != nil {
+		t.Errorf("a body without header fields: %v", errs[0])
+	}
+	if n := len(messages(t, st, "alice", "INBOX")); n != 1 {
+		t.Errorf("INBOX has %d messages, want 1", n)
 	}
 }

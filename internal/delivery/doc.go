@@ -17,4 +17,10 @@
 //     (IMAP requires CRLF; sendmail-style pipes deliver LF).
 //   - Errors are classified (Permanent/Temporary) here, once, for every
 //     front end; the package knows nothing of IMAP or SMTP syntax.
+//   - One policy for odd requests, whichever front end: a mailbox that
+//     does not exist (or holds no messages) falls back to INBOX, logged;
+//     a name that cannot name a mailbox of the account ("../bob",
+//     "/bob/INBOX", "a//b", control characters) is ErrBadMailbox; a
+//     message of nothing but blank lines is ErrEmpty, found at the end
+//     of the stream, so the store keeps nothing of it.
 package delivery

@@ -67,7 +67,10 @@ func cmdAppend(ctx context.Context, c *conn, cmd *imapcmd.Command, app *imapcmd.
 		ref, err := ingest.Write(ctx, c.srv.opts.Store, content, limit, c.srv.log)
 		drainLiteral(m.Literal)
 		if err != nil {
-			return err
+			// A NUL in a literal that is not a literal8 fails the
+			// stream (imapwire): the store keeps nothing of it, and
+			// nothing of this APPEND's other messages is appended.
+			return appendReadError(err)
 		}
 		msgs = append(msgs, store.NewMessage{Blob: ref, Flags: flags, InternalDate: m.Date})
 		if pending += ref.MemSize(); pending > maxAppendPending {
@@ -114,6 +117,10 @@ func appendReadError(err error) error {
 	var syn *imapcmd.SyntaxError
 	if errors.As(err, &syn) {
 		return imap.BadRequest(imap.CodeClientBug, "Syntax error: %s", sanitize(syn.Msg))
+	}
+	var wire *imapwire.SyntaxError // from a message literal as it streams
+	if errors.As(err, &wire) {
+		return imap.BadRequest(imap.CodeClientBug, "Syntax error: %s", sanitize(wire.Msg))
 	}
 	return err
 }

@@ -389,7 +389,8 @@ func (d *Decoder) literalBegin(size int64, sync bool) error {
 }
 
 // Literal reads a literal ({n} or {n+}) of at most Limits.MaxLiteral bytes
-// into memory. A literal may not contain NUL.
+// into memory. A literal may not contain NUL (checkChar8): that fails with
+// a *SyntaxError matching ErrNUL.
 func (d *Decoder) Literal() (string, error) {
 	size, sync, _, err := d.literalHeader(false)
 	if err != nil {
@@ -408,8 +409,8 @@ func (d *Decoder) Literal() (string, error) {
 		}
 		return "", err
 	}
-	if bytes.IndexByte(buf, 0) >= 0 {
-		return "", syntaxf("NUL in literal")
+	if err := checkChar8(buf); err != nil {
+		return "", err
 	}
 	return string(buf), nil
 }

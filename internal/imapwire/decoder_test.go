@@ -58,6 +58,7 @@ func TestStringTokens(t *testing.T) {
 		{"{5}\nabcde", (*Decoder).Literal, "abcde", false},
 		{"{0}\r\n", (*Decoder).Literal, "", false},
 		{"{3}\r\na\x00b", (*Decoder).Literal, "", true},
+		{"{3+}\r\nab\x00", (*Decoder).Literal, "", true},
 		{"{3}x", (*Decoder).Literal, "", true},
 		{"{3", (*Decoder).Literal, "", true},
 		{"{}\r\n", (*Decoder).Literal, "", true},
@@ -325,6 +326,31 @@ func TestMessageLiteral(t *testing.T) {
 	}
 	if _, err := io.ReadAll(r); err != io.ErrUnexpectedEOF {
 		t.Errorf("truncated literal: %v", err)
+	}
+	// NUL in a literal that is not a literal8 fails the reader (and
+	// every later Read), wherever it comes; the rest of the literal is
+	// skipped by the next token call.
+	for _, in := range []string{"{5}\r\n\x00bcde x\r\n", "{5+}\r\nab\x00de x\r\n", "{5}\r\nabcd\x00 x\r\n"} {
+		each(t, in, Limits{}, func(t *testing.T, d *Decoder) {
+			r, err := d.MessageLiteral(100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(r)
+			var se *SyntaxError
+			if !errors.Is(err, ErrNUL) || !errors.As(err, &se) || strings.IndexByte(string(b), 0) >= 0 {
+				t.Errorf("%q: read %q, %v; want ErrNUL and no NUL handed out", in, b, err)
+			}
+			if n, err := r.Read(make([]byte, 8)); n != 0 || !errors.Is(err, ErrNUL) {
+				t.Errorf("%q: Read after the error: %d %v", in, n, err)
+			}
+			if err := d.SP(); err != nil {
+				t.Fatal(err)
+			}
+			if a, err := d.Atom(); err != nil || a != "x" {
+				t.Errorf("%q: after the literal: %q %v", in, a, err)
+			}
+		})
 	}
 	// An unread rest is skipped by the next token call.
 	d = newTestDecoder("{10}\r\n0123456789 x", true, Limits{})

@@ -11,15 +11,22 @@ var (
 	ErrLineTooLong = errors.New("line too long")
 	// ErrTooBig means a literal exceeded its limit.
 	ErrTooBig = errors.New("literal too big")
+	// ErrNUL means a literal that is not a literal8 held a NUL byte; it
+	// comes inside a *SyntaxError.
+	ErrNUL = errors.New("NUL in literal")
 )
 
 // SyntaxError is malformed input. Msg is a human-readable description
-// suitable for a BAD response.
+// suitable for a BAD response; Err, if set, is a sentinel it matches.
 type SyntaxError struct {
 	Msg string
+	Err error
 }
 
 func (e *SyntaxError) Error() string { return e.Msg }
+
+// Unwrap returns the sentinel the error matches, if any.
+func (e *SyntaxError) Unwrap() error { return e.Err }
 
 func syntaxf(format string, args ...any) error {
 	return &SyntaxError{Msg: fmt.Sprintf(format, args...)}

@@ -122,6 +122,24 @@ func Reindex(ctx context.Context, st store.Store, account string, log *slog.Logg
 	if err != nil {
 		return 0, fmt.Errorf("reindex: %w", err)
 	}
+	return reindex(ctx, st, blobs, log)
+}
+
+// ReindexContents is Reindex for the contents ids only (those a store's
+// check found without their index text, store.Finding.Reindex): each is
+// parsed again, its text extracted and stored with SetBlobIndex, and it
+// returns once they are indexed. A content gone meanwhile is skipped.
+func ReindexContents(ctx context.Context, st store.Store, ids []store.BlobID, log *slog.Logger) (int, error) {
+	blobs := make([]store.BlobIndex, len(ids))
+	for i, id := range ids {
+		blobs[i] = store.BlobIndex{ID: id}
+	}
+	return reindex(ctx, st, blobs, log)
+}
+
+// reindex stores the texts of blobs, reindexBatch at a time, and waits
+// until they are indexed.
+func reindex(ctx context.Context, st store.Store, blobs []store.BlobIndex, log *slog.Logger) (int, error) {
 	n := 0
 	for start := 0; start < len(blobs); start += reindexBatch {
 		var docs []store.BlobIndex

@@ -173,6 +173,8 @@ func (s *session) reply(err error) error {
 	switch {
 	case errors.Is(err, delivery.ErrBadAddress):
 		return code(553, 453, 5, 1, 3, "Bad recipient address syntax")
+	case errors.Is(err, delivery.ErrBadMailbox):
+		return code(550, 450, 5, 1, 1, "Bad destination mailbox name")
 	case errors.Is(err, delivery.ErrUnknownUser):
 		return code(550, 450, 5, 1, 1, "No such user")
 	case errors.Is(err, store.ErrOverQuota):
@@ -180,7 +182,7 @@ func (s *session) reply(err error) error {
 	case errors.Is(err, store.ErrTooBig):
 		return code(552, 452, 5, 3, 4, "Message too big")
 	case errors.Is(err, delivery.ErrEmpty):
-		return code(554, 451, 5, 6, 0, "Empty message")
+		return code(554, 451, 5, 6, 0, "Empty message: no header field and no body")
 	}
 	s.log.Error("delivery failed", "err", err)
 	return code(451, 451, 4, 3, 0, "Temporary failure, try again later")

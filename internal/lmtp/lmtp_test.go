@@ -247,3 +247,55 @@ func TestSwaks(t *testing.T) {
 	im.Send(`a1 STATUS INBOX (MESSAGES)`)
 	im.Expect(t, `* STATUS INBOX (MESSAGES 1)`, "a1 OK *")
 }
+
+// TestRecipientsAndBlankMessages checks over the wire: a recipient under
+// another spelling of the account name is the account (250); a detail
+// that cannot name a mailbox is refused at RCPT time (550 5.1.1); a
+// detail that does not exist goes to INBOX; a message of nothing but
+// blank lines is refused for every recipient (554 5.6.0).
+func TestRecipientsAndBlankMessages(t *testing.T) {
+	srv := imaptest.StartServer(t)
+	addr := startLMTP(t, srv, delivery.Options{Domains: []string{"example.org"}}, "tcp")
+	c := dial(t, addr)
+	rc, dc := send(t, c, "s@example.net", []string{"ALICE@Example.ORG", "Alice+Archive@example.org", "alice+nosuch@example.org",
+		"alice+../bob@example.org", "alice+/bob/INBOX@example.org", "alice+Archive/..@example.org"}, msg)
+	for _, r := range []string{"ALICE@Example.ORG", "Alice+Archive@example.org", "alice+nosuch@example.org"} {
+		if dc[r] != 250 {
+			t.Errorf("%s: RCPT %d, DATA %d; want delivered", r, rc[r], dc[r])
+		}
+	}
+	for _, r := range []string{"alice+../bob@example.org", "alice+/bob/INBOX@example.org", "alice+Archive/..@example.org"} {
+		if rc[r] != 550 {
+			t.Errorf("%s: RCPT %d, want 550", r, rc[r])
+		}
+	}
+	if err := c.Mail("s@example.net", nil); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Rcpt("alice+../bob@example.org", nil)
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.EnhancedCode != (smtp.EnhancedCode{5, 1, 1}) {
+		t.Errorf("RCPT alice+../bob: %v, want 5.1.1", err)
+	}
+	_ = c.Reset()
+
+	for _, body := range []string{"\r\n", "\r\n\r\n \t\r\n"} {
+		_, dc = send(t, c, "s@example.net", []string{"alice@example.org", "bob@example.org"}, body)
+		if dc["alice@example.org"] != 554 || dc["bob@example.org"] != 554 {
+			t.Errorf("blank message %q: %v, want 554 for both", body, dc)
+		}
+	}
+
+	im := srv.Dial(t)
+	im.Expect(t, "* OK *")
+	im.Login("alice", "pass")
+	im.Send("a1 STATUS INBOX (MESSAGES)")
+	im.Expect(t, "* STATUS INBOX (MESSAGES 2)", "a1 OK *")
+	im.Send("a2 STATUS Archive (MESSAGES)")
+	im.Expect(t, "* STATUS Archive (MESSAGES 1)", "a2 OK *")
+	im = srv.Dial(t)
+	im.Expect(t, "* OK *")
+	im.Login("bob", "pass")
+	im.Send("b1 STATUS INBOX (MESSAGES)")
+	im.Expect(t, "* STATUS INBOX (MESSAGES 0)", "b1 OK *")
+}

@@ -329,8 +329,17 @@ type ExpungeResult struct {
 // Store is the storage backend. All methods are safe for concurrent use.
 type Store interface {
 	// CreateAccount creates an account with INBOX and the special-use
-	// mailboxes Drafts, Sent, Trash, Junk and Archive (all subscribed).
+	// mailboxes Drafts, Sent, Trash, Junk and Archive (all subscribed),
+	// named CanonicalAccountName(name) (Account.Name tells). It fails
+	// with ErrInvalidAccountName when name has no canonical form and
+	// with ErrAccountExists when an account has that name.
 	CreateAccount(ctx context.Context, name, passwordHash string) (Account, error)
+	// Account finds an account by name. Every method that takes an
+	// account name (Account, SetPasswordHash, DeleteAccount, SetQuota,
+	// SetSCRAMSecret, BlobsToIndex) finds the account stored under
+	// exactly that name, else the one stored under
+	// CanonicalAccountName(name): account names are case-insensitive,
+	// and a name stored before that rule keeps working as it is spelt.
 	Account(ctx context.Context, name string) (Account, error)
 	Accounts(ctx context.Context) ([]AccountInfo, error)
 	SetPasswordHash(ctx context.Context, name, hash string) error

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -22,22 +23,24 @@ var defaultMailboxes = []struct{ name, specialUse string }{
 	{"Archive", `\Archive`},
 }
 
-// CreateAccount implements store.Store.
+// CreateAccount implements store.Store: the account is named
+// store.CanonicalAccountName(name).
 func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (store.Account, error) {
-	if name == "" {
-		return store.Account{}, errors.New("create account: empty name")
+	canon, err := store.CanonicalAccountName(name)
+	if err != nil {
+		return store.Account{}, fmt.Errorf("create account: %w", err)
 	}
-	acct := store.Account{Name: name, PasswordHash: passwordHash, Created: time.Unix(time.Now().Unix(), 0)}
-	err := s.w.do(ctx, func(t *wtx) error {
+	acct := store.Account{Name: canon, PasswordHash: passwordHash, Created: time.Unix(time.Now().Unix(), 0)}
+	err = s.w.do(ctx, func(t *wtx) error {
 		var n int
-		if err := t.queryRow(`SELECT count(*) FROM accounts WHERE name = ?`, name).Scan(&n); err != nil {
+		if err := t.queryRow(`SELECT count(*) FROM accounts WHERE name = ?`, canon).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
 			return store.ErrAccountExists
 		}
 		if err := t.queryRow(`INSERT INTO accounts(name, password_hash, created) VALUES (?, ?, ?) RETURNING id`,
-			name, passwordHash, acct.Created.Unix()).Scan(&acct.ID); err != nil {
+			canon, passwordHash, acct.Created.Unix()).Scan(&acct.ID); err != nil {
 			return err
 		}
 		for _, m := range defaultMailboxes {
@@ -52,16 +55,28 @@ func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (s
 		return nil
 	})
 	if err != nil {
-		return store.Account{}, fmt.Errorf("create account %q: %w", name, err)
+		return store.Account{}, fmt.Errorf("create account %q: %w", canon, err)
 	}
 	return acct, nil
 }
+
+// lookupNames returns the two names an account name given to the store is
+// looked up under (store.Store.Account): as given, then its canonical form
+// (the name again when it has none). byName selects the first match.
+func lookupNames(name string) (exact, canon string) {
+	return name, store.AccountKey(name)
+}
+
+// byName ends a query of accounts: the row named ?1, else the row named
+// ?2 (lookupNames).
+const byName = ` WHERE name IN (?1, ?2) ORDER BY name = ?1 DESC LIMIT 1`
 
 // Account implements store.Store.
 func (s *Store) Account(ctx context.Context, name string) (store.Account, error) {
 	var a store.Account
 	var created int64
-	err := s.readQueryRow(ctx, `SELECT id, name, password_hash, scram, created FROM accounts WHERE name = ?`, name).
+	exact, canon := lookupNames(name)
+	err := s.readQueryRow(ctx, `SELECT id, name, password_hash, scram, created FROM accounts`+byName, exact, canon).
 		Scan(&a.ID, &a.Name, &a.PasswordHash, &a.SCRAMSecret, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Account{}, fmt.Errorf("account %q: %w", name, store.ErrNoSuchAccount)
@@ -71,6 +86,18 @@ func (s *Store) Account(ctx context.Context, name string) (store.Account, error)
 	}
 	a.Created = time.Unix(created, 0)
 	return a, nil
+}
+
+// accountID finds an account by name as Account does, in the job's
+// transaction; ErrNoSuchAccount if there is none.
+func (t *wtx) accountID(name string) (int64, error) {
+	var id int64
+	exact, canon := lookupNames(name)
+	err := t.queryRow(`SELECT id FROM accounts`+byName, exact, canon).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, store.ErrNoSuchAccount
+	}
+	return id, err
 }
 
 // Accounts implements store.Store.
@@ -104,35 +131,29 @@ func (s *Store) Accounts(ctx context.Context) ([]store.AccountInfo, error) {
 
 // SetPasswordHash implements store.Store.
 func (s *Store) SetPasswordHash(ctx context.Context, name, hash string) error {
-	if err := s.updateAccount(ctx, `UPDATE accounts SET password_hash = ? WHERE name = ?`, hash, name); err != nil {
+	if err := s.updateAccount(ctx, "password_hash", hash, name); err != nil {
 		return fmt.Errorf("set password of %q: %w", name, err)
 	}
 	return nil
 }
 
-// updateAccount runs query (an UPDATE of accounts taking value and the
-// account name) and fails with ErrNoSuchAccount when no account matched.
-func (s *Store) updateAccount(ctx context.Context, query string, value any, name string) error {
+// updateAccount sets column col of the account found by name (accountID)
+// to value; ErrNoSuchAccount if there is none.
+func (s *Store) updateAccount(ctx context.Context, col string, value any, name string) error {
 	return s.w.do(ctx, func(t *wtx) error {
-		res, err := t.exec(query, value, name)
+		id, err := t.accountID(name)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.ErrNoSuchAccount
-		}
-		return nil
+		_, err = t.exec(`UPDATE accounts SET `+col+` = ? WHERE id = ?`, value, id)
+		return err
 	})
 }
 
 // DeleteAccount implements store.Store.
 func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 	err := s.w.do(ctx, func(t *wtx) error {
-		var id int64
-		err := t.queryRow(`SELECT id FROM accounts WHERE name = ?`, name).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrNoSuchAccount
-		}
+		id, err := t.accountID(name)
 		if err != nil {
 			return err
 		}
@@ -191,4 +212,58 @@ func (t *wtx) deleteReturning(q string, fn func(id string)) error {
 		fn(strings.Clone(id))
 	}
 	return rows.Err()
+}
+
+// canonicalAccountNames is migration 13. Account names became
+// case-insensitive (store.CanonicalAccountName): an account stored under
+// another spelling ("Alice") is renamed to its canonical form ("alice"),
+// oldest account first, unless that name is taken or the name has no
+// canonical form; those keep their names and are found under exactly
+// their spelling (store.Store.Account), and are logged. Nothing else
+// refers to an account by name, so renaming loses nothing: the password
+// hash and the SCRAM verifier do not depend on it.
+func canonicalAccountNames(ctx context.Context, tx *sql.Tx, log *slog.Logger) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, name FROM accounts ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	type acct struct {
+		id   int64
+		name string
+	}
+	var accts []acct
+	taken := make(map[string]bool)
+	for rows.Next() {
+		var a acct
+		if err := rows.Scan(&a.id, &a.name); err != nil {
+			rows.Close()
+			return err
+		}
+		accts = append(accts, a)
+		taken[a.name] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, a := range accts {
+		canon, err := store.CanonicalAccountName(a.name)
+		switch {
+		case err != nil:
+			log.Warn("account name has no canonical form; it keeps its name and is found only as spelt", "account", a.name, "err", err)
+			continue
+		case canon == a.name:
+			continue
+		case taken[canon]:
+			log.Warn("account name differs from another only in case; it keeps its name and is found only as spelt", "account", a.name, "other", canon)
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET name = ? WHERE id = ?`, canon, a.id); err != nil {
+			return fmt.Errorf("rename account %q: %w", a.name, err)
+		}
+		delete(taken, a.name)
+		taken[canon] = true
+		log.Info("account renamed to the canonical form of its name", "from", a.name, "to", canon)
+	}
+	return nil
 }

@@ -22,7 +22,8 @@
 // file by WriteBlob, before the metadata transaction and outside the
 // writer, so concurrent appends fsync in parallel. Blob reference counts
 // live in the blobs table; a crash between a commit and a file deletion
-// leaves an orphan file, which a repair pass can find with blob.Store.List.
+// leaves an orphan file, which Check (rookery check) reports and, with
+// Repair, removes once older than a grace period.
 //
 // It stores what it is given: the anatomy and search text of a content
 // come with its BlobRef (package ingest computes them above the store),

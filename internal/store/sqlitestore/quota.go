@@ -23,11 +23,7 @@ const quotaCols = `used_storage, used_messages, coalesce(quota_storage, ?), coal
 // SetQuota implements store.Store.
 func (s *Store) SetQuota(ctx context.Context, name string, q store.Quota) error {
 	err := s.w.do(ctx, func(t *wtx) error {
-		var id int64
-		err := t.queryRow(`SELECT id FROM accounts WHERE name = ?`, name).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrNoSuchAccount
-		}
+		id, err := t.accountID(name)
 		if err != nil {
 			return err
 		}
@@ -90,7 +86,7 @@ func (t *wtx) checkQuota(acct store.AccountID) error {
 
 // SetSCRAMSecret implements store.Store.
 func (s *Store) SetSCRAMSecret(ctx context.Context, name, secret string) error {
-	if err := s.updateAccount(ctx, `UPDATE accounts SET scram = ? WHERE name = ?`, secret, name); err != nil {
+	if err := s.updateAccount(ctx, "scram", secret, name); err != nil {
 		return fmt.Errorf("set SCRAM secret of %q: %w", name, err)
 	}
 	return nil

@@ -466,10 +466,11 @@ func (s *Store) BlobsToIndex(ctx context.Context, account string) ([]store.BlobI
 	var out []store.BlobIndex
 	q, args := `SELECT id, anatomy FROM blobs ORDER BY id`, []any{}
 	if account != "" {
+		exact, canon := lookupNames(account)
 		q = `SELECT DISTINCT b.id, b.anatomy FROM blobs b JOIN messages m ON m.blob = b.id
-			JOIN mailboxes x ON x.id = m.mailbox JOIN accounts a ON a.id = x.account
-			WHERE a.name = ? ORDER BY b.id`
-		args = []any{account}
+			JOIN mailboxes x ON x.id = m.mailbox
+			WHERE x.account = (SELECT id FROM accounts` + byName + `) ORDER BY b.id`
+		args = []any{exact, canon}
 	}
 	err := s.readRaw(ctx, func(tx rawTx) error {
 		return tx.each(q, args, func(r []driver.Value) error {

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -253,6 +254,21 @@ func (s *Store) readQuery(ctx context.Context, q string, args ...any) (*sql.Rows
 // Blobs returns the blob store, for maintenance (check --repair).
 func (s *Store) Blobs() *blob.Store { return s.blobs }
 
+// migration is one numbered schema change: an embedded SQL file, or a Go
+// function for a change SQL cannot express (goMigrations).
+type migration struct {
+	version int
+	name    string
+	run     func(ctx context.Context, tx *sql.Tx, log *slog.Logger) error
+}
+
+// goMigrations are the migrations written in Go. Each runs in its own
+// transaction with the schema_version row that records it, in version
+// order among the SQL files.
+var goMigrations = []migration{
+	{13, "0013_account_names", canonicalAccountNames},
+}
+
 func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 		version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
@@ -262,55 +278,62 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("sqlitestore: list migrations: %w", err)
 	}
-	type mig struct {
-		version int
-		name    string
-	}
-	var migs []mig
+	migs := slices.Clone(goMigrations)
 	for _, e := range ents {
 		num, _, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
 			return fmt.Errorf("sqlitestore: bad migration name %q", e.Name())
 		}
-		migs = append(migs, mig{v, e.Name()})
+		migs = append(migs, migration{version: v, name: e.Name(), run: sqlMigration(e.Name())})
 	}
 	sort.Slice(migs, func(i, j int) bool { return migs[i].version < migs[j].version })
-	for _, m := range migs {
-		if err := applyMigration(ctx, db, m.version, m.name, log); err != nil {
+	for i, m := range migs {
+		if i > 0 && migs[i-1].version == m.version {
+			return fmt.Errorf("sqlitestore: migrations %s and %s have one version", migs[i-1].name, m.name)
+		}
+		if err := applyMigration(ctx, db, m, log); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func applyMigration(ctx context.Context, db *sql.DB, version int, name string, log *slog.Logger) error {
-	body, err := migrationFS.ReadFile("migrations/" + name)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: read migration %s: %w", name, err)
+// sqlMigration runs the embedded SQL file name.
+func sqlMigration(name string) func(context.Context, *sql.Tx, *slog.Logger) error {
+	return func(ctx context.Context, tx *sql.Tx, _ *slog.Logger) error {
+		body, err := migrationFS.ReadFile("migrations/" + name)
+		if err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, string(body))
+		return err
 	}
+}
+
+func applyMigration(ctx context.Context, db *sql.DB, m migration, log *slog.Logger) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: migration %s: %w", name, err)
+		return fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_version WHERE version = ?`, version).Scan(&n); err != nil {
-		return fmt.Errorf("sqlitestore: migration %s: %w", name, err)
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_version WHERE version = ?`, m.version).Scan(&n); err != nil {
+		return fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
 	}
 	if n > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-		return fmt.Errorf("sqlitestore: migration %s: %w", name, err)
+	if err := m.run(ctx, tx, log); err != nil {
+		return fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version(version, applied) VALUES (?, ?)`, version, time.Now().Unix()); err != nil {
-		return fmt.Errorf("sqlitestore: migration %s: %w", name, err)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version(version, applied) VALUES (?, ?)`, m.version, time.Now().Unix()); err != nil {
+		return fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlitestore: migration %s: commit: %w", name, err)
+		return fmt.Errorf("sqlitestore: migration %s: commit: %w", m.name, err)
 	}
-	log.Info("applied schema migration", "version", version, "name", name)
+	log.Info("applied schema migration", "version", m.version, "name", m.name)
 	return nil
 }
 

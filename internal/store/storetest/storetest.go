@@ -49,6 +49,7 @@ func Run(t *testing.T, open OpenFunc) {
 		fn   func(t *testing.T, h *harness)
 	}{
 		{"Accounts", testAccounts},
+		{"AccountNames", testAccountNames},
 		{"DefaultMailboxes", testDefaultMailboxes},
 		{"CreateMailbox", testCreateMailbox},
 		{"InvalidNames", testInvalidNames},
@@ -83,6 +84,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"DeleteAccount", testDeleteAccount},
 		{"Quota", testQuota},
 		{"SCRAMSecret", testSCRAMSecret},
+		{"CheckSound", testCheckSound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -233,6 +235,48 @@ func testAccounts(t *testing.T, h *harness) {
 	if infos[0].Messages != 2 || infos[0].Bytes <= 0 || infos[0].Mailboxes != 6 || infos[1].Messages != 0 {
 		t.Fatalf("usage = %+v", infos)
 	}
+}
+
+// testAccountNames checks that account names are case-insensitive
+// (store.CanonicalAccountName) for every method that takes one.
+func testAccountNames(t *testing.T, h *harness) {
+	a := must(h.s.CreateAccount(ctx, "Alice", "hash"))(t)
+	if a.Name != "alice" {
+		t.Fatalf("CreateAccount(Alice).Name = %q, want alice", a.Name)
+	}
+	for _, name := range []string{"alice", "ALICE", "ａｌｉｃｅ"} {
+		_, err := h.s.CreateAccount(ctx, name, "x")
+		wantErr(t, err, store.ErrAccountExists)
+		if got := must(h.s.Account(ctx, name))(t); got.ID != a.ID || got.Name != "alice" {
+			t.Errorf("Account(%q) = %+v", name, got)
+		}
+	}
+	for _, name := range []string{"", "a b", "tab\there", "nul\x00"} {
+		_, err := h.s.CreateAccount(ctx, name, "x")
+		wantErr(t, err, store.ErrInvalidAccountName)
+	}
+	if err := h.s.SetPasswordHash(ctx, "ALICE", "new"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.SetSCRAMSecret(ctx, "Alice", "scram"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.SetQuota(ctx, "aLiCe", store.Quota{Messages: i64(7)}); err != nil {
+		t.Fatal(err)
+	}
+	got := must(h.s.Account(ctx, "alice"))(t)
+	if got.PasswordHash != "new" || got.SCRAMSecret != "scram" || h.quota(a.ID).MessageLimit != 7 {
+		t.Errorf("after changes under other spellings: %+v, quota %+v", got, h.quota(a.ID))
+	}
+	h.appendN(h.mailbox(a.ID, "INBOX").ID, 1, store.Flags{})
+	if bs := must(h.s.BlobsToIndex(ctx, "ALICE"))(t); len(bs) != 1 {
+		t.Errorf("BlobsToIndex(ALICE) = %d contents, want 1", len(bs))
+	}
+	if err := h.s.DeleteAccount(ctx, "ALICE"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.s.Account(ctx, "alice")
+	wantErr(t, err, store.ErrNoSuchAccount)
 }
 
 func testDefaultMailboxes(t *testing.T, h *harness) {
@@ -1293,4 +1337,45 @@ func testModSeqStep(t *testing.T, h *harness) {
 		t.Fatalf("Expunge result: mod-sequence %d, want %d", ex.ModSeq, hms+1)
 	}
 	step("Expunge", hms)
+}
+
+// testCheckSound runs a backend's own check (store.Checker, when it has
+// one) after the changes every path of the store makes: a sound store
+// has no finding, and repairing it changes nothing.
+func testCheckSound(t *testing.T, h *harness) {
+	ch, ok := h.s.(store.Checker)
+	if !ok {
+		t.Skip("the backend has no Check")
+	}
+	a, b := h.account("alice"), h.account("bob")
+	inbox, trash := h.mailbox(a.ID, "INBOX"), h.mailbox(a.ID, "Trash")
+	big := h.blob("Subject: big\r\n\r\n" + strings.Repeat("a line of a large message\r\n", 5000))
+	must(h.s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: big}, {Blob: h.blob(message(1))}, {Blob: h.blob(message(2))}}))(t)
+	must(h.s.Append(ctx, h.mailbox(b.ID, "INBOX").ID, []store.NewMessage{{Blob: big}}))(t)
+	h.appendN(inbox.ID, 3, store.Flags{Sys: store.FlagSeen})
+	all := imapnum.Set{{Start: 1, Stop: 100}}
+	must(h.s.Copy(ctx, inbox.ID, all, trash.ID))(t)
+	must(h.s.Move(ctx, trash.ID, imapnum.Set{{Start: 1, Stop: 2}}, h.mailbox(a.ID, "Archive").ID))(t)
+	must(h.s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 1, Stop: 3}}, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0))(t)
+	must(h.s.Expunge(ctx, inbox.ID, nil))(t)
+	must(h.s.CreateMailbox(ctx, a.ID, "Lists/Go", ""))(t)
+	if err := h.s.RenameMailbox(ctx, a.ID, "INBOX", "Old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.DeleteMailbox(ctx, a.ID, "Trash"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.DeleteAccount(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitIndexed()
+	for _, repair := range []bool{false, true} {
+		rep := must(ch.Check(ctx, store.CheckOptions{Repair: repair, Contents: true}))(t)
+		for _, f := range rep.Findings {
+			t.Errorf("Check(repair %v) on a sound store: %s %s: %s", repair, f.Kind, f.Subject, f.Detail)
+		}
+		if rep.Accounts != 1 || rep.Messages == 0 {
+			t.Errorf("Check counted %+v", rep)
+		}
+	}
 }
