@@ -25,7 +25,7 @@ func TestCheck(t *testing.T) {
 	}
 	mustRun("pw\n", "user", "add", "alice", "--data", data, "--password-stdin")
 	mustRun("Subject: small\n\nhello\n", "deliver", "--user", "alice", "--data", data)
-	mustRun("Subject: big\n\n"+strings.Repeat("a line of a big message\n", 4000), "deliver", "--user", "alice", "--data", data)
+	mustRun("Subject: big\n\n"+strings.Repeat("a line of a big message\n", 12000), "deliver", "--user", "alice", "--data", data)
 	if out := mustRun("", "check", "--data", data, "--contents"); !strings.Contains(out, "2 messages, 2 contents (1 in files)") || !strings.Contains(out, "0 problems, 0 repaired, 0 notices") {
 		t.Fatalf("check of a sound directory:\n%s", out)
 	}

@@ -214,7 +214,7 @@ func (t *wtx) deleteReturning(q string, fn func(id string)) error {
 	return rows.Err()
 }
 
-// canonicalAccountNames is migration 13. Account names became
+// canonicalAccountNames is migration 14. Account names became
 // case-insensitive (store.CanonicalAccountName): an account stored under
 // another spelling ("Alice") is renamed to its canonical form ("alice"),
 // oldest account first, unless that name is taken or the name has no

@@ -8,7 +8,7 @@ import (
 	"rookery/internal/store"
 )
 
-// TestMigrationAccountNames checks migration 13 on accounts created under
+// TestMigrationAccountNames checks migration 14 on accounts created under
 // spellings that the canonical-name rule would not give: each is renamed
 // to its canonical form unless that is taken (or there is none), and
 // every account stays reachable under the spelling it was created with.
@@ -28,7 +28,7 @@ func TestMigrationAccountNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Names as an older `rookery user add` stored them.
-	undoMigration(t, dir, 13,
+	undoMigration(t, dir, 14,
 		`UPDATE accounts SET name = 'Alice' WHERE name = 'bob'`,   // renamed to alice
 		`UPDATE accounts SET name = 'ALICE' WHERE name = 'carol'`, // alice is taken: kept
 		`UPDATE accounts SET name = 'snow☃' WHERE name = 'dave'`,  // no canonical form: kept

@@ -146,12 +146,13 @@ func (c *checker) database(ctx context.Context) error {
 	if len(fts) == 0 {
 		return nil
 	}
-	// The FTS5 index disagrees with the texts it stores: it is built
-	// again from them.
+	// The FTS5 index is damaged. It keeps no copy of the texts
+	// (migration 0013), so it is emptied: every document is then lost
+	// to it, and the index pass lists their contents to reindex.
 	i := c.add(store.Finding{Kind: "index", Problem: true, Repairable: true, Subject: "search index (FTS5)",
 		Detail: strings.Join(fts, "; ")})
 	return c.repair(ctx, []int{i}, func(t *wtx) error {
-		_, err := t.exec(`INSERT INTO search_text(search_text) VALUES ('rebuild')`)
+		_, err := t.exec(`INSERT INTO search_text(search_text) VALUES ('delete-all')`)
 		return err
 	})
 }

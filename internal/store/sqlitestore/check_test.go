@@ -31,7 +31,7 @@ func newCheckEnv(t *testing.T) *checkEnv {
 	dir := t.TempDir()
 	s, inbox := openAlice(t, dir, Options{})
 	e := &checkEnv{s: s, dir: dir, inbox: inbox}
-	for i, body := range []string{"one", "two", "three", strings.Repeat("a big message body line\r\n", 4000)} {
+	for i, body := range []string{"one", "two", "three", strings.Repeat("a big message body line\r\n", 12000)} {
 		ref, err := ingest.Write(ctx, s, strings.NewReader("Subject: message "+string(rune('A'+i))+"\r\n\r\n"+body+"\r\n"), -1, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -315,7 +315,7 @@ func TestCheckCorruptions(t *testing.T) {
 		{
 			name: "FTS5 index damaged",
 			corrupt: func(t *testing.T, e *checkEnv) {
-				e.exec(t, `DELETE FROM search_text_docsize WHERE id = (SELECT doc FROM messages WHERE uid = 1)`)
+				e.exec(t, `DELETE FROM search_text_data WHERE id > 10`)
 			},
 			kind: "index", problem: true, fixed: true,
 		},
@@ -398,7 +398,7 @@ func TestCheckBesideWrites(t *testing.T) {
 				}
 				body := "small " + strings.Repeat("x", i%50)
 				if i%3 == 0 {
-					body = strings.Repeat("large message line\r\n", 4000+i)
+					body = strings.Repeat("large message line\r\n", 14000+i)
 				}
 				ref, err := ingest.Write(ctx, e.s, strings.NewReader("Subject: w\r\n\r\n"+body+"\r\n"), -1, nil)
 				if err != nil {

@@ -266,7 +266,7 @@ type migration struct {
 // transaction with the schema_version row that records it, in version
 // order among the SQL files.
 var goMigrations = []migration{
-	{13, "0013_account_names", canonicalAccountNames},
+	{14, "0014_account_names", canonicalAccountNames},
 }
 
 func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
