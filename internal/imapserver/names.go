@@ -86,35 +86,3 @@ func isASCII(s string) bool {
 	}
 	return true
 }
-
-// matchPattern reports whether name matches a LIST pattern, where '*'
-// matches anything and '%' anything but the separator. It runs in
-// O(len(pattern)*len(name)) time whatever the pattern.
-func matchPattern(pattern, name string) bool {
-	// prev[j]: pattern[:i] matches name[:j].
-	prev := make([]bool, len(name)+1)
-	cur := make([]bool, len(name)+1)
-	prev[0] = true
-	for i := 0; i < len(pattern); i++ {
-		p := pattern[i]
-		switch p {
-		case '*':
-			cur[0] = prev[0]
-			for j := 1; j <= len(name); j++ {
-				cur[j] = prev[j] || cur[j-1]
-			}
-		case '%':
-			cur[0] = prev[0]
-			for j := 1; j <= len(name); j++ {
-				cur[j] = prev[j] || (cur[j-1] && name[j-1] != '/')
-			}
-		default:
-			cur[0] = false
-			for j := 1; j <= len(name); j++ {
-				cur[j] = prev[j-1] && name[j-1] == p
-			}
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(name)]
-}

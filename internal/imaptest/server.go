@@ -36,6 +36,12 @@ const (
 	// call then returns the context's error and Server.Unblocked
 	// receives it.
 	BlockMailbox = "rookery-test-block"
+	// StallMailbox makes Status of a mailbox of this name wait until its
+	// context ends and then answer as if nothing had happened (as a store
+	// that ignores cancellation would); Server.Stalled receives a value
+	// when it starts waiting. LIST RETURN (STATUS ...) meets it in the
+	// middle of its walk over the names.
+	StallMailbox = "rookery-test-stall"
 	// GoneContent is a message content that OpenBlob reports as gone
 	// (store.ErrNoSuchMessage), as when another session's expunge
 	// deleted its file after the message's row was read.
@@ -62,6 +68,9 @@ type Server struct {
 	// Unblocked receives the error of each CREATE BlockMailbox when its
 	// context ended.
 	Unblocked <-chan error
+	// Stalled receives a value each time Status of StallMailbox starts
+	// waiting.
+	Stalled <-chan struct{}
 }
 
 // Dial connects a Client to the plaintext listener.
@@ -135,7 +144,8 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 	pool.AddCert(rl.Certificate().Leaf)
 
 	unblocked := make(chan error, 16)
-	fs := faultStore{Store: st, unblocked: unblocked}
+	stalled := make(chan struct{}, 16)
+	fs := faultStore{Store: st, unblocked: unblocked, stalled: stalled}
 	so := imapserver.Options{
 		Store: fs,
 		Bus:   bus,
@@ -198,6 +208,7 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 		TLSAddr:   tlsAddr,
 		ClientTLS: &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12},
 		Unblocked: unblocked,
+		Stalled:   stalled,
 	}
 }
 
@@ -206,6 +217,7 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 type faultStore struct {
 	store.Store
 	unblocked chan<- error
+	stalled   chan<- struct{}
 }
 
 // blobID is the content address of s (hex SHA-256, see store.BlobID).
@@ -258,6 +270,19 @@ func (f faultStore) CreateMailbox(ctx context.Context, acct store.AccountID, nam
 		return store.Mailbox{}, ctx.Err()
 	}
 	return f.Store.CreateMailbox(ctx, acct, name, specialUse)
+}
+
+// Status stalls for StallMailbox until ctx ends, then answers.
+func (f faultStore) Status(ctx context.Context, mbox store.MailboxID) (store.MailboxStatus, error) {
+	st, err := f.Store.Status(ctx, mbox)
+	if err == nil && st.Name == StallMailbox {
+		select {
+		case f.stalled <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+	}
+	return st, err
 }
 
 // SearchCandidates passes the store's search index through

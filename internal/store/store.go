@@ -24,6 +24,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -48,7 +49,49 @@ var (
 	ErrNoSuchMessage     = errors.New("no such message")
 	ErrTooBig            = errors.New("message too big")
 	ErrSpecialUseInvalid = errors.New("unknown special-use attribute")
+	// ErrNameTooLong and ErrNameTooDeep refuse a name beyond
+	// MailboxLimits; ErrTooManyMailboxes a change that would leave an
+	// account with more mailboxes than MailboxLimits.MaxMailboxes, and
+	// ErrTooManySubscriptions a subscription beyond it.
+	ErrNameTooLong          = errors.New("mailbox name too long")
+	ErrNameTooDeep          = errors.New("mailbox hierarchy too deep")
+	ErrTooManyMailboxes     = errors.New("too many mailboxes")
+	ErrTooManySubscriptions = errors.New("too many subscriptions")
 )
+
+// MailboxLimits bound what one account can make a store keep in mailbox
+// names; a zero field is unlimited. Backends enforce them inside the
+// transaction of the change, so that concurrent sessions cannot pass them
+// together: CreateMailbox and RenameMailbox check the length and depth of
+// every name they give a mailbox (a renamed mailbox's descendants
+// included) and refuse to leave more than MaxMailboxes mailboxes
+// (parents created on the way and NoSelect placeholders count) when they
+// add any; SetSubscribed checks the name and keeps at most MaxMailboxes
+// subscriptions. Mailboxes created before a limit was lowered stay usable.
+type MailboxLimits struct {
+	// MaxNameBytes bounds a name's length in bytes of its UTF-8 form
+	// (the store's form, whatever encoding the client used).
+	MaxNameBytes int
+	// MaxDepth bounds the number of levels of a name ("a/b/c" has 3).
+	MaxDepth int
+	// MaxMailboxes bounds the number of mailboxes of an account, and
+	// separately the number of its subscriptions.
+	MaxMailboxes int
+}
+
+// CheckName fails with ErrNameTooLong or ErrNameTooDeep when name is
+// beyond l.
+func (l MailboxLimits) CheckName(name string) error {
+	if l.MaxNameBytes > 0 && len(name) > l.MaxNameBytes {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrNameTooLong, len(name), l.MaxNameBytes)
+	}
+	if l.MaxDepth > 0 {
+		if d := strings.Count(name, string(Separator)) + 1; d > l.MaxDepth {
+			return fmt.Errorf("%w: %d levels, at most %d", ErrNameTooDeep, d, l.MaxDepth)
+		}
+	}
+	return nil
+}
 
 // SpecialUses are the special-use attributes (RFC 6154) a mailbox may
 // carry, in their canonical spelling. \All and \Flagged are not among
