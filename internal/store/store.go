@@ -385,7 +385,8 @@ type Store interface {
 	Mailbox(ctx context.Context, acct AccountID, name string) (Mailbox, error)
 	// CreateMailbox creates name and any missing parents. Creating over a
 	// NoSelect placeholder makes it selectable with a new UIDVALIDITY.
-	// specialUse may be "".
+	// specialUse may be "". Beyond the backend's MailboxLimits it fails
+	// with ErrNameTooLong, ErrNameTooDeep or ErrTooManyMailboxes.
 	CreateMailbox(ctx context.Context, acct AccountID, name, specialUse string) (Mailbox, error)
 	// DeleteMailbox deletes a mailbox and its messages. A mailbox with
 	// children becomes a NoSelect placeholder; deleting a NoSelect mailbox
@@ -393,10 +394,16 @@ type Store interface {
 	DeleteMailbox(ctx context.Context, acct AccountID, name string) error
 	// RenameMailbox renames a mailbox and all its children, creating missing
 	// parents of the new name. Renaming INBOX moves its messages into a new
-	// mailbox and leaves INBOX empty.
+	// mailbox and leaves INBOX empty. It fails like CreateMailbox when a
+	// new name (a child's included) or the parents it would create are
+	// beyond the MailboxLimits.
 	RenameMailbox(ctx context.Context, acct AccountID, from, to string) error
 	// Subscriptions lists subscribed names (which need not exist), sorted.
 	Subscriptions(ctx context.Context, acct AccountID) ([]string, error)
+	// SetSubscribed subscribes or unsubscribes a name. Subscribing fails
+	// with ErrNameTooLong or ErrNameTooDeep for a name beyond the
+	// MailboxLimits and with ErrTooManySubscriptions for a new one past
+	// MaxMailboxes subscriptions.
 	SetSubscribed(ctx context.Context, acct AccountID, name string, subscribed bool) error
 	Status(ctx context.Context, mbox MailboxID) (MailboxStatus, error)
 
@@ -515,4 +522,8 @@ type QuotaUsage struct {
 	Messages          int64
 	StorageLimitBytes int64
 	MessageLimit      int64
+	// Mailboxes counts the account's mailboxes (placeholders included);
+	// MailboxLimit is MailboxLimits.MaxMailboxes (RFC 9208 MAILBOX).
+	Mailboxes    int64
+	MailboxLimit int64
 }

@@ -147,10 +147,61 @@ func (t *wtx) createParents(acct store.AccountID, name string) error {
 	return nil
 }
 
+// mailboxCount is the number of mailboxes of acct (placeholders
+// included), or 0 when there is no limit to check it against.
+func (t *wtx) mailboxCount(acct store.AccountID) (int, error) {
+	if t.w.s.limits.MaxMailboxes <= 0 {
+		return 0, nil
+	}
+	var n int
+	err := t.queryRow(`SELECT count(*) FROM mailboxes WHERE account = ?`, acct).Scan(&n)
+	return n, err
+}
+
+// checkMailboxCount fails with ErrTooManyMailboxes when the job added
+// mailboxes to acct (it had before) and left more than the limit; the
+// job's savepoint then undoes them.
+func (t *wtx) checkMailboxCount(acct store.AccountID, before int) error {
+	limit := t.w.s.limits.MaxMailboxes
+	if limit <= 0 {
+		return nil
+	}
+	n, err := t.mailboxCount(acct)
+	if err != nil {
+		return err
+	}
+	if n > before && n > limit {
+		return fmt.Errorf("%w: at most %d", store.ErrTooManyMailboxes, limit)
+	}
+	return nil
+}
+
+// checkSubscriptionCount fails with ErrTooManySubscriptions when acct
+// has as many subscriptions as the limit and name is not one of them.
+func (t *wtx) checkSubscriptionCount(acct store.AccountID, name string) error {
+	limit := t.w.s.limits.MaxMailboxes
+	if limit <= 0 {
+		return nil
+	}
+	var n, have int
+	if err := t.queryRow(`SELECT count(*), count(*) FILTER (WHERE name = ?) FROM subscriptions WHERE account = ?`, name, acct).
+		Scan(&n, &have); err != nil {
+		return err
+	}
+	if have == 0 && n >= limit {
+		return fmt.Errorf("%w: at most %d", store.ErrTooManySubscriptions, limit)
+	}
+	return nil
+}
+
 // CreateMailbox implements store.Store.
 func (s *Store) CreateMailbox(ctx context.Context, acct store.AccountID, name, specialUse string) (store.Mailbox, error) {
 	cn, err := canonName(name)
 	if err != nil {
+		return store.Mailbox{}, fmt.Errorf("create mailbox: %w", err)
+	}
+	if err := s.limits.CheckName(cn); err != nil {
+		// Its parents are shorter and shallower.
 		return store.Mailbox{}, fmt.Errorf("create mailbox: %w", err)
 	}
 	su, err := canonSpecialUse(specialUse)
@@ -160,6 +211,10 @@ func (s *Store) CreateMailbox(ctx context.Context, acct store.AccountID, name, s
 	var m store.Mailbox
 	err = s.w.do(ctx, func(t *wtx) error {
 		if err := t.accountExists(acct); err != nil {
+			return err
+		}
+		before, err := t.mailboxCount(acct)
+		if err != nil {
 			return err
 		}
 		old, err := t.mailboxByName(acct, cn)
@@ -179,6 +234,9 @@ func (s *Store) CreateMailbox(ctx context.Context, acct store.AccountID, name, s
 		}
 		m, err = t.insertMailbox(acct, cn, su, false)
 		if err != nil {
+			return err
+		}
+		if err := t.checkMailboxCount(acct, before); err != nil {
 			return err
 		}
 		t.publish(events.Event{Account: int64(acct), Mailbox: int64(m.ID)})
@@ -264,11 +322,18 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 	if strings.HasPrefix(ct, cf+"/") && cf != inbox {
 		return fmt.Errorf("rename mailbox %q to its own child %q: %w", from, to, store.ErrInvalidName)
 	}
+	if err := s.limits.CheckName(ct); err != nil {
+		return fmt.Errorf("rename mailbox %q: %w", from, err)
+	}
 	err = s.w.do(ctx, func(t *wtx) error {
 		src, err := t.mailboxByName(acct, cf)
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrNoSuchMailbox
 		}
+		if err != nil {
+			return err
+		}
+		before, err := t.mailboxCount(acct)
 		if err != nil {
 			return err
 		}
@@ -278,7 +343,10 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 			return err
 		}
 		if cf == inbox {
-			return t.renameInbox(src, ct)
+			if err := t.renameInbox(src, ct); err != nil {
+				return err
+			}
+			return t.checkMailboxCount(acct, before)
 		}
 		// Collect the subtree first, check for clashes, then rename.
 		lo, hi := childBounds(cf)
@@ -305,6 +373,10 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 			return err
 		}
 		for _, r := range list[1:] {
+			// The descendants' new names are longer and deeper.
+			if err := s.limits.CheckName(r.name); err != nil {
+				return err
+			}
 			if _, err := t.mailboxByName(acct, r.name); err == nil {
 				return store.ErrMailboxExists
 			} else if !errors.Is(err, sql.ErrNoRows) {
@@ -317,7 +389,10 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 			}
 			t.publish(events.Event{Account: int64(acct), Mailbox: int64(r.id)})
 		}
-		return t.createParents(acct, ct)
+		if err := t.createParents(acct, ct); err != nil {
+			return err
+		}
+		return t.checkMailboxCount(acct, before)
 	})
 	if err != nil {
 		return fmt.Errorf("rename mailbox %q to %q: %w", from, to, err)
@@ -410,6 +485,11 @@ func (s *Store) SetSubscribed(ctx context.Context, acct store.AccountID, name st
 	if err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
+	if subscribed {
+		if err := s.limits.CheckName(cn); err != nil {
+			return fmt.Errorf("subscribe: %w", err)
+		}
+	}
 	err = s.w.do(ctx, func(t *wtx) error {
 		if err := t.accountExists(acct); err != nil {
 			return err
@@ -417,6 +497,9 @@ func (s *Store) SetSubscribed(ctx context.Context, acct store.AccountID, name st
 		q := `DELETE FROM subscriptions WHERE account = ? AND name = ?`
 		if subscribed {
 			q = `INSERT OR IGNORE INTO subscriptions(account, name) VALUES (?, ?)`
+			if err := t.checkSubscriptionCount(acct, cn); err != nil {
+				return err
+			}
 		}
 		if _, err := t.exec(q, acct, cn); err != nil {
 			return err

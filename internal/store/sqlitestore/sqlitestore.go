@@ -45,6 +45,9 @@ type Options struct {
 	// DefaultQuota is the quota of accounts without their own limits
 	// (0 = unlimited).
 	DefaultQuota DefaultQuota
+	// MailboxLimits bound mailbox names, mailboxes and subscriptions per
+	// account (zero fields: unlimited).
+	MailboxLimits store.MailboxLimits
 }
 
 // blobPinTTL is how long after WriteBlob a blob file is kept even when no
@@ -63,7 +66,8 @@ type Store struct {
 
 	w *writer
 
-	defaultQuota DefaultQuota // read-only after Open
+	defaultQuota DefaultQuota        // read-only after Open
+	limits       store.MailboxLimits // read-only after Open
 
 	// unindexed is set while some blob may lack a search document (blobs
 	// stored before migration 0005, or whose text extraction failed):
@@ -180,6 +184,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		pins:  make(map[string]time.Time),
 
 		defaultQuota: opts.DefaultQuota,
+		limits:       opts.MailboxLimits,
 	}
 	if err := s.checkIndex(ctx); err != nil {
 		_ = conn.Close()

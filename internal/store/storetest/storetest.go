@@ -36,6 +36,8 @@ type Env struct {
 	Dir string
 	// Bus receives the store's events.
 	Bus events.Bus
+	// Limits are the mailbox limits the store enforces (zero: none).
+	Limits store.MailboxLimits
 }
 
 // OpenFunc opens a store for env. The store must be closed by the caller
@@ -56,6 +58,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"UIDValidityRenewed", testUIDValidityRenewed},
 		{"RenameMailbox", testRenameMailbox},
 		{"RenameInbox", testRenameInbox},
+		{"MailboxLimits", testMailboxLimits},
 		{"Subscriptions", testSubscriptions},
 		{"AppendFetchStatus", testAppendFetchStatus},
 		{"StatusDeleted", testStatusDeleted},
