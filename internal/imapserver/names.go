@@ -57,6 +57,16 @@ func (c *conn) decodeName(raw string) (name, why string) {
 	return canonicalInbox(name), ""
 }
 
+// noTarget is the error for an APPEND, COPY or MOVE to name, a mailbox
+// that does not exist: NO [TRYCREATE] (RFC 9051 §6.3.12), unless no
+// mailbox may have that name (MailboxLimits), since CREATE would fail.
+func (c *conn) noTarget(name string) error {
+	if err := c.srv.opts.MailboxLimits.CheckName(name); err != nil {
+		return err
+	}
+	return imap.Errorf(imap.CodeTryCreate, "Mailbox does not exist")
+}
+
 // canonicalInbox spells a leading INBOX level in upper case.
 func canonicalInbox(name string) string {
 	if len(name) >= 5 && strings.EqualFold(name[:5], "INBOX") && (len(name) == 5 || name[5] == '/') {

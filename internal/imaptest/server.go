@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"rookery/internal/auth"
+	"rookery/internal/config"
 	"rookery/internal/events"
 	"rookery/internal/imapnum"
 	"rookery/internal/imapserver"
@@ -110,13 +111,29 @@ func scramFor(t testing.TB, pw string) string {
 	return s
 }
 
-// StartServer starts a server for t and stops it in t.Cleanup.
+// DefaultMailboxLimits are the mailbox limits of a default configuration
+// (config.Defaults), which StartServer's store enforces.
+func DefaultMailboxLimits() store.MailboxLimits {
+	l := config.Defaults().Limits
+	return store.MailboxLimits{MaxNameBytes: l.MaxMailboxName, MaxDepth: l.MaxMailboxDepth, MaxMailboxes: l.MaxMailboxes}
+}
+
+// StartServer starts a server for t and stops it in t.Cleanup. Its store
+// and options have the DefaultMailboxLimits.
 func StartServer(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	return StartServerLimits(t, DefaultMailboxLimits(), opts...)
+}
+
+// StartServerLimits is StartServer with the mailbox limits l, given to
+// the store (which enforces them) and to the server's options (before
+// opts are applied).
+func StartServerLimits(t testing.TB, l store.MailboxLimits, opts ...Option) *Server {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	bus := events.NewMemory()
-	st, err := sqlitestore.Open(ctx, dir, sqlitestore.Options{Bus: bus})
+	st, err := sqlitestore.Open(ctx, dir, sqlitestore.Options{Bus: bus, MailboxLimits: l})
 	if err != nil {
 		t.Fatalf("imaptest: open store: %v", err)
 	}
@@ -147,10 +164,11 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 	stalled := make(chan struct{}, 16)
 	fs := faultStore{Store: st, unblocked: unblocked, stalled: stalled}
 	so := imapserver.Options{
-		Store: fs,
-		Bus:   bus,
-		Auth:  auth.New(fs, nil),
-		TLS:   rl.Config(),
+		Store:         fs,
+		Bus:           bus,
+		Auth:          auth.New(fs, nil),
+		TLS:           rl.Config(),
+		MailboxLimits: l,
 	}
 	for _, o := range opts {
 		o(&so)
