@@ -7,8 +7,14 @@
 //   - Every multi-step change runs in one transaction; per-mailbox UIDNEXT and
 //     HIGHESTMODSEQ are advanced inside the same transaction as the change.
 //   - UIDs are strictly increasing within a mailbox and never reused, also
-//     across restarts and crashes. UIDVALIDITY is fixed for a mailbox's life
-//     and differs after delete+recreate or for a new mailbox of the same name.
+//     across restarts and crashes. UIDVALIDITY is fixed for a mailbox's
+//     life, and a name never designates two mailboxes with one
+//     UIDVALIDITY: a mailbox created with a name gets a greater one than
+//     every earlier mailbox of that name, and a mailbox renamed to a name
+//     that an earlier mailbox with its UIDVALIDITY had becomes a new
+//     incarnation (new UIDVALIDITY and MailboxID, same messages and
+//     UIDs). Mailboxes of different names may share a UIDVALIDITY.
+//     MailboxIDs are never reused.
 //   - Every change (append, flag change, expunge) gives the touched messages a
 //     new mod-sequence, and expunged UIDs are kept with their mod-sequence.
 //     One call that changes a mailbox advances its HIGHESTMODSEQ by exactly
@@ -120,7 +126,7 @@ type ModSeq = uint64
 type AccountID int64
 
 // MailboxID identifies one incarnation of a mailbox (a recreated mailbox gets
-// a new ID).
+// a new ID); an ID is never used for another mailbox.
 type MailboxID int64
 
 // BlobID names immutable message content (hex SHA-256 of the bytes).

@@ -68,6 +68,11 @@ type Store struct {
 
 	defaultQuota DefaultQuota        // read-only after Open
 	limits       store.MailboxLimits // read-only after Open
+	// now is the clock of UIDVALIDITY, retiredCap the retired_names rows
+	// kept per account (mailboxes.go); tests change them right after
+	// Open.
+	now        func() time.Time
+	retiredCap int
 
 	// unindexed is set while some blob may lack a search document (blobs
 	// stored before migration 0005, or whose text extraction failed):
@@ -185,6 +190,8 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 
 		defaultQuota: opts.DefaultQuota,
 		limits:       opts.MailboxLimits,
+		now:          time.Now,
+		retiredCap:   retiredCap,
 	}
 	if err := s.checkIndex(ctx); err != nil {
 		_ = conn.Close()
