@@ -47,9 +47,18 @@ func (c *conn) mailboxTree(ctx context.Context, withSubs bool) (map[string]*list
 			return nil, err
 		}
 		for _, s := range subs {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			get(s).subscribed = true
+			// A parent already marked has its own parents marked: each
+			// prefix is visited once, however deep the names.
 			for p := parentName(s); p != ""; p = parentName(p) {
-				get(p).subscribedSub = true
+				e := get(p)
+				if e.subscribedSub {
+					break
+				}
+				e.subscribedSub = true
 			}
 		}
 	}
