@@ -1,6 +1,7 @@
 package imapserver_test
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,4 +93,51 @@ func TestListStopsOnHangup(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("LIST did not end")
 	}
+}
+
+// mailboxIDRE finds a MAILBOXID in a response.
+var mailboxIDRE = regexp.MustCompile(`MAILBOXID \(F(\d+)-(\d+)\)`)
+
+// TestRenameOntoRetiredName: "a" and "a/b" are created together and
+// share a UIDVALIDITY; once "a/b" is renamed away, a mailbox with that
+// UIDVALIDITY renamed back to "a/b" would let a client's cache of the old
+// a/b describe another mailbox, so the store renames it as a new
+// incarnation: new MAILBOXID and UIDVALIDITY, same messages, and a
+// session that had it selected ends as after DELETE.
+func TestRenameOntoRetiredName(t *testing.T) {
+	srv := imaptest.StartServer(t)
+	c := srv.Dial(t)
+	c.ReadLine()
+	c.Login("alice", "pass")
+	c.Send("a CREATE a/b")
+	created := c.ReadUntilTagged("a")
+	c.Send("b STATUS a (MAILBOXID)")
+	parent := c.ReadUntilTagged("b")
+	ab, pa := mailboxIDRE.FindStringSubmatch(created[len(created)-1]), mailboxIDRE.FindStringSubmatch(parent[0])
+	if ab == nil || pa == nil {
+		t.Fatalf("no MAILBOXID in %q, %q", created, parent)
+	}
+	if ab[2] != pa[2] {
+		t.Skip("a and a/b were created in different seconds")
+	}
+	c.Send("c RENAME a/b c")
+	c.Expect(t, "c OK *")
+	c.Send("d APPEND c {3+}\r\nx\r\n")
+	c.Expect(t, "d OK *")
+	c.Send("e SELECT c")
+	c.ReadUntilTagged("e")
+
+	c2 := srv.Dial(t)
+	c2.ReadLine()
+	c2.Login("alice", "pass")
+	c2.Send("f RENAME c a/b")
+	c2.Expect(t, "f OK *")
+	c2.Send("g STATUS a/b (MAILBOXID UIDVALIDITY MESSAGES)")
+	st := c2.ReadUntilTagged("g")
+	m := mailboxIDRE.FindStringSubmatch(st[0])
+	if m == nil || m[1] == ab[1] || m[2] == ab[2] || !strings.Contains(st[0], "MESSAGES 1") {
+		t.Fatalf("a/b after the rename: %q; the first a/b was F%s-%s", st[0], ab[1], ab[2])
+	}
+	c.Send("h NOOP")
+	c.Expect(t, "* BYE Selected mailbox was deleted")
 }
