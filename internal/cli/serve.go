@@ -313,6 +313,7 @@ func serverOptions(cfg config.Config, st store.Store, bus events.Bus, a *auth.Au
 		// and a negative value unlimited.
 		MaxConnsPerUser: unlimitedAsNegative(cfg.Limits.MaxConnsPerUser),
 		MaxConnsPerIP:   unlimitedAsNegative(cfg.Limits.MaxConnsPerIP),
+		MailboxLimits:   mailboxLimits(cfg),
 	}
 	switch cfg.IMAP.PlaintextAuth {
 	case config.PlaintextAlways:

@@ -15,9 +15,21 @@ import (
 // SQLite backend in cfg.DataDir is the only one so far.
 func openStore(ctx context.Context, cfg config.Config, bus events.Bus, logger *slog.Logger) (store.Store, error) {
 	st, err := sqlitestore.Open(ctx, cfg.DataDir, sqlitestore.Options{Bus: bus, Logger: logger, DefaultQuota: sqlitestore.DefaultQuota{
-		StorageBytes: int64(cfg.Quota.Storage), Messages: cfg.Quota.Messages}})
+		StorageBytes: int64(cfg.Quota.Storage), Messages: cfg.Quota.Messages},
+		MailboxLimits: mailboxLimits(cfg)})
 	if err != nil {
 		return nil, err
 	}
 	return st, nil
+}
+
+// mailboxLimits maps the [limits] mailbox keys onto store.MailboxLimits
+// (0 is unlimited in both), given to the store, which enforces them, and
+// to the server, which bounds LIST and answers with them.
+func mailboxLimits(cfg config.Config) store.MailboxLimits {
+	return store.MailboxLimits{
+		MaxNameBytes: cfg.Limits.MaxMailboxName,
+		MaxDepth:     cfg.Limits.MaxMailboxDepth,
+		MaxMailboxes: cfg.Limits.MaxMailboxes,
+	}
 }

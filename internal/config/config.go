@@ -109,6 +109,14 @@ type Limits struct {
 	MaxConnsPerIP   int      `toml:"max_conns_per_ip"`
 	IdleTimeout     Duration `toml:"idle_timeout"`
 	PreAuthTimeout  Duration `toml:"preauth_timeout"`
+
+	// Mailbox limits, per account. MaxMailboxName bounds a mailbox name
+	// in bytes of UTF-8, MaxMailboxDepth its number of levels;
+	// MaxMailboxes bounds an account's mailboxes (and, separately, its
+	// subscriptions), 0 meaning unlimited.
+	MaxMailboxName  int `toml:"max_mailbox_name"`
+	MaxMailboxDepth int `toml:"max_mailbox_depth"`
+	MaxMailboxes    int `toml:"max_mailboxes"`
 }
 
 // Log configures logging.
@@ -135,6 +143,9 @@ func Defaults() Config {
 			MaxConnsPerIP:   200,
 			IdleTimeout:     Duration(MinIdleTimeout),
 			PreAuthTimeout:  Duration(60 * time.Second),
+			MaxMailboxName:  1024,
+			MaxMailboxDepth: 64,
+			MaxMailboxes:    10000,
 		},
 		Log: Log{Level: "info", Format: "text"},
 		LMTP: LMTP{
@@ -169,6 +180,12 @@ const (
 	minMaxLine = 1 << 10
 	maxMaxLine = 16 << 20
 	maxPreAuth = time.Hour
+	// A name bound below 64 bytes would refuse ordinary names; above
+	// 16 KiB a name no longer fits the smallest command line by far,
+	// and LIST's work grows with it.
+	minMailboxName  = 64
+	maxMailboxName  = 16 << 10
+	maxMailboxDepth = 1024
 )
 
 // Validate reports every invalid setting, joined into one error.
@@ -223,6 +240,15 @@ func (c Config) Validate() error {
 	}
 	if l.PreAuthTimeout <= 0 || time.Duration(l.PreAuthTimeout) > maxPreAuth {
 		bad("limits.preauth_timeout %s: want more than 0 and at most %s", l.PreAuthTimeout, maxPreAuth)
+	}
+	if l.MaxMailboxName < minMailboxName || l.MaxMailboxName > maxMailboxName {
+		bad("limits.max_mailbox_name %d: want %d to %d bytes", l.MaxMailboxName, minMailboxName, maxMailboxName)
+	}
+	if l.MaxMailboxDepth < 1 || l.MaxMailboxDepth > maxMailboxDepth {
+		bad("limits.max_mailbox_depth %d: want 1 to %d levels", l.MaxMailboxDepth, maxMailboxDepth)
+	}
+	if l.MaxMailboxes < 0 {
+		bad("limits.max_mailboxes %d: must be >= 0 (0 = unlimited)", l.MaxMailboxes)
 	}
 	if a := c.LMTP.Listen; a != "" {
 		path, isUnix := strings.CutPrefix(a, "unix:")

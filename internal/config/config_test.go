@@ -46,6 +46,8 @@ listen = ""
 append_limit = 1048576
 max_line = "8K"
 idle_timeout = "1h"
+max_mailboxes = 0
+max_mailbox_depth = 8
 [log]
 format = "json"
 `))
@@ -58,6 +60,8 @@ format = "json"
 	want.Limits.AppendLimit = 1 << 20
 	want.Limits.MaxLine = 8 << 10
 	want.Limits.IdleTimeout = Duration(time.Hour)
+	want.Limits.MaxMailboxes = 0
+	want.Limits.MaxMailboxDepth = 8
 	want.Log.Format = "json"
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("got %+v\nwant %+v", cfg, want)
@@ -129,6 +133,15 @@ func TestValidate(t *testing.T) {
 		{"idle short", func(c *Config) { c.Limits.IdleTimeout = Duration(29 * time.Minute) }, []string{"idle_timeout", "RFC 9051"}},
 		{"preauth zero", func(c *Config) { c.Limits.PreAuthTimeout = 0 }, []string{"preauth_timeout"}},
 		{"preauth long", func(c *Config) { c.Limits.PreAuthTimeout = Duration(2 * time.Hour) }, []string{"preauth_timeout"}},
+		{"unlimited mailboxes", func(c *Config) { c.Limits.MaxMailboxes = 0 }, nil},
+		{"flat namespace", func(c *Config) { c.Limits.MaxMailboxDepth = 1 }, nil},
+		{"name bounds", func(c *Config) { c.Limits.MaxMailboxName = 64 }, nil},
+		{"name short", func(c *Config) { c.Limits.MaxMailboxName = 63 }, []string{"max_mailbox_name"}},
+		{"name unlimited", func(c *Config) { c.Limits.MaxMailboxName = 0 }, []string{"max_mailbox_name"}},
+		{"name huge", func(c *Config) { c.Limits.MaxMailboxName = 16<<10 + 1 }, []string{"max_mailbox_name"}},
+		{"depth zero", func(c *Config) { c.Limits.MaxMailboxDepth = 0 }, []string{"max_mailbox_depth"}},
+		{"depth huge", func(c *Config) { c.Limits.MaxMailboxDepth = 1025 }, []string{"max_mailbox_depth"}},
+		{"mailboxes negative", func(c *Config) { c.Limits.MaxMailboxes = -1 }, []string{"max_mailboxes"}},
 		{"log level", func(c *Config) { c.Log.Level = "trace" }, []string{"log.level"}},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, []string{"log.format"}},
 		{"several", func(c *Config) {

@@ -25,10 +25,11 @@ func EmailID(blob store.BlobID) string {
 
 // MailboxID returns the MAILBOXID of a mailbox: "F", its store id, "-"
 // and its UIDVALIDITY. Both are fixed for the life of the mailbox and kept
-// by RENAME (RFC 8474 §4: the MAILBOXID survives RENAME), and the
-// UIDVALIDITY, drawn from a counter that never repeats, makes a mailbox
-// created again under the same name, or reusing a freed store id, get a
-// new MAILBOXID (RFC 8474 §4: never reused for a different mailbox).
+// by RENAME (RFC 8474 §4: the MAILBOXID survives RENAME), and a store
+// never gives an id to another mailbox (store.MailboxID), so a mailbox
+// created again under the same name gets a new MAILBOXID (RFC 8474 §4:
+// never reused for a different mailbox). A rename the store turns into
+// a new incarnation (store.Store.RenameMailbox) changes both.
 func MailboxID(m store.Mailbox) string {
 	return "F" + strconv.FormatInt(int64(m.ID), 10) + "-" + strconv.FormatUint(uint64(m.UIDValidity), 10)
 }

@@ -67,9 +67,11 @@ var capabilityProbes = map[string]probe{
 	"BINARY":      {cmds: []string{"FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])"}, want: []string{"* 1 FETCH (BINARY[1] "}},
 	"PREVIEW":     {cmds: []string{"FETCH 1 (PREVIEW)"}, want: []string{"* 1 FETCH (PREVIEW "}},
 	"QUOTA":       {cmds: []string{"GETQUOTAROOT INBOX"}, want: []string{"* QUOTAROOT INBOX"}},
-	// Limits are set by the administrator (the test sets both).
+	// Limits are set by the administrator (the test sets STORAGE and
+	// MESSAGE; the default configuration allows 10,000 mailboxes).
 	"QUOTA=RES-STORAGE":     {cmds: []string{`GETQUOTA ""`}, want: []string{`* QUOTA "" (STORAGE `}},
-	"QUOTA=RES-MESSAGE":     {cmds: []string{`GETQUOTA ""`}, want: []string{`* QUOTA "" (STORAGE 1 1048576 MESSAGE 1 1000)`}},
+	"QUOTA=RES-MESSAGE":     {cmds: []string{`GETQUOTA ""`}, want: []string{`* QUOTA "" (STORAGE 1 1048576 MESSAGE 1 1000 `}},
+	"QUOTA=RES-MAILBOX":     {cmds: []string{"CREATE P", `GETQUOTA ""`}, want: []string{`* QUOTA "" (STORAGE 1 1048576 MESSAGE 1 1000 MAILBOX 7 10000)`}},
 	"ESEARCH":               {cmds: []string{"SEARCH RETURN (COUNT) ALL"}, want: []string{`* ESEARCH (TAG "p1") COUNT 1`}},
 	"SEARCHRES":             {cmds: []string{"SEARCH RETURN (SAVE) ALL", "FETCH $ (UID)"}, want: []string{"* 1 FETCH (UID 1)"}},
 	"WITHIN":                {cmds: []string{"SEARCH YOUNGER 3600"}, want: []string{"* SEARCH 1"}},

@@ -27,7 +27,7 @@ func cmdAppend(ctx context.Context, c *conn, cmd *imapcmd.Command, app *imapcmd.
 	}
 	mb, err := c.srv.opts.Store.Mailbox(ctx, c.acct.ID, name)
 	if errors.Is(err, store.ErrNoSuchMailbox) {
-		return imap.Errorf(imap.CodeTryCreate, "Mailbox does not exist")
+		return c.noTarget(name)
 	}
 	if err != nil {
 		return err

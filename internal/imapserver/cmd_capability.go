@@ -27,12 +27,18 @@ func (c *conn) capabilities() []string {
 		}
 		return caps
 	}
-	return append(caps,
+	caps = append(caps,
 		"NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN",
 		"LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE", "CREATE-SPECIAL-USE",
 		"MULTIAPPEND", "APPENDLIMIT="+strconv.FormatInt(c.srv.opts.AppendLimit, 10),
 		"UTF8=ACCEPT", "STATUS=SIZE", "IDLE", "CONDSTORE", "QRESYNC",
-		"BINARY", "PREVIEW", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE",
+		"BINARY", "PREVIEW", "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE")
+	if c.srv.opts.MailboxLimits.MaxMailboxes > 0 {
+		// RFC 9208 §5.3: GETQUOTA lists MAILBOX; CREATE and RENAME
+		// past it answer NO [OVERQUOTA].
+		caps = append(caps, "QUOTA=RES-MAILBOX")
+	}
+	return append(caps,
 		"ESEARCH", "SEARCHRES", "WITHIN", "SAVEDATE", "SORT", "SORT=DISPLAY", "ESORT",
 		"THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 		"OBJECTID")

@@ -47,9 +47,18 @@ func (c *conn) mailboxTree(ctx context.Context, withSubs bool) (map[string]*list
 			return nil, err
 		}
 		for _, s := range subs {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			get(s).subscribed = true
+			// A parent already marked has its own parents marked: each
+			// prefix is visited once, however deep the names.
 			for p := parentName(s); p != ""; p = parentName(p) {
-				get(p).subscribedSub = true
+				e := get(p)
+				if e.subscribedSub {
+					break
+				}
+				e.subscribedSub = true
 			}
 		}
 	}
@@ -76,6 +85,66 @@ func (c *conn) listPattern(ref, pat string) string {
 	return canonicalInbox(full)
 }
 
+// Bounds of LIST and LSUB (issue 12). A pattern is matched against each
+// name in len(name) × ceil((n+1)/64) word steps, n being its length after
+// runs of wildcards are collapsed (listmatch.go), and the names of an
+// account are bounded by MailboxLimits (count × length), so these bounds
+// on n bound a command's work: a pattern may be as long as the longest
+// name allowed (at least 1,024 bytes) plus 64 bytes of wildcards, and the
+// at most maxListPatterns patterns of a LIST together twice that. Longer
+// patterns are refused with NO [LIMIT]. The walk over the names checks
+// the command's context before each name, so it stops when the client
+// leaves.
+const maxListPatterns = 32
+
+// maxPatternLen is the longest pattern (reference and pattern, in the
+// store's form, runs of wildcards collapsed) LIST and LSUB accept.
+func (c *conn) maxPatternLen() int {
+	return max(c.srv.opts.MailboxLimits.MaxNameBytes, 1024) + 64
+}
+
+// compilePatterns compiles the patterns of one command (already combined
+// with the reference), refusing them beyond the bounds above.
+func (c *conn) compilePatterns(pats []string) (patternSet, error) {
+	if len(pats) > maxListPatterns {
+		return nil, imap.Errorf(imap.CodeLimit, "At most %d patterns", maxListPatterns)
+	}
+	limit := c.maxPatternLen()
+	total := 0
+	ps := make(patternSet, 0, len(pats))
+	for _, p := range pats {
+		m := compilePattern(p)
+		total += m.len()
+		if m.len() > limit || total > 2*limit {
+			return nil, imap.Errorf(imap.CodeLimit, "Pattern too long (at most %d bytes, a run of wildcards counting as one)", limit)
+		}
+		ps = append(ps, m)
+	}
+	return ps, nil
+}
+
+// sortedNames returns the names of tree in order.
+func sortedNames(tree map[string]*listEntry) []string {
+	names := make([]string, 0, len(tree))
+	for name := range tree {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// matchNames reports which names match, checking ctx before each name.
+func matchNames(ctx context.Context, names []string, ps patternSet) ([]bool, error) {
+	matched := make([]bool, len(names))
+	for i, name := range names {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		matched[i] = ps.match(name)
+	}
+	return matched, nil
+}
+
 func cmdList(ctx context.Context, c *conn, cmd *imapcmd.Command, a *imapcmd.List) error {
 	if !a.Extended && len(a.Patterns) == 1 && a.Patterns[0] == "" {
 		// The hierarchy delimiter and root of the reference.
@@ -86,37 +155,49 @@ func cmdList(ctx context.Context, c *conn, cmd *imapcmd.Command, a *imapcmd.List
 		// RFC 5258 §3: RECURSIVEMATCH needs another selection option.
 		return imap.BadRequest(imap.CodeClientBug, "RECURSIVEMATCH requires SUBSCRIBED")
 	}
+	pats := make([]string, 0, len(a.Patterns))
+	for _, p := range a.Patterns {
+		pats = append(pats, c.listPattern(a.Reference, p))
+	}
+	patterns, err := c.compilePatterns(pats)
+	if err != nil {
+		return err
+	}
 	showSubscribed := a.ReturnSubscribed || a.SelectSubscribed
 	tree, err := c.mailboxTree(ctx, showSubscribed)
 	if err != nil {
 		return err
 	}
-	patterns := make([]string, 0, len(a.Patterns))
-	for _, p := range a.Patterns {
-		patterns = append(patterns, c.listPattern(a.Reference, p))
+	names := sortedNames(tree)
+	matched, err := matchNames(ctx, names, patterns)
+	if err != nil {
+		return err
 	}
-	matches := func(name string) bool {
-		for _, p := range patterns {
-			if matchPattern(p, name) {
-				return true
+	var unmatchedSubs []int
+	if a.SelectRecursiveMatch {
+		// unmatchedSubs[i]: subscribed names among names[:i] that no
+		// pattern matches, so that a subtree (a range of the sorted
+		// names) is asked about in constant time.
+		unmatchedSubs = make([]int, len(names)+1)
+		for i, name := range names {
+			unmatchedSubs[i+1] = unmatchedSubs[i]
+			if tree[name].subscribed && !matched[i] {
+				unmatchedSubs[i+1]++
 			}
 		}
-		return false
 	}
-	names := make([]string, 0, len(tree))
-	for name := range tree {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		e := tree[name]
-		if !matches(name) {
+	for i, name := range names {
+		if !matched[i] {
 			continue
 		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e := tree[name]
 		childInfo := false
 		switch {
 		case a.SelectSubscribed:
-			if a.SelectRecursiveMatch && e.subscribedSub && c.descendantUnmatched(tree, name, matches) {
+			if a.SelectRecursiveMatch && e.subscribedSub && descendantUnmatched(names, unmatchedSubs, name) {
 				childInfo = true
 			}
 			if !e.subscribed && !childInfo {
@@ -166,34 +247,32 @@ func cmdList(ctx context.Context, c *conn, cmd *imapcmd.Command, a *imapcmd.List
 }
 
 // descendantUnmatched reports whether name has a subscribed descendant that
-// no pattern matches (RFC 5258 CHILDINFO).
-func (c *conn) descendantUnmatched(tree map[string]*listEntry, name string, matches func(string) bool) bool {
-	prefix := name + "/"
-	for n, e := range tree {
-		if e.subscribed && strings.HasPrefix(n, prefix) && !matches(n) {
-			return true
-		}
-	}
-	return false
+// no pattern matches (RFC 5258 CHILDINFO). The descendants of name are the
+// sorted names from name+"/" up to name+"0" ('0' follows '/').
+func descendantUnmatched(names []string, unmatchedSubs []int, name string) bool {
+	lo := sort.SearchStrings(names, name+"/")
+	hi := sort.SearchStrings(names, name+"0")
+	return unmatchedSubs[hi] > unmatchedSubs[lo]
 }
 
 func cmdLsub(ctx context.Context, c *conn, cmd *imapcmd.Command, a *imapcmd.Lsub) error {
-	tree, err := c.mailboxTree(ctx, true)
-	if err != nil {
-		return err
-	}
 	pattern := c.listPattern(a.Reference, a.Pattern)
 	if pattern == "" {
 		c.enc.Raw(`* LSUB (\Noselect) "/" ""`).CRLF()
 		return nil
 	}
-	names := make([]string, 0, len(tree))
-	for name, e := range tree {
-		if matchPattern(pattern, name) && (e.subscribed || (e.subscribedSub && strings.Contains(pattern, "%"))) {
-			names = append(names, name)
-		}
+	patterns, err := c.compilePatterns([]string{pattern})
+	if err != nil {
+		return err
 	}
-	sort.Strings(names)
+	tree, err := c.mailboxTree(ctx, true)
+	if err != nil {
+		return err
+	}
+	names, err := lsubNames(ctx, tree, patterns, strings.Contains(pattern, "%"))
+	if err != nil {
+		return err
+	}
 	for _, name := range names {
 		e := tree[name]
 		var attrs []string
@@ -209,4 +288,21 @@ func cmdLsub(ctx context.Context, c *conn, cmd *imapcmd.Command, a *imapcmd.Lsub
 		c.enc.CRLF()
 	}
 	return nil
+}
+
+// lsubNames returns, sorted, the names LSUB reports: subscribed names
+// that match, and with '%' in the pattern the parents of subscribed names
+// (RFC 3501 §6.3.9). It checks ctx before each name.
+func lsubNames(ctx context.Context, tree map[string]*listEntry, ps patternSet, pct bool) ([]string, error) {
+	var names []string
+	for name, e := range tree {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if (e.subscribed || (e.subscribedSub && pct)) && ps.match(name) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
 }

@@ -213,7 +213,7 @@ func cmdCopy(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.C
 	}
 	dst, err := c.srv.opts.Store.Mailbox(ctx, c.acct.ID, name)
 	if errors.Is(err, store.ErrNoSuchMailbox) {
-		return imap.Errorf(imap.CodeTryCreate, "Mailbox does not exist")
+		return c.noTarget(name)
 	}
 	if err != nil {
 		return err

@@ -9,8 +9,11 @@ import (
 )
 
 // Quotas (RFC 9208). Each account has one quota root, "", covering all
-// its mailboxes, with the resources STORAGE (in KiB) and MESSAGE. Limits
-// are set by the administrator (`rookery user quota`), never by SETQUOTA.
+// its mailboxes, with the resources STORAGE (in KiB) and MESSAGE, and
+// MAILBOX (the number of mailboxes, §5.3) when the server limits it
+// (MailboxLimits.MaxMailboxes, the same for every account). Limits are
+// set by the administrator (`rookery user quota`, the configuration),
+// never by SETQUOTA.
 
 func cmdGetQuota(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.GetQuota) error {
 	if args.Root != "" {
@@ -53,6 +56,10 @@ func (c *conn) writeQuota(ctx context.Context) error {
 	}
 	if u.MessageLimit > 0 {
 		c.enc.Raw(sep + "MESSAGE " + strconv.FormatInt(u.Messages, 10) + " " + strconv.FormatInt(u.MessageLimit, 10))
+		sep = " "
+	}
+	if u.MailboxLimit > 0 {
+		c.enc.Raw(sep + "MAILBOX " + strconv.FormatInt(u.Mailboxes, 10) + " " + strconv.FormatInt(u.MailboxLimit, 10))
 	}
 	c.enc.Raw(")").CRLF()
 	return nil

@@ -478,7 +478,7 @@ func (c *conn) watchWhileRunning(cancel context.CancelFunc) (end func()) {
 func (c *conn) respondError(cmd *imapcmd.Command, err error) {
 	var ie *imap.Error
 	if !errors.As(err, &ie) {
-		ie = storeError(err)
+		ie = storeError(err, c.srv.opts.MailboxLimits)
 	}
 	if ie == nil {
 		c.log.Error("command failed", "command", cmd.Name, "user", c.userName(), "err", err)
@@ -496,8 +496,19 @@ func (c *conn) respondError(cmd *imapcmd.Command, err error) {
 }
 
 // storeError maps store sentinels to responses; nil for unexpected errors.
-func storeError(err error) *imap.Error {
+// l gives the numbers of the limit responses.
+func storeError(err error, l store.MailboxLimits) *imap.Error {
 	switch {
+	case errors.Is(err, store.ErrNameTooLong):
+		return imap.Errorf(imap.CodeLimit, "Mailbox name too long (at most %d bytes)", l.MaxNameBytes)
+	case errors.Is(err, store.ErrNameTooDeep):
+		return imap.Errorf(imap.CodeLimit, "Mailbox hierarchy too deep (at most %d levels)", l.MaxDepth)
+	case errors.Is(err, store.ErrTooManyMailboxes):
+		// The MAILBOX quota resource (RFC 9208 §5.3): OVERQUOTA, "the
+		// user would be over quota after the operation" (RFC 9051 §7.1).
+		return imap.Errorf(imap.CodeOverQuota, "Too many mailboxes (at most %d)", l.MaxMailboxes)
+	case errors.Is(err, store.ErrTooManySubscriptions):
+		return imap.Errorf(imap.CodeLimit, "Too many subscriptions (at most %d)", l.MaxMailboxes)
 	case errors.Is(err, store.ErrNoSuchMailbox):
 		return imap.Errorf(imap.CodeNonExistent, "Mailbox does not exist")
 	case errors.Is(err, store.ErrMailboxExists):

@@ -57,6 +57,16 @@ func (c *conn) decodeName(raw string) (name, why string) {
 	return canonicalInbox(name), ""
 }
 
+// noTarget is the error for an APPEND, COPY or MOVE to name, a mailbox
+// that does not exist: NO [TRYCREATE] (RFC 9051 §6.3.12), unless no
+// mailbox may have that name (MailboxLimits), since CREATE would fail.
+func (c *conn) noTarget(name string) error {
+	if err := c.srv.opts.MailboxLimits.CheckName(name); err != nil {
+		return err
+	}
+	return imap.Errorf(imap.CodeTryCreate, "Mailbox does not exist")
+}
+
 // canonicalInbox spells a leading INBOX level in upper case.
 func canonicalInbox(name string) string {
 	if len(name) >= 5 && strings.EqualFold(name[:5], "INBOX") && (len(name) == 5 || name[5] == '/') {
@@ -85,36 +95,4 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-// matchPattern reports whether name matches a LIST pattern, where '*'
-// matches anything and '%' anything but the separator. It runs in
-// O(len(pattern)*len(name)) time whatever the pattern.
-func matchPattern(pattern, name string) bool {
-	// prev[j]: pattern[:i] matches name[:j].
-	prev := make([]bool, len(name)+1)
-	cur := make([]bool, len(name)+1)
-	prev[0] = true
-	for i := 0; i < len(pattern); i++ {
-		p := pattern[i]
-		switch p {
-		case '*':
-			cur[0] = prev[0]
-			for j := 1; j <= len(name); j++ {
-				cur[j] = prev[j] || cur[j-1]
-			}
-		case '%':
-			cur[0] = prev[0]
-			for j := 1; j <= len(name); j++ {
-				cur[j] = prev[j] || (cur[j-1] && name[j-1] != '/')
-			}
-		default:
-			cur[0] = false
-			for j := 1; j <= len(name); j++ {
-				cur[j] = prev[j-1] && name[j-1] == p
-			}
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(name)]
 }

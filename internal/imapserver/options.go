@@ -44,6 +44,12 @@ type Options struct {
 	// login (default 60s).
 	IdleTimeout    time.Duration
 	PreAuthTimeout time.Duration
+	// MailboxLimits are the limits the store enforces on mailbox names
+	// and counts (zero fields: unlimited). The server uses them to bound
+	// LIST patterns, to answer APPEND, COPY and MOVE to a name no
+	// mailbox may have without TRYCREATE, and for the MAILBOX quota
+	// resource (RFC 9208 §5.3).
+	MailboxLimits store.MailboxLimits
 	// Hooks observe connections and commands (metrics).
 	Hooks Hooks
 }

@@ -21,7 +21,7 @@ func TestQuotaCommands(t *testing.T) {
 	c.Login("alice", "pass")
 
 	c.Send(`a1 GETQUOTAROOT INBOX`)
-	c.Expect(t, `* QUOTAROOT INBOX ""`, `* QUOTA "" ()`, "a1 OK *")
+	c.Expect(t, `* QUOTAROOT INBOX ""`, `* QUOTA "" (MAILBOX 6 10000)`, "a1 OK *")
 	c.Send(`a2 SETQUOTA "" (STORAGE 100)`)
 	c.Expect(t, "a2 NO [NOPERM] *")
 	c.Send(`a3 GETQUOTA "other"`)
@@ -38,7 +38,7 @@ func TestQuotaCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Send(`a6 GETQUOTA ""`)
-	c.Expect(t, `* QUOTA "" (STORAGE 2 2 MESSAGE 1 2)`, "a6 OK *")
+	c.Expect(t, `* QUOTA "" (STORAGE 2 2 MESSAGE 1 2 MAILBOX 6 10000)`, "a6 OK *")
 	// Over the storage limit: the message alone would fit, not with the first.
 	c.Send("a7 APPEND INBOX {" + strconv.Itoa(len(msg)) + "+}\r\n" + msg)
 	c.Expect(t, "a7 NO [OVERQUOTA] *")
@@ -52,7 +52,50 @@ func TestQuotaCommands(t *testing.T) {
 	c.Expect(t, "* OK [COPYUID *", "* 1 EXPUNGE")
 	c.ReadUntilTagged("b2")
 	c.Send(`b3 GETQUOTAROOT Archive`)
-	c.Expect(t, `* QUOTAROOT Archive ""`, `* QUOTA "" (STORAGE 2 2 MESSAGE 2 2)`, "b3 OK *")
+	c.Expect(t, `* QUOTAROOT Archive ""`, `* QUOTA "" (STORAGE 2 2 MESSAGE 2 2 MAILBOX 6 10000)`, "b3 OK *")
+}
+
+// TestQuotaMailbox: the MAILBOX resource (RFC 9208 §5.3) counts an
+// account's mailboxes against MailboxLimits.MaxMailboxes; CREATE and
+// RENAME that would pass it answer NO [OVERQUOTA] and leave nothing
+// behind. Without a limit, neither the resource nor its capability.
+func TestQuotaMailbox(t *testing.T) {
+	l := imaptest.DefaultMailboxLimits()
+	l.MaxMailboxes = 8
+	srv := imaptest.StartServerLimits(t, l)
+	c := srv.Dial(t)
+	c.Expect(t, "* OK *")
+	c.Send("a LOGIN alice pass")
+	c.Expect(t, "a OK [CAPABILITY * QUOTA=RES-MESSAGE QUOTA=RES-MAILBOX *] *")
+	for _, step := range [][]string{
+		{`GETQUOTA ""`, `* QUOTA "" (MAILBOX 6 8)`, "OK *"},
+		{"CREATE a/b/c", "NO [OVERQUOTA] Too many mailboxes (at most 8)"},
+		{`GETQUOTA ""`, `* QUOTA "" (MAILBOX 6 8)`, "OK *"},
+		{"CREATE a/b", "OK *"},
+		{`GETQUOTAROOT a/b`, `* QUOTAROOT a/b ""`, `* QUOTA "" (MAILBOX 8 8)`, "OK *"},
+		{"CREATE c", "NO [OVERQUOTA] *"},
+		{"RENAME a x/y", "NO [OVERQUOTA] *"},
+		{`LIST "" x*`, "OK *"},
+		{"RENAME a/b x", "OK *"},
+		{"DELETE x", "OK *"},
+		{"CREATE c", "OK *"},
+	} {
+		c.Send("t " + step[0])
+		want := append([]string(nil), step[1:len(step)-1]...)
+		want = append(want, "t "+step[len(step)-1])
+		c.Expect(t, want...)
+	}
+
+	l.MaxMailboxes = 0
+	srv = imaptest.StartServerLimits(t, l)
+	c = srv.Dial(t)
+	c.Expect(t, "* OK *")
+	c.Send("a LOGIN alice pass")
+	if line := c.ReadLine(); strings.Contains(line, "QUOTA=RES-MAILBOX") {
+		t.Errorf("QUOTA=RES-MAILBOX advertised without a limit: %q", line)
+	}
+	c.Send(`b GETQUOTA ""`)
+	c.Expect(t, `* QUOTA "" ()`, "b OK *")
 }
 
 func TestAuthenticateMechanisms(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"rookery/internal/auth"
+	"rookery/internal/config"
 	"rookery/internal/events"
 	"rookery/internal/imapnum"
 	"rookery/internal/imapserver"
@@ -36,6 +37,12 @@ const (
 	// call then returns the context's error and Server.Unblocked
 	// receives it.
 	BlockMailbox = "rookery-test-block"
+	// StallMailbox makes Status of a mailbox of this name wait until its
+	// context ends and then answer as if nothing had happened (as a store
+	// that ignores cancellation would); Server.Stalled receives a value
+	// when it starts waiting. LIST RETURN (STATUS ...) meets it in the
+	// middle of its walk over the names.
+	StallMailbox = "rookery-test-stall"
 	// GoneContent is a message content that OpenBlob reports as gone
 	// (store.ErrNoSuchMessage), as when another session's expunge
 	// deleted its file after the message's row was read.
@@ -62,6 +69,9 @@ type Server struct {
 	// Unblocked receives the error of each CREATE BlockMailbox when its
 	// context ended.
 	Unblocked <-chan error
+	// Stalled receives a value each time Status of StallMailbox starts
+	// waiting.
+	Stalled <-chan struct{}
 }
 
 // Dial connects a Client to the plaintext listener.
@@ -101,13 +111,29 @@ func scramFor(t testing.TB, pw string) string {
 	return s
 }
 
-// StartServer starts a server for t and stops it in t.Cleanup.
+// DefaultMailboxLimits are the mailbox limits of a default configuration
+// (config.Defaults), which StartServer's store enforces.
+func DefaultMailboxLimits() store.MailboxLimits {
+	l := config.Defaults().Limits
+	return store.MailboxLimits{MaxNameBytes: l.MaxMailboxName, MaxDepth: l.MaxMailboxDepth, MaxMailboxes: l.MaxMailboxes}
+}
+
+// StartServer starts a server for t and stops it in t.Cleanup. Its store
+// and options have the DefaultMailboxLimits.
 func StartServer(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	return StartServerLimits(t, DefaultMailboxLimits(), opts...)
+}
+
+// StartServerLimits is StartServer with the mailbox limits l, given to
+// the store (which enforces them) and to the server's options (before
+// opts are applied).
+func StartServerLimits(t testing.TB, l store.MailboxLimits, opts ...Option) *Server {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	bus := events.NewMemory()
-	st, err := sqlitestore.Open(ctx, dir, sqlitestore.Options{Bus: bus})
+	st, err := sqlitestore.Open(ctx, dir, sqlitestore.Options{Bus: bus, MailboxLimits: l})
 	if err != nil {
 		t.Fatalf("imaptest: open store: %v", err)
 	}
@@ -135,12 +161,14 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 	pool.AddCert(rl.Certificate().Leaf)
 
 	unblocked := make(chan error, 16)
-	fs := faultStore{Store: st, unblocked: unblocked}
+	stalled := make(chan struct{}, 16)
+	fs := faultStore{Store: st, unblocked: unblocked, stalled: stalled}
 	so := imapserver.Options{
-		Store: fs,
-		Bus:   bus,
-		Auth:  auth.New(fs, nil),
-		TLS:   rl.Config(),
+		Store:         fs,
+		Bus:           bus,
+		Auth:          auth.New(fs, nil),
+		TLS:           rl.Config(),
+		MailboxLimits: l,
 	}
 	for _, o := range opts {
 		o(&so)
@@ -198,6 +226,7 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 		TLSAddr:   tlsAddr,
 		ClientTLS: &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12},
 		Unblocked: unblocked,
+		Stalled:   stalled,
 	}
 }
 
@@ -206,6 +235,7 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 type faultStore struct {
 	store.Store
 	unblocked chan<- error
+	stalled   chan<- struct{}
 }
 
 // blobID is the content address of s (hex SHA-256, see store.BlobID).
@@ -258,6 +288,19 @@ func (f faultStore) CreateMailbox(ctx context.Context, acct store.AccountID, nam
 		return store.Mailbox{}, ctx.Err()
 	}
 	return f.Store.CreateMailbox(ctx, acct, name, specialUse)
+}
+
+// Status stalls for StallMailbox until ctx ends, then answers.
+func (f faultStore) Status(ctx context.Context, mbox store.MailboxID) (store.MailboxStatus, error) {
+	st, err := f.Store.Status(ctx, mbox)
+	if err == nil && st.Name == StallMailbox {
+		select {
+		case f.stalled <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+	}
+	return st, err
 }
 
 // SearchCandidates passes the store's search index through

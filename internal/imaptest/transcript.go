@@ -11,13 +11,17 @@ import (
 	"testing"
 
 	"rookery/internal/imapserver"
+	"rookery/internal/store"
 )
 
 // A transcript is a text file that plays one or more client connections
 // against a fresh test server, line by line:
 //
 //	# a comment; blank lines are ignored too
-//	SERVER: appendlimit=100 plaintext=never   (first, optional: server options)
+//	SERVER: appendlimit=100 plaintext=never   (first, optional: server options;
+//	                             also maxline, and maxmailboxname,
+//	                             maxmailboxdepth, maxmailboxes for the
+//	                             store's MailboxLimits, 0 = unlimited)
 //	C: a1 LOGIN alice pass       send the line and CRLF on connection 1
 //	S: a1 OK [CAPABILITY *] *    read one line; it must Match the pattern
 //	S~: ^\* OK \[UIDVALIDITY \d+\]  read one line; it must match the regexp
@@ -48,8 +52,17 @@ type step struct {
 
 var directiveRE = regexp.MustCompile(`^(C|S|EOF)([0-9]*)([+~]?):(?: ?)(.*)$`)
 
-// parseTranscript reads a transcript file into server options and steps.
-func parseTranscript(path string) ([]Option, []step, error) {
+// parseTranscript reads a transcript file into server options, mailbox
+// limits and steps.
+func parseTranscript(path string) (opts []Option, limits store.MailboxLimits, steps []step, err error) {
+	limits = DefaultMailboxLimits()
+	opts, steps, err = parseSteps(path, &limits)
+	return opts, limits, steps, err
+}
+
+// parseSteps reads the server options and steps of a transcript; its
+// mailbox limit options change *limits.
+func parseSteps(path string, limits *store.MailboxLimits) ([]Option, []step, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
@@ -68,7 +81,7 @@ func parseTranscript(path string) ([]Option, []step, error) {
 			if len(steps) > 0 {
 				return nil, nil, fmt.Errorf("%s: SERVER: must come before the first step", where)
 			}
-			o, err := parseServerOptions(rest)
+			o, err := parseServerOptions(rest, limits)
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %v", where, err)
 			}
@@ -108,11 +121,24 @@ func parseTranscript(path string) ([]Option, []step, error) {
 	return opts, steps, sc.Err()
 }
 
-func parseServerOptions(s string) ([]Option, error) {
+func parseServerOptions(s string, limits *store.MailboxLimits) ([]Option, error) {
 	var opts []Option
 	for _, f := range strings.Fields(s) {
 		k, v, _ := strings.Cut(f, "=")
 		switch strings.ToLower(k) {
+		case "maxmailboxname", "maxmailboxdepth", "maxmailboxes":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("bad %s %q", k, v)
+			}
+			switch strings.ToLower(k) {
+			case "maxmailboxname":
+				limits.MaxNameBytes = n
+			case "maxmailboxdepth":
+				limits.MaxDepth = n
+			default:
+				limits.MaxMailboxes = n
+			}
 		case "appendlimit":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n <= 0 {
@@ -205,11 +231,11 @@ func RunTranscripts(t *testing.T, glob string, opts ...Option) {
 // started with opts followed by the file's SERVER: options.
 func RunTranscript(t *testing.T, path string, opts ...Option) {
 	t.Helper()
-	fileOpts, steps, err := parseTranscript(path)
+	fileOpts, limits, steps, err := parseTranscript(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := StartServer(t, append(opts, fileOpts...)...)
+	srv := StartServerLimits(t, limits, append(opts, fileOpts...)...)
 	r := &runner{t: t, path: path, srv: srv, conns: map[int]*Client{}, closed: map[int]bool{}}
 	for i, st := range steps {
 		r.step(steps, i, st)

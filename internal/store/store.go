@@ -7,8 +7,14 @@
 //   - Every multi-step change runs in one transaction; per-mailbox UIDNEXT and
 //     HIGHESTMODSEQ are advanced inside the same transaction as the change.
 //   - UIDs are strictly increasing within a mailbox and never reused, also
-//     across restarts and crashes. UIDVALIDITY is fixed for a mailbox's life
-//     and differs after delete+recreate or for a new mailbox of the same name.
+//     across restarts and crashes. UIDVALIDITY is fixed for a mailbox's
+//     life, and a name never designates two mailboxes with one
+//     UIDVALIDITY: a mailbox created with a name gets a greater one than
+//     every earlier mailbox of that name, and a mailbox renamed to a name
+//     that an earlier mailbox with its UIDVALIDITY had becomes a new
+//     incarnation (new UIDVALIDITY and MailboxID, same messages and
+//     UIDs). Mailboxes of different names may share a UIDVALIDITY.
+//     MailboxIDs are never reused.
 //   - Every change (append, flag change, expunge) gives the touched messages a
 //     new mod-sequence, and expunged UIDs are kept with their mod-sequence.
 //     One call that changes a mailbox advances its HIGHESTMODSEQ by exactly
@@ -24,6 +30,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -48,7 +55,49 @@ var (
 	ErrNoSuchMessage     = errors.New("no such message")
 	ErrTooBig            = errors.New("message too big")
 	ErrSpecialUseInvalid = errors.New("unknown special-use attribute")
+	// ErrNameTooLong and ErrNameTooDeep refuse a name beyond
+	// MailboxLimits; ErrTooManyMailboxes a change that would leave an
+	// account with more mailboxes than MailboxLimits.MaxMailboxes, and
+	// ErrTooManySubscriptions a subscription beyond it.
+	ErrNameTooLong          = errors.New("mailbox name too long")
+	ErrNameTooDeep          = errors.New("mailbox hierarchy too deep")
+	ErrTooManyMailboxes     = errors.New("too many mailboxes")
+	ErrTooManySubscriptions = errors.New("too many subscriptions")
 )
+
+// MailboxLimits bound what one account can make a store keep in mailbox
+// names; a zero field is unlimited. Backends enforce them inside the
+// transaction of the change, so that concurrent sessions cannot pass them
+// together: CreateMailbox and RenameMailbox check the length and depth of
+// every name they give a mailbox (a renamed mailbox's descendants
+// included) and refuse to leave more than MaxMailboxes mailboxes
+// (parents created on the way and NoSelect placeholders count) when they
+// add any; SetSubscribed checks the name and keeps at most MaxMailboxes
+// subscriptions. Mailboxes created before a limit was lowered stay usable.
+type MailboxLimits struct {
+	// MaxNameBytes bounds a name's length in bytes of its UTF-8 form
+	// (the store's form, whatever encoding the client used).
+	MaxNameBytes int
+	// MaxDepth bounds the number of levels of a name ("a/b/c" has 3).
+	MaxDepth int
+	// MaxMailboxes bounds the number of mailboxes of an account, and
+	// separately the number of its subscriptions.
+	MaxMailboxes int
+}
+
+// CheckName fails with ErrNameTooLong or ErrNameTooDeep when name is
+// beyond l.
+func (l MailboxLimits) CheckName(name string) error {
+	if l.MaxNameBytes > 0 && len(name) > l.MaxNameBytes {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrNameTooLong, len(name), l.MaxNameBytes)
+	}
+	if l.MaxDepth > 0 {
+		if d := strings.Count(name, string(Separator)) + 1; d > l.MaxDepth {
+			return fmt.Errorf("%w: %d levels, at most %d", ErrNameTooDeep, d, l.MaxDepth)
+		}
+	}
+	return nil
+}
 
 // SpecialUses are the special-use attributes (RFC 6154) a mailbox may
 // carry, in their canonical spelling. \All and \Flagged are not among
@@ -77,7 +126,7 @@ type ModSeq = uint64
 type AccountID int64
 
 // MailboxID identifies one incarnation of a mailbox (a recreated mailbox gets
-// a new ID).
+// a new ID); an ID is never used for another mailbox.
 type MailboxID int64
 
 // BlobID names immutable message content (hex SHA-256 of the bytes).
@@ -351,7 +400,8 @@ type Store interface {
 	Mailbox(ctx context.Context, acct AccountID, name string) (Mailbox, error)
 	// CreateMailbox creates name and any missing parents. Creating over a
 	// NoSelect placeholder makes it selectable with a new UIDVALIDITY.
-	// specialUse may be "".
+	// specialUse may be "". Beyond the backend's MailboxLimits it fails
+	// with ErrNameTooLong, ErrNameTooDeep or ErrTooManyMailboxes.
 	CreateMailbox(ctx context.Context, acct AccountID, name, specialUse string) (Mailbox, error)
 	// DeleteMailbox deletes a mailbox and its messages. A mailbox with
 	// children becomes a NoSelect placeholder; deleting a NoSelect mailbox
@@ -359,10 +409,16 @@ type Store interface {
 	DeleteMailbox(ctx context.Context, acct AccountID, name string) error
 	// RenameMailbox renames a mailbox and all its children, creating missing
 	// parents of the new name. Renaming INBOX moves its messages into a new
-	// mailbox and leaves INBOX empty.
+	// mailbox and leaves INBOX empty. It fails like CreateMailbox when a
+	// new name (a child's included) or the parents it would create are
+	// beyond the MailboxLimits.
 	RenameMailbox(ctx context.Context, acct AccountID, from, to string) error
 	// Subscriptions lists subscribed names (which need not exist), sorted.
 	Subscriptions(ctx context.Context, acct AccountID) ([]string, error)
+	// SetSubscribed subscribes or unsubscribes a name. Subscribing fails
+	// with ErrNameTooLong or ErrNameTooDeep for a name beyond the
+	// MailboxLimits and with ErrTooManySubscriptions for a new one past
+	// MaxMailboxes subscriptions.
 	SetSubscribed(ctx context.Context, acct AccountID, name string, subscribed bool) error
 	Status(ctx context.Context, mbox MailboxID) (MailboxStatus, error)
 
@@ -481,4 +537,8 @@ type QuotaUsage struct {
 	Messages          int64
 	StorageLimitBytes int64
 	MessageLimit      int64
+	// Mailboxes counts the account's mailboxes (placeholders included);
+	// MailboxLimit is MailboxLimits.MaxMailboxes (RFC 9208 MAILBOX).
+	Mailboxes    int64
+	MailboxLimit int64
 }

@@ -39,8 +39,13 @@ func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (s
 		if n > 0 {
 			return store.ErrAccountExists
 		}
-		if err := t.queryRow(`INSERT INTO accounts(name, password_hash, created) VALUES (?, ?, ?) RETURNING id`,
-			canon, passwordHash, acct.Created.Unix()).Scan(&acct.ID); err != nil {
+		// Above every UIDVALIDITY of an earlier account of this name
+		// and of the days of the server-wide counter (migration 0015).
+		if err := t.queryRow(`INSERT INTO accounts(name, password_hash, created, uidvalidity_floor)
+			VALUES (?, ?, ?, max((SELECT value FROM counters WHERE name = 'uidvalidity'),
+				coalesce((SELECT uidvalidity FROM retired_accounts WHERE name = ?), 0)))
+			RETURNING id`,
+			canon, passwordHash, acct.Created.Unix(), canon).Scan(&acct.ID); err != nil {
 			return err
 		}
 		for _, m := range defaultMailboxes {
@@ -164,6 +169,14 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 			return err
 		}
 		if _, err := t.exec(`DELETE FROM messages WHERE mailbox IN (SELECT id FROM mailboxes WHERE account = ?)`, id); err != nil {
+			return err
+		}
+		if _, err := t.exec(`INSERT OR REPLACE INTO retired_accounts(name, uidvalidity)
+			SELECT name, max(uidvalidity_floor,
+				coalesce((SELECT max(uidvalidity) FROM mailboxes WHERE account = accounts.id), 0),
+				coalesce((SELECT max(uidvalidity) FROM retired_names WHERE account = accounts.id), 0),
+				coalesce((SELECT uidvalidity FROM retired_accounts r WHERE r.name = accounts.name), 0))
+			FROM accounts WHERE id = ?`, id); err != nil {
 			return err
 		}
 		if _, err := t.exec(`DELETE FROM accounts WHERE id = ?`, id); err != nil {

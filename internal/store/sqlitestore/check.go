@@ -561,7 +561,8 @@ func (c *checker) counters(ctx context.Context) error {
 // mark at most UIDNEXT, and the UIDVALIDITY counter at least every
 // mailbox's UIDVALIDITY (a new mailbox must never get an old one).
 func (c *checker) uids(ctx context.Context) error {
-	var uidFix, modFix, recentFix, validityFix []int
+	var uidFix, modFix, recentFix, idFix []int
+	var reused []string
 	var dup []string
 	err := c.s.readRaw(ctx, func(tx rawTx) error {
 		if err := tx.each(`SELECT x.id, x.uidnext, x.highestmodseq, x.recent_from,
@@ -593,17 +594,32 @@ func (c *checker) uids(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
-		return tx.each(`SELECT value, (SELECT coalesce(max(uidvalidity), 0) FROM mailboxes) FROM counters WHERE name = 'uidvalidity'`, nil,
+		// UIDVALIDITY is allocated per name (migration 0015): a live
+		// mailbox must not carry a value an earlier mailbox of its name
+		// had, and mailbox IDs are never given twice.
+		if err := tx.each(`SELECT m.id, m.uidvalidity FROM mailboxes m JOIN retired_names r
+			ON r.account = m.account AND r.name = m.name AND r.uidvalidity = m.uidvalidity
+			ORDER BY m.id LIMIT 100`, nil, func(r []driver.Value) error {
+			reused = append(reused, fmt.Sprintf("%s UIDVALIDITY %d", c.mailboxName(vInt(r[0])), vInt(r[1])))
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.each(`SELECT value, (SELECT coalesce(max(id), 0) FROM mailboxes) FROM counters WHERE name = 'mailbox_id'`, nil,
 			func(r []driver.Value) error {
 				if vInt(r[0]) < vInt(r[1]) {
-					validityFix = append(validityFix, c.add(store.Finding{Kind: "uidvalidity-counter", Problem: true, Repairable: true,
-						Subject: "UIDVALIDITY counter", Detail: fmt.Sprintf("%d, below a mailbox's UIDVALIDITY %d", vInt(r[0]), vInt(r[1]))}))
+					idFix = append(idFix, c.add(store.Finding{Kind: "mailbox-id-counter", Problem: true, Repairable: true,
+						Subject: "mailbox ID counter", Detail: fmt.Sprintf("%d, below a mailbox's ID %d", vInt(r[0]), vInt(r[1]))}))
 				}
 				return nil
 			})
 	})
 	if err != nil {
 		return err
+	}
+	for _, d := range reused {
+		c.add(store.Finding{Kind: "uidvalidity-reused", Problem: true, Subject: d,
+			Detail: "an earlier mailbox of this name had this UIDVALIDITY (clients may take its messages for the old ones)"})
 	}
 	for _, d := range dup {
 		c.add(store.Finding{Kind: "uid-expunged", Problem: true, Subject: d,
@@ -620,8 +636,8 @@ func (c *checker) uids(ctx context.Context) error {
 			coalesce((SELECT max(modseq) FROM messages WHERE mailbox = mailboxes.id), 0),
 			coalesce((SELECT max(modseq) FROM expunged WHERE mailbox = mailboxes.id), 0))`},
 		{recentFix, `UPDATE mailboxes SET recent_from = uidnext WHERE recent_from > uidnext`},
-		{validityFix, `UPDATE counters SET value = (SELECT max(uidvalidity) FROM mailboxes)
-			WHERE name = 'uidvalidity' AND value < (SELECT max(uidvalidity) FROM mailboxes)`},
+		{idFix, `UPDATE counters SET value = (SELECT max(id) FROM mailboxes)
+			WHERE name = 'mailbox_id' AND value < (SELECT max(id) FROM mailboxes)`},
 	} {
 		if err := c.repair(ctx, r.idx, func(t *wtx) error {
 			_, err := t.exec(r.q)

@@ -201,9 +201,17 @@ func TestCheckCorruptions(t *testing.T) {
 			kind: "recent", problem: true, fixed: true,
 		},
 		{
-			name:    "UIDVALIDITY counter behind",
-			corrupt: func(t *testing.T, e *checkEnv) { e.exec(t, `UPDATE counters SET value = 1 WHERE name = 'uidvalidity'`) },
-			kind:    "uidvalidity-counter", problem: true, fixed: true,
+			name:    "mailbox ID counter behind",
+			corrupt: func(t *testing.T, e *checkEnv) { e.exec(t, `UPDATE counters SET value = 1 WHERE name = 'mailbox_id'`) },
+			kind:    "mailbox-id-counter", problem: true, fixed: true,
+		},
+		{
+			name: "UIDVALIDITY of an earlier mailbox of the name",
+			corrupt: func(t *testing.T, e *checkEnv) {
+				e.exec(t, `INSERT INTO retired_names(account, name, uidvalidity)
+					SELECT account, name, uidvalidity FROM mailboxes WHERE name = 'INBOX'`)
+			},
+			kind: "uidvalidity-reused", problem: true, fixed: false,
 		},
 		{
 			name:    "reference count",

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"rookery/internal/events"
 	"rookery/internal/store"
@@ -62,31 +61,152 @@ func (s *Store) Mailbox(ctx context.Context, acct store.AccountID, name string) 
 	return m, nil
 }
 
-// nextUIDValidity hands out max(unix time, last+1).
-func (t *wtx) nextUIDValidity() (uint32, error) {
-	var last int64
-	if err := t.queryRow(`SELECT value FROM counters WHERE name = 'uidvalidity'`).Scan(&last); err != nil {
+// UIDVALIDITY (migration 0015). A new mailbox gets the current time,
+// unless an earlier mailbox of the same name had that value or a later
+// one (retired_names), or the account's floor is not below it: then one
+// more than the highest of those. Mailboxes of different names may
+// share a value, so creating many mailboxes does not run ahead of the
+// clock; only creating one name again faster than once a second does,
+// for that name alone. A mailbox renamed to a name keeps its value
+// unless an earlier mailbox of that name had it (RenameMailbox renews
+// it then), so a name, UIDVALIDITY and UID never designate two messages
+// (RFC 9051 §2.3.1.1).
+
+// retiredCap bounds the retired_names rows kept per account.
+const retiredCap = 10000
+
+// uidValidityFor allocates the UIDVALIDITY of a new mailbox named name.
+func (t *wtx) uidValidityFor(acct store.AccountID, name string) (uint32, error) {
+	var floor int64
+	var last sql.NullInt64
+	if err := t.queryRow(`SELECT uidvalidity_floor,
+		(SELECT max(uidvalidity) FROM retired_names WHERE account = ? AND name = ?)
+		FROM accounts WHERE id = ?`, acct, name, acct).Scan(&floor, &last); err != nil {
 		return 0, err
 	}
-	v := max(time.Now().Unix(), last+1)
+	v := max(t.w.s.now().Unix(), floor+1)
+	if last.Valid {
+		v = max(v, last.Int64+1)
+	}
 	if v > int64(^uint32(0)) {
 		return 0, errors.New("UIDVALIDITY space exhausted")
-	}
-	if _, err := t.exec(`UPDATE counters SET value = ? WHERE name = 'uidvalidity'`, v); err != nil {
-		return 0, err
 	}
 	return uint32(v), nil
 }
 
+// nextMailboxID hands out a mailbox ID never used before (MAILBOXID,
+// RFC 8474, must never name another mailbox).
+func (t *wtx) nextMailboxID() (store.MailboxID, error) {
+	var id store.MailboxID
+	err := t.queryRow(`UPDATE counters SET value = value + 1 WHERE name = 'mailbox_id' RETURNING value`).Scan(&id)
+	return id, err
+}
+
 func (t *wtx) insertMailbox(acct store.AccountID, name, specialUse string, noselect bool) (store.Mailbox, error) {
-	uv, err := t.nextUIDValidity()
+	uv, err := t.uidValidityFor(acct, name)
 	if err != nil {
 		return store.Mailbox{}, err
 	}
-	m := store.Mailbox{Account: acct, Name: name, UIDValidity: uv, UIDNext: 1, HighestModSeq: 1, SpecialUse: specialUse, NoSelect: noselect}
-	err = t.queryRow(`INSERT INTO mailboxes(account, name, uidvalidity, uidnext, highestmodseq, special_use, noselect, recent_from)
-		VALUES (?, ?, ?, 1, 1, ?, ?, 1) RETURNING id`, acct, name, uv, specialUse, noselect).Scan(&m.ID)
+	id, err := t.nextMailboxID()
+	if err != nil {
+		return store.Mailbox{}, err
+	}
+	m := store.Mailbox{ID: id, Account: acct, Name: name, UIDValidity: uv, UIDNext: 1, HighestModSeq: 1, SpecialUse: specialUse, NoSelect: noselect}
+	_, err = t.exec(`INSERT INTO mailboxes(id, account, name, uidvalidity, uidnext, highestmodseq, special_use, noselect, recent_from)
+		VALUES (?, ?, ?, ?, 1, 1, ?, ?, 1)`, id, acct, name, uv, specialUse, noselect)
 	return m, err
+}
+
+// retire records that the mailbox with UIDVALIDITY uv no longer has
+// name; pruneRetired should follow once the job's changes are made.
+func (t *wtx) retire(acct store.AccountID, name string, uv uint32) error {
+	_, err := t.exec(`INSERT OR IGNORE INTO retired_names(account, name, uidvalidity) VALUES (?, ?, ?)`, acct, name, uv)
+	return err
+}
+
+// wasRetired reports whether an earlier mailbox named name had
+// UIDVALIDITY uv.
+func (t *wtx) wasRetired(acct store.AccountID, name string, uv uint32) (bool, error) {
+	var n int
+	err := t.queryRow(`SELECT count(*) FROM retired_names WHERE account = ? AND name = ? AND uidvalidity = ?`, acct, name, uv).Scan(&n)
+	return n > 0, err
+}
+
+// pruneRetired drops the retired_names rows of acct that can no longer
+// matter and keeps at most retiredCap (migration 0015).
+func (t *wtx) pruneRetired(acct store.AccountID) error {
+	const unpinned = `account = ? AND uidvalidity < ? AND NOT EXISTS (
+		SELECT 1 FROM mailboxes m WHERE m.account = retired_names.account AND m.uidvalidity = retired_names.uidvalidity)`
+	now := t.w.s.now().Unix()
+	var top sql.NullInt64
+	if err := t.queryRow(`SELECT max(uidvalidity) FROM retired_names WHERE `+unpinned, acct, now).Scan(&top); err != nil {
+		return err
+	}
+	if top.Valid {
+		if _, err := t.exec(`DELETE FROM retired_names WHERE `+unpinned, acct, now); err != nil {
+			return err
+		}
+		if err := t.raiseFloor(acct, top.Int64); err != nil {
+			return err
+		}
+	}
+	var n int
+	if err := t.queryRow(`SELECT count(*) FROM retired_names WHERE account = ?`, acct).Scan(&n); err != nil {
+		return err
+	}
+	limit := t.w.s.retiredCap
+	if n <= limit {
+		return nil
+	}
+	// Drop the lowest values; live mailboxes that share one of them
+	// can no longer be told apart from its retired names.
+	var x int64
+	if err := t.queryRow(`SELECT uidvalidity FROM retired_names WHERE account = ? ORDER BY uidvalidity LIMIT 1 OFFSET ?`,
+		acct, n-limit-1).Scan(&x); err != nil {
+		return err
+	}
+	if _, err := t.exec(`UPDATE mailboxes SET renew_uidvalidity = 1 WHERE account = ? AND uidvalidity <= ?
+		AND uidvalidity IN (SELECT uidvalidity FROM retired_names WHERE account = ? AND uidvalidity <= ?)`, acct, x, acct, x); err != nil {
+		return err
+	}
+	if _, err := t.exec(`DELETE FROM retired_names WHERE account = ? AND uidvalidity <= ?`, acct, x); err != nil {
+		return err
+	}
+	return t.raiseFloor(acct, x)
+}
+
+// raiseFloor makes every later UIDVALIDITY of acct greater than v.
+func (t *wtx) raiseFloor(acct store.AccountID, v int64) error {
+	_, err := t.exec(`UPDATE accounts SET uidvalidity_floor = max(uidvalidity_floor, ?) WHERE id = ?`, v, acct)
+	return err
+}
+
+// renewMailbox renames the mailbox id to name as a new incarnation: a
+// new UIDVALIDITY and a new ID (sessions that have the old one selected
+// see it gone), with its messages, UIDs and flags.
+func (t *wtx) renewMailbox(acct store.AccountID, id store.MailboxID, name string) (store.MailboxID, error) {
+	uv, err := t.uidValidityFor(acct, name)
+	if err != nil {
+		return 0, err
+	}
+	nid, err := t.nextMailboxID()
+	if err != nil {
+		return 0, err
+	}
+	// The per-mailbox counters start at 0: the triggers move them with
+	// the messages.
+	if _, err := t.exec(`INSERT INTO mailboxes(id, account, name, uidvalidity, uidnext, highestmodseq, special_use, noselect, recent_from)
+		SELECT ?, account, ?, ?, uidnext, highestmodseq, special_use, noselect, recent_from FROM mailboxes WHERE id = ?`,
+		nid, name, uv, id); err != nil {
+		return 0, err
+	}
+	if _, err := t.exec(`UPDATE messages SET mailbox = ? WHERE mailbox = ?`, nid, id); err != nil {
+		return 0, err
+	}
+	if _, err := t.exec(`DELETE FROM mailboxes WHERE id = ?`, id); err != nil {
+		return 0, err
+	}
+	return nid, nil
 }
 
 // mailboxByName returns the mailbox or sql.ErrNoRows.
@@ -147,10 +267,61 @@ func (t *wtx) createParents(acct store.AccountID, name string) error {
 	return nil
 }
 
+// mailboxCount is the number of mailboxes of acct (placeholders
+// included), or 0 when there is no limit to check it against.
+func (t *wtx) mailboxCount(acct store.AccountID) (int, error) {
+	if t.w.s.limits.MaxMailboxes <= 0 {
+		return 0, nil
+	}
+	var n int
+	err := t.queryRow(`SELECT count(*) FROM mailboxes WHERE account = ?`, acct).Scan(&n)
+	return n, err
+}
+
+// checkMailboxCount fails with ErrTooManyMailboxes when the job added
+// mailboxes to acct (it had before) and left more than the limit; the
+// job's savepoint then undoes them.
+func (t *wtx) checkMailboxCount(acct store.AccountID, before int) error {
+	limit := t.w.s.limits.MaxMailboxes
+	if limit <= 0 {
+		return nil
+	}
+	n, err := t.mailboxCount(acct)
+	if err != nil {
+		return err
+	}
+	if n > before && n > limit {
+		return fmt.Errorf("%w: at most %d", store.ErrTooManyMailboxes, limit)
+	}
+	return nil
+}
+
+// checkSubscriptionCount fails with ErrTooManySubscriptions when acct
+// has as many subscriptions as the limit and name is not one of them.
+func (t *wtx) checkSubscriptionCount(acct store.AccountID, name string) error {
+	limit := t.w.s.limits.MaxMailboxes
+	if limit <= 0 {
+		return nil
+	}
+	var n, have int
+	if err := t.queryRow(`SELECT count(*), count(*) FILTER (WHERE name = ?) FROM subscriptions WHERE account = ?`, name, acct).
+		Scan(&n, &have); err != nil {
+		return err
+	}
+	if have == 0 && n >= limit {
+		return fmt.Errorf("%w: at most %d", store.ErrTooManySubscriptions, limit)
+	}
+	return nil
+}
+
 // CreateMailbox implements store.Store.
 func (s *Store) CreateMailbox(ctx context.Context, acct store.AccountID, name, specialUse string) (store.Mailbox, error) {
 	cn, err := canonName(name)
 	if err != nil {
+		return store.Mailbox{}, fmt.Errorf("create mailbox: %w", err)
+	}
+	if err := s.limits.CheckName(cn); err != nil {
+		// Its parents are shorter and shallower.
 		return store.Mailbox{}, fmt.Errorf("create mailbox: %w", err)
 	}
 	su, err := canonSpecialUse(specialUse)
@@ -162,6 +333,10 @@ func (s *Store) CreateMailbox(ctx context.Context, acct store.AccountID, name, s
 		if err := t.accountExists(acct); err != nil {
 			return err
 		}
+		before, err := t.mailboxCount(acct)
+		if err != nil {
+			return err
+		}
 		old, err := t.mailboxByName(acct, cn)
 		switch {
 		case err == nil && !old.NoSelect:
@@ -169,6 +344,9 @@ func (s *Store) CreateMailbox(ctx context.Context, acct store.AccountID, name, s
 		case err == nil:
 			// Over a placeholder: a new incarnation (new ID and UIDVALIDITY).
 			if _, err := t.exec(`DELETE FROM mailboxes WHERE id = ?`, old.ID); err != nil {
+				return err
+			}
+			if err := t.retire(acct, cn, old.UIDValidity); err != nil {
 				return err
 			}
 		case !errors.Is(err, sql.ErrNoRows):
@@ -180,6 +358,14 @@ func (s *Store) CreateMailbox(ctx context.Context, acct store.AccountID, name, s
 		m, err = t.insertMailbox(acct, cn, su, false)
 		if err != nil {
 			return err
+		}
+		if err := t.checkMailboxCount(acct, before); err != nil {
+			return err
+		}
+		if old.ID != 0 {
+			if err := t.pruneRetired(acct); err != nil {
+				return err
+			}
 		}
 		t.publish(events.Event{Account: int64(acct), Mailbox: int64(m.ID)})
 		return nil
@@ -233,6 +419,9 @@ func (s *Store) DeleteMailbox(ctx context.Context, acct store.AccountID, name st
 		if _, err := t.exec(`DELETE FROM mailboxes WHERE id = ?`, m.ID); err != nil {
 			return err
 		}
+		if err := t.retire(acct, cn, m.UIDValidity); err != nil {
+			return err
+		}
 		t.publish(events.Event{Account: int64(acct), Mailbox: int64(m.ID)})
 		if children {
 			// Keep the name as a NoSelect placeholder: a new incarnation,
@@ -241,7 +430,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, acct store.AccountID, name st
 				return err
 			}
 		}
-		return nil
+		return t.pruneRetired(acct)
 	})
 	if err != nil {
 		return fmt.Errorf("delete mailbox %q: %w", name, err)
@@ -264,11 +453,18 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 	if strings.HasPrefix(ct, cf+"/") && cf != inbox {
 		return fmt.Errorf("rename mailbox %q to its own child %q: %w", from, to, store.ErrInvalidName)
 	}
+	if err := s.limits.CheckName(ct); err != nil {
+		return fmt.Errorf("rename mailbox %q: %w", from, err)
+	}
 	err = s.w.do(ctx, func(t *wtx) error {
 		src, err := t.mailboxByName(acct, cf)
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrNoSuchMailbox
 		}
+		if err != nil {
+			return err
+		}
+		before, err := t.mailboxCount(acct)
 		if err != nil {
 			return err
 		}
@@ -278,33 +474,46 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 			return err
 		}
 		if cf == inbox {
-			return t.renameInbox(src, ct)
+			if err := t.renameInbox(src, ct); err != nil {
+				return err
+			}
+			return t.checkMailboxCount(acct, before)
 		}
 		// Collect the subtree first, check for clashes, then rename.
 		lo, hi := childBounds(cf)
-		rows, err := t.query(`SELECT id, name FROM mailboxes WHERE account = ? AND name > ? AND name < ?`, acct, lo, hi)
+		rows, err := t.query(`SELECT id, name, uidvalidity, renew_uidvalidity FROM mailboxes
+			WHERE account = ? AND (id = ? OR (name > ? AND name < ?))`, acct, src.ID, lo, hi)
 		if err != nil {
 			return err
 		}
 		type ren struct {
-			id   store.MailboxID
-			name string
+			id        store.MailboxID
+			old, name string
+			uv        uint32
+			renew     bool
 		}
-		list := []ren{{src.ID, ct}}
+		var list []ren
 		for rows.Next() {
 			var r ren
-			if err := rows.Scan(&r.id, &r.name); err != nil {
+			if err := rows.Scan(&r.id, &r.old, &r.uv, &r.renew); err != nil {
 				rows.Close()
 				return err
 			}
-			r.name = ct + r.name[len(cf):]
+			r.name = ct + r.old[len(cf):]
 			list = append(list, r)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, r := range list[1:] {
+		for _, r := range list {
+			if r.id == src.ID {
+				continue // checked above
+			}
+			// The descendants' new names are longer and deeper.
+			if err := s.limits.CheckName(r.name); err != nil {
+				return err
+			}
 			if _, err := t.mailboxByName(acct, r.name); err == nil {
 				return store.ErrMailboxExists
 			} else if !errors.Is(err, sql.ErrNoRows) {
@@ -312,12 +521,40 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 			}
 		}
 		for _, r := range list {
-			if _, err := t.exec(`UPDATE mailboxes SET name = ? WHERE id = ?`, r.name, r.id); err != nil {
+			if err := t.retire(acct, r.old, r.uv); err != nil {
+				return err
+			}
+		}
+		for _, r := range list {
+			// A mailbox keeps its UIDVALIDITY unless an earlier mailbox
+			// of its new name had it (or that can no longer be told).
+			renew := r.renew
+			if !renew {
+				if renew, err = t.wasRetired(acct, r.name, r.uv); err != nil {
+					return err
+				}
+			}
+			if !renew {
+				if _, err := t.exec(`UPDATE mailboxes SET name = ? WHERE id = ?`, r.name, r.id); err != nil {
+					return err
+				}
+				t.publish(events.Event{Account: int64(acct), Mailbox: int64(r.id)})
+				continue
+			}
+			nid, err := t.renewMailbox(acct, r.id, r.name)
+			if err != nil {
 				return err
 			}
 			t.publish(events.Event{Account: int64(acct), Mailbox: int64(r.id)})
+			t.publish(events.Event{Account: int64(acct), Mailbox: int64(nid)})
 		}
-		return t.createParents(acct, ct)
+		if err := t.createParents(acct, ct); err != nil {
+			return err
+		}
+		if err := t.checkMailboxCount(acct, before); err != nil {
+			return err
+		}
+		return t.pruneRetired(acct)
 	})
 	if err != nil {
 		return fmt.Errorf("rename mailbox %q to %q: %w", from, to, err)
@@ -410,6 +647,11 @@ func (s *Store) SetSubscribed(ctx context.Context, acct store.AccountID, name st
 	if err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
+	if subscribed {
+		if err := s.limits.CheckName(cn); err != nil {
+			return fmt.Errorf("subscribe: %w", err)
+		}
+	}
 	err = s.w.do(ctx, func(t *wtx) error {
 		if err := t.accountExists(acct); err != nil {
 			return err
@@ -417,6 +659,9 @@ func (s *Store) SetSubscribed(ctx context.Context, acct store.AccountID, name st
 		q := `DELETE FROM subscriptions WHERE account = ? AND name = ?`
 		if subscribed {
 			q = `INSERT OR IGNORE INTO subscriptions(account, name) VALUES (?, ?)`
+			if err := t.checkSubscriptionCount(acct, cn); err != nil {
+				return err
+			}
 		}
 		if _, err := t.exec(q, acct, cn); err != nil {
 			return err

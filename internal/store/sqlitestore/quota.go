@@ -52,10 +52,11 @@ func (s *Store) SetQuota(ctx context.Context, name string, q store.Quota) error 
 
 // Quota implements store.Store.
 func (s *Store) Quota(ctx context.Context, acct store.AccountID) (store.QuotaUsage, error) {
-	var u store.QuotaUsage
-	err := s.readQueryRow(ctx, `SELECT `+quotaCols+` FROM accounts WHERE id = ?`,
+	u := store.QuotaUsage{MailboxLimit: int64(s.limits.MaxMailboxes)}
+	err := s.readQueryRow(ctx, `SELECT `+quotaCols+`, (SELECT count(*) FROM mailboxes WHERE account = accounts.id)
+		FROM accounts WHERE id = ?`,
 		s.defaultQuota.StorageBytes, s.defaultQuota.Messages, acct).
-		Scan(&u.StorageBytes, &u.Messages, &u.StorageLimitBytes, &u.MessageLimit)
+		Scan(&u.StorageBytes, &u.Messages, &u.StorageLimitBytes, &u.MessageLimit, &u.Mailboxes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, fmt.Errorf("quota of account %d: %w", acct, store.ErrNoSuchAccount)
 	}

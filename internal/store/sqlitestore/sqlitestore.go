@@ -46,6 +46,9 @@ type Options struct {
 	// DefaultQuota is the quota of accounts without their own limits
 	// (0 = unlimited).
 	DefaultQuota DefaultQuota
+	// MailboxLimits bound mailbox names, mailboxes and subscriptions per
+	// account (zero fields: unlimited).
+	MailboxLimits store.MailboxLimits
 }
 
 // blobPinTTL is how long after WriteBlob a blob file is kept even when no
@@ -64,7 +67,13 @@ type Store struct {
 
 	w *writer
 
-	defaultQuota DefaultQuota // read-only after Open
+	defaultQuota DefaultQuota        // read-only after Open
+	limits       store.MailboxLimits // read-only after Open
+	// now is the clock of UIDVALIDITY, retiredCap the retired_names rows
+	// kept per account (mailboxes.go); tests change them right after
+	// Open.
+	now        func() time.Time
+	retiredCap int
 
 	// unindexed is set while some blob may lack a search document (blobs
 	// stored before migration 0005, or whose text extraction failed):
@@ -181,6 +190,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		pins:  make(map[string]time.Time),
 
 		defaultQuota: opts.DefaultQuota,
+		limits:       opts.MailboxLimits,
+		now:          time.Now,
+		retiredCap:   retiredCap,
 	}
 	if err := s.checkIndex(ctx); err != nil {
 		_ = conn.Close()

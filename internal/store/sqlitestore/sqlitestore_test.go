@@ -13,7 +13,7 @@ import (
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, env storetest.Env) store.Store {
-		s, err := Open(context.Background(), env.Dir, Options{Bus: env.Bus})
+		s, err := Open(context.Background(), env.Dir, Options{Bus: env.Bus, MailboxLimits: env.Limits})
 		if err != nil {
 			t.Fatal(err)
 		}

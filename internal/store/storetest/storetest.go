@@ -36,6 +36,8 @@ type Env struct {
 	Dir string
 	// Bus receives the store's events.
 	Bus events.Bus
+	// Limits are the mailbox limits the store enforces (zero: none).
+	Limits store.MailboxLimits
 }
 
 // OpenFunc opens a store for env. The store must be closed by the caller
@@ -57,6 +59,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"UIDValidityRenewed", testUIDValidityRenewed},
 		{"RenameMailbox", testRenameMailbox},
 		{"RenameInbox", testRenameInbox},
+		{"MailboxLimits", testMailboxLimits},
 		{"Subscriptions", testSubscriptions},
 		{"AppendFetchStatus", testAppendFetchStatus},
 		{"StatusDeleted", testStatusDeleted},
@@ -425,26 +428,92 @@ func testDeleteMailbox(t *testing.T, h *harness) {
 	}
 }
 
+// testUIDValidityRenewed: a name never designates two mailboxes with one
+// UIDVALIDITY (RFC 9051 §2.3.1.1). A mailbox created with a name (after
+// delete, over a placeholder, after a rename away, after a reopen) gets a
+// greater UIDVALIDITY than every earlier mailbox of that name; a mailbox
+// renamed to a name does not carry a UIDVALIDITY an earlier mailbox of
+// that name had, and keeps its messages. Mailbox IDs are never reused.
+// Mailboxes of different names may share a value.
 func testUIDValidityRenewed(t *testing.T, h *harness) {
 	a := h.account("alice")
-	seen := map[uint32]bool{}
+	past := map[string][]uint32{} // name → UIDVALIDITY of its earlier mailboxes
+	ids := map[store.MailboxID]bool{}
 	for _, m := range must(h.s.Mailboxes(ctx, a.ID))(t) {
-		if seen[m.UIDValidity] {
-			t.Fatalf("UIDVALIDITY %d repeated", m.UIDValidity)
-		}
-		seen[m.UIDValidity] = true
+		ids[m.ID] = true
 	}
+	fresh := func(m store.Mailbox) {
+		t.Helper()
+		for _, v := range past[m.Name] {
+			if m.UIDValidity <= v {
+				t.Fatalf("new %q has UIDVALIDITY %d, an earlier one had %d", m.Name, m.UIDValidity, v)
+			}
+		}
+		if ids[m.ID] {
+			t.Fatalf("new %q reuses mailbox ID %d", m.Name, m.ID)
+		}
+		ids[m.ID] = true
+	}
+	gone := func(m store.Mailbox) { past[m.Name] = append(past[m.Name], m.UIDValidity) }
 	for i := 0; i < 3; i++ {
 		m := must(h.s.CreateMailbox(ctx, a.ID, "box", ""))(t)
-		if seen[m.UIDValidity] {
-			t.Fatalf("UIDVALIDITY %d repeated after delete+recreate", m.UIDValidity)
-		}
-		seen[m.UIDValidity] = true
+		fresh(m)
 		if err := h.s.DeleteMailbox(ctx, a.ID, "box"); err != nil {
 			t.Fatal(err)
 		}
+		gone(m)
 		if i == 1 {
 			h.reopen()
+		}
+	}
+	// Placeholders are incarnations too.
+	pc := must(h.s.CreateMailbox(ctx, a.ID, "p/c", ""))(t)
+	fresh(pc)
+	p := h.mailbox(a.ID, "p")
+	fresh(p)
+	must(0, h.s.DeleteMailbox(ctx, a.ID, "p"))(t)
+	gone(p)
+	ph := h.mailbox(a.ID, "p")
+	fresh(ph)
+	np := must(h.s.CreateMailbox(ctx, a.ID, "p", ""))(t)
+	gone(ph)
+	fresh(np)
+	// Renamed away (keeping its UIDVALIDITY), then created again.
+	must(0, h.s.RenameMailbox(ctx, a.ID, "p", "q"))(t)
+	gone(np)
+	gone(pc)
+	if q := h.mailbox(a.ID, "q"); q.ID != np.ID || q.UIDValidity != np.UIDValidity {
+		t.Fatalf("renamed to a new name: %+v, was %+v", q, np)
+	}
+	h.reopen()
+	fresh(must(h.s.CreateMailbox(ctx, a.ID, "p", ""))(t))
+	fresh(must(h.s.CreateMailbox(ctx, a.ID, "p/c", ""))(t))
+	// Renamed onto the name of a deleted mailbox created with it (in
+	// the same second they may share a UIDVALIDITY).
+	for i := range 5 {
+		xn, yn := "x"+strconv.Itoa(i), "y"+strconv.Itoa(i)
+		x := must(h.s.CreateMailbox(ctx, a.ID, xn, ""))(t)
+		fresh(x)
+		y := must(h.s.CreateMailbox(ctx, a.ID, yn, ""))(t)
+		fresh(y)
+		uids := h.appendN(y.ID, 2, store.Flags{Sys: store.FlagSeen})
+		must(0, h.s.DeleteMailbox(ctx, a.ID, xn))(t)
+		gone(x)
+		must(0, h.s.RenameMailbox(ctx, a.ID, yn, xn))(t)
+		nx := h.mailbox(a.ID, xn)
+		for _, v := range past[xn] {
+			if nx.UIDValidity == v {
+				t.Fatalf("%s renamed to %s carries UIDVALIDITY %d, which the deleted %s had", yn, xn, v, xn)
+			}
+		}
+		if nx.ID != y.ID {
+			fresh(nx)
+		}
+		if got := h.fetchAll(nx.ID); !slices.Equal(uidsOf(got), uids) || got[0].Flags.Sys != store.FlagSeen {
+			t.Fatalf("messages after rename: %+v, want UIDs %v", got, uids)
+		}
+		if st := must(h.s.Status(ctx, nx.ID))(t); st.Messages != 2 || st.Unseen != 0 {
+			t.Fatalf("status after rename: %+v", st)
 		}
 	}
 }
@@ -517,8 +586,8 @@ func testRenameInbox(t *testing.T, h *harness) {
 	h.mailbox(a.ID, "INBOX/child")
 	h.mailbox(a.ID, "Old")
 	om := h.mailbox(a.ID, "Old/Mail")
-	if om.UIDValidity == inbox.UIDValidity {
-		t.Fatal("moved INBOX kept UIDVALIDITY")
+	if om.ID == inbox.ID {
+		t.Fatal("moved INBOX kept its ID")
 	}
 	after := h.fetchAll(om.ID)
 	if len(after) != 2 || after[0].UID != 1 || after[1].UID != 2 {
