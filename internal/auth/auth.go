@@ -13,6 +13,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 
+	"rookery/internal/logtext"
 	"rookery/internal/store"
 )
 
@@ -83,13 +84,13 @@ func (a *Authenticator) login(ctx context.Context, mech, username, password stri
 	acct, err := a.st.Account(ctx, username)
 	if errors.Is(err, store.ErrNoSuchAccount) {
 		if _, err := a.hashes.verify(ctx, a.dummyHash, password); err != nil && ctx.Err() != nil {
-			return store.Account{}, fmt.Errorf("login %q: %w", username, err)
+			return store.Account{}, fmt.Errorf("login %q: %w", logtext.Clip(username), err)
 		} // the hash equalises timing with a known user's failure
 		a.fail(ctx, username, remote, mech, "unknown user")
 		return store.Account{}, ErrInvalidCredentials
 	}
 	if err != nil {
-		return store.Account{}, fmt.Errorf("login %q: %w", username, err)
+		return store.Account{}, fmt.Errorf("login %q: %w", logtext.Clip(username), err)
 	}
 	digest := a.verified.digest(username, password, acct.PasswordHash)
 	if a.verified.hit(digest, a.now()) {
@@ -98,13 +99,13 @@ func (a *Authenticator) login(ctx context.Context, mech, username, password stri
 	}
 	ok, err := a.hashes.verify(ctx, acct.PasswordHash, password)
 	if err != nil && ctx.Err() != nil {
-		return store.Account{}, fmt.Errorf("login %q: %w", username, err)
+		return store.Account{}, fmt.Errorf("login %q: %w", logtext.Clip(username), err)
 	}
 	if err != nil {
 		// A corrupt stored hash must not let anyone in, nor look
 		// different to the client; the operator sees it in the log.
 		a.logger.ErrorContext(ctx, "stored password hash unusable",
-			"user", username, "remote", addrString(remote), "err", err)
+			"user", logtext.Clip(username), "remote", addrString(remote), "err", err)
 		return store.Account{}, ErrInvalidCredentials
 	}
 	if !ok {
@@ -124,7 +125,7 @@ func (a *Authenticator) fail(ctx context.Context, username string, remote net.Ad
 		delay = a.throttle.Delay(username, remoteIP(remote))
 	}
 	a.logger.WarnContext(ctx, "authentication failed",
-		"user", username, "remote", addrString(remote), "mechanism", mech, "reason", reason, "next_delay", delay)
+		"user", logtext.Clip(username), "remote", addrString(remote), "mechanism", mech, "reason", logtext.Clip(reason), "next_delay", delay)
 	if a.onFailure != nil {
 		a.onFailure(mech)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 
+	"rookery/internal/logtext"
 	"rookery/internal/store"
 )
 
@@ -212,12 +213,12 @@ func (s *scramServer) first(msg string) ([]byte, bool, error) {
 	case err == nil && acct.SCRAMSecret != "":
 		sec, perr := parseSCRAMSecret(acct.SCRAMSecret)
 		if perr != nil {
-			s.a.logger.ErrorContext(s.ctx, "stored SCRAM secret unusable", "user", s.user, "err", perr)
+			s.a.logger.ErrorContext(s.ctx, "stored SCRAM secret unusable", "user", logtext.Clip(s.user), "err", perr)
 			break
 		}
 		s.acct, s.secret, s.known = acct, sec, true
 	case err != nil && !errors.Is(err, store.ErrNoSuchAccount):
-		return nil, false, fmt.Errorf("SCRAM login %q: %w", s.user, err)
+		return nil, false, fmt.Errorf("SCRAM login %q: %w", logtext.Clip(s.user), err)
 	}
 	if !s.known {
 		s.secret = scramSecret{iter: scramIterations, salt: hmacSHA256(s.a.fakeKey, s.user)[:16]}
@@ -286,7 +287,7 @@ func scramAttrs(s string) ([]scramAttr, error) {
 	var out []scramAttr
 	for f := range strings.SplitSeq(s, ",") {
 		if len(f) < 2 || f[1] != '=' {
-			return nil, fmt.Errorf("%w: bad attribute %q", ErrSCRAMProtocol, f)
+			return nil, fmt.Errorf("%w: bad attribute %q", ErrSCRAMProtocol, logtext.Clip(f))
 		}
 		out = append(out, scramAttr{f[0], f[2:]})
 	}

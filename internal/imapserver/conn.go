@@ -22,6 +22,7 @@ import (
 	"rookery/internal/imapcmd"
 	"rookery/internal/imapnum"
 	"rookery/internal/imapwire"
+	"rookery/internal/logtext"
 	"rookery/internal/mailview"
 	"rookery/internal/store"
 )
@@ -481,7 +482,7 @@ func (c *conn) respondError(cmd *imapcmd.Command, err error) {
 		ie = storeError(err)
 	}
 	if ie == nil {
-		c.log.Error("command failed", "command", cmd.Name, "user", c.userName(), "err", err)
+		c.log.Error("command failed", "command", logtext.Clip(cmd.Name), "user", c.userName(), "err", logtext.Err(err))
 		ie = &imap.Error{Kind: imap.No, Code: imap.CodeServerBug, Text: "Internal server error"}
 	}
 	switch ie.Kind {
@@ -563,7 +564,7 @@ func (c *conn) flushView(mode mailview.Mode) {
 			c.state = stateLogout
 			return
 		}
-		c.log.Error("mailbox sync failed", "err", err)
+		c.log.Error("mailbox sync failed", "err", logtext.Err(err))
 		return
 	}
 	c.sel.view.Flush(viewSink{c}, mode)
