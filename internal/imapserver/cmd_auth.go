@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"net"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"rookery/internal/auth"
 	"rookery/internal/imap"
 	"rookery/internal/imapcmd"
+	"rookery/internal/imapwire"
 	"rookery/internal/store"
 )
 
@@ -177,7 +179,7 @@ func cmdAuthenticate(ctx context.Context, c *conn, cmd *imapcmd.Command, args *i
 		}
 		line, err := c.dec.ReadLine(c.srv.opts.MaxLine)
 		if err != nil {
-			return err
+			return c.saslReadFailed(err)
 		}
 		if string(line) == "*" {
 			return imap.BadRequest("", "Authentication cancelled")
@@ -191,6 +193,29 @@ func cmdAuthenticate(ctx context.Context, c *conn, cmd *imapcmd.Command, args *i
 		return imap.Errorf(imap.CodeAuthFailed, "Authentication failed")
 	}
 	return c.loggedIn(*acct)
+}
+
+// saslReadFailed answers a SASL response that could not be read. Longer
+// than MaxLine: BAD [TOOBIG], and the rest of the line is skipped like
+// that of an oversized command (readFailed); past imapwire.MaxSkip the
+// connection cannot be resynchronised and ends with BYE. Anything else
+// (the client left, the login deadline passed) ends the session without
+// a tagged response: the client is gone or out of time, and neither is
+// the server's error.
+func (c *conn) saslReadFailed(err error) error {
+	if errors.Is(err, imapwire.ErrLineTooLong) {
+		if derr := c.dec.DiscardLine(); derr != nil {
+			c.hangUp = "Cannot recover from an oversized SASL response"
+		}
+		return imap.BadRequest(imap.CodeTooBig, "SASL response too long")
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.bye("Autologout; authentication took too long")
+	}
+	c.log.Debug("AUTHENTICATE ended by the connection", "err", err)
+	c.state = stateLogout
+	return errSilent
 }
 
 func cmdEnable(_ context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Enable) error {

@@ -83,6 +83,11 @@ type conn struct {
 	// getting a continuation request (a command already failed).
 	refuseLiterals bool
 
+	// hangUp, when a handler sets it, ends the session with this BYE
+	// text after the command's tagged response (input that cannot be
+	// resynchronised).
+	hangUp string
+
 	// tag is the tag of the running command.
 	tag string
 	// ok is the tagged OK of the running command, set by handlers that add
@@ -404,6 +409,12 @@ func (c *conn) dispatch(cmd *imapcmd.Command) {
 		return
 	}
 	c.flushPending(cmd, spec)
+	if c.hangUp != "" {
+		defer func() {
+			c.bye(c.hangUp)
+			c.state = stateLogout
+		}()
+	}
 	if err != nil {
 		c.respondError(cmd, err)
 		return

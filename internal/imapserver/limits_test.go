@@ -1,0 +1,116 @@
+package imapserver_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"rookery/internal/imapserver"
+	"rookery/internal/imaptest"
+	"rookery/internal/imapwire"
+)
+
+// logRecorder keeps a server's log lines and signals each session's end,
+// so that a test can look at the log once a session is over without
+// waiting for a time.
+type logRecorder struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	ended chan struct{}
+}
+
+func newLogRecorder() *logRecorder { return &logRecorder{ended: make(chan struct{}, 64)} }
+
+func (r *logRecorder) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.buf.Write(p)
+}
+
+func (r *logRecorder) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.buf.String()
+}
+
+// logger returns a debug-level logger writing to r.
+func (r *logRecorder) logger() *slog.Logger {
+	return slog.New(endHandler{slog.NewTextHandler(r, &slog.HandlerOptions{Level: slog.LevelDebug}), r.ended})
+}
+
+// waitEnded waits for the end of one session.
+func (r *logRecorder) waitEnded(t *testing.T) {
+	t.Helper()
+	select {
+	case <-r.ended:
+	case <-t.Context().Done():
+		t.Fatal("no session ended")
+	}
+}
+
+type endHandler struct {
+	slog.Handler
+	ended chan struct{}
+}
+
+func (h endHandler) Handle(ctx context.Context, rec slog.Record) error {
+	err := h.Handler.Handle(ctx, rec)
+	if rec.Message == "session ended" {
+		h.ended <- struct{}{}
+	}
+	return err
+}
+
+func (h endHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return endHandler{h.Handler.WithAttrs(as), h.ended}
+}
+
+func (h endHandler) WithGroup(name string) slog.Handler {
+	return endHandler{h.Handler.WithGroup(name), h.ended}
+}
+
+// TestSASLResponseTooBig: a SASL response longer than the line limit and
+// than what the server skips to resynchronise gets BAD [TOOBIG], then BYE
+// (never NO [SERVERBUG]), and nothing is logged at ERROR.
+func TestSASLResponseTooBig(t *testing.T) {
+	const maxLine = 200
+	rec := newLogRecorder()
+	srv := imaptest.StartServer(t, func(o *imapserver.Options) {
+		o.MaxLine = maxLine
+		o.Logger = rec.logger()
+	})
+	c := srv.Dial(t)
+	c.ReadLine()
+	c.Send("a1 AUTHENTICATE PLAIN")
+	c.Expect(t, "+ ")
+	// Exactly what the server reads before it gives up (the line limit
+	// plus two bytes, then MaxSkip plus one), so that no unread byte
+	// turns the server's close into a reset that could eat its answer.
+	big := bytes.Repeat([]byte("A"), maxLine+2+imapwire.MaxSkip+1)
+	go c.SendRaw(big)
+	c.Expect(t, "a1 BAD [TOOBIG] SASL response too long", "* BYE *")
+	c.ExpectEOF()
+	rec.waitEnded(t)
+	if log := rec.String(); strings.Contains(log, "level=ERROR") {
+		t.Fatalf("logged at ERROR:\n%s", log)
+	}
+}
+
+// TestAuthenticateClientLeaves: a client that leaves in the middle of
+// AUTHENTICATE is not a server error.
+func TestAuthenticateClientLeaves(t *testing.T) {
+	rec := newLogRecorder()
+	srv := imaptest.StartServer(t, func(o *imapserver.Options) { o.Logger = rec.logger() })
+	c := srv.Dial(t)
+	c.ReadLine()
+	c.Send("a1 AUTHENTICATE PLAIN")
+	c.Expect(t, "+ ")
+	c.Close()
+	rec.waitEnded(t)
+	if log := rec.String(); strings.Contains(log, "level=ERROR") {
+		t.Fatalf("logged at ERROR:\n%s", log)
+	}
+}
