@@ -78,15 +78,20 @@ func (a *Authenticator) Login(ctx context.Context, username, password string, re
 }
 
 func (a *Authenticator) login(ctx context.Context, mech, username, password string, remote net.Addr) (store.Account, error) {
-	if err := a.throttleWait(ctx, username, remote); err != nil {
-		return store.Account{}, err
+	// The attempt waits for its turn before anything is checked, the
+	// verified-credentials cache included: a hit there proves a password
+	// as well as a hash does.
+	att, err := a.throttle.Begin(ctx, username, remoteIP(remote))
+	if err != nil {
+		return store.Account{}, fmt.Errorf("login %q: %w", logtext.Clip(username), err)
 	}
+	defer att.Abandon() // no verdict: a store error, ctx ended
 	acct, err := a.st.Account(ctx, username)
 	if errors.Is(err, store.ErrNoSuchAccount) {
 		if _, err := a.hashes.verify(ctx, a.dummyHash, password); err != nil && ctx.Err() != nil {
 			return store.Account{}, fmt.Errorf("login %q: %w", logtext.Clip(username), err)
 		} // the hash equalises timing with a known user's failure
-		a.fail(ctx, username, remote, mech, "unknown user")
+		a.fail(ctx, att, username, remote, mech, "unknown user")
 		return store.Account{}, ErrInvalidCredentials
 	}
 	if err != nil {
@@ -94,7 +99,7 @@ func (a *Authenticator) login(ctx context.Context, mech, username, password stri
 	}
 	digest := a.verified.digest(username, password, acct.PasswordHash)
 	if a.verified.hit(digest, a.now()) {
-		a.succeeded(username, remote)
+		att.Succeeded()
 		return acct, nil
 	}
 	ok, err := a.hashes.verify(ctx, acct.PasswordHash, password)
@@ -109,19 +114,25 @@ func (a *Authenticator) login(ctx context.Context, mech, username, password stri
 		return store.Account{}, ErrInvalidCredentials
 	}
 	if !ok {
-		a.fail(ctx, username, remote, mech, "wrong password")
+		a.fail(ctx, att, username, remote, mech, "wrong password")
 		return store.Account{}, ErrInvalidCredentials
 	}
 	a.verified.add(digest, a.now())
-	a.succeeded(username, remote)
+	att.Succeeded()
 	return acct, nil
 }
 
-// fail logs, counts and records (for throttling) a failed attempt.
-func (a *Authenticator) fail(ctx context.Context, username string, remote net.Addr, mech, reason string) {
+// fail logs, counts and records (for throttling) a failed attempt: att
+// when the throttle admitted one, else (nil) a failure before any
+// password was checked.
+func (a *Authenticator) fail(ctx context.Context, att *Attempt, username string, remote net.Addr, mech, reason string) {
 	var delay time.Duration
 	if a.throttle != nil {
-		a.throttle.Failure(username, remoteIP(remote))
+		if att != nil {
+			att.Failed()
+		} else {
+			a.throttle.Failure(username, remoteIP(remote))
+		}
 		delay = a.throttle.Delay(username, remoteIP(remote))
 	}
 	a.logger.WarnContext(ctx, "authentication failed",
@@ -129,20 +140,6 @@ func (a *Authenticator) fail(ctx context.Context, username string, remote net.Ad
 	if a.onFailure != nil {
 		a.onFailure(mech)
 	}
-}
-
-func (a *Authenticator) succeeded(username string, remote net.Addr) {
-	if a.throttle != nil {
-		a.throttle.Success(username, remoteIP(remote))
-	}
-}
-
-// throttleWait waits the delay earned by earlier failures.
-func (a *Authenticator) throttleWait(ctx context.Context, username string, remote net.Addr) error {
-	if a.throttle == nil {
-		return nil
-	}
-	return a.throttle.Wait(ctx, username, remoteIP(remote))
 }
 
 func remoteIP(addr net.Addr) netip.Addr {
@@ -178,7 +175,7 @@ var ErrAuthorizationFailed = errors.New("authorization identity must be empty or
 func (a *Authenticator) PlainServer(ctx context.Context, remote net.Addr, done func(store.Account)) sasl.Server {
 	return plainServer{sasl.NewPlainServer(func(identity, username, password string) error {
 		if identity != "" && identity != username {
-			a.fail(ctx, username, remote, sasl.Plain, "authorization identity "+identity)
+			a.fail(ctx, nil, username, remote, sasl.Plain, "authorization identity "+identity)
 			return ErrAuthorizationFailed
 		}
 		acct, err := a.login(ctx, sasl.Plain, username, password, remote)

@@ -198,12 +198,9 @@ func (s *scramServer) first(msg string) ([]byte, bool, error) {
 			return nil, false, fmt.Errorf("%w: bad authzid", ErrSCRAMProtocol)
 		}
 		if z != s.user {
-			s.a.fail(s.ctx, s.user, s.remote, s.mech, "authorization identity "+z)
+			s.a.fail(s.ctx, nil, s.user, s.remote, s.mech, "authorization identity "+z)
 			return nil, false, ErrAuthorizationFailed
 		}
-	}
-	if err := s.a.throttleWait(s.ctx, s.user, s.remote); err != nil {
-		return nil, false, err
 	}
 	if err := s.checkCBFlag(cb, cbName, isP); err != nil {
 		return nil, false, err
@@ -259,8 +256,15 @@ func (s *scramServer) final(msg string) ([]byte, bool, error) {
 		return nil, false, s.cbFail(scramCBMismatch, "channel bindings don't match")
 	}
 	authMessage := s.clientFirstBare + "," + s.serverFirst + "," + withoutProof
+	// The proof is checked in the attempt's turn (throttle): a client's
+	// round trip is never waited for while holding one.
+	att, err := s.a.throttle.Begin(s.ctx, s.user, remoteIP(s.remote))
+	if err != nil {
+		return nil, false, fmt.Errorf("SCRAM login %q: %w", logtext.Clip(s.user), err)
+	}
+	defer att.Abandon()
 	if !s.known {
-		s.a.fail(s.ctx, s.user, s.remote, s.mech, "unknown user or no SCRAM secret")
+		s.a.fail(s.ctx, att, s.user, s.remote, s.mech, "unknown user or no SCRAM secret")
 		return nil, false, ErrInvalidCredentials
 	}
 	sig := hmacSHA256(s.secret.storedKey, authMessage)
@@ -270,10 +274,10 @@ func (s *scramServer) final(msg string) ([]byte, bool, error) {
 	}
 	h := sha256.Sum256(clientKey)
 	if subtle.ConstantTimeCompare(h[:], s.secret.storedKey) != 1 {
-		s.a.fail(s.ctx, s.user, s.remote, s.mech, "wrong password")
+		s.a.fail(s.ctx, att, s.user, s.remote, s.mech, "wrong password")
 		return nil, false, ErrInvalidCredentials
 	}
-	s.a.succeeded(s.user, s.remote)
+	att.Succeeded()
 	return []byte("v=" + base64.StdEncoding.EncodeToString(hmacSHA256(s.secret.serverKey, authMessage))), false, nil
 }
 

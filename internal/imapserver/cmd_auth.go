@@ -114,6 +114,11 @@ func loginError(err error) error {
 	if errors.Is(err, auth.ErrSCRAMProtocol) {
 		return imap.Errorf(imap.CodeAuthFailed, "Malformed SCRAM message")
 	}
+	if errors.Is(err, auth.ErrThrottled) {
+		// Too many attempts already wait for their turn on this address
+		// or account (auth.Throttle): nothing was checked.
+		return imap.Errorf(imap.CodeUnavailable, "Too many login attempts in progress; try again later")
+	}
 	return err
 }
 

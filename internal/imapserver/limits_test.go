@@ -7,7 +7,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"rookery/internal/auth"
 	"rookery/internal/imapserver"
 	"rookery/internal/imaptest"
 	"rookery/internal/imapwire"
@@ -113,4 +115,49 @@ func TestAuthenticateClientLeaves(t *testing.T) {
 	if log := rec.String(); strings.Contains(log, "level=ERROR") {
 		t.Fatalf("logged at ERROR:\n%s", log)
 	}
+}
+
+// TestLoginQueueFull: when as many logins as the throttle queues already
+// wait for their turn from one address, a further LOGIN is answered at
+// once with NO [UNAVAILABLE], without checking anything.
+func TestLoginQueueFull(t *testing.T) {
+	// A fake clock that moves when the throttle sleeps, once the test
+	// lets it.
+	var mu sync.Mutex
+	now := time.Unix(1e9, 0)
+	sleeping := make(chan struct{}, 1)
+	wake := make(chan struct{})
+	throttle := auth.NewThrottle(auth.ThrottleOptions{Queue: 1,
+		Now: func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			return now
+		},
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			sleeping <- struct{}{}
+			select {
+			case <-wake:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			now = now.Add(d)
+			return nil
+		}})
+	srv := imaptest.StartServer(t, func(o *imapserver.Options) {
+		o.Auth = auth.New(o.Store, nil, auth.WithThrottle(throttle))
+	})
+	a, b, c := srv.Dial(t), srv.Dial(t), srv.Dial(t)
+	for _, cl := range []*imaptest.Client{a, b, c} {
+		cl.ReadLine()
+	}
+	a.Send("a1 LOGIN alice wrong")
+	a.Expect(t, "a1 NO [AUTHENTICATIONFAILED] Authentication failed")
+	b.Send("b1 LOGIN alice pass") // waits out the delay of a1's failure
+	<-sleeping
+	c.Send("c1 LOGIN bob pass")
+	c.Expect(t, "c1 NO [UNAVAILABLE] Too many login attempts in progress; try again later")
+	close(wake)
+	b.Expect(t, "b1 OK [CAPABILITY *] Logged in")
 }
