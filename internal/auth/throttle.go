@@ -209,8 +209,9 @@ type Attempt struct {
 // Begin waits for the turn of an attempt by user from ip: until no other
 // attempt of its keys is being verified and the delay earned by each
 // key's failures has passed since its last failure. It fails with
-// ErrThrottled when Queue attempts already wait on one of the keys, and
-// with ctx's error when ctx ends first. The caller verifies the
+// ErrThrottled when Queue attempts already wait on one of the keys
+// (after that key's current delay, at least Base), and with ctx's error
+// when ctx ends first. The caller verifies the
 // credentials and ends the attempt. A nil *Throttle admits at once.
 func (t *Throttle) Begin(ctx context.Context, user string, ip netip.Addr) (*Attempt, error) {
 	if t == nil {
@@ -225,10 +226,17 @@ func (t *Throttle) Begin(ctx context.Context, user string, ip netip.Addr) (*Atte
 	for i, k := range a.keys {
 		a.states[i] = t.stateLocked(k)
 		if a.states[i].waiting >= t.o.Queue {
+			// Refused, after the key's current delay (at least Base):
+			// the client would have waited that long anyway, and a
+			// guesser does not get refusals at the speed of its link.
+			d := max(t.readyLocked(k, a.states[i], now).Sub(now), t.o.Base)
 			for j := range a.states[:i+1] {
 				t.dropIdleLocked(a.keys[j], a.states[j])
 			}
 			t.mu.Unlock()
+			if err := t.o.Sleep(ctx, d); err != nil {
+				return nil, err
+			}
 			return nil, ErrThrottled
 		}
 	}

@@ -118,8 +118,9 @@ func TestAuthenticateClientLeaves(t *testing.T) {
 }
 
 // TestLoginQueueFull: when as many logins as the throttle queues already
-// wait for their turn from one address, a further LOGIN is answered at
-// once with NO [UNAVAILABLE], without checking anything.
+// wait for their turn from one address, a further LOGIN is answered
+// (after the address's delay) with NO [UNAVAILABLE], without checking
+// anything.
 func TestLoginQueueFull(t *testing.T) {
 	// A fake clock that moves when the throttle sleeps, once the test
 	// lets it.
@@ -156,8 +157,9 @@ func TestLoginQueueFull(t *testing.T) {
 	a.Expect(t, "a1 NO [AUTHENTICATIONFAILED] Authentication failed")
 	b.Send("b1 LOGIN alice pass") // waits out the delay of a1's failure
 	<-sleeping
-	c.Send("c1 LOGIN bob pass")
-	c.Expect(t, "c1 NO [UNAVAILABLE] Too many login attempts in progress; try again later")
+	c.Send("c1 LOGIN bob pass") // refused, after the address's delay
+	<-sleeping
 	close(wake)
+	c.Expect(t, "c1 NO [UNAVAILABLE] Too many login attempts in progress; try again later")
 	b.Expect(t, "b1 OK [CAPABILITY *] Logged in")
 }
