@@ -51,6 +51,15 @@ func WithFailureHook(f func(mechanism string)) Option {
 	return func(a *Authenticator) { a.onFailure = f }
 }
 
+// WithAfterHashBurst calls release once a burst of password hashing (at
+// least a few hashes of 19 MiB each) is followed by a second without
+// any, at most every 10 seconds, from its own goroutine. The server passes
+// debug.FreeOSMemory, so that the heap a login storm grew goes back to
+// the system at once rather than minutes later.
+func WithAfterHashBurst(release func()) Option {
+	return func(a *Authenticator) { a.hashes.release = release }
+}
+
 // New returns an Authenticator backed by st. A nil logger discards logs.
 func New(st store.Store, logger *slog.Logger, opts ...Option) *Authenticator {
 	if logger == nil {

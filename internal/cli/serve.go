@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -156,7 +157,12 @@ func serve(ctx context.Context, e *env, cfg config.Config, demo bool, logger *sl
 	if cfg.Metrics.Listen != "" {
 		met = metrics.New(storeStats(st))
 	}
-	authOpts := []auth.Option{auth.WithThrottle(auth.NewThrottle(auth.ThrottleOptions{}))}
+	authOpts := []auth.Option{
+		auth.WithThrottle(auth.NewThrottle(auth.ThrottleOptions{})),
+		// A login storm grows the heap by 19 MiB per concurrent hash;
+		// give it back when the storm is over, not minutes later.
+		auth.WithAfterHashBurst(debug.FreeOSMemory),
+	}
 	if met != nil {
 		authOpts = append(authOpts, auth.WithFailureHook(met.AuthFailed))
 	}
