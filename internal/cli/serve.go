@@ -121,8 +121,28 @@ func (f serveFlags) loadConfig() (config.Config, error) {
 	return cfg, nil
 }
 
+// fdReserve is what the server opens besides client connections:
+// database and blob files, listeners, LMTP and metrics connections.
+const fdReserve = 256
+
+// checkFDLimit warns when limits.max_conns does not leave fdReserve file
+// descriptors below the process's limit: past it, connections are
+// refused by the kernel rather than with BYE [UNAVAILABLE], and the
+// database may fail to open a file.
+func checkFDLimit(maxConns int, limit uint64, known bool, logger *slog.Logger) {
+	if !known {
+		return
+	}
+	if maxConns == 0 || uint64(maxConns)+fdReserve > limit {
+		logger.Warn("limits.max_conns leaves too few file descriptors; lower it or raise the limit (ulimit -n)",
+			"max_conns", maxConns, "fd_limit", limit, "reserve", fdReserve)
+	}
+}
+
 // serve runs the server until ctx is done or a listener fails.
 func serve(ctx context.Context, e *env, cfg config.Config, demo bool, logger *slog.Logger) (err error) {
+	lim, known := fdLimit()
+	checkFDLimit(cfg.Limits.MaxConns, lim, known, logger)
 	bus := events.NewMemory()
 	st, err := openStore(ctx, cfg, bus, logger)
 	if err != nil {
@@ -317,8 +337,11 @@ func serverOptions(cfg config.Config, st store.Store, bus events.Bus, a *auth.Au
 		PreAuthTimeout: time.Duration(cfg.Limits.PreAuthTimeout),
 		// In the config 0 means unlimited; in Options 0 means the default
 		// and a negative value unlimited.
-		MaxConnsPerUser: unlimitedAsNegative(cfg.Limits.MaxConnsPerUser),
-		MaxConnsPerIP:   unlimitedAsNegative(cfg.Limits.MaxConnsPerIP),
+		MaxConns:            unlimitedAsNegative(cfg.Limits.MaxConns),
+		MaxConnsPerUser:     unlimitedAsNegative(cfg.Limits.MaxConnsPerUser),
+		MaxConnsPerIP:       unlimitedAsNegative(cfg.Limits.MaxConnsPerIP),
+		MaxUnauthConns:      unlimitedAsNegative(cfg.Limits.MaxUnauthConns),
+		MaxUnauthConnsPerIP: unlimitedAsNegative(cfg.Limits.MaxUnauthConnsPerIP),
 	}
 	switch cfg.IMAP.PlaintextAuth {
 	case config.PlaintextAlways:

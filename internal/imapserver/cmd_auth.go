@@ -72,7 +72,7 @@ func cmdStartTLS(_ context.Context, c *conn, _ *imapcmd.Command, _ imapcmd.None)
 		return err
 	}
 	tc := tls.Server(c.counts, c.srv.opts.TLS)
-	_ = c.nc.SetDeadline(time.Now().Add(c.srv.opts.PreAuthTimeout))
+	_ = c.nc.SetDeadline(c.loginBy)
 	if err := tc.Handshake(); err != nil {
 		c.log.Debug("STARTTLS handshake failed", "err", err)
 		c.state = stateLogout
@@ -127,6 +127,9 @@ func (c *conn) loggedIn(acct store.Account) error {
 	if !c.srv.admitUser(acct.Name) {
 		return imap.Errorf(imap.CodeLimit, "Too many connections for this user")
 	}
+	c.srv.authenticated(c.addrKey)
+	c.unauth = false
+	c.loginBy = time.Time{}
 	c.acct = &acct
 	c.sub = c.srv.opts.Bus.Subscribe(int64(acct.ID))
 	c.state = stateAuth

@@ -3,7 +3,11 @@ package imapserver_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -162,4 +166,83 @@ func TestLoginQueueFull(t *testing.T) {
 	close(wake)
 	c.Expect(t, "c1 NO [UNAVAILABLE] Too many login attempts in progress; try again later")
 	b.Expect(t, "b1 OK [CAPABILITY *] Logged in")
+}
+
+// TestPreAuthDeadline: the time to log in runs from accept; a client that
+// keeps busy without logging in (NOOP after NOOP, each well within the
+// timeout) is still told BYE and closed when it is over. Before, the
+// timeout was an inactivity timer and such a client kept its place for
+// ever.
+func TestPreAuthDeadline(t *testing.T) {
+	const preauth = 300 * time.Millisecond
+	srv := imaptest.StartServer(t, func(o *imapserver.Options) { o.PreAuthTimeout = preauth })
+	in := srv.Dial(t)
+	in.ReadLine()
+	in.Login("alice", "pass")
+	c := srv.Dial(t)
+	c.ReadLine()
+	start := time.Now()
+	for i := 0; ; i++ {
+		c.Sendf("n%d NOOP", i)
+		line := c.ReadLine()
+		if strings.HasPrefix(line, "* BYE ") {
+			if line != "* BYE Autologout; no login within the time allowed" {
+				t.Fatalf("got %q", line)
+			}
+			break
+		}
+		if !strings.HasPrefix(line, fmt.Sprintf("n%d OK", i)) {
+			t.Fatalf("got %q", line)
+		}
+		// A bound for the failure only: without the deadline the
+		// NOOPs go on for ever.
+		if time.Since(start) > 30*preauth {
+			t.Fatalf("still served after %d NOOPs", i+1)
+		}
+	}
+	c.ExpectEOF()
+	// A session that logged in in time is not concerned.
+	in.Send("a1 NOOP")
+	in.Expect(t, "a1 OK NOOP completed")
+}
+
+// TestPreAuthDeadlineDuringLogin: a LOGIN still waiting for its turn
+// (throttle) when the time to log in is over gives up.
+func TestPreAuthDeadlineDuringLogin(t *testing.T) {
+	sleeping := make(chan struct{}, 1)
+	throttle := auth.NewThrottle(auth.ThrottleOptions{Sleep: func(ctx context.Context, _ time.Duration) error {
+		sleeping <- struct{}{}
+		<-ctx.Done() // the delay outlasts the login deadline
+		return ctx.Err()
+	}})
+	srv := imaptest.StartServer(t, func(o *imapserver.Options) {
+		o.PreAuthTimeout = 300 * time.Millisecond
+		o.Auth = auth.New(o.Store, nil, auth.WithThrottle(throttle))
+	})
+	c := srv.Dial(t)
+	c.ReadLine()
+	c.Send("a1 LOGIN alice wrong")
+	c.Expect(t, "a1 NO [AUTHENTICATIONFAILED] Authentication failed")
+	c.Send("a2 LOGIN alice pass")
+	<-sleeping
+	c.Expect(t, "a2 NO [UNAVAILABLE] Timed out", "* BYE Autologout; no login within the time allowed")
+	c.ExpectEOF()
+}
+
+// TestRefusedTLS: on the implicit-TLS port a connection over a limit is
+// closed without a handshake (a plaintext BYE would mean nothing to a TLS
+// client).
+func TestRefusedTLS(t *testing.T) {
+	srv := imaptest.StartServer(t, func(o *imapserver.Options) { o.MaxConns = 1 })
+	c := srv.Dial(t)
+	c.ReadLine()
+	nc, err := net.Dial("tcp", srv.TLSAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetReadDeadline(time.Now().Add(imaptest.ReadTimeout))
+	if n, err := nc.Read(make([]byte, 64)); n != 0 || !errors.Is(err, io.EOF) {
+		t.Fatalf("read %d bytes, %v; want EOF", n, err)
+	}
 }
