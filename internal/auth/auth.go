@@ -13,6 +13,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 
+	"rookery/internal/logtext"
 	"rookery/internal/store"
 )
 
@@ -50,6 +51,15 @@ func WithFailureHook(f func(mechanism string)) Option {
 	return func(a *Authenticator) { a.onFailure = f }
 }
 
+// WithAfterHashBurst calls release once a burst of password hashing (at
+// least a few hashes of 19 MiB each) is followed by a second without
+// any, at most every 10 seconds, from its own goroutine. The server passes
+// debug.FreeOSMemory, so that the heap a login storm grew goes back to
+// the system at once rather than minutes later.
+func WithAfterHashBurst(release func()) Option {
+	return func(a *Authenticator) { a.hashes.release = release }
+}
+
 // New returns an Authenticator backed by st. A nil logger discards logs.
 func New(st store.Store, logger *slog.Logger, opts ...Option) *Authenticator {
 	if logger == nil {
@@ -77,74 +87,71 @@ func (a *Authenticator) Login(ctx context.Context, username, password string, re
 }
 
 func (a *Authenticator) login(ctx context.Context, mech, username, password string, remote net.Addr) (store.Account, error) {
-	if err := a.throttleWait(ctx, username, remote); err != nil {
-		return store.Account{}, err
+	// The attempt waits for its turn before anything is checked, the
+	// verified-credentials cache included: a hit there proves a password
+	// as well as a hash does.
+	att, err := a.throttle.Begin(ctx, store.AccountKey(username), remoteIP(remote))
+	if err != nil {
+		return store.Account{}, fmt.Errorf("login %q: %w", logtext.Clip(username), err)
 	}
+	defer att.Abandon() // no verdict: a store error, ctx ended
 	acct, err := a.st.Account(ctx, username)
 	if errors.Is(err, store.ErrNoSuchAccount) {
 		if _, err := a.hashes.verify(ctx, a.dummyHash, password); err != nil && ctx.Err() != nil {
-			return store.Account{}, fmt.Errorf("login %q: %w", username, err)
+			return store.Account{}, fmt.Errorf("login %q: %w", logtext.Clip(username), err)
 		} // the hash equalises timing with a known user's failure
-		a.fail(ctx, username, remote, mech, "unknown user")
+		a.fail(ctx, att, username, remote, mech, "unknown user")
 		return store.Account{}, ErrInvalidCredentials
 	}
 	if err != nil {
-		return store.Account{}, fmt.Errorf("login %q: %w", username, err)
+		return store.Account{}, fmt.Errorf("login %q: %w", logtext.Clip(username), err)
 	}
 	digest := a.verified.digest(acct.Name, password, acct.PasswordHash)
 	if a.verified.hit(digest, a.now()) {
-		a.succeeded(username, remote)
+		att.Succeeded()
 		return acct, nil
 	}
 	ok, err := a.hashes.verify(ctx, acct.PasswordHash, password)
 	if err != nil && ctx.Err() != nil {
-		return store.Account{}, fmt.Errorf("login %q: %w", username, err)
+		return store.Account{}, fmt.Errorf("login %q: %w", logtext.Clip(username), err)
 	}
 	if err != nil {
 		// A corrupt stored hash must not let anyone in, nor look
 		// different to the client; the operator sees it in the log.
 		a.logger.ErrorContext(ctx, "stored password hash unusable",
-			"user", username, "remote", addrString(remote), "err", err)
+			"user", logtext.Clip(username), "remote", addrString(remote), "err", err)
 		return store.Account{}, ErrInvalidCredentials
 	}
 	if !ok {
-		a.fail(ctx, username, remote, mech, "wrong password")
+		a.fail(ctx, att, username, remote, mech, "wrong password")
 		return store.Account{}, ErrInvalidCredentials
 	}
 	a.verified.add(digest, a.now())
-	a.succeeded(username, remote)
+	att.Succeeded()
 	return acct, nil
 }
 
-// fail logs, counts and records (for throttling) a failed attempt.
-func (a *Authenticator) fail(ctx context.Context, username string, remote net.Addr, mech, reason string) {
+// fail logs, counts and records (for throttling) a failed attempt: att
+// when the throttle admitted one, else (nil) a failure before any
+// password was checked.
+func (a *Authenticator) fail(ctx context.Context, att *Attempt, username string, remote net.Addr, mech, reason string) {
 	var delay time.Duration
 	if a.throttle != nil {
 		// Keyed by the account, not by the spelling of its name: a
 		// guesser cannot reset the counters by changing case.
 		key := store.AccountKey(username)
-		a.throttle.Failure(key, remoteIP(remote))
+		if att != nil {
+			att.Failed()
+		} else {
+			a.throttle.Failure(key, remoteIP(remote))
+		}
 		delay = a.throttle.Delay(key, remoteIP(remote))
 	}
 	a.logger.WarnContext(ctx, "authentication failed",
-		"user", username, "remote", addrString(remote), "mechanism", mech, "reason", reason, "next_delay", delay)
+		"user", logtext.Clip(username), "remote", addrString(remote), "mechanism", mech, "reason", logtext.Clip(reason), "next_delay", delay)
 	if a.onFailure != nil {
 		a.onFailure(mech)
 	}
-}
-
-func (a *Authenticator) succeeded(username string, remote net.Addr) {
-	if a.throttle != nil {
-		a.throttle.Success(store.AccountKey(username), remoteIP(remote))
-	}
-}
-
-// throttleWait waits the delay earned by earlier failures.
-func (a *Authenticator) throttleWait(ctx context.Context, username string, remote net.Addr) error {
-	if a.throttle == nil {
-		return nil
-	}
-	return a.throttle.Wait(ctx, store.AccountKey(username), remoteIP(remote))
 }
 
 func remoteIP(addr net.Addr) netip.Addr {
@@ -180,7 +187,7 @@ var ErrAuthorizationFailed = errors.New("authorization identity must be empty or
 func (a *Authenticator) PlainServer(ctx context.Context, remote net.Addr, done func(store.Account)) sasl.Server {
 	return plainServer{sasl.NewPlainServer(func(identity, username, password string) error {
 		if identity != "" && store.AccountKey(identity) != store.AccountKey(username) {
-			a.fail(ctx, username, remote, sasl.Plain, "authorization identity "+identity)
+			a.fail(ctx, nil, username, remote, sasl.Plain, "authorization identity "+identity)
 			return ErrAuthorizationFailed
 		}
 		acct, err := a.login(ctx, sasl.Plain, username, password, remote)

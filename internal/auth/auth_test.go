@@ -82,6 +82,28 @@ func TestLogin(t *testing.T) {
 	}
 }
 
+// TestLoginLogClipped: a client's user name and authorization identity
+// reach the log clipped (a 60 KB user name once made a 60 KB log line).
+func TestLoginLogClipped(t *testing.T) {
+	a, logs, _ := newTestAuth(t)
+	long := strings.Repeat("u", 60<<10)
+	if _, err := a.Login(context.Background(), long, "pw", remote); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatal(err)
+	}
+	s := a.PlainServer(context.Background(), remote, func(store.Account) {})
+	if _, _, err := s.Next([]byte(long + "\x00alice\x00pw")); !errors.Is(err, ErrAuthorizationFailed) {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if len(line) > 1024 {
+			t.Errorf("log line of %d bytes: %.200s...", len(line), line)
+		}
+	}
+	if n := strings.Count(logs.String(), "\n"); n != 2 {
+		t.Fatalf("%d log lines, want 2:\n%s", n, logs.String())
+	}
+}
+
 func TestLoginStoreError(t *testing.T) {
 	a, _, fs := newTestAuth(t)
 	boom := errors.New("disk on fire")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 
+	"rookery/internal/logtext"
 	"rookery/internal/store"
 )
 
@@ -197,12 +198,9 @@ func (s *scramServer) first(msg string) ([]byte, bool, error) {
 			return nil, false, fmt.Errorf("%w: bad authzid", ErrSCRAMProtocol)
 		}
 		if store.AccountKey(z) != store.AccountKey(s.user) {
-			s.a.fail(s.ctx, s.user, s.remote, s.mech, "authorization identity "+z)
+			s.a.fail(s.ctx, nil, s.user, s.remote, s.mech, "authorization identity "+z)
 			return nil, false, ErrAuthorizationFailed
 		}
-	}
-	if err := s.a.throttleWait(s.ctx, s.user, s.remote); err != nil {
-		return nil, false, err
 	}
 	if err := s.checkCBFlag(cb, cbName, isP); err != nil {
 		return nil, false, err
@@ -212,12 +210,12 @@ func (s *scramServer) first(msg string) ([]byte, bool, error) {
 	case err == nil && acct.SCRAMSecret != "":
 		sec, perr := parseSCRAMSecret(acct.SCRAMSecret)
 		if perr != nil {
-			s.a.logger.ErrorContext(s.ctx, "stored SCRAM secret unusable", "user", s.user, "err", perr)
+			s.a.logger.ErrorContext(s.ctx, "stored SCRAM secret unusable", "user", logtext.Clip(s.user), "err", perr)
 			break
 		}
 		s.acct, s.secret, s.known = acct, sec, true
 	case err != nil && !errors.Is(err, store.ErrNoSuchAccount):
-		return nil, false, fmt.Errorf("SCRAM login %q: %w", s.user, err)
+		return nil, false, fmt.Errorf("SCRAM login %q: %w", logtext.Clip(s.user), err)
 	}
 	if !s.known {
 		// The fake salt of an unknown name is the same for every
@@ -260,8 +258,15 @@ func (s *scramServer) final(msg string) ([]byte, bool, error) {
 		return nil, false, s.cbFail(scramCBMismatch, "channel bindings don't match")
 	}
 	authMessage := s.clientFirstBare + "," + s.serverFirst + "," + withoutProof
+	// The proof is checked in the attempt's turn (throttle): a client's
+	// round trip is never waited for while holding one.
+	att, err := s.a.throttle.Begin(s.ctx, store.AccountKey(s.user), remoteIP(s.remote))
+	if err != nil {
+		return nil, false, fmt.Errorf("SCRAM login %q: %w", logtext.Clip(s.user), err)
+	}
+	defer att.Abandon()
 	if !s.known {
-		s.a.fail(s.ctx, s.user, s.remote, s.mech, "unknown user or no SCRAM secret")
+		s.a.fail(s.ctx, att, s.user, s.remote, s.mech, "unknown user or no SCRAM secret")
 		return nil, false, ErrInvalidCredentials
 	}
 	sig := hmacSHA256(s.secret.storedKey, authMessage)
@@ -271,10 +276,10 @@ func (s *scramServer) final(msg string) ([]byte, bool, error) {
 	}
 	h := sha256.Sum256(clientKey)
 	if subtle.ConstantTimeCompare(h[:], s.secret.storedKey) != 1 {
-		s.a.fail(s.ctx, s.user, s.remote, s.mech, "wrong password")
+		s.a.fail(s.ctx, att, s.user, s.remote, s.mech, "wrong password")
 		return nil, false, ErrInvalidCredentials
 	}
-	s.a.succeeded(s.user, s.remote)
+	att.Succeeded()
 	return []byte("v=" + base64.StdEncoding.EncodeToString(hmacSHA256(s.secret.serverKey, authMessage))), false, nil
 }
 
@@ -288,7 +293,7 @@ func scramAttrs(s string) ([]scramAttr, error) {
 	var out []scramAttr
 	for f := range strings.SplitSeq(s, ",") {
 		if len(f) < 2 || f[1] != '=' {
-			return nil, fmt.Errorf("%w: bad attribute %q", ErrSCRAMProtocol, f)
+			return nil, fmt.Errorf("%w: bad attribute %q", ErrSCRAMProtocol, logtext.Clip(f))
 		}
 		out = append(out, scramAttr{f[0], f[2:]})
 	}

@@ -88,7 +88,7 @@ func (e *SCRAMError) Unwrap() error { return ErrInvalidCredentials }
 // cbFail records a failed attempt (log, throttle, metrics hook) and
 // returns its SCRAMError.
 func (s *scramServer) cbFail(value, reason string) error {
-	s.a.fail(s.ctx, s.user, s.remote, s.mech, reason+" (e="+value+")")
+	s.a.fail(s.ctx, nil, s.user, s.remote, s.mech, reason+" (e="+value+")")
 	return &SCRAMError{Value: value, Reason: reason}
 }
 

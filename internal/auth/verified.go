@@ -89,19 +89,46 @@ func (c *verifiedCache) add(d [sha256.Size]byte, now time.Time) {
 // hashLimiter bounds concurrent argon2id verifications to the number of
 // CPUs: a login storm queues for a slot instead of allocating 19 MiB per
 // waiting login (150 concurrent LOGINs took 2.9 GB before).
+//
+// Bounded is not returned: the Go heap grows to about twice what the
+// running hashes hold and stays that size until the runtime's periodic
+// collection and scavenger give it back, minutes later (measured: 17 MB
+// before a storm, 139 MB for as long as we watched after it). x/crypto's
+// argon2 allocates its memory itself, so it cannot be reused; instead,
+// once a burst of at least burstHashes hashes is followed by
+// burstIdle without any, release (debug.FreeOSMemory in the server) runs,
+// at most once per burstEvery.
 type hashLimiter struct {
 	slots chan struct{}
 	// done counts verifications, peak the most ever run at once.
 	done, running, peak atomic.Int64
+
+	release   func()                          // nil: nothing after bursts
+	afterFunc func(d time.Duration, f func()) // time.AfterFunc; tests replace it
+	now       func() time.Time                // time.Now; tests replace it
+	mu        sync.Mutex                      // guards the fields below
+	inUse     int                             // verifications running or waiting for a slot
+	since     int                             // verifications since the last release
+	armed     bool                            // a release is scheduled
+	last      time.Time                       // last release
 }
 
+const (
+	burstHashes = 4
+	burstIdle   = time.Second
+	burstEvery  = 10 * time.Second
+)
+
 func newHashLimiter() *hashLimiter {
-	return &hashLimiter{slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	return &hashLimiter{slots: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		afterFunc: func(d time.Duration, f func()) { time.AfterFunc(d, f) }, now: time.Now}
 }
 
 // verify runs VerifyPassword in a slot; it gives up with ctx's error when
 // ctx ends while waiting.
 func (l *hashLimiter) verify(ctx context.Context, encoded, password string) (bool, error) {
+	l.enter()
+	defer l.exit()
 	select {
 	case l.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -116,4 +143,38 @@ func (l *hashLimiter) verify(ctx context.Context, encoded, password string) (boo
 		<-l.slots
 	}()
 	return VerifyPassword(encoded, password)
+}
+
+func (l *hashLimiter) enter() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inUse++
+}
+
+// exit schedules a release when the last of a burst of verifications ends.
+func (l *hashLimiter) exit() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inUse--
+	l.since++
+	if l.release == nil || l.inUse > 0 || l.since < burstHashes || l.armed {
+		return
+	}
+	l.armed = true
+	l.afterFunc(max(burstIdle, l.last.Add(burstEvery).Sub(l.now())), l.maybeRelease)
+}
+
+// maybeRelease runs release unless verifications started again since it
+// was scheduled (their end schedules it anew).
+func (l *hashLimiter) maybeRelease() {
+	l.mu.Lock()
+	l.armed = false
+	if l.inUse > 0 {
+		l.mu.Unlock()
+		return
+	}
+	l.since = 0
+	l.last = l.now()
+	l.mu.Unlock()
+	l.release()
 }

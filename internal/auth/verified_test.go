@@ -101,3 +101,77 @@ func TestHashConcurrencyBounded(t *testing.T) {
 		<-a.hashes.slots
 	}
 }
+
+// TestHashBurstRelease: once a burst of hashes is over, the release
+// (debug.FreeOSMemory in the server) runs once; not after a hash or two,
+// not while logins still hash or wait for a slot, not more often than
+// burstEvery.
+func TestHashBurstRelease(t *testing.T) {
+	var released int
+	a, _, _ := newTestAuth(t)
+	WithAfterHashBurst(func() { released++ })(a)
+	now := time.Unix(1_800_000_000, 0)
+	type timer struct {
+		d time.Duration
+		f func()
+	}
+	var timers []timer
+	a.hashes.now = func() time.Time { return now }
+	a.hashes.afterFunc = func(d time.Duration, f func()) { timers = append(timers, timer{d, f}) }
+	ctx := context.Background()
+	login := func(user string) {
+		t.Helper()
+		if _, err := a.Login(ctx, user, "wrong", remote); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatal(err)
+		}
+	}
+	for i := range burstHashes - 1 {
+		login([]string{"alice", "nobody"}[i%2]) // unknown users hash too
+	}
+	if len(timers) != 0 {
+		t.Fatalf("release scheduled after %d hashes", burstHashes-1)
+	}
+	login("alice")
+	if len(timers) != 1 || timers[0].d != burstIdle {
+		t.Fatalf("timers %v, want one after %v", timers, burstIdle)
+	}
+	// A login is waiting for a slot when the timer fires: no release.
+	for range cap(a.hashes.slots) {
+		a.hashes.slots <- struct{}{}
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); login("nobody") }()
+	for {
+		a.hashes.mu.Lock()
+		n := a.hashes.inUse
+		a.hashes.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		runtime.Gosched()
+	}
+	timers[0].f()
+	if released != 0 {
+		t.Fatal("released while a login waits to hash")
+	}
+	for range cap(a.hashes.slots) {
+		<-a.hashes.slots
+	}
+	<-done
+	// Its end schedules the release again; this time it runs.
+	if len(timers) != 2 {
+		t.Fatalf("%d timers, want 2", len(timers))
+	}
+	timers[1].f()
+	if released != 1 {
+		t.Fatalf("released %d times, want 1", released)
+	}
+	// The next burst right after waits for burstEvery since the last.
+	now = now.Add(2 * time.Second)
+	for range burstHashes {
+		login("alice")
+	}
+	if len(timers) != 3 || timers[2].d != burstEvery-2*time.Second {
+		t.Fatalf("third timer after %v, want %v", timers[len(timers)-1].d, burstEvery-2*time.Second)
+	}
+}

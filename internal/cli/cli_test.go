@@ -6,15 +6,19 @@ import (
 	"context"
 	"flag"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"rookery/internal/config"
 )
 
 // run calls Main and returns its exit code, stdout and stderr.
@@ -335,5 +339,39 @@ func TestServeDemo(t *testing.T) {
 	rest, _ := io.ReadAll(r)
 	if !strings.Contains(string(rest), "* BYE") {
 		t.Errorf("no BYE on shutdown, got %q", rest)
+	}
+}
+
+// TestServerOptionsLimits: the configuration's "0 = unlimited" becomes
+// the server's negative, and other values pass as they are.
+func TestServerOptionsLimits(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Limits.MaxConns, cfg.Limits.MaxUnauthConns, cfg.Limits.MaxUnauthConnsPerIP = 0, 7, 0
+	cfg.Limits.MaxConnsPerIP, cfg.Limits.MaxConnsPerUser = 3, 0
+	o := serverOptions(cfg, nil, nil, nil, nil, nil)
+	got := []int{o.MaxConns, o.MaxUnauthConns, o.MaxUnauthConnsPerIP, o.MaxConnsPerIP, o.MaxConnsPerUser}
+	if want := []int{-1, 7, -1, 3, -1}; !slices.Equal(got, want) {
+		t.Fatalf("limits %v, want %v", got, want)
+	}
+}
+
+func TestCheckFDLimit(t *testing.T) {
+	tests := []struct {
+		maxConns int
+		limit    uint64
+		known    bool
+		warn     bool
+	}{
+		{10000, 20000, true, false},
+		{10000, 10000, true, true},
+		{0, 20000, true, true}, // unlimited: only the descriptors bound it
+		{10000, 0, false, false},
+	}
+	for _, tc := range tests {
+		var buf bytes.Buffer
+		checkFDLimit(tc.maxConns, tc.limit, tc.known, slog.New(slog.NewTextHandler(&buf, nil)))
+		if got := strings.Contains(buf.String(), "max_conns"); got != tc.warn {
+			t.Errorf("max_conns %d, limit %d (known %v): warned %v, want %v", tc.maxConns, tc.limit, tc.known, got, tc.warn)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -120,8 +121,28 @@ func (f serveFlags) loadConfig() (config.Config, error) {
 	return cfg, nil
 }
 
+// fdReserve is what the server opens besides client connections:
+// database and blob files, listeners, LMTP and metrics connections.
+const fdReserve = 256
+
+// checkFDLimit warns when limits.max_conns does not leave fdReserve file
+// descriptors below the process's limit: past it, connections are
+// refused by the kernel rather than with BYE [UNAVAILABLE], and the
+// database may fail to open a file.
+func checkFDLimit(maxConns int, limit uint64, known bool, logger *slog.Logger) {
+	if !known {
+		return
+	}
+	if maxConns == 0 || uint64(maxConns)+fdReserve > limit {
+		logger.Warn("limits.max_conns leaves too few file descriptors; lower it or raise the limit (ulimit -n)",
+			"max_conns", maxConns, "fd_limit", limit, "reserve", fdReserve)
+	}
+}
+
 // serve runs the server until ctx is done or a listener fails.
 func serve(ctx context.Context, e *env, cfg config.Config, demo bool, logger *slog.Logger) (err error) {
+	lim, known := fdLimit()
+	checkFDLimit(cfg.Limits.MaxConns, lim, known, logger)
 	bus := events.NewMemory()
 	st, err := openStore(ctx, cfg, bus, logger)
 	if err != nil {
@@ -156,7 +177,12 @@ func serve(ctx context.Context, e *env, cfg config.Config, demo bool, logger *sl
 	if cfg.Metrics.Listen != "" {
 		met = metrics.New(storeStats(st))
 	}
-	authOpts := []auth.Option{auth.WithThrottle(auth.NewThrottle(auth.ThrottleOptions{}))}
+	authOpts := []auth.Option{
+		auth.WithThrottle(auth.NewThrottle(auth.ThrottleOptions{})),
+		// A login storm grows the heap by 19 MiB per concurrent hash;
+		// give it back when the storm is over, not minutes later.
+		auth.WithAfterHashBurst(debug.FreeOSMemory),
+	}
 	if met != nil {
 		authOpts = append(authOpts, auth.WithFailureHook(met.AuthFailed))
 	}
@@ -311,9 +337,12 @@ func serverOptions(cfg config.Config, st store.Store, bus events.Bus, a *auth.Au
 		PreAuthTimeout: time.Duration(cfg.Limits.PreAuthTimeout),
 		// In the config 0 means unlimited; in Options 0 means the default
 		// and a negative value unlimited.
-		MaxConnsPerUser: unlimitedAsNegative(cfg.Limits.MaxConnsPerUser),
-		MaxConnsPerIP:   unlimitedAsNegative(cfg.Limits.MaxConnsPerIP),
-		MailboxLimits:   mailboxLimits(cfg),
+		MaxConns:            unlimitedAsNegative(cfg.Limits.MaxConns),
+		MaxConnsPerUser:     unlimitedAsNegative(cfg.Limits.MaxConnsPerUser),
+		MaxConnsPerIP:       unlimitedAsNegative(cfg.Limits.MaxConnsPerIP),
+		MaxUnauthConns:      unlimitedAsNegative(cfg.Limits.MaxUnauthConns),
+		MaxUnauthConnsPerIP: unlimitedAsNegative(cfg.Limits.MaxUnauthConnsPerIP),
+		MailboxLimits:       mailboxLimits(cfg),
 	}
 	switch cfg.IMAP.PlaintextAuth {
 	case config.PlaintextAlways:

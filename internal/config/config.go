@@ -103,12 +103,20 @@ type TLS struct {
 type Limits struct {
 	MaxLine     Size `toml:"max_line"`
 	AppendLimit Size `toml:"append_limit"`
-	// MaxConnsPerUser and MaxConnsPerIP bound concurrent connections;
-	// 0 means unlimited.
-	MaxConnsPerUser int      `toml:"max_conns_per_user"`
-	MaxConnsPerIP   int      `toml:"max_conns_per_ip"`
-	IdleTimeout     Duration `toml:"idle_timeout"`
-	PreAuthTimeout  Duration `toml:"preauth_timeout"`
+	// MaxConns bounds all concurrent connections; MaxConnsPerUser and
+	// MaxConnsPerIP those of one logged-in user and of one client
+	// address (an IPv4 address or an IPv6 /64); MaxUnauthConns and
+	// MaxUnauthConnsPerIP those not logged in yet, in all and per client
+	// address. 0 means unlimited.
+	MaxConns            int `toml:"max_conns"`
+	MaxConnsPerUser     int `toml:"max_conns_per_user"`
+	MaxConnsPerIP       int `toml:"max_conns_per_ip"`
+	MaxUnauthConns      int `toml:"max_unauth_conns"`
+	MaxUnauthConnsPerIP int `toml:"max_unauth_conns_per_ip"`
+	// IdleTimeout is the auto-logout timer after login; PreAuthTimeout
+	// the time from connecting to a successful login.
+	IdleTimeout    Duration `toml:"idle_timeout"`
+	PreAuthTimeout Duration `toml:"preauth_timeout"`
 
 	// Mailbox limits, per account. MaxMailboxName bounds a mailbox name
 	// in bytes of UTF-8, MaxMailboxDepth its number of levels;
@@ -137,15 +145,18 @@ func Defaults() Config {
 			PlaintextAuth: PlaintextLoopback,
 		},
 		Limits: Limits{
-			MaxLine:         64 << 10,
-			AppendLimit:     64 << 20,
-			MaxConnsPerUser: 50,
-			MaxConnsPerIP:   200,
-			IdleTimeout:     Duration(MinIdleTimeout),
-			PreAuthTimeout:  Duration(60 * time.Second),
-			MaxMailboxName:  1024,
-			MaxMailboxDepth: 64,
-			MaxMailboxes:    10000,
+			MaxLine:             64 << 10,
+			AppendLimit:         64 << 20,
+			MaxConns:            10000,
+			MaxConnsPerUser:     50,
+			MaxConnsPerIP:       200,
+			MaxUnauthConns:      1000,
+			MaxUnauthConnsPerIP: 50,
+			IdleTimeout:         Duration(MinIdleTimeout),
+			PreAuthTimeout:      Duration(60 * time.Second),
+			MaxMailboxName:      1024,
+			MaxMailboxDepth:     64,
+			MaxMailboxes:        10000,
 		},
 		Log: Log{Level: "info", Format: "text"},
 		LMTP: LMTP{
@@ -229,11 +240,19 @@ func (c Config) Validate() error {
 		// APPENDLIMIT and literal sizes are number (32-bit) in IMAP4rev1.
 		bad("limits.append_limit %d: at most 4 GiB - 1", l.AppendLimit)
 	}
-	if l.MaxConnsPerUser < 0 {
-		bad("limits.max_conns_per_user %d: must be >= 0 (0 = unlimited)", l.MaxConnsPerUser)
-	}
-	if l.MaxConnsPerIP < 0 {
-		bad("limits.max_conns_per_ip %d: must be >= 0 (0 = unlimited)", l.MaxConnsPerIP)
+	for _, n := range []struct {
+		key string
+		v   int
+	}{
+		{"max_conns", l.MaxConns},
+		{"max_conns_per_user", l.MaxConnsPerUser},
+		{"max_conns_per_ip", l.MaxConnsPerIP},
+		{"max_unauth_conns", l.MaxUnauthConns},
+		{"max_unauth_conns_per_ip", l.MaxUnauthConnsPerIP},
+	} {
+		if n.v < 0 {
+			bad("limits.%s %d: must be >= 0 (0 = unlimited)", n.key, n.v)
+		}
 	}
 	if time.Duration(l.IdleTimeout) < MinIdleTimeout {
 		bad("limits.idle_timeout %s: must be at least %s (RFC 9051 section 5.4)", l.IdleTimeout, MinIdleTimeout)

@@ -48,6 +48,8 @@ max_line = "8K"
 idle_timeout = "1h"
 max_mailboxes = 0
 max_mailbox_depth = 8
+max_conns = 500
+max_unauth_conns_per_ip = 0
 [log]
 format = "json"
 `))
@@ -62,6 +64,8 @@ format = "json"
 	want.Limits.IdleTimeout = Duration(time.Hour)
 	want.Limits.MaxMailboxes = 0
 	want.Limits.MaxMailboxDepth = 8
+	want.Limits.MaxConns = 500
+	want.Limits.MaxUnauthConnsPerIP = 0
 	want.Log.Format = "json"
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("got %+v\nwant %+v", cfg, want)
@@ -111,6 +115,9 @@ func TestValidate(t *testing.T) {
 		{"all interfaces", func(c *Config) { c.IMAP.Listen = ":143" }, nil},
 		{"cert and key", func(c *Config) { c.TLS = TLS{CertFile: "c.pem", KeyFile: "k.pem"} }, nil},
 		{"unlimited conns", func(c *Config) { c.Limits.MaxConnsPerIP, c.Limits.MaxConnsPerUser = 0, 0 }, nil},
+		{"unlimited all", func(c *Config) {
+			c.Limits.MaxConns, c.Limits.MaxUnauthConns, c.Limits.MaxUnauthConnsPerIP = 0, 0, 0
+		}, nil},
 		{"warning level", func(c *Config) { c.Log.Level = "WARNING" }, nil},
 		{"empty data dir", func(c *Config) { c.DataDir = " " }, []string{"data_dir"}},
 		{"no listener", func(c *Config) { c.IMAP.Listen, c.IMAP.ListenTLS = "", "" }, []string{"no listener"}},
@@ -130,6 +137,9 @@ func TestValidate(t *testing.T) {
 		{"append huge", func(c *Config) { c.Limits.AppendLimit = 1 << 32 }, []string{"append_limit", "4 GiB"}},
 		{"conns per user", func(c *Config) { c.Limits.MaxConnsPerUser = -1 }, []string{"max_conns_per_user"}},
 		{"conns per ip", func(c *Config) { c.Limits.MaxConnsPerIP = -5 }, []string{"max_conns_per_ip"}},
+		{"conns", func(c *Config) { c.Limits.MaxConns = -1 }, []string{"limits.max_conns -1"}},
+		{"unauth conns", func(c *Config) { c.Limits.MaxUnauthConns = -1 }, []string{"limits.max_unauth_conns -1"}},
+		{"unauth conns per ip", func(c *Config) { c.Limits.MaxUnauthConnsPerIP = -2 }, []string{"max_unauth_conns_per_ip"}},
 		{"idle short", func(c *Config) { c.Limits.IdleTimeout = Duration(29 * time.Minute) }, []string{"idle_timeout", "RFC 9051"}},
 		{"preauth zero", func(c *Config) { c.Limits.PreAuthTimeout = 0 }, []string{"preauth_timeout"}},
 		{"preauth long", func(c *Config) { c.Limits.PreAuthTimeout = Duration(2 * time.Hour) }, []string{"preauth_timeout"}},

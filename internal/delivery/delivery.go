@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"rookery/internal/ingest"
+	"rookery/internal/logtext"
 	"rookery/internal/store"
 )
 
@@ -332,9 +333,9 @@ func headerSafe(s string) string {
 func (a *Agent) done(rc Recipient, err error) error {
 	result := Result(err)
 	if err != nil {
-		a.log.Warn("delivery failed", "user", rc.Account.Name, "rcpt", rc.Address, "result", result, "err", err)
+		a.log.Warn("delivery failed", "user", rc.Account.Name, "rcpt", logtext.Clip(rc.Address), "result", result, "err", logtext.Err(err))
 	} else {
-		a.log.Debug("delivered", "user", rc.Account.Name, "rcpt", rc.Address, "mailbox", rc.Mailbox)
+		a.log.Debug("delivered", "user", rc.Account.Name, "rcpt", logtext.Clip(rc.Address), "mailbox", logtext.Clip(rc.Mailbox))
 	}
 	if a.opts.Hooks.Delivered != nil {
 		a.opts.Hooks.Delivered(result)

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"net"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"rookery/internal/auth"
 	"rookery/internal/imap"
 	"rookery/internal/imapcmd"
+	"rookery/internal/imapwire"
 	"rookery/internal/store"
 )
 
@@ -70,7 +72,7 @@ func cmdStartTLS(_ context.Context, c *conn, _ *imapcmd.Command, _ imapcmd.None)
 		return err
 	}
 	tc := tls.Server(c.counts, c.srv.opts.TLS)
-	_ = c.nc.SetDeadline(time.Now().Add(c.srv.opts.PreAuthTimeout))
+	_ = c.nc.SetDeadline(c.loginBy)
 	if err := tc.Handshake(); err != nil {
 		c.log.Debug("STARTTLS handshake failed", "err", err)
 		c.state = stateLogout
@@ -112,6 +114,11 @@ func loginError(err error) error {
 	if errors.Is(err, auth.ErrSCRAMProtocol) {
 		return imap.Errorf(imap.CodeAuthFailed, "Malformed SCRAM message")
 	}
+	if errors.Is(err, auth.ErrThrottled) {
+		// Too many attempts already wait for their turn on this address
+		// or account (auth.Throttle): nothing was checked.
+		return imap.Errorf(imap.CodeUnavailable, "Too many login attempts in progress; try again later")
+	}
 	return err
 }
 
@@ -120,6 +127,9 @@ func (c *conn) loggedIn(acct store.Account) error {
 	if !c.srv.admitUser(acct.Name) {
 		return imap.Errorf(imap.CodeLimit, "Too many connections for this user")
 	}
+	c.srv.authenticated(c.addrKey)
+	c.unauth = false
+	c.loginBy = time.Time{}
 	c.acct = &acct
 	c.sub = c.srv.opts.Bus.Subscribe(int64(acct.ID))
 	c.state = stateAuth
@@ -177,7 +187,7 @@ func cmdAuthenticate(ctx context.Context, c *conn, cmd *imapcmd.Command, args *i
 		}
 		line, err := c.dec.ReadLine(c.srv.opts.MaxLine)
 		if err != nil {
-			return err
+			return c.saslReadFailed(err)
 		}
 		if string(line) == "*" {
 			return imap.BadRequest("", "Authentication cancelled")
@@ -191,6 +201,29 @@ func cmdAuthenticate(ctx context.Context, c *conn, cmd *imapcmd.Command, args *i
 		return imap.Errorf(imap.CodeAuthFailed, "Authentication failed")
 	}
 	return c.loggedIn(*acct)
+}
+
+// saslReadFailed answers a SASL response that could not be read. Longer
+// than MaxLine: BAD [TOOBIG], and the rest of the line is skipped like
+// that of an oversized command (readFailed); past imapwire.MaxSkip the
+// connection cannot be resynchronised and ends with BYE. Anything else
+// (the client left, the login deadline passed) ends the session without
+// a tagged response: the client is gone or out of time, and neither is
+// the server's error.
+func (c *conn) saslReadFailed(err error) error {
+	if errors.Is(err, imapwire.ErrLineTooLong) {
+		if derr := c.dec.DiscardLine(); derr != nil {
+			c.hangUp = "Cannot recover from an oversized SASL response"
+		}
+		return imap.BadRequest(imap.CodeTooBig, "SASL response too long")
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.bye("Autologout; authentication took too long")
+	}
+	c.log.Debug("AUTHENTICATE ended by the connection", "err", err)
+	c.state = stateLogout
+	return errSilent
 }
 
 func cmdEnable(_ context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.Enable) error {

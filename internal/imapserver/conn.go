@@ -17,11 +17,13 @@ import (
 	"syscall"
 	"time"
 
+	"rookery/internal/auth"
 	"rookery/internal/events"
 	"rookery/internal/imap"
 	"rookery/internal/imapcmd"
 	"rookery/internal/imapnum"
 	"rookery/internal/imapwire"
+	"rookery/internal/logtext"
 	"rookery/internal/mailview"
 	"rookery/internal/store"
 )
@@ -38,6 +40,10 @@ const (
 
 // writeTimeout bounds how long one write to a stalled client may block.
 const writeTimeout = 2 * time.Minute
+
+// byeGrace is how long after loginBy the BYE that ends a session which
+// did not log in may take to write.
+const byeGrace = 5 * time.Second
 
 // conn is one client connection; its goroutine owns every field except
 // those guarded by mu.
@@ -66,6 +72,16 @@ type conn struct {
 	start  time.Time
 	counts *countingConn
 
+	// addrKey is the client address as the connection limits count it
+	// (auth.AddressKey); unauth says the connection still counts as not
+	// logged in.
+	addrKey netip.Prefix
+	unauth  bool
+	// loginBy is the deadline for a successful login, PreAuthTimeout
+	// after accept (zero once logged in): reads, commands and writes
+	// before login end by then, whatever the client does meanwhile.
+	loginBy time.Time
+
 	state state
 	acct  *store.Account      // set from stateAuth on
 	sub   events.Subscription // the account's change events, from stateAuth on
@@ -81,6 +97,11 @@ type conn struct {
 	// refuseLiterals makes the next synchronizing literal fail instead of
 	// getting a continuation request (a command already failed).
 	refuseLiterals bool
+
+	// hangUp, when a handler sets it, ends the session with this BYE
+	// text after the command's tagged response (input that cannot be
+	// resynchronised).
+	hangUp string
 
 	// tag is the tag of the running command.
 	tag string
@@ -117,15 +138,19 @@ func (s *selected) savedUIDs() []store.UID {
 
 func newConn(s *Server, nc net.Conn, isTLS bool, ip netip.Addr) *conn {
 	cc := &countingConn{Conn: nc}
+	now := time.Now()
 	c := &conn{
-		srv:    s,
-		nc:     nc,
-		ip:     ip,
-		isTLS:  isTLS,
-		counts: cc,
-		start:  time.Now(),
-		state:  stateNotAuth,
-		log:    s.log.With("remote", nc.RemoteAddr().String()),
+		srv:     s,
+		nc:      nc,
+		ip:      ip,
+		addrKey: auth.AddressKey(ip),
+		unauth:  true,
+		loginBy: now.Add(s.opts.PreAuthTimeout),
+		isTLS:   isTLS,
+		counts:  cc,
+		start:   now,
+		state:   stateNotAuth,
+		log:     s.log.With("remote", nc.RemoteAddr().String()),
 	}
 	raw := nc
 	if tc, ok := nc.(*tls.Conn); ok {
@@ -180,7 +205,11 @@ type deadlineWriter struct {
 }
 
 func (d deadlineWriter) Write(p []byte) (int, error) {
-	_ = d.c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	dl := time.Now().Add(writeTimeout)
+	if lb := d.c.loginBy; !lb.IsZero() && lb.Add(byeGrace).Before(dl) {
+		dl = lb.Add(byeGrace)
+	}
+	_ = d.c.nc.SetWriteDeadline(dl)
 	return d.w.Write(p)
 }
 
@@ -215,7 +244,7 @@ func (c *conn) shutdown() {
 func (c *conn) serve() {
 	defer c.close()
 	if tc, ok := c.nc.(*tls.Conn); ok {
-		_ = tc.SetDeadline(time.Now().Add(c.srv.opts.PreAuthTimeout))
+		_ = tc.SetDeadline(c.loginBy)
 		if err := tc.Handshake(); err != nil {
 			c.log.Debug("TLS handshake failed", "err", err)
 			return
@@ -244,12 +273,15 @@ func (c *conn) serve() {
 	}
 }
 
-// waitCommand waits for the first byte of the next command under the
-// state's inactivity timer; false ends the session (after BYE if apt).
+// waitCommand waits for the first byte of the next command: before
+// login until loginBy, after it under the inactivity timer; false ends
+// the session (after BYE if apt).
 func (c *conn) waitCommand() bool {
-	timeout := c.srv.opts.IdleTimeout
-	if c.state == stateNotAuth {
-		timeout = c.srv.opts.PreAuthTimeout
+	deadline := func() time.Time {
+		if c.state == stateNotAuth {
+			return c.loginBy
+		}
+		return time.Now().Add(c.srv.opts.IdleTimeout)
 	}
 	c.mu.Lock()
 	if c.stopping {
@@ -257,8 +289,14 @@ func (c *conn) waitCommand() bool {
 		c.bye("Server shutting down")
 		return false
 	}
+	if c.state == stateNotAuth && !time.Now().Before(c.loginBy) {
+		// Commands already buffered do not extend the time to log in.
+		c.mu.Unlock()
+		c.bye(byeLoginTimeout)
+		return false
+	}
 	c.idle = true
-	_ = c.nc.SetReadDeadline(time.Now().Add(timeout))
+	_ = c.nc.SetReadDeadline(deadline())
 	c.mu.Unlock()
 	_, err := c.br.Peek(1)
 	c.mu.Lock()
@@ -270,16 +308,22 @@ func (c *conn) waitCommand() bool {
 		switch {
 		case stopping:
 			c.bye("Server shutting down")
+		case errors.As(err, &ne) && ne.Timeout() && c.state == stateNotAuth:
+			c.bye(byeLoginTimeout)
 		case errors.As(err, &ne) && ne.Timeout():
 			c.bye("Autologout; idle for too long")
 		}
 		return false
 	}
-	// RFC 9051 §5.4: the timer is reset by any activity; a command being
-	// received gets the same allowance again.
-	_ = c.nc.SetReadDeadline(time.Now().Add(timeout))
+	// RFC 9051 §5.4: after login the timer is reset by any activity; a
+	// command being received gets the same allowance again. Before login
+	// the deadline stays.
+	_ = c.nc.SetReadDeadline(deadline())
 	return true
 }
+
+// byeLoginTimeout ends a session that did not log in by loginBy.
+const byeLoginTimeout = "Autologout; no login within the time allowed"
 
 func (c *conn) bye(text string) {
 	c.enc.Raw("* BYE ").Raw(text).CRLF()
@@ -294,6 +338,9 @@ func (c *conn) close() {
 	if c.acct != nil {
 		c.srv.releaseUser(c.acct.Name)
 	}
+	// Uncounted before the socket closes: a client that sees the close
+	// may connect again at once.
+	c.srv.release(c.addrKey, c.unauth)
 	_ = c.nc.Close()
 	c.releaseIO()
 	// After login, c.log carries the user.
@@ -403,6 +450,12 @@ func (c *conn) dispatch(cmd *imapcmd.Command) {
 		return
 	}
 	c.flushPending(cmd, spec)
+	if c.hangUp != "" {
+		defer func() {
+			c.bye(c.hangUp)
+			c.state = stateLogout
+		}()
+	}
 	if err != nil {
 		c.respondError(cmd, err)
 		return
@@ -432,7 +485,15 @@ func (c *conn) run(spec *command, cmd *imapcmd.Command) (err error) {
 			err = &imap.Error{Kind: imap.No, Code: imap.CodeServerBug, Text: "Internal error"}
 		}
 	}()
-	ctx, cancel := context.WithCancel(c.ctx)
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if c.state == stateNotAuth {
+		// LOGIN waiting for its turn (auth.Throttle) or a hash slot
+		// gives up when the time to log in is over.
+		ctx, cancel = context.WithDeadline(c.ctx, c.loginBy)
+	} else {
+		ctx, cancel = context.WithCancel(c.ctx)
+	}
 	defer cancel()
 	if !spec.readsConn {
 		defer c.watchWhileRunning(cancel)()
@@ -481,7 +542,7 @@ func (c *conn) respondError(cmd *imapcmd.Command, err error) {
 		ie = storeError(err, c.srv.opts.MailboxLimits)
 	}
 	if ie == nil {
-		c.log.Error("command failed", "command", cmd.Name, "user", c.userName(), "err", err)
+		c.log.Error("command failed", "command", logtext.Clip(cmd.Name), "user", c.userName(), "err", logtext.Err(err))
 		ie = &imap.Error{Kind: imap.No, Code: imap.CodeServerBug, Text: "Internal server error"}
 	}
 	switch ie.Kind {
@@ -574,7 +635,7 @@ func (c *conn) flushView(mode mailview.Mode) {
 			c.state = stateLogout
 			return
 		}
-		c.log.Error("mailbox sync failed", "err", err)
+		c.log.Error("mailbox sync failed", "err", logtext.Err(err))
 		return
 	}
 	c.sel.view.Flush(viewSink{c}, mode)

@@ -35,6 +35,7 @@ func cheapHash(pw string) string {
 func benchServer(b testing.TB) *imaptest.Server {
 	srv := imaptest.StartServer(b, func(o *imapserver.Options) {
 		o.MaxConnsPerUser, o.MaxConnsPerIP = -1, -1
+		o.MaxConns, o.MaxUnauthConns, o.MaxUnauthConnsPerIP = -1, -1, -1
 	})
 	if err := srv.Store.SetPasswordHash(context.Background(), "alice", cheapHash(imaptest.Users["alice"])); err != nil {
 		b.Fatal(err)

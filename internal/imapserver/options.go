@@ -35,13 +35,23 @@ type Options struct {
 	MaxLine int
 	// AppendLimit bounds one APPEND message (default 64 MiB), advertised as APPENDLIMIT.
 	AppendLimit int64
-	// MaxConnsPerUser and MaxConnsPerIP bound concurrent connections
-	// (defaults 50 and 200; negative means unlimited).
-	MaxConnsPerUser int
-	MaxConnsPerIP   int
+	// MaxConns bounds all connections (default 10,000: each holds a
+	// file descriptor and a goroutine). MaxConnsPerUser and MaxConnsPerIP
+	// bound those of one logged-in user and of one client address
+	// (defaults 50 and 200). MaxUnauthConns and MaxUnauthConnsPerIP bound
+	// the connections not logged in yet, in all and per client address
+	// (defaults 1,000 and 50). A client address is an IPv4 address or an
+	// IPv6 /64 (auth.AddressKey). Negative means unlimited. A connection
+	// over a limit is told BYE [UNAVAILABLE] and closed.
+	MaxConns            int
+	MaxConnsPerUser     int
+	MaxConnsPerIP       int
+	MaxUnauthConns      int
+	MaxUnauthConnsPerIP int
 	// IdleTimeout is the auto-logout timer after login (RFC 9051 §5.4:
-	// at least 30 minutes; default 30m). PreAuthTimeout applies before
-	// login (default 60s).
+	// at least 30 minutes; default 30m). PreAuthTimeout is the time from
+	// accept to a successful login, whatever the client does meanwhile
+	// (default 60s).
 	IdleTimeout    time.Duration
 	PreAuthTimeout time.Duration
 	// MailboxLimits are the limits the store enforces on mailbox names

@@ -14,7 +14,10 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 	"time"
+
+	"rookery/internal/auth"
 )
 
 // Server is an IMAP server. Create it with New.
@@ -25,10 +28,16 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{} // guarded by mu
 	conns     map[*conn]struct{}        // guarded by mu
-	perIP     map[netip.Addr]int        // guarded by mu
+	open      int                       // guarded by mu: connections counted by admit
+	unauth    int                       // guarded by mu: of which not logged in
+	perIP     map[netip.Prefix]*ipConns // guarded by mu; by auth.AddressKey
 	perUser   map[string]int            // guarded by mu
 	closing   bool                      // guarded by mu
 	wg        sync.WaitGroup
+
+	// refusals logs refused connections and accept failures, one line
+	// per kind and interval.
+	refusals *rateLog
 
 	// readers and writers hold the I/O buffers that idling connections
 	// give back (cmd_idle.go), so that an IDLE costs no 32 KiB of buffers.
@@ -51,6 +60,15 @@ func New(opts Options) *Server {
 	if opts.AppendLimit <= 0 {
 		opts.AppendLimit = 64 << 20
 	}
+	if opts.MaxConns == 0 {
+		opts.MaxConns = 10000
+	}
+	if opts.MaxUnauthConns == 0 {
+		opts.MaxUnauthConns = 1000
+	}
+	if opts.MaxUnauthConnsPerIP == 0 {
+		opts.MaxUnauthConnsPerIP = 50
+	}
 	if opts.MaxConnsPerUser == 0 {
 		opts.MaxConnsPerUser = 50
 	}
@@ -72,8 +90,9 @@ func New(opts Options) *Server {
 		log:       log,
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
-		perIP:     make(map[netip.Addr]int),
+		perIP:     make(map[netip.Prefix]*ipConns),
 		perUser:   make(map[string]int),
+		refusals:  newRateLog(log, refusalLogEvery),
 		sortCache: newSortCache(sortCacheBytes),
 		blobCache: newBlobCache(blobCacheBytes),
 	}
@@ -117,9 +136,11 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 			if closing {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if temporaryAcceptError(err) {
+				// Out of file descriptors or buffers: the server
+				// must not stop for that; wait and try again.
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.refusals.warn("accept failed; retrying", "err", err)
 				time.Sleep(delay)
 				continue
 			}
@@ -127,14 +148,9 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 		}
 		delay = 0
 		ip := remoteIP(nc.RemoteAddr())
-		if !s.admitIP(ip) {
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				_ = nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-				_, _ = nc.Write([]byte("* BYE [UNAVAILABLE] Too many connections from your address\r\n"))
-				_ = nc.Close()
-			}()
+		key := auth.AddressKey(ip)
+		if why := s.admit(key); why != "" {
+			s.refuse(nc, implicitTLS, why)
 			continue
 		}
 		if implicitTLS {
@@ -145,7 +161,7 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 		if s.closing {
 			s.mu.Unlock()
 			_ = nc.Close()
-			s.releaseIP(ip)
+			s.release(key, true)
 			continue
 		}
 		s.conns[c] = struct{}{}
@@ -159,9 +175,40 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
-			s.releaseIP(ip)
 		}()
 	}
+}
+
+// temporaryAcceptError reports whether Accept failed for a lack of
+// resources (file descriptors, buffers) or a timeout, which pass.
+func temporaryAcceptError(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// refusalLogEvery is how often a kind of refusal is logged at most.
+const refusalLogEvery = 10 * time.Second
+
+// refuse tells a connection over a limit why (RFC 9051 §7.1:
+// UNAVAILABLE) and closes it. The write goes into the new socket's empty
+// send buffer, so it does not block the accept loop. On an implicit-TLS
+// listener nothing is written: the client expects a handshake, and one
+// per refused connection is work an attacker could ask for at will.
+func (s *Server) refuse(nc net.Conn, implicitTLS bool, why string) {
+	s.refusals.warn("connection refused", "reason", why, "remote", nc.RemoteAddr().String())
+	if !implicitTLS {
+		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = nc.Write([]byte("* BYE [UNAVAILABLE] " + why + "\r\n"))
+	}
+	_ = nc.Close()
 }
 
 func remoteIP(a net.Addr) netip.Addr {
@@ -172,21 +219,60 @@ func remoteIP(a net.Addr) netip.Addr {
 	return netip.Addr{}
 }
 
-func (s *Server) admitIP(ip netip.Addr) bool {
+// ipConns counts one client address's connections.
+type ipConns struct{ all, unauth int }
+
+// over reports whether n has reached a limit (negative: unlimited).
+func over(n, limit int) bool { return limit >= 0 && n >= limit }
+
+// admit counts a new connection from the address key, not logged in, or
+// says which limit refuses it.
+func (s *Server) admit(key netip.Prefix) (refusal string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.opts.MaxConnsPerIP > 0 && s.perIP[ip] >= s.opts.MaxConnsPerIP {
-		return false
+	ipc := s.perIP[key]
+	if ipc == nil {
+		ipc = &ipConns{}
 	}
-	s.perIP[ip]++
-	return true
+	switch {
+	case over(s.open, s.opts.MaxConns):
+		return "Too many connections; try again later"
+	case over(ipc.all, s.opts.MaxConnsPerIP):
+		return "Too many connections from your address"
+	case over(s.unauth, s.opts.MaxUnauthConns):
+		return "Too many connections waiting to log in; try again later"
+	case over(ipc.unauth, s.opts.MaxUnauthConnsPerIP):
+		return "Too many connections waiting to log in from your address"
+	}
+	s.open++
+	s.unauth++
+	ipc.all++
+	ipc.unauth++
+	s.perIP[key] = ipc
+	return ""
 }
 
-func (s *Server) releaseIP(ip netip.Addr) {
+// authenticated moves a connection of key out of the not-logged-in counts.
+func (s *Server) authenticated(key netip.Prefix) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.perIP[ip]--; s.perIP[ip] <= 0 {
-		delete(s.perIP, ip)
+	s.unauth--
+	s.perIP[key].unauth--
+}
+
+// release uncounts a connection of key, not logged in if unauth.
+func (s *Server) release(key netip.Prefix, unauth bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.open--
+	ipc := s.perIP[key]
+	ipc.all--
+	if unauth {
+		s.unauth--
+		ipc.unauth--
+	}
+	if ipc.all <= 0 {
+		delete(s.perIP, key)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"rookery/internal/imapserver"
 	"rookery/internal/store"
@@ -19,9 +20,11 @@ import (
 //
 //	# a comment; blank lines are ignored too
 //	SERVER: appendlimit=100 plaintext=never   (first, optional: server options;
-//	                             also maxline, and maxmailboxname,
-//	                             maxmailboxdepth, maxmailboxes for the
-//	                             store's MailboxLimits, 0 = unlimited)
+//	                             also maxline, maxconns, maxconnsperip,
+//	                             maxunauth, maxunauthperip, preauth=300ms,
+//	                             and maxmailboxname, maxmailboxdepth,
+//	                             maxmailboxes for the store's
+//	                             MailboxLimits, 0 = unlimited)
 //	C: a1 LOGIN alice pass       send the line and CRLF on connection 1
 //	S: a1 OK [CAPABILITY *] *    read one line; it must Match the pattern
 //	S~: ^\* OK \[UIDVALIDITY \d+\]  read one line; it must match the regexp
@@ -164,6 +167,24 @@ func parseServerOptions(s string, limits *store.MailboxLimits) ([]Option, error)
 				return nil, fmt.Errorf("bad maxline %q", v)
 			}
 			opts = append(opts, func(o *imapserver.Options) { o.MaxLine = n })
+		case "maxconns", "maxconnsperip", "maxunauth", "maxunauthperip":
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return nil, fmt.Errorf("bad %s %q", k, v)
+			}
+			field := map[string]func(*imapserver.Options) *int{
+				"maxconns":       func(o *imapserver.Options) *int { return &o.MaxConns },
+				"maxconnsperip":  func(o *imapserver.Options) *int { return &o.MaxConnsPerIP },
+				"maxunauth":      func(o *imapserver.Options) *int { return &o.MaxUnauthConns },
+				"maxunauthperip": func(o *imapserver.Options) *int { return &o.MaxUnauthConnsPerIP },
+			}[strings.ToLower(k)]
+			opts = append(opts, func(o *imapserver.Options) { *field(o) = n })
+		case "preauth":
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return nil, fmt.Errorf("bad preauth %q", v)
+			}
+			opts = append(opts, func(o *imapserver.Options) { o.PreAuthTimeout = d })
 		default:
 			return nil, fmt.Errorf("unknown server option %q", k)
 		}

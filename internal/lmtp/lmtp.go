@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"rookery/internal/delivery"
+	"rookery/internal/logtext"
 	"rookery/internal/store"
 )
 
@@ -98,8 +99,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 type slogPrinter struct{ log *slog.Logger }
 
-func (p slogPrinter) Printf(format string, v ...any) { p.log.Warn(fmt.Sprintf(format, v...)) }
-func (p slogPrinter) Println(v ...any)               { p.log.Warn(fmt.Sprint(v...)) }
+// go-smtp's messages may quote what the client sent: clipped.
+func (p slogPrinter) Printf(format string, v ...any) {
+	p.log.Warn(logtext.Clip(fmt.Sprintf(format, v...)))
+}
+func (p slogPrinter) Println(v ...any) { p.log.Warn(logtext.Clip(fmt.Sprint(v...))) }
 
 // session is one LMTP connection's transaction state.
 type session struct {
@@ -127,7 +131,7 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	r, err := s.agent.Resolve(context.Background(), to)
 	if err != nil {
-		s.log.Info("recipient refused", "rcpt", to, "err", err)
+		s.log.Info("recipient refused", "rcpt", logtext.Clip(to), "err", logtext.Err(err))
 		return s.reply(err)
 	}
 	s.rcpts = append(s.rcpts, r)
@@ -147,7 +151,7 @@ func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 		// go-smtp keys statuses by the address as given in RCPT TO.
 		status.SetStatus(rc.Address, s.reply(errs[i]))
 	}
-	s.log.Info("lmtp delivery", "from", s.env.From, "rcpts", len(s.rcpts), "duration", time.Since(start).Round(time.Millisecond))
+	s.log.Info("lmtp delivery", "from", logtext.Clip(s.env.From), "rcpts", len(s.rcpts), "duration", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -184,7 +188,7 @@ func (s *session) reply(err error) error {
 	case errors.Is(err, delivery.ErrEmpty):
 		return code(554, 451, 5, 6, 0, "Empty message: no header field and no body")
 	}
-	s.log.Error("delivery failed", "err", err)
+	s.log.Error("delivery failed", "err", logtext.Err(err))
 	return code(451, 451, 4, 3, 0, "Temporary failure, try again later")
 }
 
