@@ -1,7 +1,10 @@
 // Command mixload is a mixed-workload load generator for any IMAP server
 // (Rookery, Dovecot), modelled on how real clients behave: N clients on M
 // users, each with one connection that logs in, SELECTs a mailbox and
-// then loops until the deadline, choosing each operation by weight:
+// then loops until the deadline, choosing each operation by weight
+// (after a pause of mean -think, as a person reading mail makes; with
+// -think 0, the default, clients never pause and the slower server also
+// gets the lighter load):
 //
 //	fetchhdr   UID FETCH <newest 50> (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)])
 //	fetchbody  UID FETCH <uid> (BODY.PEEK[]), or BODY.PEEK[1] (3 in 10)
@@ -74,6 +77,7 @@ type config struct {
 	maxMessages   int
 	window        int
 	timeout       time.Duration
+	think         time.Duration
 }
 
 func main() {
@@ -124,6 +128,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 	fs.IntVar(&cfg.maxMessages, "max-messages", 500, "expunge a mailbox's oldest messages when it has more than this (0: never)")
 	fs.IntVar(&cfg.window, "window", 50, "newest messages a client looks at (fetchhdr range; fetchbody, store and expunge targets)")
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "time allowed for one command's response")
+	fs.DurationVar(&cfg.think, "think", 0, "mean pause of a client between two operations (exponentially distributed; 0: none)")
 	asJSON := fs.Bool("json", false, "write the report as JSON to stdout (the table goes to stderr)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: mixload [flags]   (see the package documentation: go doc ./tests/mixload)")

@@ -85,6 +85,9 @@ func (w *worker) run(delay time.Duration) {
 			err = w.do(op)
 		}
 		w.after(op, t, time.Since(t)-w.idleWait, err)
+		if w.cfg.think > 0 && !w.sleep(time.Duration(w.rng.ExpFloat64()*float64(w.cfg.think))) {
+			break
+		}
 	}
 	if w.s != nil {
 		w.s.logout() // errors after the end are not counted

@@ -24,6 +24,7 @@ type report struct {
 	MaxMessages     int     `json:"max_messages"`
 	Window          int     `json:"window"`
 	TimeoutS        float64 `json:"timeout_s"`
+	ThinkS          float64 `json:"think_s"`
 	MessagesAtStart [2]int  `json:"messages_at_start"` // fewest and most in a user's mailbox before the prefill
 
 	Ops             int64   `json:"ops"` // weighted operations that succeeded in the window
@@ -76,6 +77,7 @@ func (st *stats) report(cfg *config) *report {
 		MaxMessages: cfg.maxMessages,
 		Window:      cfg.window,
 		TimeoutS:    cfg.timeout.Seconds(),
+		ThinkS:      cfg.think.Seconds(),
 	}
 	switch {
 	case cfg.tls:
@@ -132,8 +134,8 @@ func (st *stats) report(cfg *config) *report {
 func (rep *report) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "mixload %s (%s TLS): %s\n", rep.Addr, rep.TLS, rep.Greeting)
 	sec := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
-	fmt.Fprintf(w, "%d clients on %d users, %s measured after %s warm-up, seed %d, mailbox %s (%d–%d messages before prefill to %d, max %d), window %d, timeout %s\n",
-		rep.Clients, rep.Users, sec(rep.DurationS), sec(rep.WarmupS), rep.Seed, rep.Mailbox, rep.MessagesAtStart[0], rep.MessagesAtStart[1], rep.Prefill, rep.MaxMessages, rep.Window, sec(rep.TimeoutS))
+	fmt.Fprintf(w, "%d clients on %d users, %s measured after %s warm-up, seed %d, mailbox %s (%d–%d messages before prefill to %d, max %d), window %d, timeout %s, think %s\n",
+		rep.Clients, rep.Users, sec(rep.DurationS), sec(rep.WarmupS), rep.Seed, rep.Mailbox, rep.MessagesAtStart[0], rep.MessagesAtStart[1], rep.Prefill, rep.MaxMessages, rep.Window, sec(rep.TimeoutS), sec(rep.ThinkS))
 	fmt.Fprintf(w, "weights %s\n", rep.Weights)
 	fmt.Fprintf(w, "ops %d (%.1f/s), errors %d; logins %d (%.2f/s); connection failures %d, reconnects %d, errors outside the window %d",
 		rep.Ops, rep.OpsPerS, rep.Errors, rep.Logins, rep.LoginsPerS, rep.ConnectFailures, rep.Reconnects, rep.ErrorsOutside)
