@@ -287,9 +287,10 @@ func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snaps
 			return err
 		}
 		var all []string
+		have := map[string]struct{}{}
 		for set := range seenKw {
 			for _, k := range decodeKeywords(set) {
-				if !hasKeyword(all, k) {
+				if addKeyword(have, k) {
 					all = append(all, k)
 				}
 			}

@@ -67,29 +67,47 @@ func canonSpecialUse(su string) (string, error) {
 }
 
 // normKeywords returns keywords deduplicated case-insensitively (first
-// spelling wins) and sorted; nil when there are none.
+// spelling wins) and sorted; nil when there are none. Linear in the
+// keywords given (plus the sort): a STORE may name thousands.
 func normKeywords(kws []string) ([]string, error) {
 	if len(kws) == 0 {
 		return nil, nil
 	}
 	out := make([]string, 0, len(kws))
+	seen := make(map[string]struct{}, len(kws))
 	for _, k := range kws {
 		if k == "" || strings.ContainsFunc(k, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 			return nil, fmt.Errorf("invalid keyword %q", k)
 		}
-		dup := false
-		for _, o := range out {
-			if strings.EqualFold(o, k) {
-				dup = true
-				break
-			}
-		}
-		if !dup {
+		if addKeyword(seen, k) {
 			out = append(out, k)
 		}
 	}
 	sortKeywords(out)
 	return out, nil
+}
+
+// keywordKey is the key of a keyword in a set: keywords compare
+// case-insensitively (they are atoms, ASCII).
+func keywordKey(k string) string { return strings.ToLower(k) }
+
+// addKeyword adds k to set and reports whether it was new.
+func addKeyword(set map[string]struct{}, k string) bool {
+	lk := keywordKey(k)
+	if _, ok := set[lk]; ok {
+		return false
+	}
+	set[lk] = struct{}{}
+	return true
+}
+
+// keywordSet returns the set of kws.
+func keywordSet(kws []string) map[string]struct{} {
+	set := make(map[string]struct{}, len(kws))
+	for _, k := range kws {
+		addKeyword(set, k)
+	}
+	return set
 }
 
 func sortKeywords(kws []string) {
@@ -105,15 +123,6 @@ func decodeKeywords(s string) []string {
 	return strings.Split(s, " ")
 }
 
-func hasKeyword(kws []string, k string) bool {
-	for _, o := range kws {
-		if strings.EqualFold(o, k) {
-			return true
-		}
-	}
-	return false
-}
-
 // applyFlags computes the result of a flag operation on cur.
 func applyFlags(cur store.Flags, op store.FlagOp, f store.Flags) store.Flags {
 	switch op {
@@ -121,9 +130,13 @@ func applyFlags(cur store.Flags, op store.FlagOp, f store.Flags) store.Flags {
 		return store.Flags{Sys: f.Sys, Keywords: f.Keywords}
 	case store.FlagsAdd:
 		out := store.Flags{Sys: cur.Sys | f.Sys, Keywords: cur.Keywords}
+		if len(f.Keywords) == 0 {
+			return out
+		}
+		have := keywordSet(cur.Keywords)
 		added := false
 		for _, k := range f.Keywords {
-			if !hasKeyword(out.Keywords, k) {
+			if addKeyword(have, k) {
 				if !added {
 					out.Keywords = append([]string(nil), out.Keywords...)
 					added = true
@@ -137,8 +150,9 @@ func applyFlags(cur store.Flags, op store.FlagOp, f store.Flags) store.Flags {
 		return out
 	default: // FlagsRemove
 		out := store.Flags{Sys: cur.Sys &^ f.Sys}
+		drop := keywordSet(f.Keywords)
 		for _, k := range cur.Keywords {
-			if !hasKeyword(f.Keywords, k) {
+			if _, ok := drop[keywordKey(k)]; !ok {
 				out.Keywords = append(out.Keywords, k)
 			}
 		}
