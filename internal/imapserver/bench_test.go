@@ -172,7 +172,7 @@ func BenchmarkAppendDurableFlat(b *testing.B) {
 }
 
 // fillMailbox puts n messages into alice's INBOX through the store.
-func fillMailbox(b *testing.B, srv *imaptest.Server, n int) {
+func fillMailbox(b testing.TB, srv *imaptest.Server, n int) {
 	ctx := context.Background()
 	acct, err := srv.Store.Account(ctx, "alice")
 	if err != nil {

@@ -6,7 +6,7 @@
 // A View reads neither the network nor the store: the server feeds it the
 // store's Changes (Apply) and asks it to report pending changes (Flush) at
 // the moments RFC 9051 §7.5.1 allows. Invariants:
-//   - uids is strictly ascending; sequence number n is uids[n-1].
+//   - uids is strictly ascending; sequence number n is its n-th UID.
 //   - A UID leaves uids only when its EXPUNGE (or VANISHED) is flushed, so
 //     sequence numbers in every response match what the client was told.
 //   - New messages join uids only when their EXISTS is flushed.
@@ -53,11 +53,25 @@ type Sink interface {
 
 // View is a session's view of one selected mailbox. It is not safe for
 // concurrent use: a session owns it.
+//
+// A view is held by every session with a selected mailbox, idling ones
+// included, so it keeps nothing per message that it can do without: the
+// UIDs are runs of consecutive UIDs (uidList), and no mod-sequence is kept
+// for a message unchanged since the view was last in sync (see base).
 type View struct {
 	mailbox store.MailboxID
-	uids    []store.UID
-	modseqs []store.ModSeq // modseqs[i] is the last mod-sequence reported for uids[i]
-	highest store.ModSeq   // the store mod-sequence this view has applied
+	uids    uidList
+	highest store.ModSeq // the store mod-sequence this view has applied
+	// base is a mod-sequence at which the view was in sync (the snapshot's,
+	// then the highest one at the end of each Flush): every known message
+	// not in reported was last reported to the client at its mod-sequence
+	// of that moment, which is ≤ base, and a change made since has a
+	// greater one. So a mod-sequence the message had since then is above
+	// what the client last heard of exactly when it is above base.
+	base store.ModSeq
+	// reported holds the mod-sequences above base reported for messages
+	// (own STOREs reported before their change was applied); nil if none.
+	reported map[store.UID]store.ModSeq
 
 	recent      []uidRange // \Recent ranges claimed by this session, [lo, hi), ascending
 	recentN     uint32     // how many of uids are in recent
@@ -81,9 +95,9 @@ type uidRange struct{ lo, hi store.UID }
 func New(snap store.Snapshot) *View {
 	v := &View{
 		mailbox:    snap.ID,
-		uids:       snap.UIDs,
-		modseqs:    snap.ModSeqs,
+		uids:       newUIDList(snap.UIDs),
 		highest:    snap.HighestModSeq,
+		base:       snap.HighestModSeq,
 		lastExists: uint32(len(snap.UIDs)),
 		keywordSet: make(map[string]struct{}, len(snap.Keywords)),
 	}
@@ -124,41 +138,34 @@ func (v *View) Keywords() []string { return v.keywords }
 func (v *View) Mailbox() store.MailboxID { return v.mailbox }
 
 // Len is the number of messages the client knows (its EXISTS count).
-func (v *View) Len() uint32 { return uint32(len(v.uids)) }
+func (v *View) Len() uint32 { return v.uids.len() }
 
 // HighestModSeq is the mod-sequence the view is synchronised to.
 func (v *View) HighestModSeq() store.ModSeq { return v.highest }
 
 // UID returns the UID of sequence number seq (1-based); 0 if out of range.
 func (v *View) UID(seq uint32) store.UID {
-	if seq == 0 || int(seq) > len(v.uids) {
+	if seq == 0 || seq > v.uids.len() {
 		return 0
 	}
-	return v.uids[seq-1]
+	return v.uids.at(seq)
 }
 
 // Seq returns the sequence number of uid, if the client knows it.
 func (v *View) Seq(uid store.UID) (uint32, bool) {
-	i := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= uid })
-	if i < len(v.uids) && v.uids[i] == uid {
-		return uint32(i + 1), true
-	}
-	return 0, false
+	return v.uids.seq(uid)
 }
 
 // MaxUID is the largest UID the client knows, 0 if none.
 func (v *View) MaxUID() store.UID {
-	if len(v.uids) == 0 {
-		return 0
-	}
-	return v.uids[len(v.uids)-1]
+	return v.uids.max()
 }
 
 // SeqSet resolves a sequence set to the UIDs it names, ascending and
 // without duplicates. A number above the message count is ErrBadSeq; "*"
 // in an empty mailbox too.
 func (v *View) SeqSet(set imapnum.Set) ([]store.UID, error) {
-	n := uint32(len(v.uids))
+	n := v.uids.len()
 	ranges := set.Resolve(n)
 	for _, r := range ranges {
 		if r.Start == 0 || r.Stop > n {
@@ -171,8 +178,8 @@ func (v *View) SeqSet(set imapnum.Set) ([]store.UID, error) {
 	var out []store.UID
 	var next uint32 = 1 // lowest sequence number not yet emitted
 	for _, r := range ranges {
-		for s := max(r.Start, next); s <= r.Stop; s++ {
-			out = append(out, v.uids[s-1])
+		if s := max(r.Start, next); s <= r.Stop {
+			out = v.uids.appendSeqs(out, s, r.Stop)
 		}
 		next = max(next, r.Stop+1)
 	}
@@ -183,20 +190,18 @@ func (v *View) SeqSet(set imapnum.Set) ([]store.UID, error) {
 // the largest known UID (RFC 9051 §6.4.8: "1:*" in an empty mailbox names
 // nothing, and "N:*" always includes the largest UID).
 func (v *View) UIDSet(set imapnum.Set) []store.UID {
-	if len(v.uids) == 0 {
+	if v.uids.len() == 0 {
 		return nil
 	}
-	ranges := set.Resolve(v.uids[len(v.uids)-1])
+	ranges := set.Resolve(v.uids.max())
 	sort.Slice(ranges, func(i, j int) bool { return ranges[i].Start < ranges[j].Start })
 	var out []store.UID
-	i := 0 // index in v.uids of the next candidate
+	var next uint64 // the lowest UID not yet emitted
 	for _, r := range ranges {
-		if j := sort.Search(len(v.uids), func(k int) bool { return v.uids[k] >= r.Start }); j > i {
-			i = j
+		if lo := max(uint64(r.Start), next); lo <= uint64(r.Stop) {
+			out = v.uids.appendUIDs(out, store.UID(lo), r.Stop)
 		}
-		for ; i < len(v.uids) && v.uids[i] <= r.Stop; i++ {
-			out = append(out, v.uids[i])
-		}
+		next = max(next, uint64(r.Stop)+1)
 	}
 	return out
 }
@@ -233,8 +238,7 @@ func (v *View) Apply(ch store.Changes) {
 			v.newModSeqs[i] = m.ModSeq
 			continue
 		}
-		seq, ok := v.Seq(m.UID)
-		if !ok || m.ModSeq <= v.modseqs[seq-1] {
+		if _, ok := v.Seq(m.UID); !ok || m.ModSeq <= v.ModSeq(m.UID) {
 			continue
 		}
 		if _, gone := v.expunged[m.UID]; gone {
@@ -262,20 +266,54 @@ func (v *View) dropNew(uid store.UID) {
 // Reported records that the session itself told the client the flags of uid
 // at modseq (its own STORE), so a later Apply does not report them again.
 func (v *View) Reported(uid store.UID, modseq store.ModSeq) {
-	if seq, ok := v.Seq(uid); ok && modseq > v.modseqs[seq-1] {
-		v.modseqs[seq-1] = modseq
+	if _, ok := v.Seq(uid); ok && modseq > v.ModSeq(uid) {
+		v.setReported(uid, modseq)
 		if m, ok := v.flagUpdates[uid]; ok && m.ModSeq <= modseq {
 			delete(v.flagUpdates, uid)
 		}
 	}
 }
 
-// ModSeq returns the last mod-sequence reported for a known uid.
-func (v *View) ModSeq(uid store.UID) store.ModSeq {
-	if seq, ok := v.Seq(uid); ok {
-		return v.modseqs[seq-1]
+// setReported records modseq, above what was recorded, for uid.
+func (v *View) setReported(uid store.UID, modseq store.ModSeq) {
+	if modseq <= v.base {
+		return
 	}
-	return 0
+	if v.reported == nil {
+		v.reported = make(map[store.UID]store.ModSeq)
+	}
+	v.reported[uid] = modseq
+}
+
+// ModSeq returns, for a known uid, the last mod-sequence reported for it
+// if that is above the view's last point of synchronisation, else that
+// point (see View.base): any mod-sequence the message had since then
+// compares with it as with the exact one, and that is all a caller may
+// ask of it. 0 for an unknown uid.
+func (v *View) ModSeq(uid store.UID) store.ModSeq {
+	if _, ok := v.Seq(uid); !ok {
+		return 0
+	}
+	if ms, ok := v.reported[uid]; ok {
+		return ms
+	}
+	return v.base
+}
+
+// rebase makes the view's highest mod-sequence its point of
+// synchronisation: called when nothing is pending but expunges, so every
+// known message was reported at its mod-sequence as of v.highest (or at a
+// greater one, which reported keeps).
+func (v *View) rebase() {
+	v.base = v.highest
+	for uid, ms := range v.reported {
+		if ms <= v.base {
+			delete(v.reported, uid)
+		}
+	}
+	if len(v.reported) == 0 {
+		v.reported = nil // a map keeps its size once grown
+	}
 }
 
 // AddRecent records that UIDs in [lo, hi) are \Recent for this session.
@@ -285,8 +323,7 @@ func (v *View) AddRecent(lo, hi store.UID) {
 	if lo >= hi {
 		return
 	}
-	a := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= lo })
-	b := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= hi })
+	a, b := v.uids.rank(lo), v.uids.rank(hi)
 	n := len(v.recent)
 	switch {
 	case n == 0 || v.recent[n-1].hi < lo:
@@ -298,13 +335,11 @@ func (v *View) AddRecent(lo, hi store.UID) {
 		v.recent = mergeRanges(append(v.recent, uidRange{lo, hi}))
 		v.recentN = 0
 		for _, r := range v.recent {
-			i := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= r.lo })
-			j := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= r.hi })
-			v.recentN += uint32(j - i)
+			v.recentN += v.uids.rank(r.hi) - v.uids.rank(r.lo)
 		}
 		return
 	}
-	v.recentN += uint32(b - a)
+	v.recentN += b - a
 }
 
 // mergeRanges sorts rs and merges overlapping or adjacent ranges.
@@ -351,19 +386,21 @@ func (v *View) Flush(s Sink, m Mode) {
 		v.flushExpunges(s, m)
 	}
 	if len(v.newUIDs) > 0 {
-		for _, uid := range v.newUIDs {
+		for i, uid := range v.newUIDs {
 			if v.IsRecent(uid) {
 				v.recentN++
 			}
+			v.uids.push(uid)
+			v.setReported(uid, v.newModSeqs[i])
 		}
-		v.uids = append(v.uids, v.newUIDs...)
-		v.modseqs = append(v.modseqs, v.newModSeqs...)
-		v.newUIDs, v.newModSeqs = v.newUIDs[:0], v.newModSeqs[:0]
+		// Dropped rather than kept for the next arrivals: an idle
+		// session should not hold the largest batch it ever saw.
+		v.newUIDs, v.newModSeqs = nil, nil
 	}
-	if n := uint32(len(v.uids)); n > v.lastExists {
+	if n := v.uids.len(); n > v.lastExists {
 		s.Exists(n)
 	}
-	v.lastExists = uint32(len(v.uids))
+	v.lastExists = v.uids.len()
 	if m.Recent {
 		if r := v.RecentCount(); r != v.lastRecent {
 			s.Recent(r)
@@ -381,13 +418,14 @@ func (v *View) Flush(s Sink, m Mode) {
 			if !ok {
 				continue
 			}
-			if u.ModSeq > v.modseqs[seq-1] {
-				v.modseqs[seq-1] = u.ModSeq
+			if u.ModSeq > v.ModSeq(u.UID) {
+				v.setReported(u.UID, u.ModSeq)
 			}
 			s.Flags(seq, u, v.IsRecent(u.UID))
 		}
-		clear(v.flagUpdates)
+		v.flagUpdates = nil
 	}
+	v.rebase()
 }
 
 func (v *View) flushExpunges(s Sink, m Mode) {
@@ -400,30 +438,17 @@ func (v *View) flushExpunges(s Sink, m Mode) {
 		s.Vanished(imapnum.Compact(gone))
 	}
 	// Report in ascending order; each EXPUNGE shifts the later numbers
-	// down. The kept messages move down in runs between the expunged
-	// ones (found by binary search): the work grows with the expunged
-	// messages and the distance moved, not with a lookup per message.
-	keepU := v.uids[:0]
-	keepM := v.modseqs[:0]
-	from := 0
-	for _, uid := range gone {
-		i := from + sort.Search(len(v.uids)-from, func(k int) bool { return v.uids[from+k] >= uid })
-		if i == len(v.uids) || v.uids[i] != uid {
-			continue // not known here (reported as vanished above)
-		}
-		keepU = append(keepU, v.uids[from:i]...)
-		keepM = append(keepM, v.modseqs[from:i]...)
+	// down. The work grows with the runs of UIDs and the expunged
+	// messages, not with the messages.
+	v.uids.remove(gone, func(seq uint32, uid store.UID) {
 		if !m.Vanished {
-			s.Expunge(uint32(len(keepU) + 1))
+			s.Expunge(seq)
 		}
 		if v.IsRecent(uid) {
 			v.recentN--
 		}
-		from = i + 1
-	}
-	keepU = append(keepU, v.uids[from:]...)
-	keepM = append(keepM, v.modseqs[from:]...)
-	v.uids, v.modseqs = keepU, keepM
-	v.lastExists = uint32(len(v.uids))
-	clear(v.expunged)
+		delete(v.reported, uid)
+	})
+	v.lastExists = v.uids.len()
+	v.expunged = nil
 }

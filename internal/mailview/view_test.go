@@ -30,11 +30,7 @@ func (r *recorder) Flags(seq uint32, m store.Message, recent bool) {
 func (r *recorder) add(f string, a ...any) { r.lines = append(r.lines, fmt.Sprintf(f, a...)) }
 
 func snap(uids ...store.UID) store.Snapshot {
-	ms := make([]store.ModSeq, len(uids))
-	for i := range ms {
-		ms[i] = 1
-	}
-	return store.Snapshot{Mailbox: store.Mailbox{ID: 7, HighestModSeq: 1}, UIDs: uids, ModSeqs: ms}
+	return store.Snapshot{Mailbox: store.Mailbox{ID: 7, HighestModSeq: 1}, UIDs: uids}
 }
 
 func msg(uid store.UID, modseq store.ModSeq, f store.SysFlags, kws ...string) store.Message {

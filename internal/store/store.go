@@ -349,10 +349,11 @@ type StoreResult struct {
 }
 
 // Snapshot is what SELECT needs: the mailbox and its messages in UID order.
+// No per-message mod-sequences: a session's view needs only the snapshot's
+// HighestModSeq (mailview.View, base).
 type Snapshot struct {
 	Mailbox
 	UIDs        []UID
-	ModSeqs     []ModSeq // ModSeqs[i] belongs to UIDs[i]
 	FirstUnseen UID      // lowest UID without \Seen, 0 if none
 	Keywords    []string // every keyword set on some message of the mailbox
 	// RecentFrom is the first UID not yet claimed by ClaimRecent: UIDs in

@@ -269,16 +269,14 @@ func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snaps
 			return err
 		}
 		snap.UIDs = make([]store.UID, 0, n)
-		snap.ModSeqs = make([]store.ModSeq, 0, n)
 		seenKw := map[string]bool{}
-		err = tx.each(`SELECT uid, modseq, flags, keywords FROM messages WHERE mailbox = ? ORDER BY uid`, []any{int64(mbox)}, func(r []driver.Value) error {
+		err = tx.each(`SELECT uid, flags, keywords FROM messages WHERE mailbox = ? ORDER BY uid`, []any{int64(mbox)}, func(r []driver.Value) error {
 			uid := uint32(vInt(r[0]))
 			snap.UIDs = append(snap.UIDs, uid)
-			snap.ModSeqs = append(snap.ModSeqs, uint64(vInt(r[1])))
-			if snap.FirstUnseen == 0 && store.SysFlags(vInt(r[2]))&store.FlagSeen == 0 {
+			if snap.FirstUnseen == 0 && store.SysFlags(vInt(r[1]))&store.FlagSeen == 0 {
 				snap.FirstUnseen = uid
 			}
-			if kw := vString(r[3]); kw != "" && !seenKw[kw] {
+			if kw := vString(r[2]); kw != "" && !seenKw[kw] {
 				seenKw[kw] = true
 			}
 			return nil
