@@ -180,7 +180,7 @@ func TestSCRAMPlusFailurePath(t *testing.T) {
 		logs  bytes.Buffer
 	)
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{mu: &mu, w: &logs}, nil))
-	throttle := auth.NewThrottle(auth.ThrottleOptions{Base: time.Millisecond})
+	throttle := auth.NewThrottle(auth.ThrottleOptions{Base: time.Hour}) // still running when checked below
 	srv := imaptest.StartServer(t, func(o *imapserver.Options) {
 		o.Auth = auth.New(o.Store, logger, auth.WithThrottle(throttle), auth.WithFailureHook(func(m string) {
 			mu.Lock()
