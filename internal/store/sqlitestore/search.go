@@ -111,10 +111,11 @@ func (s *Store) IndexBacklog(ctx context.Context) (int64, time.Duration, error) 
 
 // WaitIndexed implements store.Store: it returns once no search text is
 // pending (those other processes left count once the writer noticed
-// their commits), and after SetBlobIndex it reads again which contents
-// lack a document and the oldest text version (checkIndex).
+// their commits) and the indexer has merged the index's segments, and
+// after SetBlobIndex it reads again which contents lack a document and
+// the oldest text version (checkIndex).
 func (s *Store) WaitIndexed(ctx context.Context) error {
-	for s.pendingTexts.Load() > 0 {
+	for s.pendingTexts.Load() > 0 || s.merging.Load() {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

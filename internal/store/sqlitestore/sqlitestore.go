@@ -87,6 +87,9 @@ type Store struct {
 	// pendingTexts counts the search texts waiting for the writer's
 	// indexer (search_pending, migration 0011); written by the writer.
 	pendingTexts atomic.Int64
+	// merging is set while the indexer's last step merged index
+	// segments (more merging may be left); written by the writer.
+	merging atomic.Bool
 	// minTextVer is the oldest store.IndexText.Version of the stored
 	// search documents (noTextVer if none): a text key whose MinVersion
 	// is above it also has the messages of the older documents as

@@ -154,7 +154,7 @@ func (w *writer) run() {
 	defer idle.Stop()
 	for {
 		var j *job
-		if w.s.pendingTexts.Load() > 0 && !w.indexPaused.Load() {
+		if (w.s.pendingTexts.Load() > 0 || w.s.merging.Load()) && !w.indexPaused.Load() {
 			// Idle for indexIdle: index what is pending, a step at a
 			// time, so that a commit arriving meanwhile waits at most
 			// one step. Clients that are busy appending send their next
@@ -231,6 +231,9 @@ func (w *writer) indexStep() {
 		if err == nil {
 			moved, err = res.RowsAffected()
 		}
+		if err == nil {
+			err = w.merge()
+		}
 		if err != nil {
 			_ = w.exec("ROLLBACK")
 			return err
@@ -264,6 +267,39 @@ func (w *writer) indexStep() {
 	case d < indexStepTarget/2 && w.indexN < indexMaxN:
 		w.indexN *= 2
 	}
+}
+
+// mergePages is how much segment merging one index step does (FTS5
+// pages of about 4 KB written): a few milliseconds, and more than the
+// new documents of a step add, so merging keeps up.
+const mergePages = 64
+
+// merge merges index segments, at most mergePages of work (automatic
+// merges are off, migration 0013), and records in Store.merging whether
+// it did any: then more may be left for the next step.
+func (w *writer) merge() error {
+	changes, err := w.prepare(`SELECT total_changes()`)
+	if err != nil {
+		return err
+	}
+	var before, after int64
+	if err := changes.QueryRow().Scan(&before); err != nil {
+		return err
+	}
+	m, err := w.prepare(`INSERT INTO search_text(search_text, rank) VALUES ('merge', ?)`)
+	if err != nil {
+		return err
+	}
+	if _, err := m.Exec(mergePages); err != nil {
+		return err
+	}
+	if err := changes.QueryRow().Scan(&after); err != nil {
+		return err
+	}
+	// The command itself counts as one change; FTS5's own writes
+	// beyond it mean it merged something.
+	w.s.merging.Store(after-before >= 2)
+	return nil
 }
 
 // countPending reads how many texts wait for the indexer into
