@@ -90,6 +90,9 @@ type Store struct {
 	// merging is set while the indexer's last step merged index
 	// segments (more merging may be left); written by the writer.
 	merging atomic.Bool
+	// commits counts the writer's commits, for the checkpointer.
+	commits atomic.Uint64
+	ckpt    *checkpointer
 	// minTextVer is the oldest store.IndexText.Version of the stored
 	// search documents (noTextVer if none): a text key whose MinVersion
 	// is above it also has the messages of the older documents as
@@ -126,6 +129,8 @@ func dsn(path string, kind int) string {
 	switch kind {
 	case connWrite:
 		q.Add("_txlock", "immediate")
+		// Checkpoints run beside the writer (checkpoint.go).
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 	case connRead:
 		// Not mapped: SQLite unmaps the whole mapping at the start of
 		// every read transaction after a commit, and under many
@@ -203,6 +208,15 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("sqlitestore: check search index: %w", err)
 	}
+	cdb, err := sql.Open("sqlite", dsn(path, connRead))
+	if err != nil {
+		_ = conn.Close()
+		_ = wdb.Close()
+		_ = rdb.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	cdb.SetMaxOpenConns(1)
+	s.ckpt = startCheckpointer(cdb, &s.commits, log.Warn)
 	s.w = newWriter(s, conn)
 	return s, nil
 }
@@ -211,13 +225,14 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 // It is safe to call more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		ckptErr := s.ckpt.close()
 		s.w.close()
 		s.closeReaders()
 		s.readStmts.Range(func(_, st any) bool {
 			_ = st.(*sql.Stmt).Close()
 			return true
 		})
-		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
+		s.closeErr = errors.Join(ckptErr, s.rdb.Close(), s.wdb.Close())
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("sqlitestore: close: %w", s.closeErr)
 		}

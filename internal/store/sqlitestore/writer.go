@@ -242,6 +242,7 @@ func (w *writer) indexStep() {
 			_ = w.exec("ROLLBACK")
 			return err
 		}
+		w.s.commits.Add(1)
 		if moved < int64(w.indexN) {
 			// The step took what was left (only this goroutine adds
 			// texts): count exactly, which is cheap now.
@@ -417,6 +418,7 @@ func (w *writer) runBatch(batch []*job) {
 		fail(fmt.Errorf("commit: %w", err))
 		return
 	}
+	w.s.commits.Add(1)
 	if queued > 0 {
 		if w.s.pendingTexts.Add(int64(queued)) == int64(queued) {
 			w.lastIndex = time.Now() // the wait starts with the first text
