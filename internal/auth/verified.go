@@ -127,6 +127,11 @@ func newHashLimiter() *hashLimiter {
 // verify runs VerifyPassword in a slot; it gives up with ctx's error when
 // ctx ends while waiting.
 func (l *hashLimiter) verify(ctx context.Context, encoded, password string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		// The client left (or the server is stopping): a free slot
+		// must not make select pick the hash anyway.
+		return false, err
+	}
 	l.enter()
 	defer l.exit()
 	select {

@@ -175,3 +175,21 @@ func TestHashBurstRelease(t *testing.T) {
 		t.Fatalf("third timer after %v, want %v", timers[len(timers)-1].d, burstEvery-2*time.Second)
 	}
 }
+
+// TestHashLimiterCancelled: a login whose client has gone computes no
+// hash, even when a slot is free.
+func TestHashLimiterCancelled(t *testing.T) {
+	l := newHashLimiter()
+	h, err := HashPassword("s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if ok, err := l.verify(ctx, h, "s3cret"); ok || !errors.Is(err, context.Canceled) {
+		t.Fatalf("verify with a cancelled context = %v, %v", ok, err)
+	}
+	if n := l.done.Load(); n != 0 {
+		t.Fatalf("%d hashes computed", n)
+	}
+}
