@@ -27,8 +27,10 @@ type ThrottleOptions struct {
 	// (default 15m).
 	Forget time.Duration
 	// Queue bounds the attempts waiting for their turn on one key (an
-	// address, an account, a pair); further attempts fail at once with
-	// ErrThrottled (default 8).
+	// address, an account, a pair) that has failures counted; further
+	// attempts fail with ErrThrottled (default 8). A key without
+	// failures refuses none: the clients of a webmail server or of a
+	// NAT, logging in at once from one address, all get their turn.
 	Queue int
 	// Trust is how long after a successful login its (account, address)
 	// pair is trusted: its attempts wait only for the pair's own turn
@@ -209,8 +211,9 @@ type Attempt struct {
 // Begin waits for the turn of an attempt by user from ip: until no other
 // attempt of its keys is being verified and the delay earned by each
 // key's failures has passed since its last failure. It fails with
-// ErrThrottled when Queue attempts already wait on one of the keys
-// (after that key's current delay, at least Base), and with ctx's error
+// ErrThrottled when Queue attempts already wait on one of the keys and
+// that key has failures counted (after the key's current delay, at
+// least Base), and with ctx's error
 // when ctx ends first. The caller verifies the
 // credentials and ends the attempt. A nil *Throttle admits at once.
 func (t *Throttle) Begin(ctx context.Context, user string, ip netip.Addr) (*Attempt, error) {
@@ -225,7 +228,7 @@ func (t *Throttle) Begin(ctx context.Context, user string, ip netip.Addr) (*Atte
 	a.states = make([]*keyState, len(a.keys))
 	for i, k := range a.keys {
 		a.states[i] = t.stateLocked(k)
-		if a.states[i].waiting >= t.o.Queue {
+		if a.states[i].waiting >= t.o.Queue && a.states[i].n > 0 {
 			// Refused, after the key's current delay (at least Base):
 			// the client would have waited that long anyway, and a
 			// guesser does not get refusals at the speed of its link.

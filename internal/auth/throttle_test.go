@@ -192,6 +192,7 @@ func TestThrottleQueue(t *testing.T) {
 	clk := &fakeClock{now: time.Unix(1e9, 0)}
 	th := newTestThrottle(clk, ThrottleOptions{Queue: 3})
 	ip := netip.MustParseAddr("203.0.113.9")
+	attempt(t, th, "mallory", ip, false) // the address has failed before
 	held, err := th.Begin(context.Background(), "alice", ip)
 	if err != nil {
 		t.Fatal(err)
@@ -236,8 +237,8 @@ func TestThrottleQueue(t *testing.T) {
 	th.mu.Lock()
 	n := len(th.keys)
 	th.mu.Unlock()
-	if n != 0 {
-		t.Fatalf("%d keys left after abandoned attempts without failures", n)
+	if n != 3 {
+		t.Fatalf("%d keys left after abandoned attempts, want the 3 of mallory's failure", n)
 	}
 }
 
@@ -463,5 +464,53 @@ func TestLoginConcurrentGuessesSerialised(t *testing.T) {
 	}
 	if p := a.hashes.peak.Load(); p != 1 {
 		t.Fatalf("%d hashes at once, want 1 (one attempt per address at a time)", p)
+	}
+}
+
+// TestThrottleQueueWithoutFailures: an address without failures refuses
+// no attempt however many wait (clients of a webmail server or a NAT
+// logging in at once); each gets its turn.
+func TestThrottleQueueWithoutFailures(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1e9, 0)}
+	th := newTestThrottle(clk, ThrottleOptions{Queue: 3})
+	ip := netip.MustParseAddr("203.0.113.10")
+	held, err := th.Begin(context.Background(), "alice", ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 10
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			a, err := th.Begin(context.Background(), fmt.Sprintf("user%d", i), ip)
+			a.Succeeded()
+			errs <- err
+		}()
+	}
+	addrKey := key{kind: kindAddress, addr: AddressKey(ip)}
+	for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
+		th.mu.Lock()
+		w := 0
+		if s := th.keys[addrKey]; s != nil {
+			w = s.waiting
+		}
+		th.mu.Unlock()
+		if w == n {
+			break
+		}
+		select {
+		case err := <-errs:
+			t.Fatalf("a waiter ended before its turn: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d attempts waiting", w, n)
+		}
+	}
+	held.Succeeded()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("waiter: %v, want its turn", err)
+		}
 	}
 }
