@@ -16,16 +16,17 @@ import (
 )
 
 // TestAgainstRookery attacks an in-process Rookery (alice well-behaved,
-// bob hostile) for a few seconds: every hostile action must have run, the
-// well-behaved client must have been answered every time (within the
-// generous -timeout; no latency bound beyond that), and the server must
-// still answer afterwards. The RSS sampled is this test process's own,
+// bob hostile) for a few seconds: every hostile action must have run
+// (one worker per action, and worker i starts with the i-th, so each
+// runs however slow the machine), the well-behaved client must have been
+// answered every time (within the generous -timeout; no latency bound
+// beyond that), and the server must still answer afterwards. The RSS sampled is this test process's own,
 // which holds the server.
 func TestAgainstRookery(t *testing.T) {
 	srv := imaptest.StartServer(t)
 	var out, errOut strings.Builder
 	args := []string{"-addr", srv.Addr, "-good-user", "alice", "-hostile-user", "bob", "-pass", "pass",
-		"-conns", "6", "-slowloris", "2", "-duration", "4s", "-hold", "300ms", "-timeout", "30s",
+		"-conns", strconv.Itoa(len(actions)), "-slowloris", "2", "-duration", "4s", "-hold", "300ms", "-timeout", "30s",
 		"-max-p99", "30s", "-server-pid", strconv.Itoa(os.Getpid()), "-json"}
 	code := run(context.Background(), args, &out, &errOut)
 	t.Logf("report:\n%s", errOut.String())
