@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"rookery/internal/events"
 	"rookery/internal/ingest"
 	"rookery/internal/store"
 )
@@ -74,17 +73,12 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
 		return e.errorf("data directory %s does not exist", cfg.DataDir)
 	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := openStore(ctx, cfg, events.NewMemory(), logger)
+	st, closeStore, err := openAdminStore(ctx, e, cfg)
 	if err != nil {
 		return e.errorf("open data directory: %v", err)
 	}
-	defer func() {
-		if err := st.Close(); err != nil {
-			e.errorf("close data directory: %v", err)
-		}
-	}()
-	checker, ok := st.(store.Checker)
+	defer closeStore()
+	checker, ok := st.Store.(store.Checker)
 	if !ok {
 		return e.errorf("check: the storage backend cannot check itself")
 	}
@@ -95,7 +89,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 		return e.errorf("check: %v", err)
 	}
 	if opts.Repair {
-		if err := reindexFindings(ctx, st, &rep, logger); err != nil {
+		if err := reindexFindings(ctx, st, &rep, st.log); err != nil {
 			printFindings(e, rep, opts.Repair)
 			return e.errorf("check: %v", err)
 		}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 
-	"rookery/internal/events"
 	"rookery/internal/ingest"
 )
 
@@ -44,22 +42,17 @@ func runReindex(ctx context.Context, e *env, args []string) int {
 	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
 		return e.errorf("data directory %s does not exist", cfg.DataDir)
 	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := openStore(ctx, cfg, events.NewMemory(), logger)
+	st, closeStore, err := openAdminStore(ctx, e, cfg)
 	if err != nil {
 		return e.errorf("open data directory: %v", err)
 	}
-	defer func() {
-		if err := st.Close(); err != nil {
-			e.errorf("close data directory: %v", err)
-		}
-	}()
+	defer closeStore()
 	if user != "" {
 		if _, err := st.Account(ctx, user); err != nil {
 			return e.errorf("reindex %s: %v", user, err)
 		}
 	}
-	n, err := ingest.Reindex(ctx, st, user, logger)
+	n, err := ingest.Reindex(ctx, st, user, st.log)
 	if err != nil {
 		return e.errorf("reindex: %v", err)
 	}

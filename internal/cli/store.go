@@ -33,3 +33,24 @@ func mailboxLimits(cfg config.Config) store.MailboxLimits {
 		MaxMailboxes: cfg.Limits.MaxMailboxes,
 	}
 }
+
+// adminStore is a store opened by an administration command (user,
+// check, reindex), with the logger that prints its warnings to stderr.
+type adminStore struct {
+	store.Store
+	log *slog.Logger
+}
+
+// openAdminStore opens cfg's data directory for an administration
+// command; close closes it, reporting a failure on stderr.
+func openAdminStore(ctx context.Context, e *env, cfg config.Config) (st adminStore, close func(), err error) {
+	st.log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if st.Store, err = openStore(ctx, cfg, events.NewMemory(), st.log); err != nil {
+		return adminStore{}, nil, err
+	}
+	return st, func() {
+		if err := st.Close(); err != nil {
+			e.errorf("close data directory: %v", err)
+		}
+	}, nil
+}

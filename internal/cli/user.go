@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	"rookery/internal/auth"
 	"rookery/internal/config"
-	"rookery/internal/events"
 	"rookery/internal/store"
 )
 
@@ -142,16 +140,11 @@ func runUser(ctx context.Context, e *env, args []string) int {
 		}
 	}
 
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := openStore(ctx, cfg, events.NewMemory(), logger)
+	st, closeStore, err := openAdminStore(ctx, e, cfg)
 	if err != nil {
 		return e.errorf("open data directory: %v", err)
 	}
-	defer func() {
-		if err := st.Close(); err != nil {
-			e.errorf("close data directory: %v", err)
-		}
-	}()
+	defer closeStore()
 
 	switch sub {
 	case "add":
