@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -66,12 +64,9 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	if opts.OrphanGrace <= 0 {
 		return e.usagef(checkUsage, "check: --grace must be positive")
 	}
-	cfg, err := f.loadConfig()
+	cfg, err := f.loadExistingConfig()
 	if err != nil {
 		return e.errorf("%v", err)
-	}
-	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
-		return e.errorf("data directory %s does not exist", cfg.DataDir)
 	}
 	st, closeStore, err := openAdminStore(ctx, e, cfg)
 	if err != nil {

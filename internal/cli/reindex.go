@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 
 	"rookery/internal/ingest"
 )
@@ -35,12 +33,9 @@ func runReindex(ctx context.Context, e *env, args []string) int {
 	if len(pos) == 1 {
 		user = pos[0]
 	}
-	cfg, err := f.loadConfig()
+	cfg, err := f.loadExistingConfig()
 	if err != nil {
 		return e.errorf("%v", err)
-	}
-	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
-		return e.errorf("data directory %s does not exist", cfg.DataDir)
 	}
 	st, closeStore, err := openAdminStore(ctx, e, cfg)
 	if err != nil {

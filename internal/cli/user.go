@@ -215,6 +215,19 @@ func (f userFlags) loadConfig() (config.Config, error) {
 	return cfg, nil
 }
 
+// loadExistingConfig is loadConfig for commands that only read or repair
+// a data directory: it must exist already (opening would create it).
+func (f userFlags) loadExistingConfig() (config.Config, error) {
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return cfg, err
+	}
+	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
+		return cfg, fmt.Errorf("data directory %s does not exist", cfg.DataDir)
+	}
+	return cfg, nil
+}
+
 // parseLimit parses a quota flag: "" (unchanged) → nil, "default" →
 // store.QuotaDefault, "none"/"unlimited"/"0" → 0, else a size or a count.
 func parseLimit(s string, size bool) (*int64, error) {
