@@ -194,35 +194,24 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 	return nil
 }
 
-// collectUnreferenced deletes blob rows without references, with their
-// inline contents, and schedules the files of the others for deletion
-// after the commit.
+// collectUnreferenced deletes blob rows without references (the trigger
+// blobs_delete takes their inline contents and documents with them) and
+// schedules the files of the others for deletion after the commit.
 func (t *wtx) collectUnreferenced() error {
-	inline := make(map[string]bool)
-	if err := t.deleteReturning(`DELETE FROM blob_contents WHERE id IN (SELECT id FROM blobs WHERE refcount <= 0) RETURNING id`,
-		func(id string) { inline[id] = true }); err != nil {
-		return err
-	}
-	return t.deleteReturning(`DELETE FROM blobs WHERE refcount <= 0 RETURNING id`, func(id string) {
-		if !inline[id] {
-			t.dropBlob(id)
-		}
-	})
-}
-
-// deleteReturning runs a DELETE … RETURNING id and calls fn with each id.
-func (t *wtx) deleteReturning(q string, fn func(id string)) error {
-	rows, err := t.query(q)
+	rows, err := t.query(`DELETE FROM blobs WHERE refcount <= 0 RETURNING id, content IS NULL`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id string
-		if err := rows.Scan(&id); err != nil {
+		var file bool
+		if err := rows.Scan(&id, &file); err != nil {
 			return err
 		}
-		fn(strings.Clone(id))
+		if file {
+			t.dropBlob(strings.Clone(id))
+		}
 	}
 	return rows.Err()
 }

@@ -43,7 +43,7 @@ func (s *Store) FetchAnatomy(ctx context.Context, mbox store.MailboxID, uids ima
 func (s *Store) FetchContent(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
 	err := s.scanMessages(ctx, mbox, uids,
 		`SELECT `+msgColsAnatomy+`, c.content FROM messages m LEFT JOIN blobs b ON b.id = m.blob
-			LEFT JOIN blob_contents c ON c.id = m.blob
+			LEFT JOIN contents c ON c.id = b.content
 			WHERE m.mailbox = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
 		func(r []driver.Value) error {
 			m := messageFromRow(r)

@@ -219,7 +219,7 @@ func testUnreferencedBlobDeleted(t *testing.T, content []byte) {
 		t.Fatalf("blob still there: %v", err)
 	}
 	var rows int
-	if err := s.rdb.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM blobs) + (SELECT count(*) FROM blob_contents)`).Scan(&rows); err != nil || rows != 0 {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM blobs) + (SELECT count(*) FROM contents) + (SELECT count(*) FROM search_docs)`).Scan(&rows); err != nil || rows != 0 {
 		t.Fatalf("%d blob rows left (%v)", rows, err)
 	}
 }

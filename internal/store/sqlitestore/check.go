@@ -224,8 +224,8 @@ func (c *checker) contents(ctx context.Context) error {
 	var sizes []sizeDiff
 	err := c.s.readRaw(ctx, func(tx rawTx) error {
 		if err := tx.each(`SELECT b.id, b.size, b.refcount, (SELECT count(*) FROM messages m WHERE m.blob = b.id),
-			c.id IS NOT NULL, coalesce(length(c.content), -1)
-			FROM blobs b LEFT JOIN blob_contents c ON c.id = b.id`, nil, func(r []driver.Value) error {
+			b.content IS NOT NULL, coalesce(length(c.content), -1)
+			FROM blobs b LEFT JOIN contents c ON c.id = b.content`, nil, func(r []driver.Value) error {
 			rows = append(rows, &blobRow{id: vString(r[0]), size: vInt(r[1]), refcount: vInt(r[2]), refs: vInt(r[3]),
 				inline: vInt(r[4]) != 0, inlineLen: vInt(r[5])})
 			return nil
@@ -279,9 +279,7 @@ func (c *checker) contents(ctx context.Context) error {
 		// its file, if any, is then an unreferenced file, removed by
 		// files below once older than the grace period (a Put of the
 		// same content may be about to reference it again).
-		if _, err := t.exec(`DELETE FROM blob_contents WHERE id IN (SELECT id FROM blobs WHERE refcount <= 0)`); err != nil {
-			return err
-		}
+		// (The trigger blobs_delete takes the inline content along.)
 		_, err := t.exec(`DELETE FROM blobs WHERE refcount <= 0`)
 		return err
 	}); err != nil {
@@ -324,7 +322,7 @@ func (c *checker) checkFile(ctx context.Context, b *blobRow) error {
 	}
 	var inline, exists bool
 	if err := c.s.readQueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM blobs WHERE id = ?1),
-		EXISTS (SELECT 1 FROM blob_contents WHERE id = ?1)`, b.id).Scan(&exists, &inline); err != nil {
+		EXISTS (SELECT 1 FROM blobs WHERE id = ?1 AND content IS NOT NULL)`, b.id).Scan(&exists, &inline); err != nil {
 		return err
 	}
 	if !exists || inline {
@@ -397,7 +395,7 @@ func (c *checker) affected(ctx context.Context, id string) string {
 func (c *checker) files(ctx context.Context) error {
 	referenced := map[string]bool{}
 	err := c.s.readRaw(ctx, func(tx rawTx) error {
-		return tx.each(`SELECT b.id FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM blob_contents c WHERE c.id = b.id)`, nil,
+		return tx.each(`SELECT id FROM blobs WHERE content IS NULL`, nil,
 			func(r []driver.Value) error {
 				referenced[vString(r[0])] = true
 				return nil
@@ -447,8 +445,7 @@ func (c *checker) files(ctx context.Context) error {
 		removed := false
 		err := c.s.w.do(ctx, func(t *wtx) error {
 			var ref bool
-			if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM blobs b WHERE b.id = ?1
-				AND NOT EXISTS (SELECT 1 FROM blob_contents c WHERE c.id = ?1))`, o.id).Scan(&ref); err != nil {
+			if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM blobs WHERE id = ? AND content IS NULL)`, o.id).Scan(&ref); err != nil {
 				return err
 			}
 			fi, err := c.s.blobs.Info(o.id)
@@ -477,8 +474,7 @@ func (c *checker) files(ctx context.Context) error {
 // fileReferenced reads whether a content row references the file id.
 func (c *checker) fileReferenced(ctx context.Context, id string) (bool, error) {
 	var ref bool
-	err := c.s.readQueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM blobs b WHERE b.id = ?1
-		AND NOT EXISTS (SELECT 1 FROM blob_contents c WHERE c.id = ?1))`, id).Scan(&ref)
+	err := c.s.readQueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM blobs WHERE id = ? AND content IS NULL)`, id).Scan(&ref)
 	return ref, err
 }
 
@@ -649,6 +645,57 @@ func (c *checker) uids(ctx context.Context) error {
 	return nil
 }
 
+// contentRows checks the pointers of migration 0016: each blob row's
+// document is a search document of that content, and every document and
+// inline content belongs to a blob row. It runs before the rest of index,
+// so that a content whose pointer the repair clears is then listed for
+// reindexing.
+func (c *checker) contentRows(ctx context.Context) error {
+	var badDocRefs, orphanDocs, orphanContents int64
+	err := c.s.readRaw(ctx, func(tx rawTx) error {
+		for _, q := range []struct {
+			sql string
+			n   *int64
+		}{
+			{`SELECT count(*) FROM blobs b WHERE b.doc IS NOT NULL
+				AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.id = b.doc AND d.blob = b.id)`, &badDocRefs},
+			{`SELECT count(*) FROM search_docs WHERE id NOT IN (SELECT doc FROM blobs WHERE doc IS NOT NULL)`, &orphanDocs},
+			{`SELECT count(*) FROM contents WHERE id NOT IN (SELECT content FROM blobs WHERE content IS NOT NULL)`, &orphanContents},
+		} {
+			if err := tx.each(q.sql, nil, func(r []driver.Value) error { *q.n = vInt(r[0]); return nil }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if badDocRefs+orphanDocs+orphanContents > 0 {
+		i := c.add(store.Finding{Kind: "content-rows", Problem: true, Repairable: true, Subject: "contents",
+			Detail: fmt.Sprintf("%d contents point at a document that is not theirs, %d documents and %d inline contents belong to no content",
+				badDocRefs, orphanDocs, orphanContents)})
+		if err := c.repair(ctx, []int{i}, func(t *wtx) error {
+			for _, q := range []string{
+				`UPDATE blobs SET doc = NULL WHERE doc IS NOT NULL
+					AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.id = blobs.doc AND d.blob = blobs.id)`,
+				`DELETE FROM search_text WHERE rowid IN (SELECT id FROM search_docs
+					WHERE id NOT IN (SELECT doc FROM blobs WHERE doc IS NOT NULL))`,
+				`DELETE FROM search_docs WHERE id NOT IN (SELECT doc FROM blobs WHERE doc IS NOT NULL)`,
+				`DELETE FROM contents WHERE id NOT IN (SELECT content FROM blobs WHERE content IS NOT NULL)`,
+			} {
+				if _, err := t.exec(q); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // index checks that every content's search document is in exactly one of
 // the FTS5 index and the indexer's queue (migration 0011), that the index
 // holds nothing else (a later document reusing the id could not be
@@ -663,6 +710,9 @@ func (c *checker) uids(ctx context.Context) error {
 func (c *checker) index(ctx context.Context) error {
 	var lost, none []store.BlobID
 	var both, orphanText, orphanPending []int64
+	if err := c.contentRows(ctx); err != nil {
+		return err
+	}
 	var staleDocs int64
 	err := c.s.readRaw(ctx, func(tx rawTx) error {
 		for _, q := range []struct {
@@ -672,7 +722,7 @@ func (c *checker) index(ctx context.Context) error {
 			{`SELECT d.blob FROM search_docs d WHERE NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.doc = d.id)
 				AND NOT EXISTS (SELECT 1 FROM search_text_docsize z WHERE z.id = d.id)`,
 				func(r []driver.Value) { lost = append(lost, store.BlobID(vString(r[0]))) }},
-			{`SELECT b.id FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.blob = b.id)`,
+			{`SELECT id FROM blobs WHERE doc IS NULL`,
 				func(r []driver.Value) { none = append(none, store.BlobID(vString(r[0]))) }},
 			{`SELECT p.doc FROM search_pending p WHERE EXISTS (SELECT 1 FROM search_text_docsize z WHERE z.id = p.doc)`,
 				func(r []driver.Value) { both = append(both, vInt(r[0])) }},
@@ -680,7 +730,7 @@ func (c *checker) index(ctx context.Context) error {
 				func(r []driver.Value) { orphanText = append(orphanText, vInt(r[0])) }},
 			{`SELECT p.doc FROM search_pending p WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.id = p.doc)`,
 				func(r []driver.Value) { orphanPending = append(orphanPending, vInt(r[0])) }},
-			{`SELECT count(*) FROM messages m JOIN search_docs d ON d.blob = m.blob WHERE m.doc IS NOT d.id`,
+			{`SELECT count(*) FROM messages m JOIN blobs b ON b.id = m.blob WHERE m.doc IS NOT b.doc`,
 				func(r []driver.Value) { staleDocs = vInt(r[0]) }},
 		} {
 			if err := tx.each(q.sql, nil, func(r []driver.Value) error { q.fn(r); return nil }); err != nil {
@@ -737,8 +787,8 @@ func (c *checker) index(ctx context.Context) error {
 		i := c.add(store.Finding{Kind: "message-doc", Problem: true, Repairable: true, Subject: "search index",
 			Detail: fmt.Sprintf("%d messages do not point at their content's document (SORT and THREAD parse them instead)", staleDocs)})
 		if err := c.repair(ctx, []int{i}, func(t *wtx) error {
-			_, err := t.exec(`UPDATE messages SET doc = (SELECT d.id FROM search_docs d WHERE d.blob = messages.blob)
-				WHERE EXISTS (SELECT 1 FROM search_docs d WHERE d.blob = messages.blob AND messages.doc IS NOT d.id)`)
+			_, err := t.exec(`UPDATE messages SET doc = (SELECT b.doc FROM blobs b WHERE b.id = messages.blob)
+				WHERE messages.doc IS NOT (SELECT b.doc FROM blobs b WHERE b.id = messages.blob)`)
 			return err
 		}); err != nil {
 			return err

@@ -303,7 +303,9 @@ func TestCheckCorruptions(t *testing.T) {
 			name: "content never indexed",
 			corrupt: func(t *testing.T, e *checkEnv) {
 				e.exec(t, `DELETE FROM search_text WHERE rowid = (SELECT doc FROM messages WHERE uid = 3)`,
-					`DELETE FROM search_docs WHERE id = (SELECT doc FROM messages WHERE uid = 3)`)
+					`DELETE FROM search_docs WHERE id = (SELECT doc FROM messages WHERE uid = 3)`,
+					`UPDATE blobs SET doc = NULL WHERE id = (SELECT blob FROM messages WHERE uid = 3)`,
+					`UPDATE messages SET doc = NULL WHERE uid = 3`)
 			},
 			kind: "unindexed", problem: false, fixed: true,
 		},

@@ -17,7 +17,7 @@
 // consistent state.
 //
 // A small content travels from WriteBlob to Append in BlobRef.Content and
-// is inserted (blob_contents) by the transaction that references it, so
+// is inserted (the contents table) by the transaction that references it, so
 // it costs no fsync of its own. A larger one is written and fsynced to a
 // file by WriteBlob, before the metadata transaction and outside the
 // writer, so concurrent appends fsync in parallel. Blob reference counts

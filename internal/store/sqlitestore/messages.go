@@ -185,7 +185,7 @@ func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.N
 			}
 			_, off := prep[i].idate.Zone()
 			if _, err := t.exec(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob, doc)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?10, (SELECT id FROM search_docs WHERE blob = ?10))`,
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?10, (SELECT doc FROM blobs WHERE id = ?10))`,
 				mbox, uid, modseq, int(nm.Flags.Sys), prep[i].kw, prep[i].idate.Unix(), off, now, size, string(nm.Blob.ID)); err != nil {
 				return err
 			}
@@ -230,10 +230,11 @@ func (t *wtx) refBlob(ref store.BlobRef) (int64, error) {
 	}
 	if ref.Content != nil {
 		size = int64(len(ref.Content))
-		if _, err := t.exec(`INSERT INTO blobs(id, size, refcount, anatomy) VALUES (?, ?, 1, ?)`, string(ref.ID), size, nullBytes(ref.Anatomy)); err != nil {
+		var content int64
+		if err := t.queryRow(`INSERT INTO contents(content) VALUES (?) RETURNING id`, ref.Content).Scan(&content); err != nil {
 			return 0, err
 		}
-		if _, err := t.exec(`INSERT INTO blob_contents(id, content) VALUES (?, ?)`, string(ref.ID), ref.Content); err != nil {
+		if _, err := t.exec(`INSERT INTO blobs(id, size, refcount, anatomy, content) VALUES (?, ?, 1, ?, ?)`, string(ref.ID), size, nullBytes(ref.Anatomy), content); err != nil {
 			return 0, err
 		}
 		return size, t.indexBlob(ref.ID, ref.Text)
@@ -543,7 +544,7 @@ func (t *wtx) copyMessages(src, dst store.MailboxID, rs uidRanges, addRefs bool)
 	for _, msg := range msgs {
 		_, off := msg.InternalDate.Zone()
 		if _, err := t.exec(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob, doc)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?10, (SELECT id FROM search_docs WHERE blob = ?10))`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?10, (SELECT doc FROM blobs WHERE id = ?10))`,
 			dst, uid, modseq, int(msg.Flags.Sys), encodeKeywords(msg.Flags.Keywords), msg.InternalDate.Unix(), off, now, msg.Size, string(msg.Blob)); err != nil {
 			return res, sm, nil, err
 		}

@@ -36,13 +36,22 @@ func (t *wtx) indexBlob(id store.BlobID, text *store.IndexText) error {
 	if !sf.Sent.IsZero() {
 		sent = sf.Sent.Unix()
 	}
+	// The blob row (just inserted or updated by the caller) says whether
+	// the content has a document already.
+	var have sql.NullInt64
+	if err := t.queryRow(`SELECT doc FROM blobs WHERE id = ?`, string(id)).Scan(&have); err != nil {
+		return err
+	}
+	if have.Valid {
+		return nil // already indexed
+	}
 	err := t.queryRow(`INSERT INTO search_docs(blob, date, subject, msgid, inreplyto, refs, sent, textver) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(blob) DO NOTHING RETURNING id`,
+		RETURNING id`,
 		string(id), sf.Date, sf.Subject, sf.MessageID, sf.InReplyTo, sf.References, sent, text.Version).Scan(&doc)
 	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil // already indexed
-		}
+		return err
+	}
+	if _, err := t.exec(`UPDATE blobs SET doc = ? WHERE id = ?`, doc, string(id)); err != nil {
 		return err
 	}
 	t.w.s.lowerTextVer(text.Version)
@@ -345,8 +354,8 @@ func (s *Store) textMatches(tx rawTx, mbox store.MailboxID, q string, old int, s
 		return err
 	}
 	if s.unindexed.Load() {
-		return tx.each(`SELECT uid FROM messages m WHERE mailbox = ?
-			AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.blob = m.blob)`, []any{int64(mbox)}, add)
+		return tx.each(`SELECT m.uid FROM messages m JOIN blobs b ON b.id = m.blob WHERE m.mailbox = ?
+			AND b.doc IS NULL`, []any{int64(mbox)}, add)
 	}
 	return nil
 }
@@ -495,11 +504,21 @@ func (s *Store) BlobsToIndex(ctx context.Context, account string) ([]store.BlobI
 func (s *Store) SetBlobIndex(ctx context.Context, blobs []store.BlobIndex) error {
 	err := s.w.do(ctx, func(t *wtx) error {
 		for _, b := range blobs {
-			if _, err := t.exec(`DELETE FROM search_text WHERE rowid IN (SELECT id FROM search_docs WHERE blob = ?)`, string(b.ID)); err != nil {
+			var doc sql.NullInt64
+			err := t.queryRow(`SELECT doc FROM blobs WHERE id = ?`, string(b.ID)).Scan(&doc)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
-			if _, err := t.exec(`DELETE FROM search_docs WHERE blob = ?`, string(b.ID)); err != nil {
-				return err
+			if doc.Valid {
+				if _, err := t.exec(`UPDATE blobs SET doc = NULL WHERE id = ?`, string(b.ID)); err != nil {
+					return err
+				}
+				if _, err := t.exec(`DELETE FROM search_text WHERE rowid = ?`, doc.Int64); err != nil {
+					return err
+				}
+				if _, err := t.exec(`DELETE FROM search_docs WHERE id = ?`, doc.Int64); err != nil {
+					return err
+				}
 			}
 			var exists bool
 			if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM blobs WHERE id = ?)`, string(b.ID)).Scan(&exists); err != nil {
@@ -611,8 +630,7 @@ func (s *Store) lowerTextVer(v int) {
 func (s *Store) checkIndex(ctx context.Context) error {
 	var unindexed bool
 	var v int64
-	if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM blobs b
-		WHERE NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.blob = b.id)),
+	if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM blobs WHERE doc IS NULL),
 		(SELECT coalesce(min(textver), ?) FROM search_docs)`, int64(noTextVer)).Scan(&unindexed, &v); err != nil {
 		return err
 	}
