@@ -3,6 +3,9 @@ package sqlitestore
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -128,5 +131,49 @@ func TestMigrationBlobRowKeys(t *testing.T) {
 	var rows int
 	if err := s.rdb.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM blobs) + (SELECT count(*) FROM contents) + (SELECT count(*) FROM search_docs)`).Scan(&rows); err != nil || rows != 0 {
 		t.Fatalf("%d rows left after expunging everything (%v)", rows, err)
+	}
+}
+
+// TestCompactAfterMigration: a database that migrations left mostly free
+// is rewritten to its used size; one with little free space is left as is.
+func TestCompactAfterMigration(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", dsn(filepath.Join(t.TempDir(), "rookery.db"), connWrite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	defer db.Close()
+	pages := func() int64 {
+		var n int64
+		if err := db.QueryRowContext(ctx, `SELECT page_count FROM pragma_page_count`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, q := range []string{`CREATE TABLE keep (b BLOB)`, `CREATE TABLE drop_me (b BLOB)`,
+		`INSERT INTO keep VALUES (randomblob(100000))`,
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) INSERT INTO drop_me SELECT randomblob(100000) FROM n`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log := slog.New(slog.DiscardHandler)
+	before := pages()
+	if err := compactAfterMigration(ctx, db, log); err != nil || pages() != before {
+		t.Fatalf("compacted a full database: %d pages -> %d (%v)", before, pages(), err)
+	}
+	if _, err := db.ExecContext(ctx, `DROP TABLE drop_me`); err != nil {
+		t.Fatal(err)
+	}
+	if err := compactAfterMigration(ctx, db, log); err != nil {
+		t.Fatal(err)
+	}
+	if after := pages(); after*10 > before {
+		t.Fatalf("%d pages before, %d after compacting", before, after)
+	}
+	var ts int
+	if err := db.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&ts); err != nil || ts != 2 {
+		t.Fatalf("temp_store = %d after compacting (%v), want 2 (MEMORY)", ts, err)
 	}
 }

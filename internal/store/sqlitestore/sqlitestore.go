@@ -325,14 +325,47 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 		migs = append(migs, migration{version: v, name: e.Name(), run: sqlMigration(e.Name())})
 	}
 	sort.Slice(migs, func(i, j int) bool { return migs[i].version < migs[j].version })
+	applied := false
 	for i, m := range migs {
 		if i > 0 && migs[i-1].version == m.version {
 			return fmt.Errorf("sqlitestore: migrations %s and %s have one version", migs[i-1].name, m.name)
 		}
-		if err := applyMigration(ctx, db, m, log); err != nil {
+		ran, err := applyMigration(ctx, db, m, log)
+		if err != nil {
 			return err
 		}
+		applied = applied || ran
 	}
+	if applied {
+		return compactAfterMigration(ctx, db, log)
+	}
+	return nil
+}
+
+// compactAfterMigration rewrites the database file when migrations left
+// more than a quarter of it free (0016 copies every inline content into a
+// new table and drops the old one): the file would otherwise keep that
+// size until new mail reuses the pages. It runs once, at the Open that
+// applied the migrations, before any other connection exists.
+func compactAfterMigration(ctx context.Context, db *sql.DB, log *slog.Logger) error {
+	var free, pages int64
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT freelist_count FROM pragma_freelist_count), (SELECT page_count FROM pragma_page_count)`).Scan(&free, &pages); err != nil {
+		return fmt.Errorf("sqlitestore: free pages: %w", err)
+	}
+	if pages == 0 || free*4 < pages {
+		return nil
+	}
+	log.Info("compacting the database after schema migrations", "free_pages", free, "pages", pages)
+	start := time.Now()
+	// VACUUM builds the new file in a temporary database: on disk, not
+	// in the memory the writer's temp_store would give it (db has the
+	// writer's one connection).
+	for _, q := range []string{`PRAGMA temp_store = FILE`, `VACUUM`, `PRAGMA temp_store = MEMORY`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("sqlitestore: compact after migrations: %s: %w", q, err)
+		}
+	}
+	log.Info("compacted the database", "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -348,30 +381,32 @@ func sqlMigration(name string) func(context.Context, *sql.Tx, *slog.Logger) erro
 	}
 }
 
-func applyMigration(ctx context.Context, db *sql.DB, m migration, log *slog.Logger) error {
+// applyMigration runs m unless it was applied before, and reports
+// whether it ran.
+func applyMigration(ctx context.Context, db *sql.DB, m migration, log *slog.Logger) (bool, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
+		return false, fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_version WHERE version = ?`, m.version).Scan(&n); err != nil {
-		return fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
+		return false, fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
 	}
 	if n > 0 {
-		return nil
+		return false, nil
 	}
 	if err := m.run(ctx, tx, log); err != nil {
-		return fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
+		return false, fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version(version, applied) VALUES (?, ?)`, m.version, time.Now().Unix()); err != nil {
-		return fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
+		return false, fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlitestore: migration %s: commit: %w", m.name, err)
+		return false, fmt.Errorf("sqlitestore: migration %s: commit: %w", m.name, err)
 	}
 	log.Info("applied schema migration", "version", m.version, "name", m.name)
-	return nil
+	return true, nil
 }
 
 // inlineMax is the largest content kept in the database (contents,
