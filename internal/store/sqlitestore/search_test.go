@@ -433,3 +433,31 @@ func TestIndexSegmentsMerged(t *testing.T) {
 		t.Errorf("BODY word123: %v, %v", got, err)
 	}
 }
+
+// TestIndexStepsKeepJobsDurable: index steps commit without fsync, and
+// every job after one commits with synchronous=FULL again.
+func TestIndexStepsKeepJobsDurable(t *testing.T) {
+	ctx := context.Background()
+	s, inbox := openAlice(t, t.TempDir(), Options{})
+	for i := range 3 {
+		ref, err := ingest.Write(ctx, s, strings.NewReader(fmt.Sprintf("Subject: s%d\r\n\r\nbody text\r\n", i)), -1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.WaitIndexed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var mode int
+		if err := s.w.do(ctx, func(tx *wtx) error {
+			return tx.queryRow(`PRAGMA synchronous`).Scan(&mode)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if mode != 2 {
+			t.Fatalf("a job after an index step runs with synchronous=%d, want 2 (FULL)", mode)
+		}
+	}
+}

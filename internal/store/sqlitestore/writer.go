@@ -38,6 +38,9 @@ type writer struct {
 	lastIndex time.Time // end of the last index step
 	// indexPaused stops the indexer (tests of pending texts).
 	indexPaused atomic.Bool
+	// lazySync is set while the connection may commit without fsync
+	// (an index step; only the writer goroutine reads or writes it).
+	lazySync bool
 }
 
 // Index steps: each moves up to indexN pending texts into the FTS5 table
@@ -48,7 +51,7 @@ type writer struct {
 // once no commit came for indexIdle.
 const (
 	indexIdle       = 3 * time.Millisecond
-	indexStepTarget = 15 * time.Millisecond
+	indexStepTarget = 8 * time.Millisecond
 	indexMaxWait    = 200 * time.Millisecond
 	indexMinN       = 8
 	indexMaxN       = 1024
@@ -210,6 +213,22 @@ func (w *writer) run() {
 func (w *writer) indexStep() {
 	start := time.Now()
 	defer func() { w.lastIndex = time.Now() }()
+	// A step's commit is not fsynced: losing it (power loss) only leaves
+	// its texts pending, which searches treat as candidates, and the next
+	// durable commit's fsync covers its WAL frames anyway. Without the
+	// fsync the writer is back for the commands queued behind it sooner.
+	// runBatch restores synchronous commits before any job's
+	// transaction (w.lazySync).
+	w.lazySync = true
+	if err := w.exec("PRAGMA synchronous = OFF"); err != nil {
+		w.s.log.Error("indexing search texts", "err", err)
+		return
+	}
+	defer func() {
+		if err := w.exec("PRAGMA synchronous = FULL"); err == nil {
+			w.lazySync = false
+		}
+	}()
 	err := func() error {
 		if err := w.exec("BEGIN IMMEDIATE"); err != nil {
 			return err
@@ -336,6 +355,15 @@ func (w *writer) runBatch(batch []*job) {
 			j.result <- fmt.Errorf("sqlitestore: %w", err)
 			batch[i] = nil
 		}
+	}
+	if w.lazySync {
+		// An index step could not restore synchronous commits: a job's
+		// commit must be durable, so none runs until it is.
+		if err := w.exec("PRAGMA synchronous = FULL"); err != nil {
+			fail(fmt.Errorf("restore synchronous commits: %w", err))
+			return
+		}
+		w.lazySync = false
 	}
 	if err := w.exec("BEGIN IMMEDIATE"); err != nil {
 		fail(fmt.Errorf("begin: %w", err))
