@@ -51,3 +51,64 @@ func TestCheckpointerCopiesWAL(t *testing.T) {
 		}
 	}
 }
+
+// TestWALStartsAgainUnderLoad: with APPENDs arriving without a pause, the
+// WAL still starts again from its beginning once longer than
+// walRestartFrames and is truncated to walSizeLimit, instead of growing
+// for as long as the load lasts (300 MB in 30 s before the writer took
+// part in restarting it).
+func TestWALStartsAgainUnderLoad(t *testing.T) {
+	frames, limit := walRestartFrames, walSizeLimit
+	walRestartFrames, walSizeLimit = 128, 1<<20
+	t.Cleanup(func() { walRestartFrames, walSizeLimit = frames, limit })
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, inbox := openAlice(t, dir, Options{})
+	wal := filepath.Join(dir, "rookery.db-wal")
+	body := strings.Repeat("a line of a message body that fills pages\r\n", 400)
+	var peak int64
+	done := make(chan error, 4)
+	stop := time.Now().Add(3 * time.Second)
+	for g := range 4 {
+		go func() {
+			for i := 0; time.Now().Before(stop); i++ {
+				msg := fmt.Sprintf("Subject: %d-%d\r\n\r\n%s", g, i, body)
+				ref, err := ingest.Write(ctx, s, strings.NewReader(msg), -1, nil)
+				if err == nil {
+					_, err = s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref}})
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for n := 0; n < 4; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		case <-time.After(20 * time.Millisecond):
+			if fi, err := os.Stat(wal); err == nil {
+				peak = max(peak, fi.Size())
+			}
+		}
+	}
+	var msgs int64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM messages`).Scan(&msgs); err != nil {
+		t.Fatal(err)
+	}
+	if total := msgs * int64(len(body)); total < 8*walSizeLimit {
+		t.Skipf("only %d messages (%d KiB) stored in 3 s: too few to tell", msgs, total>>10)
+	}
+	// Between two looks of the checkpointer (checkpointEvery) the
+	// writer adds a few MB here; without the restarts the WAL held
+	// nearly everything written (38 MB of 600 messages, against 6 MB).
+	if peak > 12*walSizeLimit {
+		t.Fatalf("WAL reached %d KiB under load (%d messages of %d KiB); limit %d KiB", peak>>10, msgs, len(body)>>10, walSizeLimit>>10)
+	}
+}

@@ -92,6 +92,9 @@ type Store struct {
 	merging atomic.Bool
 	// commits counts the writer's commits, for the checkpointer.
 	commits atomic.Uint64
+	// walRestart asks the writer to let the WAL start again
+	// (checkpoint.go, walRestartFrames).
+	walRestart atomic.Bool
 	ckpt    *checkpointer
 	// minTextVer is the oldest store.IndexText.Version of the stored
 	// search documents (noTextVer if none): a text key whose MinVersion
@@ -135,6 +138,7 @@ func dsn(path string, kind int) string {
 		// journal SQLite spills to a temporary file past 64 KiB: in
 		// memory, APPEND wrote 30% fewer bytes (BENCHMARKS.md).
 		q.Add("_pragma", "temp_store(MEMORY)")
+		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
 		// 16 MiB: the index pages that a growing mailbox's inserts land
 		// on at random stay cached instead of being read again.
 		q.Add("_pragma", "cache_size(-16384)")
@@ -223,7 +227,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	cdb.SetMaxOpenConns(1)
-	s.ckpt = startCheckpointer(cdb, &s.commits, log.Warn)
+	s.ckpt = startCheckpointer(cdb, &s.commits, &s.walRestart, log.Warn)
 	s.w = newWriter(s, conn)
 	return s, nil
 }

@@ -200,10 +200,25 @@ func (w *writer) run() {
 				break fill
 			}
 		}
+		if w.s.walRestart.Load() {
+			w.restartWAL()
+		}
 		w.runBatch(batch)
 		if w.s.pendingTexts.Load() > 0 && time.Since(w.lastIndex) > indexMaxWait && !w.indexPaused.Load() {
 			w.indexStep() // busy: keep the index within indexMaxWait
 		}
+	}
+}
+
+// restartWAL copies back, on the writer's own connection and between
+// transactions, what the checkpointer has not copied yet (at most
+// checkpointEvery of commits), so that the next transaction starts the
+// WAL again from its beginning (unless a reader still uses its frames:
+// then the checkpointer asks again).
+func (w *writer) restartWAL() {
+	w.s.walRestart.Store(false)
+	if err := w.exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+		w.s.log.Warn("checkpointing the write-ahead log", "err", err)
 	}
 }
 
