@@ -95,7 +95,7 @@ type Store struct {
 	// walRestart asks the writer to let the WAL start again
 	// (checkpoint.go, walRestartFrames).
 	walRestart atomic.Bool
-	ckpt    *checkpointer
+	ckpt       *checkpointer
 	// minTextVer is the oldest store.IndexText.Version of the stored
 	// search documents (noTextVer if none): a text key whose MinVersion
 	// is above it also has the messages of the older documents as
