@@ -157,6 +157,7 @@ func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.N
 		idate time.Time
 	}
 	prep := make([]prepared, len(msgs))
+	var all []string // the keywords of every message
 	for i, m := range msgs {
 		kws, err := normKeywords(m.Flags.Keywords)
 		if err != nil {
@@ -167,11 +168,17 @@ func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.N
 			d = time.Now()
 		}
 		prep[i] = prepared{encodeKeywords(kws), d}
+		if len(kws) > 0 {
+			all = unionKeywords(all, kws)
+		}
 	}
 	var res store.AppendResult
 	err := s.w.do(ctx, func(t *wtx) error {
 		m, err := t.selectable(mbox)
 		if err != nil {
+			return err
+		}
+		if err := t.addKeywords(mbox, all, true); err != nil {
 			return err
 		}
 		modseq := m.HighestModSeq + 1
@@ -269,33 +276,23 @@ func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snaps
 			return err
 		}
 		snap.UIDs = make([]store.UID, 0, n)
-		seenKw := map[string]bool{}
-		err = tx.each(`SELECT uid, flags, keywords FROM messages WHERE mailbox = ? ORDER BY uid`, []any{int64(mbox)}, func(r []driver.Value) error {
+		err = tx.each(`SELECT uid, flags FROM messages WHERE mailbox = ? ORDER BY uid`, []any{int64(mbox)}, func(r []driver.Value) error {
 			uid := uint32(vInt(r[0]))
 			snap.UIDs = append(snap.UIDs, uid)
 			if snap.FirstUnseen == 0 && store.SysFlags(vInt(r[1]))&store.FlagSeen == 0 {
 				snap.FirstUnseen = uid
-			}
-			if kw := vString(r[2]); kw != "" && !seenKw[kw] {
-				seenKw[kw] = true
 			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		var all []string
-		have := map[string]struct{}{}
-		for set := range seenKw {
-			for _, k := range decodeKeywords(set) {
-				if addKeyword(have, k) {
-					all = append(all, k)
-				}
-			}
-		}
-		sortKeywords(all)
-		snap.Keywords = all
-		return nil
+		// The keyword set (keywords.go), in keywordKey order, which is
+		// sortKeywords's.
+		return tx.each(`SELECT keyword FROM mailbox_keywords WHERE mailbox = ? ORDER BY key`, []any{int64(mbox)}, func(r []driver.Value) error {
+			snap.Keywords = append(snap.Keywords, vString(r[0]))
+			return nil
+		})
 	})
 	if err != nil {
 		return store.Snapshot{}, fmt.Errorf("snapshot of mailbox %d: %w", mbox, err)
@@ -406,13 +403,23 @@ func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapn
 				res.Unchanged = append(res.Unchanged, msg)
 				continue
 			}
-			if _, err := t.exec(`UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE mailbox = ? AND uid = ?`,
-				int(nf.Sys), encodeKeywords(nf.Keywords), modseq, mbox, msg.UID); err != nil {
-				return err
-			}
 			res.PrevModSeqs = append(res.PrevModSeqs, msg.ModSeq)
 			msg.Flags, msg.ModSeq = nf, modseq
 			res.Updated = append(res.Updated, msg)
+		}
+		if len(res.Updated) > 0 && op != store.FlagsRemove {
+			// Every changed message now carries all of flags.Keywords
+			// (and the unchanged ones had them): checked before any
+			// message is written.
+			if err := t.addKeywords(mbox, flags.Keywords, true); err != nil {
+				return err
+			}
+		}
+		for _, msg := range res.Updated {
+			if _, err := t.exec(`UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE mailbox = ? AND uid = ?`,
+				int(msg.Flags.Sys), encodeKeywords(msg.Flags.Keywords), modseq, mbox, msg.UID); err != nil {
+				return err
+			}
 		}
 		if len(res.Updated) > 0 {
 			if _, err := t.exec(`UPDATE mailboxes SET highestmodseq = ? WHERE id = ?`, modseq, mbox); err != nil {
@@ -535,6 +542,15 @@ func (t *wtx) copyMessages(src, dst store.MailboxID, rs uidRanges, addRefs bool)
 		if err != nil {
 			return res, sm, nil, err
 		}
+	}
+	kws := make([][]string, len(msgs))
+	for i, msg := range msgs {
+		kws[i] = msg.Flags.Keywords
+	}
+	// Refused as a whole beyond MaxKeywords: dropping keywords would
+	// lose what the user set.
+	if err := t.addKeywords(dst, unionKeywords(kws...), false); err != nil {
+		return res, sm, nil, err
 	}
 	modseq := dm.HighestModSeq + 1
 	uid := dm.UIDNext

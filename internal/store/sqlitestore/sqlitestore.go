@@ -297,6 +297,7 @@ type migration struct {
 // order among the SQL files.
 var goMigrations = []migration{
 	{14, "0014_account_names", canonicalAccountNames},
+	{16, "0016_mailbox_keywords", mailboxKeywordsMigration},
 }
 
 func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
