@@ -109,37 +109,42 @@ func messageKeywords(query querier, mbox *store.MailboxID) (map[int64]map[string
 // keywords, and enforces the limits on the keywords new to the set: at
 // most MaxKeywordBytes each when named (the client named them: STORE,
 // APPEND; COPY and MOVE bring keywords that exist already), and at most
-// MaxKeywords in the set. The caller's transaction is rolled back on
-// error, the rows added with it.
+// MaxKeywords in the set. The set is counted once, at the first new
+// keyword, so a refused STORE of thousands of new keywords stops after
+// the limit's worth. The caller's transaction is rolled back on error,
+// the rows added with it.
 func (t *wtx) addKeywords(mbox store.MailboxID, kws []string, named bool) error {
 	lim := t.w.s.limits
-	added := 0
+	added, n := 0, -1 // n: the set's size once counted
 	for _, k := range kws {
 		res, err := t.exec(`INSERT OR IGNORE INTO mailbox_keywords(mailbox, key, keyword) VALUES (?, ?, ?)`, mbox, keywordKey(k), k)
 		if err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
+		ins, err := res.RowsAffected()
 		if err != nil {
 			return err
 		}
-		if n == 0 {
+		if ins == 0 {
 			continue // in the set already
 		}
 		added++
 		if named && lim.MaxKeywordBytes > 0 && len(k) > lim.MaxKeywordBytes {
 			return fmt.Errorf("%w: %d bytes, at most %d", store.ErrKeywordTooLong, len(k), lim.MaxKeywordBytes)
 		}
-	}
-	if added == 0 || lim.MaxKeywords <= 0 {
-		return nil
-	}
-	var n int
-	if err := t.queryRow(`SELECT count(*) FROM mailbox_keywords WHERE mailbox = ?`, mbox).Scan(&n); err != nil {
-		return err
-	}
-	if n > lim.MaxKeywords {
-		return fmt.Errorf("%w: %d new would make %d, at most %d", store.ErrTooManyKeywords, added, n, lim.MaxKeywords)
+		if lim.MaxKeywords <= 0 {
+			continue
+		}
+		if n < 0 {
+			if err := t.queryRow(`SELECT count(*) FROM mailbox_keywords WHERE mailbox = ?`, mbox).Scan(&n); err != nil {
+				return err
+			}
+		} else {
+			n++
+		}
+		if n > lim.MaxKeywords {
+			return fmt.Errorf("%w: %d new would make more than %d", store.ErrTooManyKeywords, added, lim.MaxKeywords)
+		}
 	}
 	return nil
 }

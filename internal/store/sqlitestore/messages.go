@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"time"
 
 	"rookery/internal/events"
@@ -393,6 +394,16 @@ func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapn
 			return err
 		}
 		modseq := m.HighestModSeq + 1
+		if op != store.FlagsRemove && len(flags.Keywords) > 0 &&
+			slices.ContainsFunc(msgs, func(msg store.Message) bool { return unchangedSince == 0 || msg.ModSeq <= unchangedSince }) {
+			// Every message the STORE may change carries all of
+			// flags.Keywords afterwards (one it leaves unchanged had
+			// them): the keyword set is checked before any work per
+			// message.
+			if err := t.addKeywords(mbox, flags.Keywords, true); err != nil {
+				return err
+			}
+		}
 		for _, msg := range msgs {
 			if unchangedSince > 0 && msg.ModSeq > unchangedSince {
 				res.Modified = append(res.Modified, msg.UID)
@@ -403,23 +414,13 @@ func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapn
 				res.Unchanged = append(res.Unchanged, msg)
 				continue
 			}
+			if _, err := t.exec(`UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE mailbox = ? AND uid = ?`,
+				int(nf.Sys), encodeKeywords(nf.Keywords), modseq, mbox, msg.UID); err != nil {
+				return err
+			}
 			res.PrevModSeqs = append(res.PrevModSeqs, msg.ModSeq)
 			msg.Flags, msg.ModSeq = nf, modseq
 			res.Updated = append(res.Updated, msg)
-		}
-		if len(res.Updated) > 0 && op != store.FlagsRemove {
-			// Every changed message now carries all of flags.Keywords
-			// (and the unchanged ones had them): checked before any
-			// message is written.
-			if err := t.addKeywords(mbox, flags.Keywords, true); err != nil {
-				return err
-			}
-		}
-		for _, msg := range res.Updated {
-			if _, err := t.exec(`UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE mailbox = ? AND uid = ?`,
-				int(msg.Flags.Sys), encodeKeywords(msg.Flags.Keywords), modseq, mbox, msg.UID); err != nil {
-				return err
-			}
 		}
 		if len(res.Updated) > 0 {
 			if _, err := t.exec(`UPDATE mailboxes SET highestmodseq = ? WHERE id = ?`, modseq, mbox); err != nil {
