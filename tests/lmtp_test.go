@@ -66,6 +66,26 @@ func imapCount(t *testing.T, addr, user, pw, mailbox string) (int, string) {
 	return n, strings.Join(lines, "")
 }
 
+// failLogin logs in with a wrong password and expects the refusal.
+func failLogin(t *testing.T, addr, user, pw string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	r := bufio.NewReader(c)
+	if _, err := r.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "a LOGIN %s %s\r\n", user, pw)
+	l, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(l, "a NO [AUTHENTICATIONFAILED]") {
+		t.Fatalf("LOGIN with a wrong password: %q, %v", l, err)
+	}
+}
+
 func TestLMTPAndDeliverBinary(t *testing.T) {
 	t.Parallel()
 	addrs := freeAddrs(t, 2)
@@ -113,9 +133,37 @@ func TestLMTPAndDeliverBinary(t *testing.T) {
 		t.Fatalf("deliver to unknown user: %v, want exit 67", err)
 	}
 
+	// A failed login makes the next one from the address wait its turn
+	// (rookery_auth_throttled_total{outcome="delayed"}).
+	failLogin(t, s.imapAddr, "lmtpuser", "wrong")
 	n, hdr := imapCount(t, s.imapAddr, "lmtpuser", "pw one", "INBOX")
 	if n != 2 || !strings.Contains(hdr, "Subject: via deliver") || !strings.Contains(hdr, "Return-Path: <x@example.net>") {
 		t.Fatalf("INBOX has %d messages, last header:\n%s", n, hdr)
+	}
+
+	// Connections waiting to log in from one address, up to
+	// max_unauth_conns_per_ip (50 by default): the next is refused.
+	refused := 0
+	for i := 0; i < 60 && refused == 0; i++ {
+		c, err := net.DialTimeout("tcp", s.imapAddr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		greeting, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			t.Fatalf("connection %d: %v", i+1, err)
+		}
+		if strings.HasPrefix(greeting, "* BYE [UNAVAILABLE]") {
+			if i < 45 { // the closed connections above may still count
+				t.Fatalf("connection %d refused: %q", i+1, greeting)
+			}
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("60 connections waiting to log in from one address, none refused")
 	}
 
 	resp, err := http.Get("http://" + metricsAddr + "/metrics")
@@ -124,7 +172,9 @@ func TestLMTPAndDeliverBinary(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`rookery_deliveries_total{result="ok"} 1`, `rookery_imap_commands_total{command="LOGIN",result="OK"}`, "rookery_store_messages 2"} {
+	for _, want := range []string{`rookery_deliveries_total{result="ok"} 1`, `rookery_imap_commands_total{command="LOGIN",result="OK"}`, "rookery_store_messages 2",
+		`rookery_auth_throttled_total{outcome="delayed"} 1`,
+		`rookery_imap_connections_refused_total{reason="max_unauth_conns_per_ip"} 1`} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("metrics lack %q", want)
 		}

@@ -41,7 +41,26 @@ type ThrottleOptions struct {
 	// timer that stops when ctx is done).
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Observe, if not nil, is told the outcome of every attempt Begin
+	// did not admit at once: ThrottleDelayed, ThrottleRefused or
+	// ThrottleCancelled (metrics). It is called without the throttle's
+	// lock held and must be safe for concurrent use.
+	Observe func(outcome string)
 }
+
+// Outcomes of attempts that Begin did not admit at once
+// (ThrottleOptions.Observe).
+const (
+	// ThrottleDelayed: admitted after waiting for the delay of earlier
+	// failures or for other attempts of its keys.
+	ThrottleDelayed = "delayed"
+	// ThrottleRefused: refused with ErrThrottled, too many attempts
+	// waiting on one of its keys.
+	ThrottleRefused = "refused"
+	// ThrottleCancelled: its context ended while it waited (the client
+	// left, its login deadline passed, the server is stopping).
+	ThrottleCancelled = "cancelled"
+)
 
 // ErrThrottled is returned by Throttle.Begin when too many attempts
 // already wait for their turn on the same address, account or pair.
@@ -237,6 +256,7 @@ func (t *Throttle) Begin(ctx context.Context, user string, ip netip.Addr) (*Atte
 				t.dropIdleLocked(a.keys[j], a.states[j])
 			}
 			t.mu.Unlock()
+			t.observe(ThrottleRefused)
 			if err := t.o.Sleep(ctx, d); err != nil {
 				return nil, err
 			}
@@ -246,7 +266,7 @@ func (t *Throttle) Begin(ctx context.Context, user string, ip netip.Addr) (*Atte
 	for _, s := range a.states {
 		s.waiting++
 	}
-	for {
+	for waited := false; ; waited = true {
 		now = t.o.Now()
 		var busy chan struct{}
 		var until time.Time
@@ -266,6 +286,9 @@ func (t *Throttle) Begin(ctx context.Context, user string, ip netip.Addr) (*Atte
 				s.free = make(chan struct{})
 			}
 			t.mu.Unlock()
+			if waited {
+				t.observe(ThrottleDelayed)
+			}
 			return a, nil
 		}
 		t.mu.Unlock()
@@ -286,8 +309,16 @@ func (t *Throttle) Begin(ctx context.Context, user string, ip netip.Addr) (*Atte
 				t.dropIdleLocked(a.keys[i], s)
 			}
 			t.mu.Unlock()
+			t.observe(ThrottleCancelled)
 			return nil, err
 		}
+	}
+}
+
+// observe reports an outcome to ThrottleOptions.Observe.
+func (t *Throttle) observe(outcome string) {
+	if t.o.Observe != nil {
+		t.o.Observe(outcome)
 	}
 }
 

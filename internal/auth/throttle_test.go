@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"runtime"
@@ -513,4 +514,73 @@ func TestThrottleQueueWithoutFailures(t *testing.T) {
 			t.Fatalf("waiter: %v, want its turn", err)
 		}
 	}
+}
+
+// outcomes counts ThrottleOptions.Observe calls; safe for concurrent use.
+type outcomes struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (o *outcomes) observe(outcome string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.n[outcome]++
+}
+
+func (o *outcomes) get() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return maps.Clone(o.n)
+}
+
+// TestThrottleObserve: every attempt not admitted at once is reported
+// once, as delayed (admitted after waiting), refused (ErrThrottled) or
+// cancelled (its context ended while it waited); attempts admitted at
+// once are not reported.
+func TestThrottleObserve(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1e9, 0)}
+	seen := &outcomes{n: map[string]int{}}
+	th := newTestThrottle(clk, ThrottleOptions{Queue: 1, Observe: seen.observe})
+	ip := netip.MustParseAddr("203.0.113.9")
+	want := func(w map[string]int) {
+		t.Helper()
+		if got := seen.get(); !maps.Equal(got, w) {
+			t.Fatalf("outcomes = %v, want %v", got, w)
+		}
+	}
+	attempt(t, th, "mallory", ip, false) // admitted at once, fails
+	attempt(t, th, "bob", netip.MustParseAddr("198.51.100.1"), true)
+	want(map[string]int{})
+	held, err := th.Begin(context.Background(), "alice", ip) // waits out mallory's delay
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(map[string]int{ThrottleDelayed: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := th.Begin(ctx, "carol", ip) // waits for held's turn
+		done <- err
+	}()
+	addrKey := key{kind: kindAddress, addr: AddressKey(ip)}
+	for {
+		th.mu.Lock()
+		n := th.keys[addrKey].waiting
+		th.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		runtime.Gosched()
+	}
+	if _, err := th.Begin(context.Background(), "dave", ip); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("second waiter: %v, want ErrThrottled", err)
+	}
+	want(map[string]int{ThrottleDelayed: 1, ThrottleRefused: 1})
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("waiter: %v, want context.Canceled", err)
+	}
+	want(map[string]int{ThrottleDelayed: 1, ThrottleRefused: 1, ThrottleCancelled: 1})
+	held.Succeeded()
 }

@@ -26,12 +26,14 @@ Verifies a data directory and prints what it finds:
   - UIDs and mod-sequences: every UID below its mailbox's UIDNEXT, every
     mod-sequence at most its HIGHESTMODSEQ, no UID both present and
     expunged, the UIDVALIDITY counter ahead of every mailbox;
+  - keywords: every keyword a message carries in its mailbox's keyword
+    set (what SELECT's FLAGS lists and max_keywords_per_mailbox counts);
   - the search index: every message's text indexed or queued for the
     indexer.
 
 With --repair it fixes what can be fixed and says what it did: counters
 recomputed, UIDNEXT and HIGHESTMODSEQ raised above what exists, reference
-counts, the search index rebuilt or messages reindexed, unreferenced files
+counts, missing keywords added to their mailbox's set, the search index rebuilt or messages reindexed, unreferenced files
 removed once older than --grace (default 24h: a younger one may be a
 message being stored). Lost or damaged contents cannot be repaired: they
 are reported with the messages they belong to. It may run while the

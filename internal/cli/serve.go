@@ -185,8 +185,12 @@ func serve(ctx context.Context, e *env, cfg config.Config, demo bool, logger *sl
 	if cfg.Metrics.Listen != "" {
 		met = metrics.New(storeStats(st))
 	}
+	var throttleOpts auth.ThrottleOptions
+	if met != nil {
+		throttleOpts.Observe = met.LoginThrottled
+	}
 	authOpts := []auth.Option{
-		auth.WithThrottle(auth.NewThrottle(auth.ThrottleOptions{})),
+		auth.WithThrottle(auth.NewThrottle(throttleOpts)),
 		// A login storm grows the heap by 19 MiB per concurrent hash;
 		// give it back when the storm is over, not minutes later.
 		auth.WithAfterHashBurst(debug.FreeOSMemory),
@@ -196,7 +200,8 @@ func serve(ctx context.Context, e *env, cfg config.Config, demo bool, logger *sl
 	}
 	opts := serverOptions(cfg, st, bus, auth.New(st, logger, authOpts...), certs.Config(), logger)
 	if met != nil {
-		opts.Hooks = imapserver.Hooks{ConnOpened: met.ConnOpened, ConnClosed: met.ConnClosed, Command: met.Command}
+		opts.Hooks = imapserver.Hooks{ConnOpened: met.ConnOpened, ConnClosed: met.ConnClosed, Command: met.Command,
+			ConnRefused: met.ConnRefused}
 	}
 	srv := imapserver.New(opts)
 	var lsrv *lmtp.Server

@@ -23,14 +23,17 @@ func openStore(ctx context.Context, cfg config.Config, bus events.Bus, logger *s
 	return st, nil
 }
 
-// mailboxLimits maps the [limits] mailbox keys onto store.MailboxLimits
-// (0 is unlimited in both), given to the store, which enforces them, and
-// to the server, which bounds LIST and answers with them.
+// mailboxLimits maps the [limits] mailbox and keyword keys onto
+// store.MailboxLimits (0 is unlimited in both), given to the store,
+// which enforces them, and to the server, which bounds LIST, leaves \*
+// out of PERMANENTFLAGS at the keyword limit and answers with them.
 func mailboxLimits(cfg config.Config) store.MailboxLimits {
 	return store.MailboxLimits{
-		MaxNameBytes: cfg.Limits.MaxMailboxName,
-		MaxDepth:     cfg.Limits.MaxMailboxDepth,
-		MaxMailboxes: cfg.Limits.MaxMailboxes,
+		MaxNameBytes:    cfg.Limits.MaxMailboxName,
+		MaxDepth:        cfg.Limits.MaxMailboxDepth,
+		MaxMailboxes:    cfg.Limits.MaxMailboxes,
+		MaxKeywords:     cfg.Limits.MaxKeywordsPerMailbox,
+		MaxKeywordBytes: cfg.Limits.MaxKeywordLength,
 	}
 }
 

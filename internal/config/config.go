@@ -125,6 +125,11 @@ type Limits struct {
 	MaxMailboxName  int `toml:"max_mailbox_name"`
 	MaxMailboxDepth int `toml:"max_mailbox_depth"`
 	MaxMailboxes    int `toml:"max_mailboxes"`
+	// Keyword limits, per mailbox. MaxKeywordsPerMailbox bounds the
+	// distinct keywords of a mailbox (its FLAGS list), 0 meaning
+	// unlimited; MaxKeywordLength a keyword new to a mailbox, in bytes.
+	MaxKeywordsPerMailbox int `toml:"max_keywords_per_mailbox"`
+	MaxKeywordLength      int `toml:"max_keyword_length"`
 }
 
 // Log configures logging.
@@ -145,18 +150,20 @@ func Defaults() Config {
 			PlaintextAuth: PlaintextLoopback,
 		},
 		Limits: Limits{
-			MaxLine:             64 << 10,
-			AppendLimit:         64 << 20,
-			MaxConns:            10000,
-			MaxConnsPerUser:     50,
-			MaxConnsPerIP:       200,
-			MaxUnauthConns:      1000,
-			MaxUnauthConnsPerIP: 50,
-			IdleTimeout:         Duration(MinIdleTimeout),
-			PreAuthTimeout:      Duration(60 * time.Second),
-			MaxMailboxName:      1024,
-			MaxMailboxDepth:     64,
-			MaxMailboxes:        10000,
+			MaxLine:               64 << 10,
+			AppendLimit:           64 << 20,
+			MaxConns:              10000,
+			MaxConnsPerUser:       50,
+			MaxConnsPerIP:         200,
+			MaxUnauthConns:        1000,
+			MaxUnauthConnsPerIP:   50,
+			IdleTimeout:           Duration(MinIdleTimeout),
+			PreAuthTimeout:        Duration(60 * time.Second),
+			MaxMailboxName:        1024,
+			MaxMailboxDepth:       64,
+			MaxMailboxes:          10000,
+			MaxKeywordsPerMailbox: 256,
+			MaxKeywordLength:      128,
 		},
 		Log: Log{Level: "info", Format: "text"},
 		LMTP: LMTP{
@@ -197,6 +204,12 @@ const (
 	minMailboxName  = 64
 	maxMailboxName  = 16 << 10
 	maxMailboxDepth = 1024
+	// A keyword bound below 16 bytes would refuse keywords clients use
+	// ("$MailFlagBit0", "$Forwarded"); above 1 KiB the FLAGS and
+	// PERMANENTFLAGS lists of a full mailbox grow past what SELECT
+	// should send.
+	minKeywordLength = 16
+	maxKeywordLength = 1024
 )
 
 // Validate reports every invalid setting, joined into one error.
@@ -268,6 +281,12 @@ func (c Config) Validate() error {
 	}
 	if l.MaxMailboxes < 0 {
 		bad("limits.max_mailboxes %d: must be >= 0 (0 = unlimited)", l.MaxMailboxes)
+	}
+	if l.MaxKeywordsPerMailbox < 0 {
+		bad("limits.max_keywords_per_mailbox %d: must be >= 0 (0 = unlimited)", l.MaxKeywordsPerMailbox)
+	}
+	if l.MaxKeywordLength < minKeywordLength || l.MaxKeywordLength > maxKeywordLength {
+		bad("limits.max_keyword_length %d: want %d to %d bytes", l.MaxKeywordLength, minKeywordLength, maxKeywordLength)
 	}
 	if a := c.LMTP.Listen; a != "" {
 		path, isUnix := strings.CutPrefix(a, "unix:")

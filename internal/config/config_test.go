@@ -48,6 +48,7 @@ max_line = "8K"
 idle_timeout = "1h"
 max_mailboxes = 0
 max_mailbox_depth = 8
+max_keywords_per_mailbox = 50
 max_conns = 500
 max_unauth_conns_per_ip = 0
 [log]
@@ -64,6 +65,7 @@ format = "json"
 	want.Limits.IdleTimeout = Duration(time.Hour)
 	want.Limits.MaxMailboxes = 0
 	want.Limits.MaxMailboxDepth = 8
+	want.Limits.MaxKeywordsPerMailbox = 50
 	want.Limits.MaxConns = 500
 	want.Limits.MaxUnauthConnsPerIP = 0
 	want.Log.Format = "json"
@@ -152,6 +154,11 @@ func TestValidate(t *testing.T) {
 		{"depth zero", func(c *Config) { c.Limits.MaxMailboxDepth = 0 }, []string{"max_mailbox_depth"}},
 		{"depth huge", func(c *Config) { c.Limits.MaxMailboxDepth = 1025 }, []string{"max_mailbox_depth"}},
 		{"mailboxes negative", func(c *Config) { c.Limits.MaxMailboxes = -1 }, []string{"max_mailboxes"}},
+		{"unlimited keywords", func(c *Config) { c.Limits.MaxKeywordsPerMailbox = 0 }, nil},
+		{"keywords negative", func(c *Config) { c.Limits.MaxKeywordsPerMailbox = -1 }, []string{"max_keywords_per_mailbox"}},
+		{"keyword short", func(c *Config) { c.Limits.MaxKeywordLength = 15 }, []string{"max_keyword_length"}},
+		{"keyword unlimited", func(c *Config) { c.Limits.MaxKeywordLength = 0 }, []string{"max_keyword_length"}},
+		{"keyword huge", func(c *Config) { c.Limits.MaxKeywordLength = 1025 }, []string{"max_keyword_length"}},
 		{"log level", func(c *Config) { c.Log.Level = "trace" }, []string{"log.level"}},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, []string{"log.format"}},
 		{"several", func(c *Config) {

@@ -125,7 +125,8 @@ func loginError(err error) error {
 // loggedIn moves the session to the Authenticated state.
 func (c *conn) loggedIn(acct store.Account) error {
 	if !c.srv.admitUser(acct.Name) {
-		return imap.Errorf(imap.CodeLimit, "Too many connections for this user")
+		c.srv.opts.Hooks.connRefused(refuseConnsPerUser.limit)
+		return imap.Errorf(imap.CodeLimit, "%s", refuseConnsPerUser.text)
 	}
 	c.srv.authenticated(c.addrKey)
 	c.unauth = false

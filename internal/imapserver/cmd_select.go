@@ -116,11 +116,20 @@ func (c *conn) writeFlagsResponse(keywords []string) {
 }
 
 // writePermanentFlags writes the PERMANENTFLAGS response of a read-write
-// mailbox: the flags it has and \* (any new keyword may be stored).
+// mailbox: the flags it has and, while the mailbox has fewer keywords
+// than MailboxLimits.MaxKeywords, \* (RFC 9051 §7.1: new keywords may be
+// created). keywords are those the session knows of, all of them in the
+// mailbox's keyword set: a session that learns of keywords another one
+// added sends this again (writeKeywords), without \* once they fill
+// the set.
 func (c *conn) writePermanentFlags(keywords []string) {
 	e := c.enc
 	e.Raw("* OK [PERMANENTFLAGS (")
 	writeFlagNames(e, permanentFlagsBase, keywords)
+	if limit := c.srv.opts.MailboxLimits.MaxKeywords; limit > 0 && len(keywords) >= limit {
+		e.Raw(`)] Flags permitted; no new keywords (at most `).Number64(uint64(limit)).Raw(`)`).CRLF()
+		return
+	}
 	e.Raw(` \*)] Flags permitted`).CRLF()
 }
 

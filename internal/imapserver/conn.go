@@ -570,6 +570,12 @@ func storeError(err error, l store.MailboxLimits) *imap.Error {
 		return imap.Errorf(imap.CodeOverQuota, "Too many mailboxes (at most %d)", l.MaxMailboxes)
 	case errors.Is(err, store.ErrTooManySubscriptions):
 		return imap.Errorf(imap.CodeLimit, "Too many subscriptions (at most %d)", l.MaxMailboxes)
+	case errors.Is(err, store.ErrTooManyKeywords):
+		// RFC 9051 §7.1: LIMIT, a server limit that cannot be raised by
+		// the user (not OVERQUOTA, which RFC 9208 resources report).
+		return imap.Errorf(imap.CodeLimit, "Too many keywords in the mailbox (at most %d)", l.MaxKeywords)
+	case errors.Is(err, store.ErrKeywordTooLong):
+		return imap.Errorf(imap.CodeLimit, "Keyword too long (at most %d bytes)", l.MaxKeywordBytes)
 	case errors.Is(err, store.ErrNoSuchMailbox):
 		return imap.Errorf(imap.CodeNonExistent, "Mailbox does not exist")
 	case errors.Is(err, store.ErrMailboxExists):

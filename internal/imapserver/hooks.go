@@ -17,6 +17,18 @@ type Hooks struct {
 	// ("FETCH", "UID FETCH"), result ("OK", "NO" or "BAD") and the time
 	// its handler took.
 	Command func(name, result string, d time.Duration)
+	// ConnRefused is called for each connection a connection limit
+	// refuses, with the limit's configuration key: "max_conns",
+	// "max_conns_per_ip", "max_unauth_conns" or
+	// "max_unauth_conns_per_ip" at accept (the connection is closed),
+	// "max_conns_per_user" at login (the login is refused).
+	ConnRefused func(limit string)
+}
+
+func (h Hooks) connRefused(limit string) {
+	if h.ConnRefused != nil {
+		h.ConnRefused(limit)
+	}
 }
 
 func (h Hooks) connOpened() {

@@ -24,27 +24,27 @@ func TestAdmit(t *testing.T) {
 	key := func(ip string) netip.Prefix { return auth.AddressKey(netip.MustParseAddr(ip)) }
 	steps := []struct {
 		op, ip string
-		want   string // admit's refusal; "" admitted
+		want   *refusal // admit's refusal; nil admitted
 	}{
-		{"admit", "2001:db8::1", ""},
-		{"admit", "2001:db8::2", "Too many connections waiting to log in from your address"}, // same /64
-		{"admit", "2001:db8:0:1::1", ""}, // another /64
-		{"login", "2001:db8::1", ""},
-		{"admit", "2001:db8::3", ""}, // its first is logged in now
-		{"admit", "2001:db8::4", "Too many connections from your address"},
-		{"admit", "192.0.2.1", ""},
-		{"admit", "192.0.2.2", "Too many connections; try again later"}, // 4 open
-		{"release", "192.0.2.1", ""},
-		{"admit", "::ffff:192.0.2.3", ""},
-		{"admit", "192.0.2.4", "Too many connections; try again later"},
-		{"release-auth", "2001:db8::1", ""},
-		{"admit", "192.0.2.4", "Too many connections waiting to log in; try again later"}, // 3 not logged in
+		{"admit", "2001:db8::1", nil},
+		{"admit", "2001:db8::2", refuseUnauthConnsIP}, // same /64
+		{"admit", "2001:db8:0:1::1", nil},             // another /64
+		{"login", "2001:db8::1", nil},
+		{"admit", "2001:db8::3", nil}, // its first is logged in now
+		{"admit", "2001:db8::4", refuseConnsPerIP},
+		{"admit", "192.0.2.1", nil},
+		{"admit", "192.0.2.2", refuseConns}, // 4 open
+		{"release", "192.0.2.1", nil},
+		{"admit", "::ffff:192.0.2.3", nil},
+		{"admit", "192.0.2.4", refuseConns},
+		{"release-auth", "2001:db8::1", nil},
+		{"admit", "192.0.2.4", refuseUnauthConns}, // 3 not logged in
 	}
 	for i, st := range steps {
 		switch st.op {
 		case "admit":
 			if got := s.admit(key(st.ip)); got != st.want {
-				t.Fatalf("step %d: admit %s: %q, want %q", i, st.ip, got, st.want)
+				t.Fatalf("step %d: admit %s: %+v, want %+v", i, st.ip, got, st.want)
 			}
 		case "login":
 			s.authenticated(key(st.ip))

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -219,12 +221,19 @@ func TestPreAuthDeadlineDuringLogin(t *testing.T) {
 		o.PreAuthTimeout = 300 * time.Millisecond
 		o.Auth = auth.New(o.Store, nil, auth.WithThrottle(throttle))
 	})
+	// A failure counted before the connection, rather than a failed
+	// LOGIN on it: under -race on a loaded machine that LOGIN's hash
+	// took longer than the 300 ms login time, the connection was closed
+	// before the second LOGIN and the test waited for ever.
+	throttle.Failure("alice", netip.MustParseAddr("127.0.0.1"))
 	c := srv.Dial(t)
 	c.ReadLine()
-	c.Send("a1 LOGIN alice wrong")
-	c.Expect(t, "a1 NO [AUTHENTICATIONFAILED] Authentication failed")
 	c.Send("a2 LOGIN alice pass")
-	<-sleeping
+	select {
+	case <-sleeping:
+	case <-time.After(imaptest.ReadTimeout):
+		t.Fatalf("the LOGIN did not wait for its turn; the server sent %q", c.Buffered())
+	}
 	c.Expect(t, "a2 NO [UNAVAILABLE] Timed out", "* BYE Autologout; no login within the time allowed")
 	c.ExpectEOF()
 }
@@ -244,5 +253,66 @@ func TestRefusedTLS(t *testing.T) {
 	_ = nc.SetReadDeadline(time.Now().Add(imaptest.ReadTimeout))
 	if n, err := nc.Read(make([]byte, 64)); n != 0 || !errors.Is(err, io.EOF) {
 		t.Fatalf("read %d bytes, %v; want EOF", n, err)
+	}
+}
+
+// refusalCounter counts Hooks.ConnRefused calls by limit.
+type refusalCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (r *refusalCounter) refused(limit string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n[limit]++
+}
+
+func (r *refusalCounter) counts() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.n)
+}
+
+// TestConnRefusedHook: every connection limit reports its refusals to
+// Hooks.ConnRefused with its configuration key (the label of
+// rookery_imap_connections_refused_total), at accept or, for the
+// per-user limit, at login; admitted connections report nothing.
+func TestConnRefusedHook(t *testing.T) {
+	for _, tc := range []struct {
+		limit string
+		opts  func(o *imapserver.Options)
+		login bool // the refused connection logs in (the per-user limit)
+	}{
+		{"max_conns", func(o *imapserver.Options) { o.MaxConns = 1 }, false},
+		{"max_conns_per_ip", func(o *imapserver.Options) { o.MaxConnsPerIP = 1 }, false},
+		{"max_unauth_conns", func(o *imapserver.Options) { o.MaxUnauthConns = 1 }, false},
+		{"max_unauth_conns_per_ip", func(o *imapserver.Options) { o.MaxUnauthConnsPerIP = 1 }, false},
+		{"max_conns_per_user", func(o *imapserver.Options) { o.MaxConnsPerUser = 1 }, true},
+	} {
+		t.Run(tc.limit, func(t *testing.T) {
+			rc := &refusalCounter{n: map[string]int{}}
+			srv := imaptest.StartServer(t, tc.opts, func(o *imapserver.Options) { o.Hooks.ConnRefused = rc.refused })
+			first := srv.Dial(t)
+			first.ReadLine()
+			if tc.login {
+				first.Login("alice", "pass")
+			}
+			if got := rc.counts(); len(got) != 0 {
+				t.Fatalf("refusals before any limit was reached: %v", got)
+			}
+			second := srv.Dial(t)
+			if tc.login {
+				second.ReadLine()
+				second.Send("b1 LOGIN alice pass")
+				second.Expect(t, "b1 NO [LIMIT] Too many connections for this user")
+			} else {
+				second.Expect(t, "* BYE [UNAVAILABLE] *")
+				second.ExpectEOF()
+			}
+			if got := rc.counts(); len(got) != 1 || got[tc.limit] != 1 {
+				t.Fatalf("refusals = %v, want one of %s", got, tc.limit)
+			}
+		})
 	}
 }

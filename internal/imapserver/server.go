@@ -149,8 +149,9 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 		delay = 0
 		ip := remoteIP(nc.RemoteAddr())
 		key := auth.AddressKey(ip)
-		if why := s.admit(key); why != "" {
-			s.refuse(nc, implicitTLS, why)
+		if r := s.admit(key); r != nil {
+			s.opts.Hooks.connRefused(r.limit)
+			s.refuse(nc, implicitTLS, r.text)
 			continue
 		}
 		if implicitTLS {
@@ -225,9 +226,23 @@ type ipConns struct{ all, unauth int }
 // over reports whether n has reached a limit (negative: unlimited).
 func over(n, limit int) bool { return limit >= 0 && n >= limit }
 
+// refusal is a connection limit that refuses a connection: the limit's
+// configuration key (what Hooks.ConnRefused reports) and what the client
+// is told.
+type refusal struct{ limit, text string }
+
+// The refusals of the connection limits.
+var (
+	refuseConns         = &refusal{"max_conns", "Too many connections; try again later"}
+	refuseConnsPerIP    = &refusal{"max_conns_per_ip", "Too many connections from your address"}
+	refuseUnauthConns   = &refusal{"max_unauth_conns", "Too many connections waiting to log in; try again later"}
+	refuseUnauthConnsIP = &refusal{"max_unauth_conns_per_ip", "Too many connections waiting to log in from your address"}
+	refuseConnsPerUser  = &refusal{"max_conns_per_user", "Too many connections for this user"}
+)
+
 // admit counts a new connection from the address key, not logged in, or
-// says which limit refuses it.
-func (s *Server) admit(key netip.Prefix) (refusal string) {
+// returns the limit that refuses it.
+func (s *Server) admit(key netip.Prefix) *refusal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ipc := s.perIP[key]
@@ -236,20 +251,20 @@ func (s *Server) admit(key netip.Prefix) (refusal string) {
 	}
 	switch {
 	case over(s.open, s.opts.MaxConns):
-		return "Too many connections; try again later"
+		return refuseConns
 	case over(ipc.all, s.opts.MaxConnsPerIP):
-		return "Too many connections from your address"
+		return refuseConnsPerIP
 	case over(s.unauth, s.opts.MaxUnauthConns):
-		return "Too many connections waiting to log in; try again later"
+		return refuseUnauthConns
 	case over(ipc.unauth, s.opts.MaxUnauthConnsPerIP):
-		return "Too many connections waiting to log in from your address"
+		return refuseUnauthConnsIP
 	}
 	s.open++
 	s.unauth++
 	ipc.all++
 	ipc.unauth++
 	s.perIP[key] = ipc
-	return ""
+	return nil
 }
 
 // authenticated moves a connection of key out of the not-logged-in counts.

@@ -115,7 +115,8 @@ func scramFor(t testing.TB, pw string) string {
 // (config.Defaults), which StartServer's store enforces.
 func DefaultMailboxLimits() store.MailboxLimits {
 	l := config.Defaults().Limits
-	return store.MailboxLimits{MaxNameBytes: l.MaxMailboxName, MaxDepth: l.MaxMailboxDepth, MaxMailboxes: l.MaxMailboxes}
+	return store.MailboxLimits{MaxNameBytes: l.MaxMailboxName, MaxDepth: l.MaxMailboxDepth, MaxMailboxes: l.MaxMailboxes,
+		MaxKeywords: l.MaxKeywordsPerMailbox, MaxKeywordBytes: l.MaxKeywordLength}
 }
 
 // StartServer starts a server for t and stops it in t.Cleanup. Its store

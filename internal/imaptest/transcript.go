@@ -23,7 +23,8 @@ import (
 //	                             also maxline, maxconns, maxconnsperip,
 //	                             maxunauth, maxunauthperip, preauth=300ms,
 //	                             and maxmailboxname, maxmailboxdepth,
-//	                             maxmailboxes for the store's
+//	                             maxmailboxes, maxkeywords,
+//	                             maxkeywordlength for the store's
 //	                             MailboxLimits, 0 = unlimited)
 //	C: a1 LOGIN alice pass       send the line and CRLF on connection 1
 //	S: a1 OK [CAPABILITY *] *    read one line; it must Match the pattern
@@ -129,7 +130,7 @@ func parseServerOptions(s string, limits *store.MailboxLimits) ([]Option, error)
 	for _, f := range strings.Fields(s) {
 		k, v, _ := strings.Cut(f, "=")
 		switch strings.ToLower(k) {
-		case "maxmailboxname", "maxmailboxdepth", "maxmailboxes":
+		case "maxmailboxname", "maxmailboxdepth", "maxmailboxes", "maxkeywords", "maxkeywordlength":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
 				return nil, fmt.Errorf("bad %s %q", k, v)
@@ -139,6 +140,10 @@ func parseServerOptions(s string, limits *store.MailboxLimits) ([]Option, error)
 				limits.MaxNameBytes = n
 			case "maxmailboxdepth":
 				limits.MaxDepth = n
+			case "maxkeywords":
+				limits.MaxKeywords = n
+			case "maxkeywordlength":
+				limits.MaxKeywordBytes = n
 			default:
 				limits.MaxMailboxes = n
 			}

@@ -35,6 +35,8 @@ type Metrics struct {
 	latency      *prometheus.HistogramVec
 	deliveries   *prometheus.CounterVec
 	authFailures *prometheus.CounterVec
+	connsRefused *prometheus.CounterVec
+	throttled    *prometheus.CounterVec
 }
 
 // New registers the collectors; stats may be nil.
@@ -57,7 +59,16 @@ func New(stats StoreStats) *Metrics {
 	m.authFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "rookery_auth_failures_total", Help: "Failed authentications by mechanism."},
 		[]string{"mechanism"})
+	m.connsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rookery_imap_connections_refused_total",
+		Help: "IMAP connections refused by a connection limit, by the limit's configuration key (max_conns_per_user: logins refused)."},
+		[]string{"reason"})
+	m.throttled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rookery_auth_throttled_total",
+		Help: "Authentication attempts the login throttle did not admit at once, by outcome (delayed, refused, cancelled)."},
+		[]string{"outcome"})
 	m.reg.MustRegister(m.connsOpen, m.connsTotal, m.commands, m.latency, m.deliveries, m.authFailures,
+		m.connsRefused, m.throttled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {
 		m.reg.MustRegister(storeCollector{stats})
@@ -82,6 +93,17 @@ func (m *Metrics) Delivered(result string) { m.deliveries.WithLabelValues(result
 
 // AuthFailed records a failed authentication.
 func (m *Metrics) AuthFailed(mechanism string) { m.authFailures.WithLabelValues(mechanism).Inc() }
+
+// ConnRefused records a connection (or, for max_conns_per_user, a
+// login) refused by the connection limit reason, named by its
+// configuration key.
+func (m *Metrics) ConnRefused(reason string) { m.connsRefused.WithLabelValues(reason).Inc() }
+
+// LoginThrottled records an authentication attempt the login throttle
+// did not admit at once: outcome "delayed" (admitted after waiting),
+// "refused" (too many attempts waiting) or "cancelled" (given up while
+// waiting).
+func (m *Metrics) LoginThrottled(outcome string) { m.throttled.WithLabelValues(outcome).Inc() }
 
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {

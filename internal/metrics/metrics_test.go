@@ -17,6 +17,11 @@ func TestMetrics(t *testing.T) {
 	m.Command("FETCH", "OK", 3*time.Millisecond)
 	m.Delivered("ok")
 	m.AuthFailed("PLAIN")
+	m.ConnRefused("max_conns_per_ip")
+	m.ConnRefused("max_conns_per_ip")
+	m.ConnRefused("max_conns_per_user")
+	m.LoginThrottled("delayed")
+	m.LoginThrottled("refused")
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
 	resp, err := srv.Client().Get(srv.URL)
@@ -31,6 +36,10 @@ func TestMetrics(t *testing.T) {
 		`rookery_imap_command_duration_seconds_bucket{command="FETCH",le="0.005"} 1`,
 		`rookery_deliveries_total{result="ok"} 1`,
 		`rookery_auth_failures_total{mechanism="PLAIN"} 1`,
+		`rookery_imap_connections_refused_total{reason="max_conns_per_ip"} 2`,
+		`rookery_imap_connections_refused_total{reason="max_conns_per_user"} 1`,
+		`rookery_auth_throttled_total{outcome="delayed"} 1`,
+		`rookery_auth_throttled_total{outcome="refused"} 1`,
 		`rookery_store_messages 5`,
 		`rookery_store_bytes 1234`,
 		`rookery_search_index_pending 3`,

@@ -24,7 +24,7 @@ const DefaultOrphanGrace = 24 * time.Hour
 type CheckOptions struct {
 	// Repair fixes what can be fixed: counters recomputed from the
 	// messages, UIDNEXT and HIGHESTMODSEQ raised above what exists,
-	// reference counts, index bookkeeping, unreferenced files older
+	// reference counts, mailbox keyword sets, index bookkeeping, unreferenced files older
 	// than OrphanGrace removed. Contents whose index text must be
 	// computed again are listed (Finding.Reindex) for the caller.
 	Repair bool
@@ -62,7 +62,7 @@ type Finding struct {
 	// "foreign-key", "content-missing", "content-size", "content-hash",
 	// "message-size", "refcount", "orphan-file",
 	// "quota-counter", "status-counter", "uidnext", "highestmodseq",
-	// "recent", "uid-expunged", "uidvalidity-counter", "index",
+	// "recent", "uid-expunged", "uidvalidity-counter", "keyword-set", "index",
 	// "index-missing", "index-duplicate", "index-orphan",
 	// "message-doc", "unindexed".
 	Kind string

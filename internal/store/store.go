@@ -25,6 +25,14 @@
 //     publishes an events.Event for the mailbox.
 //   - Mailbox names are UTF-8 with "/" as the hierarchy separator; "INBOX" is
 //     matched case-insensitively and always returned as "INBOX".
+//   - Each mailbox has a keyword set (Snapshot.Keywords): every keyword a
+//     message of the mailbox carries or has carried since the mailbox was
+//     created, compared case-insensitively, with the spelling first
+//     stored. A keyword stays in the set when the last message carrying
+//     it loses it or is expunged (clients expect a FLAGS list that does
+//     not shrink under them), until the mailbox is deleted; a renamed
+//     mailbox keeps its set, and RENAME of INBOX gives the new mailbox a
+//     copy of INBOX's. The set is bounded by MailboxLimits.MaxKeywords.
 package store
 
 import (
@@ -63,17 +71,29 @@ var (
 	ErrNameTooDeep          = errors.New("mailbox hierarchy too deep")
 	ErrTooManyMailboxes     = errors.New("too many mailboxes")
 	ErrTooManySubscriptions = errors.New("too many subscriptions")
+	// ErrTooManyKeywords refuses a StoreFlags, Append, Copy or Move that
+	// would leave a mailbox more keywords than MailboxLimits.MaxKeywords;
+	// ErrKeywordTooLong a keyword new to a mailbox, named by StoreFlags
+	// or Append, longer than MailboxLimits.MaxKeywordBytes.
+	ErrTooManyKeywords = errors.New("too many keywords in the mailbox")
+	ErrKeywordTooLong  = errors.New("keyword too long")
 )
 
 // MailboxLimits bound what one account can make a store keep in mailbox
-// names; a zero field is unlimited. Backends enforce them inside the
-// transaction of the change, so that concurrent sessions cannot pass them
-// together: CreateMailbox and RenameMailbox check the length and depth of
-// every name they give a mailbox (a renamed mailbox's descendants
-// included) and refuse to leave more than MaxMailboxes mailboxes
-// (parents created on the way and NoSelect placeholders count) when they
-// add any; SetSubscribed checks the name and keeps at most MaxMailboxes
-// subscriptions. Mailboxes created before a limit was lowered stay usable.
+// names and in a mailbox's keyword set; a zero field is unlimited.
+// Backends enforce them inside the transaction of the change, so that
+// concurrent sessions cannot pass them together: CreateMailbox and
+// RenameMailbox check the length and depth of every name they give a
+// mailbox (a renamed mailbox's descendants included) and refuse to leave
+// more than MaxMailboxes mailboxes (parents created on the way and
+// NoSelect placeholders count) when they add any; SetSubscribed checks
+// the name and keeps at most MaxMailboxes subscriptions. StoreFlags,
+// Append, Copy and Move refuse, as a whole, a change that would add
+// keywords to a mailbox's set beyond MaxKeywords, and StoreFlags and
+// Append a keyword new to the set longer than MaxKeywordBytes. Mailboxes
+// (and keywords) created before a limit was lowered stay usable: a
+// keyword already in the set may be stored, removed and copied in
+// whatever its length and however many the set holds.
 type MailboxLimits struct {
 	// MaxNameBytes bounds a name's length in bytes of its UTF-8 form
 	// (the store's form, whatever encoding the client used).
@@ -83,6 +103,14 @@ type MailboxLimits struct {
 	// MaxMailboxes bounds the number of mailboxes of an account, and
 	// separately the number of its subscriptions.
 	MaxMailboxes int
+	// MaxKeywords bounds the keyword set of one mailbox (distinct
+	// keywords, compared case-insensitively; see Snapshot.Keywords).
+	// Copy and Move count the keywords their messages bring.
+	MaxKeywords int
+	// MaxKeywordBytes bounds the length of a keyword a client adds to a
+	// mailbox (StoreFlags, Append). Copy and Move are not refused for
+	// the length of the keywords their messages carry: those exist.
+	MaxKeywordBytes int
 }
 
 // CheckName fails with ErrNameTooLong or ErrNameTooDeep when name is
@@ -354,8 +382,11 @@ type StoreResult struct {
 type Snapshot struct {
 	Mailbox
 	UIDs        []UID
-	FirstUnseen UID      // lowest UID without \Seen, 0 if none
-	Keywords    []string // every keyword set on some message of the mailbox
+	FirstUnseen UID // lowest UID without \Seen, 0 if none
+	// Keywords is the mailbox's keyword set (see the package
+	// invariants), sorted case-insensitively: every keyword a message
+	// of the mailbox carries, and those that messages carried before.
+	Keywords []string
 	// RecentFrom is the first UID not yet claimed by ClaimRecent: UIDs in
 	// [RecentFrom, UIDNext) are \Recent for whoever claims them next
 	// (EXAMINE counts them without claiming).
@@ -435,7 +466,8 @@ type Store interface {
 	OpenBlob(ctx context.Context, id BlobID) (Blob, error)
 
 	// Append adds messages to a mailbox in one transaction (MULTIAPPEND is
-	// all or nothing).
+	// all or nothing). Keywords beyond the MailboxLimits fail it with
+	// ErrTooManyKeywords or ErrKeywordTooLong.
 	Append(ctx context.Context, mbox MailboxID, msgs []NewMessage) (AppendResult, error)
 	// Snapshot returns the mailbox state for SELECT/EXAMINE.
 	Snapshot(ctx context.Context, mbox MailboxID) (Snapshot, error)
@@ -460,12 +492,16 @@ type Store interface {
 	// no-op if the blob row is gone.
 	SetAnatomy(ctx context.Context, id BlobID, anatomy []byte) error
 	// StoreFlags changes flags of the messages in uids. unchangedSince 0
-	// means no CONDSTORE condition.
+	// means no CONDSTORE condition. It fails with ErrTooManyKeywords or
+	// ErrKeywordTooLong, changing nothing, beyond the MailboxLimits.
 	StoreFlags(ctx context.Context, mbox MailboxID, uids imapnum.Set, op FlagOp, flags Flags, unchangedSince ModSeq) (StoreResult, error)
 	// Expunge removes messages flagged \Deleted; uids nil means all of them,
 	// otherwise only those in uids (UID EXPUNGE).
 	Expunge(ctx context.Context, mbox MailboxID, uids imapnum.Set) (ExpungeResult, error)
-	// Copy copies messages to dst, in UID order.
+	// Copy copies messages to dst, in UID order, with their flags. It
+	// fails with ErrTooManyKeywords, copying nothing, when the keywords
+	// of the messages would give dst more than MaxKeywords (Move too):
+	// keywords are never dropped.
 	Copy(ctx context.Context, src MailboxID, uids imapnum.Set, dst MailboxID) (CopyResult, error)
 	// Move moves messages to dst atomically (copy + expunge from src).
 	Move(ctx context.Context, src MailboxID, uids imapnum.Set, dst MailboxID) (CopyResult, error)

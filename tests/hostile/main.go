@@ -16,7 +16,8 @@
 //	listpattern  "%*"×N, hundreds of patterns, RECURSIVEMATCH, LIST-STATUS
 //	create       CREATE of deep (to 10,000 levels) and long (to 60,000 bytes) names, RENAME of trees
 //	search       SEARCH/SORT/THREAD with OR and NOT nested to 5,000, 6,000 keys, 60 KB needles
-//	storekw      STORE of up to 5,000 new keywords on every message
+//	storekw      STORE of up to 5,000 new keywords on every message (NO [LIMIT]
+//	             once the mailbox has max_keywords_per_mailbox)
 //	appendmime   APPEND of broken MIME (unterminated boundaries, 1,000-level nesting,
 //	             a 300 KiB header line, 20,000 fields, 20,000 parts, RFC 2231 floods), then FETCH of it
 //	authbig      AUTHENTICATE with responses of 10 KB to 1 MB (from -auth-src)

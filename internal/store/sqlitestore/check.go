@@ -27,8 +27,10 @@ var _ store.Checker = (*Store)(nil)
 // with its recorded size, and with opts.Contents its recorded hash, the
 // address; reference counts; files no row references), the counters the
 // triggers keep (usage per account, migration 0003; STATUS per mailbox,
-// migration 0010), UID and mod-sequence invariants, and the search
-// index's coverage (every content's document is indexed or pending).
+// migration 0010), UID and mod-sequence invariants, each mailbox's
+// keyword set (migration 17) covering its messages' keywords, and the
+// search index's coverage (every content's document is indexed or
+// pending).
 //
 // Reads run in read transactions beside a live server; what another
 // writer may have changed since (a content deleted, a file written) is
@@ -52,6 +54,7 @@ func (s *Store) Check(ctx context.Context, opts store.CheckOptions) (store.Check
 		{"files", c.files},
 		{"counters", c.counters},
 		{"UIDs", c.uids},
+		{"keywords", c.keywords},
 		{"search index", c.index},
 	} {
 		if err := step.fn(ctx); err != nil {
@@ -694,6 +697,95 @@ func (c *checker) contentRows(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// keywords checks that each mailbox's keyword set (mailbox_keywords,
+// keywords.go) holds every keyword its messages carry: SELECT's FLAGS
+// and PERMANENTFLAGS list the set, and the set is what MaxKeywords
+// counts. Repair adds the missing keywords (whatever the limit: they
+// exist on messages already). Keywords of the set that no message
+// carries are no problem: the set never shrinks.
+func (c *checker) keywords(ctx context.Context) error {
+	type miss struct {
+		mbox int64
+		kws  []string
+	}
+	var missing []miss
+	err := c.s.readRaw(ctx, func(tx rawTx) error {
+		missing = nil
+		set := map[int64]map[string]bool{}
+		if err := tx.each(`SELECT mailbox, key FROM mailbox_keywords`, nil, func(r []driver.Value) error {
+			m := set[vInt(r[0])]
+			if m == nil {
+				m = map[string]bool{}
+				set[vInt(r[0])] = m
+			}
+			m[vString(r[1])] = true
+			return nil
+		}); err != nil {
+			return err
+		}
+		cur := miss{mbox: -1}
+		seen := map[string]bool{}
+		flush := func() {
+			if len(cur.kws) > 0 {
+				missing = append(missing, cur)
+			}
+		}
+		// Each distinct keyword list once: a mailbox's messages share few.
+		err := tx.each(`SELECT DISTINCT mailbox, keywords FROM messages WHERE keywords != '' ORDER BY mailbox`, nil, func(r []driver.Value) error {
+			if id := vInt(r[0]); id != cur.mbox {
+				flush()
+				cur, seen = miss{mbox: id}, map[string]bool{}
+			}
+			for _, k := range decodeKeywords(vString(r[1])) {
+				if key := keywordKey(k); !set[cur.mbox][key] && !seen[key] {
+					seen[key] = true
+					cur.kws = append(cur.kws, k)
+				}
+			}
+			return ctx.Err()
+		})
+		flush()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var idx []int
+	for _, m := range missing {
+		sortKeywords(m.kws)
+		listed := m.kws[:min(len(m.kws), maxListed)]
+		for i, k := range listed {
+			if len(k) > 64 { // a keyword may be as long as a command line
+				listed[i] = k[:64] + "..."
+			}
+		}
+		more := ""
+		if len(m.kws) > maxListed {
+			more = fmt.Sprintf(" and %d more", len(m.kws)-maxListed)
+		}
+		idx = append(idx, c.add(store.Finding{Kind: "keyword-set", Problem: true, Repairable: true,
+			Subject: "mailbox " + c.mailboxName(m.mbox),
+			Detail: fmt.Sprintf("%d keywords its messages carry are not in its keyword set (FLAGS omits them): %s%s",
+				len(m.kws), strings.Join(listed, " "), more)}))
+	}
+	return c.repair(ctx, idx, func(t *wtx) error {
+		// Read again inside the transaction: messages may have changed.
+		for _, m := range missing {
+			mbox := store.MailboxID(m.mbox)
+			sets, err := messageKeywords(t.query, &mbox)
+			if err != nil {
+				return err
+			}
+			for key, kw := range sets[m.mbox] {
+				if _, err := t.exec(`INSERT OR IGNORE INTO mailbox_keywords(mailbox, key, keyword) VALUES (?, ?, ?)`, m.mbox, key, kw); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // index checks that every content's search document is in exactly one of

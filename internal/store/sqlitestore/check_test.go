@@ -323,6 +323,24 @@ func TestCheckCorruptions(t *testing.T) {
 			kind:    "message-doc", problem: true, fixed: true,
 		},
 		{
+			name: "keywords missing from the mailbox's set",
+			corrupt: func(t *testing.T, e *checkEnv) {
+				if _, err := e.s.StoreFlags(ctx, e.inbox.ID, imapnum.Set{{Start: 1, Stop: 2}}, store.FlagsAdd,
+					store.Flags{Keywords: []string{"Kept", "Lost"}}, 0); err != nil {
+					t.Fatal(err)
+				}
+				e.exec(t, `DELETE FROM mailbox_keywords WHERE key = 'lost'`,
+					`UPDATE messages SET keywords = 'Kept Lost Zeta' WHERE uid = 3`)
+			},
+			kind: "keyword-set", problem: true, fixed: true,
+			after: func(t *testing.T, e *checkEnv) {
+				snap, err := e.s.Snapshot(ctx, e.inbox.ID)
+				if err != nil || !equal(snap.Keywords, []string{"Kept", "Lost", "Zeta"}) {
+					t.Errorf("keywords after repair: %q %v", snap.Keywords, err)
+				}
+			},
+		},
+		{
 			name: "FTS5 index damaged",
 			corrupt: func(t *testing.T, e *checkEnv) {
 				e.exec(t, `DELETE FROM search_text_data WHERE id > 10`)

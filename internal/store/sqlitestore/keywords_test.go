@@ -1,10 +1,15 @@
 package sqlitestore
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
+	"rookery/internal/imapnum"
+	"rookery/internal/ingest"
 	"rookery/internal/store"
 )
 
@@ -68,5 +73,79 @@ func TestManyKeywords(t *testing.T) {
 	removed := applyFlags(added, store.FlagsRemove, store.Flags{Keywords: kws})
 	if len(removed.Keywords) != n/2 {
 		t.Errorf("remove: %d keywords, want %d", len(removed.Keywords), n/2)
+	}
+}
+
+// TestMailboxKeywordsMigration checks migration 17 on a data directory
+// whose messages carry keywords (in several spellings, non-ASCII
+// included) from before the keyword sets: each mailbox gets the keywords
+// of its messages, the first spelling in stored order, and a mailbox
+// holding more than a limit set since keeps them all, new ones refused.
+func TestMailboxKeywordsMigration(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, inbox := openAlice(t, dir, Options{})
+	other, err := s.CreateMailbox(ctx, inbox.Account, "Other", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range []struct {
+		mbox store.MailboxID
+		kws  []string
+	}{
+		{inbox.ID, []string{"Work", "$Label1"}},
+		{inbox.ID, []string{"work", "Ünï"}},
+		{inbox.ID, []string{"ÜNÏ", "gone"}},
+		{inbox.ID, nil},
+		{other.ID, []string{"solo"}},
+	} {
+		ref, err := ingest.Write(ctx, s, strings.NewReader(fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i)), -1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(ctx, f.mbox, []store.NewMessage{{Blob: ref, Flags: store.Flags{Keywords: f.kws}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A keyword removed from its last message before the migration:
+	// nothing remembers it.
+	if _, err := s.StoreFlags(ctx, inbox.ID, imapnum.Set{{Start: 3, Stop: 3}}, store.FlagsRemove, store.Flags{Keywords: []string{"gone"}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	undoMigration(t, dir, 17, `DROP TABLE mailbox_keywords`)
+
+	s, err = Open(ctx, dir, Options{MailboxLimits: store.MailboxLimits{MaxKeywords: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, tc := range []struct {
+		mbox store.MailboxID
+		want []string
+	}{
+		{inbox.ID, []string{"$Label1", "Work", "Ünï"}},
+		{other.ID, []string{"solo"}},
+	} {
+		snap, err := s.Snapshot(ctx, tc.mbox)
+		if err != nil || !slices.Equal(snap.Keywords, tc.want) {
+			t.Errorf("keywords of mailbox %d after the migration: %q, %v; want %q", tc.mbox, snap.Keywords, err, tc.want)
+		}
+	}
+	all := imapnum.Set{{Start: 1, Stop: 10}}
+	if _, err := s.StoreFlags(ctx, inbox.ID, all, store.FlagsAdd, store.Flags{Keywords: []string{"$label1", "üNï"}}, 0); err != nil {
+		t.Errorf("STORE of keywords a mailbox above the limit has: %v", err)
+	}
+	if _, err := s.StoreFlags(ctx, inbox.ID, all, store.FlagsAdd, store.Flags{Keywords: []string{"gone"}}, 0); !errors.Is(err, store.ErrTooManyKeywords) {
+		t.Errorf("STORE of a new keyword above the limit: %v, want ErrTooManyKeywords", err)
+	}
+	if _, err := s.StoreFlags(ctx, other.ID, all, store.FlagsAdd, store.Flags{Keywords: []string{"second"}}, 0); err != nil {
+		t.Errorf("STORE of a second keyword (the limit): %v", err)
+	}
+	rep, err := s.Check(ctx, store.CheckOptions{})
+	if err != nil || rep.Problems() != 0 {
+		t.Errorf("check after the migration: %v%s", err, dump(rep))
 	}
 }

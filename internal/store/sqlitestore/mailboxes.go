@@ -203,6 +203,9 @@ func (t *wtx) renewMailbox(acct store.AccountID, id store.MailboxID, name string
 	if _, err := t.exec(`UPDATE messages SET mailbox = ? WHERE mailbox = ?`, nid, id); err != nil {
 		return 0, err
 	}
+	if _, err := t.exec(`UPDATE mailbox_keywords SET mailbox = ? WHERE mailbox = ?`, nid, id); err != nil {
+		return 0, err
+	}
 	if _, err := t.exec(`DELETE FROM mailboxes WHERE id = ?`, id); err != nil {
 		return 0, err
 	}
@@ -591,6 +594,12 @@ func (t *wtx) renameInbox(src store.Mailbox, to string) error {
 		next++
 	}
 	if _, err := t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, recent_from = ? WHERE id = ?`, next, dstMod, next, dst.ID); err != nil {
+		return err
+	}
+	// The new mailbox gets INBOX's keyword set, which INBOX keeps (a
+	// keyword set never shrinks): never refused for the limits.
+	if _, err := t.exec(`INSERT INTO mailbox_keywords(mailbox, key, keyword)
+		SELECT ?, key, keyword FROM mailbox_keywords WHERE mailbox = ?`, dst.ID, src.ID); err != nil {
 		return err
 	}
 	if len(uids) > 0 {

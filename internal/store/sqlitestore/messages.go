@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"time"
 
 	"rookery/internal/events"
@@ -157,6 +158,7 @@ func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.N
 		idate time.Time
 	}
 	prep := make([]prepared, len(msgs))
+	var all []string // the keywords of every message
 	for i, m := range msgs {
 		kws, err := normKeywords(m.Flags.Keywords)
 		if err != nil {
@@ -167,11 +169,17 @@ func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.N
 			d = time.Now()
 		}
 		prep[i] = prepared{encodeKeywords(kws), d}
+		if len(kws) > 0 {
+			all = unionKeywords(all, kws)
+		}
 	}
 	var res store.AppendResult
 	err := s.w.do(ctx, func(t *wtx) error {
 		m, err := t.selectable(mbox)
 		if err != nil {
+			return err
+		}
+		if err := t.addKeywords(mbox, all, true); err != nil {
 			return err
 		}
 		modseq := m.HighestModSeq + 1
@@ -270,33 +278,23 @@ func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snaps
 			return err
 		}
 		snap.UIDs = make([]store.UID, 0, n)
-		seenKw := map[string]bool{}
-		err = tx.each(`SELECT uid, flags, keywords FROM messages WHERE mailbox = ? ORDER BY uid`, []any{int64(mbox)}, func(r []driver.Value) error {
+		err = tx.each(`SELECT uid, flags FROM messages WHERE mailbox = ? ORDER BY uid`, []any{int64(mbox)}, func(r []driver.Value) error {
 			uid := uint32(vInt(r[0]))
 			snap.UIDs = append(snap.UIDs, uid)
 			if snap.FirstUnseen == 0 && store.SysFlags(vInt(r[1]))&store.FlagSeen == 0 {
 				snap.FirstUnseen = uid
-			}
-			if kw := vString(r[2]); kw != "" && !seenKw[kw] {
-				seenKw[kw] = true
 			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		var all []string
-		have := map[string]struct{}{}
-		for set := range seenKw {
-			for _, k := range decodeKeywords(set) {
-				if addKeyword(have, k) {
-					all = append(all, k)
-				}
-			}
-		}
-		sortKeywords(all)
-		snap.Keywords = all
-		return nil
+		// The keyword set (keywords.go), in keywordKey order, which is
+		// sortKeywords's.
+		return tx.each(`SELECT keyword FROM mailbox_keywords WHERE mailbox = ? ORDER BY key`, []any{int64(mbox)}, func(r []driver.Value) error {
+			snap.Keywords = append(snap.Keywords, vString(r[0]))
+			return nil
+		})
 	})
 	if err != nil {
 		return store.Snapshot{}, fmt.Errorf("snapshot of mailbox %d: %w", mbox, err)
@@ -397,6 +395,16 @@ func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapn
 			return err
 		}
 		modseq := m.HighestModSeq + 1
+		if op != store.FlagsRemove && len(flags.Keywords) > 0 &&
+			slices.ContainsFunc(msgs, func(msg store.Message) bool { return unchangedSince == 0 || msg.ModSeq <= unchangedSince }) {
+			// Every message the STORE may change carries all of
+			// flags.Keywords afterwards (one it leaves unchanged had
+			// them): the keyword set is checked before any work per
+			// message.
+			if err := t.addKeywords(mbox, flags.Keywords, true); err != nil {
+				return err
+			}
+		}
 		for _, msg := range msgs {
 			if unchangedSince > 0 && msg.ModSeq > unchangedSince {
 				res.Modified = append(res.Modified, msg.UID)
@@ -536,6 +544,15 @@ func (t *wtx) copyMessages(src, dst store.MailboxID, rs uidRanges, addRefs bool)
 		if err != nil {
 			return res, sm, nil, err
 		}
+	}
+	kws := make([][]string, len(msgs))
+	for i, msg := range msgs {
+		kws[i] = msg.Flags.Keywords
+	}
+	// Refused as a whole beyond MaxKeywords: dropping keywords would
+	// lose what the user set.
+	if err := t.addKeywords(dst, unionKeywords(kws...), false); err != nil {
+		return res, sm, nil, err
 	}
 	modseq := dm.HighestModSeq + 1
 	uid := dm.UIDNext

@@ -308,6 +308,7 @@ type migration struct {
 // order among the SQL files.
 var goMigrations = []migration{
 	{14, "0014_account_names", canonicalAccountNames},
+	{17, "0017_mailbox_keywords", mailboxKeywordsMigration},
 }
 
 func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {

@@ -60,6 +60,9 @@ func Run(t *testing.T, open OpenFunc) {
 		{"RenameMailbox", testRenameMailbox},
 		{"RenameInbox", testRenameInbox},
 		{"MailboxLimits", testMailboxLimits},
+		{"KeywordSet", testKeywordSet},
+		{"KeywordLimits", testKeywordLimits},
+		{"KeywordLimitConcurrent", testKeywordLimitConcurrent},
 		{"Subscriptions", testSubscriptions},
 		{"AppendFetchStatus", testAppendFetchStatus},
 		{"StatusDeleted", testStatusDeleted},
@@ -496,7 +499,7 @@ func testUIDValidityRenewed(t *testing.T, h *harness) {
 		fresh(x)
 		y := must(h.s.CreateMailbox(ctx, a.ID, yn, ""))(t)
 		fresh(y)
-		uids := h.appendN(y.ID, 2, store.Flags{Sys: store.FlagSeen})
+		uids := h.appendN(y.ID, 2, store.Flags{Sys: store.FlagSeen, Keywords: []string{"$Kept"}})
 		must(0, h.s.DeleteMailbox(ctx, a.ID, xn))(t)
 		gone(x)
 		must(0, h.s.RenameMailbox(ctx, a.ID, yn, xn))(t)
@@ -514,6 +517,10 @@ func testUIDValidityRenewed(t *testing.T, h *harness) {
 		}
 		if st := must(h.s.Status(ctx, nx.ID))(t); st.Messages != 2 || st.Unseen != 0 {
 			t.Fatalf("status after rename: %+v", st)
+		}
+		// A new incarnation keeps the keyword set, with its messages.
+		if got := h.keywordsOf(nx.ID); !slices.Equal(got, []string{"$Kept"}) {
+			t.Fatalf("keywords after rename: %q", got)
 		}
 	}
 }
