@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -117,6 +118,7 @@ func (m lossMode) String() string {
 // mnode is the model of one file or directory.
 type mnode struct {
 	id   uint64
+	name string // its name when created (for reports)
 	dir  bool
 	perm os.FileMode
 	ino  uint64 // backing inode number while the node is live
@@ -225,7 +227,7 @@ func (c *crashFS) scan(path string) (*mnode, error) {
 	}
 	switch st.Mode & syscall.S_IFMT {
 	case syscall.S_IFDIR:
-		d := c.newDir(st.Ino, os.FileMode(st.Mode&0o7777))
+		d := c.newDir(filepath.Base(path), st.Ino, os.FileMode(st.Mode&0o7777))
 		ents, err := os.ReadDir(path)
 		if err != nil {
 			return nil, err
@@ -244,7 +246,7 @@ func (c *crashFS) scan(path string) (*mnode, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := c.newFile(st.Ino, os.FileMode(st.Mode&0o7777))
+		m := c.newFile(filepath.Base(path), st.Ino, os.FileMode(st.Mode&0o7777))
 		m.orig = f
 		m.durSize, m.liveSize = st.Size, st.Size
 		return m, nil
@@ -253,18 +255,18 @@ func (c *crashFS) scan(path string) (*mnode, error) {
 	}
 }
 
-func (c *crashFS) newDir(ino uint64, perm os.FileMode) *mnode {
+func (c *crashFS) newDir(name string, ino uint64, perm os.FileMode) *mnode {
 	c.nextID++
-	d := &mnode{id: c.nextID, dir: true, perm: perm, ino: ino,
+	d := &mnode{id: c.nextID, name: name, dir: true, perm: perm, ino: ino,
 		live: make(map[string]*mnode), durable: make(map[string]*mnode)}
 	c.byIno[ino] = d
 	c.all = append(c.all, d)
 	return d
 }
 
-func (c *crashFS) newFile(ino uint64, perm os.FileMode) *mnode {
+func (c *crashFS) newFile(name string, ino uint64, perm os.FileMode) *mnode {
 	c.nextID++
-	m := &mnode{id: c.nextID, perm: perm, ino: ino}
+	m := &mnode{id: c.nextID, name: name, perm: perm, ino: ino}
 	c.byIno[ino] = m
 	c.all = append(c.all, m)
 	return m
@@ -483,37 +485,44 @@ func (c *crashFS) closeNode(m *mnode) {
 func (c *crashFS) unsyncedSummary() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var files, recs, dirs, ops int
-	var bytes int64
-	seen := map[*mnode]bool{}
+	var recs, dirs, ops int
+	var files []string
+	live := map[*mnode]bool{}
 	var walk func(d *mnode)
 	walk = func(d *mnode) {
-		if seen[d] {
-			return
-		}
-		seen[d] = true
-		if len(d.ops) > 0 {
-			dirs++
-			ops += len(d.ops)
-		}
+		live[d] = true
 		for _, m := range d.live {
-			if m.dir {
+			if m.dir && !live[m] {
 				walk(m)
-			} else if !seen[m] {
-				seen[m] = true
-				if len(m.recs) > 0 {
-					files++
-					recs += len(m.recs)
-					for _, r := range m.recs {
-						bytes += int64(len(r.data))
-					}
-				}
 			}
+			live[m] = true
 		}
 	}
 	walk(c.root)
-	return fmt.Sprintf("seen %d writes, %d file syncs, %d directory syncs, %d namespace changes; unsynced at the cut: %d changes (%d KiB) in %d files, %d namespace changes in %d directories",
-		c.counts.writes, c.counts.fileSyncs, c.counts.dirSyncs, c.counts.namespace, recs, bytes>>10, files, ops, dirs)
+	for _, m := range c.all {
+		if m.dir && len(m.ops) > 0 {
+			dirs++
+			ops += len(m.ops)
+		}
+		if !m.dir && len(m.recs) > 0 {
+			var bytes int64
+			for _, r := range m.recs {
+				bytes += int64(len(r.data))
+			}
+			recs += len(m.recs)
+			name := m.name
+			if !live[m] {
+				name += " (unlinked)"
+			}
+			files = append(files, fmt.Sprintf("%s %d KiB", name, bytes>>10))
+		}
+	}
+	sort.Strings(files)
+	if len(files) > 6 {
+		files = append(files[:6], "…")
+	}
+	return fmt.Sprintf("seen %d writes, %d file syncs, %d directory syncs, %d namespace changes; unsynced at the cut: %d changes to %d files (%s), %d namespace changes in %d directories",
+		c.counts.writes, c.counts.fileSyncs, c.counts.dirSyncs, c.counts.namespace, recs, len(files), strings.Join(files, ", "), ops, dirs)
 }
 
 // Recover writes into dst (which must not exist) the state of the backing
@@ -767,7 +776,7 @@ func (n *crashNode) Create(ctx context.Context, name string, flags uint32, mode 
 	}
 	m := old
 	if m == nil {
-		m = c.newFile(st.Ino, os.FileMode(st.Mode&0o7777))
+		m = c.newFile(name, st.Ino, os.FileMode(st.Mode&0o7777))
 		c.addEntry(d, name, m)
 	} else if flags&syscall.O_TRUNC != 0 {
 		c.recordSize(m, 0)
@@ -842,7 +851,7 @@ func (n *crashNode) Mkdir(ctx context.Context, name string, mode uint32, out *fu
 		c.fault("mkdir %s: %v", name, err)
 		return nil, syscall.EIO
 	}
-	c.addEntry(d, name, c.newDir(st.Ino, os.FileMode(st.Mode&0o7777)))
+	c.addEntry(d, name, c.newDir(name, st.Ino, os.FileMode(st.Mode&0o7777)))
 	return ch, 0
 }
 
