@@ -32,6 +32,9 @@ const (
 	powerLargeMax  = 1 << 20
 )
 
+// powerDataDir is the data directory's name in the mounted directory.
+const powerDataDir = "data"
+
 // powerMailboxes are the mailboxes loaded; LMTP delivers into INBOX.
 var powerMailboxes = []string{"INBOX", "Archive"}
 
@@ -53,7 +56,10 @@ var powerMailboxes = []string{"INBOX", "Archive"}
 // client never learnt may be there or not, but if it is there it is
 // intact; once a check has found it there (or not), later rounds must
 // agree. Several rounds run on the same data, each mounting the previous
-// round's result.
+// round's result. In the first, `rookery user add` creates the data
+// directory inside the mount, so that its creation is part of what a cut
+// may lose (it was: the directory was not synced into its parent, and a
+// cut took the whole data directory away).
 //
 // It needs root and /dev/fuse (skipped otherwise) and is skipped with
 // -short. ROOKERY_POWER_SEED=N repeats a run's choices (rollback, sizes,
@@ -163,10 +169,11 @@ func (p *powerRig) round(n int, mode lossMode) {
 		}
 	}()
 	if n == 1 {
-		addUser(t, p.mnt, p.user)
+		// The data directory does not exist yet: Rookery creates it.
+		addUser(t, filepath.Join(p.mnt, powerDataDir), p.user)
 	}
 	lmtpAddr := freeAddrs(t, 1)[0]
-	s := p.newServer(p.mnt, fmt.Sprintf("round%d-load.log", n), "--lmtp", lmtpAddr)
+	s := p.newServer(filepath.Join(p.mnt, powerDataDir), fmt.Sprintf("round%d-load.log", n), "--lmtp", lmtpAddr)
 	defer s.stop(true)
 	s.start(true)
 	if n == 1 {
@@ -235,7 +242,7 @@ func (p *powerRig) round(n int, mode lossMode) {
 	// The rolled-back directory opens cleanly.
 	p.check(n)
 	// A server on it holds what clients were told and saw.
-	v := p.newServer(p.backing, fmt.Sprintf("round%d-verify.log", n))
+	v := p.newServer(filepath.Join(p.backing, powerDataDir), fmt.Sprintf("round%d-verify.log", n))
 	defer v.stop(true)
 	v.start(true)
 	p.led.verify(t, n, v.imapAddr, p.user)
@@ -298,7 +305,7 @@ func (p *powerRig) repairOrphans(n int) {
 func (p *powerRig) rookeryCheck(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 	defer cancel()
-	args = append([]string{"check", "--data", p.backing}, args...)
+	args = append([]string{"check", "--data", filepath.Join(p.backing, powerDataDir)}, args...)
 	out, err := exec.CommandContext(ctx, rookeryBin, args...).CombinedOutput()
 	return string(out), err
 }
