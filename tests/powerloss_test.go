@@ -204,12 +204,30 @@ func (p *powerRig) round(n int, mode lossMode) {
 	for _, mb := range powerMailboxes {
 		wg.Go(func() { p.led.observer(ctx, s.imapAddr, p.user, mb) })
 	}
+	wg.Go(func() { p.led.housekeeper(ctx, s.imapAddr, p.user, n) })
+	// The load starts when its clients are logged in: hashing their
+	// passwords (argon2id, two at a time here) takes up to seconds.
+	for range powerAppenders + 1 + len(powerMailboxes) + 1 {
+		select {
+		case <-p.led.loggedIn:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: the load clients did not log in within 30s", n)
+		}
+	}
+	loadStart := time.Now()
+	phases := []string{"start and logins " + loadStart.Sub(t0).Round(time.Millisecond).String()}
+	phase := func(name string, since time.Time) time.Time {
+		now := time.Now()
+		phases = append(phases, name+" "+now.Sub(since).Round(time.Millisecond).String())
+		return now
+	}
 	loadFor := 500*time.Millisecond + time.Duration(p.rng.Int64N(int64(2*time.Second)))
 	time.Sleep(loadFor)
 	for deadline := time.Now().Add(10 * time.Second); p.led.ackedCount() < ackedBefore+5 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond) // a slow start: make the round count
 	}
-	loadFor = time.Since(t0)
+	loadFor = time.Since(loadStart)
+	cutStart := phase("load", loadStart)
 	// The cut: the server dies first, then the disk stops, so whatever
 	// the server had written when it died is the history up to the cut.
 	s.stop(true)
@@ -239,8 +257,10 @@ func (p *powerRig) round(n int, mode lossMode) {
 		t.Errorf("round %d, during the load: %s", n, e)
 	}
 
+	ph := phase("cut and rollback", cutStart)
 	// The rolled-back directory opens cleanly.
 	p.check(n)
+	ph = phase("check", ph)
 	// A server on it holds what clients were told and saw.
 	v := p.newServer(filepath.Join(p.backing, powerDataDir), fmt.Sprintf("round%d-verify.log", n))
 	defer v.stop(true)
@@ -250,13 +270,15 @@ func (p *powerRig) round(n int, mode lossMode) {
 		t.Errorf("round %d: the verifying server exited with %v after SIGTERM", n, err)
 	}
 	v.checkLog()
+	ph = phase("verification", ph)
 	p.repairOrphans(n)
+	phase("repair", ph)
 	if t.Failed() {
 		for _, sp := range []*serverProc{s, v} {
 			t.Logf("log %s:\n%s", sp.logPath, sp.logTail(40))
 		}
 	}
-	t.Logf("round %d took %v", n, time.Since(t0).Round(time.Millisecond))
+	t.Logf("round %d took %v: %s", n, time.Since(t0).Round(time.Millisecond), strings.Join(phases, ", "))
 }
 
 // check runs `rookery check --contents` on the rolled-back directory
@@ -339,6 +361,9 @@ type powerMsg struct {
 	acked   bool   // the client got OK or 250
 	uid     uint32 // from APPENDUID (0: LMTP)
 	fate    msgFate
+
+	expunging bool // a client asked for its expunge
+	expunged  bool // and got OK
 }
 
 // powerLedger records what clients sent, were told and saw.
@@ -348,11 +373,14 @@ type powerLedger struct {
 	seen     map[string]map[uint32]string // mailbox → UID → id, as clients saw them
 	validity map[string]uint32            // mailbox → UIDVALIDITY
 	errs     []string
-	round    struct{ sent, acked, large int }
+	round    struct{ sent, acked, large, expunged, created int }
+	boxes    map[string]bool // mailboxes a client asked to create → whether it got OK (or a check found them)
+	loggedIn chan struct{}   // a load client is logged in (or failed to)
 }
 
 func newPowerLedger() *powerLedger {
-	l := &powerLedger{msgs: map[string]*powerMsg{}, seen: map[string]map[uint32]string{}, validity: map[string]uint32{}}
+	l := &powerLedger{msgs: map[string]*powerMsg{}, seen: map[string]map[uint32]string{}, validity: map[string]uint32{}, boxes: map[string]bool{},
+		loggedIn: make(chan struct{}, 100)}
 	for _, mb := range powerMailboxes {
 		l.seen[mb] = map[uint32]string{}
 	}
@@ -382,17 +410,20 @@ func (l *powerLedger) ackedCount() int {
 func (l *powerLedger) roundStats() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := fmt.Sprintf("%d messages sent, %d acknowledged, %d large", l.round.sent, l.round.acked, l.round.large)
-	l.round.sent, l.round.acked, l.round.large = 0, 0, 0
+	s := fmt.Sprintf("%d messages sent, %d acknowledged, %d large, %d expunged, %d mailboxes created", l.round.sent, l.round.acked, l.round.large, l.round.expunged, l.round.created)
+	l.round = struct{ sent, acked, large, expunged, created int }{}
 	return s
 }
 
 func (l *powerLedger) summary() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var acked, present, presentUnacked, absent, absentAcked int
+	var acked, expunged, present, presentUnacked, absent int
 	for _, m := range l.msgs {
-		if m.acked {
+		switch {
+		case m.expunged:
+			expunged++
+		case m.acked:
 			acked++
 		}
 		switch {
@@ -401,15 +432,18 @@ func (l *powerLedger) summary() string {
 			if !m.acked {
 				presentUnacked++
 			}
-		case m.fate == fateAbsent:
+		case m.fate == fateAbsent && !m.expunged:
 			absent++
-			if m.acked {
-				absentAcked++
-			}
 		}
 	}
-	return fmt.Sprintf("%d messages sent, %d acknowledged; after the cuts %d found (%d never acknowledged), %d not (%d acknowledged)",
-		len(l.msgs), acked, present, presentUnacked, absent, absentAcked)
+	var boxes int
+	for _, ok := range l.boxes {
+		if ok {
+			boxes++
+		}
+	}
+	return fmt.Sprintf("%d messages sent, %d acknowledged and kept, %d expunged; after the cuts %d found (%d never acknowledged), %d not (never acknowledged or expunge asked); %d mailboxes created",
+		len(l.msgs), acked, expunged, present, presentUnacked, absent, boxes)
 }
 
 // sent records a message about to be sent; stored is what the store must
@@ -494,6 +528,7 @@ var appendUIDRe = regexp.MustCompile(`\[APPENDUID (\d+) (\d+)\]`)
 // ends.
 func (l *powerLedger) appender(ctx context.Context, addr string, u testUser, mailbox, prefix string, rng *rand.Rand) {
 	c, err := dialRawIMAP(addr, u)
+	l.loggedIn <- struct{}{}
 	if err != nil {
 		if ctx.Err() == nil {
 			l.errorf("appender %s: %v", prefix, err)
@@ -523,6 +558,127 @@ func (l *powerLedger) appender(ctx context.Context, addr string, u testUser, mai
 	}
 }
 
+// housekeeper creates mailboxes and expunges messages of this round that
+// a client has seen in INBOX (UID STORE \Deleted, UID EXPUNGE), until the
+// connection breaks or ctx ends: an acknowledged CREATE must survive the
+// cut, and an acknowledged expunge too (the message must not come back;
+// its blob file, deleted after the commit, may be left unreferenced).
+func (l *powerLedger) housekeeper(ctx context.Context, addr string, u testUser, round int) {
+	c, err := dialRawIMAP(addr, u)
+	l.loggedIn <- struct{}{}
+	if err != nil {
+		if ctx.Err() == nil {
+			l.errorf("housekeeper: %v", err)
+		}
+		return
+	}
+	defer c.close()
+	stop := context.AfterFunc(ctx, c.close)
+	defer stop()
+	if tagged, err := c.run("SELECT INBOX", nil); err != nil || !isOK(tagged) {
+		if err == nil {
+			l.errorf("housekeeper: SELECT INBOX: %q", tagged)
+		}
+		return
+	}
+	for i := 0; ctx.Err() == nil; i++ {
+		name := fmt.Sprintf("Box-r%d-%d", round, i)
+		l.mu.Lock()
+		l.boxes[name] = false
+		l.mu.Unlock()
+		tagged, err := c.run(fmt.Sprintf("CREATE %q", name), nil)
+		if err != nil {
+			return
+		}
+		if !isOK(tagged) {
+			l.errorf("CREATE %s: %q", name, tagged)
+			return
+		}
+		l.mu.Lock()
+		l.boxes[name] = true
+		l.round.created++
+		l.mu.Unlock()
+
+		if !l.expungeOne(c, round) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// expungeOne expunges a message of this round that a client saw in
+// INBOX, if there is one; false when the connection is gone or the server
+// misbehaved (recorded).
+func (l *powerLedger) expungeOne(c *rawIMAP, round int) bool {
+	uid, id := l.pickExpunge("INBOX", round)
+	if uid == 0 {
+		return true
+	}
+	// The session may not know the message yet (it learns of new
+	// messages between commands): a UID STORE then changes nothing,
+	// which its FETCH response (or its absence) shows. A NOOP first
+	// makes that rare.
+	if _, err := c.run("NOOP", nil); err != nil {
+		return false
+	}
+	stored := false
+	tagged, err := c.run(fmt.Sprintf(`UID STORE %d +FLAGS (\Deleted)`, uid), nil, func(line string, _ [][]byte) {
+		if m := fetchUIDRe.FindStringSubmatch(line); m != nil && m[1] == strconv.Itoa(int(uid)) && strings.Contains(line, `\Deleted`) {
+			stored = true
+		}
+	})
+	if err != nil {
+		return false
+	}
+	if !isOK(tagged) {
+		l.errorf("UID STORE %d (%s): %q", uid, id, tagged)
+		return false
+	}
+	if !stored {
+		l.mu.Lock()
+		l.msgs[id].expunging = false
+		l.mu.Unlock()
+		return true
+	}
+	expunged := false
+	tagged, err = c.run(fmt.Sprintf("UID EXPUNGE %d", uid), nil, func(line string, _ [][]byte) {
+		if strings.HasSuffix(strings.TrimSpace(line), " EXPUNGE") {
+			expunged = true
+		}
+	})
+	if err != nil {
+		return false
+	}
+	if !isOK(tagged) || !expunged {
+		l.errorf("UID EXPUNGE %d (%s) after its \\Deleted was stored: %q, EXPUNGE response: %v", uid, id, tagged, expunged)
+		return false
+	}
+	l.mu.Lock()
+	l.msgs[id].expunged = true
+	l.round.expunged++
+	l.mu.Unlock()
+	return true
+}
+
+// pickExpunge chooses the oldest message of this round that a client saw
+// in mailbox and marks it as being expunged; 0 when there is none.
+func (l *powerLedger) pickExpunge(mailbox string, round int) (uint32, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var pick uint32
+	for uid, id := range l.seen[mailbox] {
+		if m := l.msgs[id]; m.round == round && !m.expunging && (pick == 0 || uid < pick) {
+			pick = uid
+		}
+	}
+	if pick == 0 {
+		return 0, ""
+	}
+	id := l.seen[mailbox][pick]
+	l.msgs[id].expunging = true
+	return pick, id
+}
+
 // lmtpPrefix is what delivery prepends for the deliverer's envelope.
 func lmtpPrefix(rcpt string) string {
 	return "Return-Path: <load@example.net>\r\nDelivered-To: " + rcpt + "\r\n"
@@ -533,6 +689,7 @@ func lmtpPrefix(rcpt string) string {
 func (l *powerLedger) deliverer(ctx context.Context, addr, rcpt, prefix string, rng *rand.Rand) {
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
+		l.loggedIn <- struct{}{}
 		l.errorf("LMTP dial: %v", err)
 		return
 	}
@@ -540,7 +697,9 @@ func (l *powerLedger) deliverer(ctx context.Context, addr, rcpt, prefix string, 
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	if err := c.Hello("load.example.net"); err != nil {
+	err = c.Hello("load.example.net")
+	l.loggedIn <- struct{}{}
+	if err != nil {
 		if ctx.Err() == nil && isSMTPReply(err) {
 			l.errorf("LHLO: %v", err)
 		}
@@ -595,6 +754,7 @@ var (
 // sees: a message a client has seen must survive.
 func (l *powerLedger) observer(ctx context.Context, addr string, u testUser, mailbox string) {
 	c, err := dialRawIMAP(addr, u)
+	l.loggedIn <- struct{}{}
 	if err != nil {
 		if ctx.Err() == nil {
 			l.errorf("observer: %v", err)
@@ -727,6 +887,8 @@ func (l *powerLedger) verify(t *testing.T, round int, addr string, u testUser) {
 	for id, m := range l.msgs {
 		_, ok := found[id]
 		switch {
+		case ok && m.expunged:
+			t.Errorf("round %d: message %s is back after its expunge was acknowledged", round, id)
 		case ok && m.fate == fateAbsent:
 			t.Errorf("round %d: message %s (sent in round %d) is back after an earlier check did not find it", round, id, m.round)
 		case ok:
@@ -734,6 +896,8 @@ func (l *powerLedger) verify(t *testing.T, round int, addr string, u testUser) {
 				presentUnacked++
 			}
 			m.fate = fatePresent
+		case m.expunging && m.fate != fatePresent:
+			m.fate = fateAbsent
 		case m.acked:
 			lostAcked = append(lostAcked, id)
 			m.fate = fateAbsent
@@ -748,9 +912,34 @@ func (l *powerLedger) verify(t *testing.T, round int, addr string, u testUser) {
 	}
 	for mb, uids := range l.seen {
 		for uid, id := range uids {
-			if found[id] != uid {
+			if found[id] != uid && !l.msgs[id].expunging {
 				t.Errorf("round %d: %s UID %d (%s), seen by a client, is gone", round, mb, uid, id)
 			}
+		}
+	}
+	// Every mailbox whose CREATE was acknowledged is there; any other
+	// mailbox of the test's was at least asked for.
+	listed := map[string]bool{}
+	tagged, err := c.run(`LIST "" "Box-*"`, nil, func(line string, _ [][]byte) {
+		f := strings.Fields(strings.TrimSpace(line))
+		if len(f) > 0 && strings.HasPrefix(line, "* LIST ") {
+			listed[strings.Trim(f[len(f)-1], `"`)] = true
+		}
+	})
+	if err != nil || !isOK(tagged) {
+		t.Fatalf("round %d: LIST: %q %v", round, tagged, err)
+	}
+	for name, acked := range l.boxes {
+		switch {
+		case acked && !listed[name]:
+			t.Errorf("round %d: mailbox %s, created with OK, is gone", round, name)
+		case listed[name]:
+			l.boxes[name] = true // found: must stay
+		}
+	}
+	for name := range listed {
+		if _, ok := l.boxes[name]; !ok {
+			t.Errorf("round %d: mailbox %s was never created", round, name)
 		}
 	}
 	// A new message gets a UID above every UID seen.
