@@ -32,15 +32,18 @@ import (
 //   - A file's content and size are durable as of its last fsync or
 //     fdatasync (both are taken to make data and size durable, as they do
 //     on Linux's file systems). Writes and size changes (truncate,
-//     fallocate) since then are unsynced.
-//   - A directory's entries are durable as of its last fsync: creating,
-//     renaming (at both ends), unlinking and mkdir are namespace changes of
-//     the directory (or the two directories) they touch, unsynced until that
-//     directory is fsynced. An fsync of a file makes nothing about its name
-//     durable, and an fsync of a directory makes nothing about the contents
-//     of the files in it durable. A new file or directory survives only
-//     through a synced entry in a directory that survives itself.
-//   - Everything present when the file system was mounted is durable (the
+//     fallocate, O_TRUNC) since then are unsynced.
+//   - A directory's entries are durable as of its last fsync, which makes
+//     all of them durable. Creating, unlinking, mkdir, rmdir and renaming
+//     (a removal in the source directory, an entry in the target) are
+//     unsynced changes of the directory they touch until it is fsynced. An
+//     fsync of a file makes nothing about its name durable, and an fsync of
+//     a directory nothing about the contents of its files: a new file
+//     survives with its data only if both were synced, and only inside
+//     directories that survive themselves. (SQLite fsyncs the directory of
+//     a WAL it creates; blob.Put fsyncs the file, renames it, then fsyncs
+//     the target directory.)
+//   - Everything present when the file system is mounted is durable (the
 //     test mounts over a directory it has just written and closed).
 //
 // Recover's loss modes: loseAllUnsynced keeps exactly the synced state;
@@ -51,19 +54,23 @@ import (
 // prefix of its size changes (chosen independently of the pages, so a file
 // may come back longer than its data, the tail reading as zeros: SQLite
 // assumes the size may be updated before the content), and, for every
-// directory, its durable entries plus some prefix of its namespace changes
-// since its last sync. Those are states a disk that honours fsync could be
-// in; a torn write inside a page, or lost synced data, is not modelled.
-// The choices come from a seeded generator, so a failure can be replayed
-// for the same recorded history.
+// directory, its durable entries plus some prefix of its changes since its
+// last sync. The two ends of a rename are chosen independently, so a file
+// renamed with neither directory synced may come back under both names or
+// neither, which a journalling file system would not show (it commits a
+// rename as one) but which no synced state depends on. These are states a
+// disk that honours fsync could be in; a torn write inside a page, or lost
+// synced data, is not modelled. The choices come from a seeded generator,
+// so a failure can be replayed for the same recorded history.
 //
 // SQLite's -shm file is mapped MAP_SHARED by the server. A FUSE file opened
-// without direct I/O supports shared writable mappings: the kernel writes
-// dirty pages back as ordinary WRITE requests, which the model records
-// like any other unsynced write. SQLite never fsyncs the -shm file and
-// rebuilds its content (the WAL index) from the WAL when the first
-// connection opens the database after a crash, so the model may lose all of
-// it, which is also the truth after a power cut.
+// without direct I/O supports shared writable mappings (TestCrashFSModel
+// checks it): the kernel writes dirty pages back as ordinary WRITE
+// requests, which the model records like any other unsynced write. SQLite
+// never fsyncs the -shm file and rebuilds its content (the WAL index) from
+// the WAL when the first connection opens the database after a crash, so
+// the model may lose all of it, which is also the truth after a power cut;
+// nothing about it is special-cased.
 //
 // Locks are left to the kernel (no FUSE lock support is negotiated: the
 // kernel then keeps POSIX locks for the mount locally, which is what SQLite
@@ -427,6 +434,10 @@ func (c *crashFS) removeEntry(d *mnode, name string) {
 
 // Cut is the power cut: every later operation fails with EIO and changes
 // nothing, so what the model holds is the history up to this moment.
+// TestPowerLoss kills the server first and cuts after it has died, so the
+// server never sees an error: every request it made before dying is part
+// of the history (an fsync it sent but never saw answered may count as
+// done, which is a state a disk may be in too).
 func (c *crashFS) Cut() {
 	c.mu.Lock()
 	c.cut = true
@@ -958,8 +969,9 @@ func (n *crashNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAt
 	return n.LoopbackNode.Setattr(ctx, f, &rest, out)
 }
 
-// Fsync of a node without a handle is not expected (the kernel sends
-// handles); refuse it rather than pretend.
+// Fsync goes to the open file or directory; the kernel always sends one,
+// and an fsync without one is refused (and recorded as a fault) rather
+// than guessed at.
 func (n *crashNode) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) syscall.Errno {
 	switch h := f.(type) {
 	case *crashFile:
