@@ -28,6 +28,7 @@ const (
 	powerMinRounds = 3                // rounds at least, whatever the time
 	powerBudget    = 30 * time.Second // no round starts after this
 	powerAppenders = 3                // IMAP connections appending
+	powerMaxLoad   = 5 * time.Second  // the longest load before a cut
 	powerLargeMin  = 300 << 10        // large messages: stored as blob files
 	powerLargeMax  = 1 << 20
 )
@@ -221,12 +222,15 @@ func (p *powerRig) round(n int, mode lossMode) {
 		phases = append(phases, name+" "+now.Sub(since).Round(time.Millisecond).String())
 		return now
 	}
-	loadFor := 500*time.Millisecond + time.Duration(p.rng.Int64N(int64(2*time.Second)))
-	time.Sleep(loadFor)
-	for deadline := time.Now().Add(10 * time.Second); p.led.ackedCount() < ackedBefore+5 && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond) // a slow start: make the round count
+	// The cut comes after a random number of acknowledgements (so that a
+	// slower machine, or -race, makes longer rounds rather than emptier
+	// ones), at most after powerMaxLoad, and a random moment more.
+	target := ackedBefore + 5 + p.rng.IntN(45)
+	for deadline := loadStart.Add(powerMaxLoad); p.led.ackedCount() < target && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
 	}
-	loadFor = time.Since(loadStart)
+	time.Sleep(time.Duration(p.rng.Int64N(int64(200 * time.Millisecond))))
+	loadFor := time.Since(loadStart)
 	cutStart := phase("load", loadStart)
 	// The cut: the server dies first, then the disk stops, so whatever
 	// the server had written when it died is the history up to the cut.
@@ -582,28 +586,35 @@ func (l *powerLedger) housekeeper(ctx context.Context, addr string, u testUser, 
 		return
 	}
 	for i := 0; ctx.Err() == nil; i++ {
-		name := fmt.Sprintf("Box-r%d-%d", round, i)
-		l.mu.Lock()
-		l.boxes[name] = false
-		l.mu.Unlock()
-		tagged, err := c.run(fmt.Sprintf("CREATE %q", name), nil)
-		if err != nil {
+		if i%2 == 0 && !l.createOne(c, fmt.Sprintf("Box-r%d-%d", round, i/2)) {
 			return
 		}
-		if !isOK(tagged) {
-			l.errorf("CREATE %s: %q", name, tagged)
-			return
-		}
-		l.mu.Lock()
-		l.boxes[name] = true
-		l.round.created++
-		l.mu.Unlock()
-
 		if !l.expungeOne(c, round) {
 			return
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// createOne creates mailbox name; false when the connection is gone or
+// the server refused (recorded).
+func (l *powerLedger) createOne(c *rawIMAP, name string) bool {
+	l.mu.Lock()
+	l.boxes[name] = false
+	l.mu.Unlock()
+	tagged, err := c.run(fmt.Sprintf("CREATE %q", name), nil)
+	if err != nil {
+		return false
+	}
+	if !isOK(tagged) {
+		l.errorf("CREATE %s: %q", name, tagged)
+		return false
+	}
+	l.mu.Lock()
+	l.boxes[name] = true
+	l.round.created++
+	l.mu.Unlock()
+	return true
 }
 
 // expungeOne expunges a message of this round that a client saw in
