@@ -86,7 +86,10 @@ func MkdirAllSynced(fsys FS, dir string) error {
 		fsys = OSFS{}
 	}
 	dir = filepath.Clean(dir)
-	if _, err := fsys.Stat(dir); err == nil {
+	if fi, err := fsys.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s: not a directory", dir)
+		}
 		return nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
