@@ -43,7 +43,7 @@ func New(dir string, fsys FS) (*Store, error) {
 		fsys = OSFS{}
 	}
 	s := &Store{dir: dir, fs: fsys}
-	if err := fsys.MkdirAll(filepath.Join(dir, tmpDir)); err != nil {
+	if err := MkdirAllSynced(fsys, filepath.Join(dir, tmpDir)); err != nil {
 		return nil, fmt.Errorf("blob: create %s: %w", dir, err)
 	}
 	// Pre-create the 256 fan-out directories once, so Put never has to
@@ -75,6 +75,35 @@ func New(dir string, fsys FS) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// MkdirAllSynced creates dir and its missing parents, as MkdirAll does,
+// and fsyncs the parent of each directory it creates: a new entry is
+// durable only once its directory is synced, and a directory lost in a
+// power cut takes every file synced into it along. fsys nil means OSFS.
+func MkdirAllSynced(fsys FS, dir string) error {
+	if fsys == nil {
+		fsys = OSFS{}
+	}
+	dir = filepath.Clean(dir)
+	if fi, err := fsys.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s: not a directory", dir)
+		}
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := MkdirAllSynced(fsys, parent); err != nil {
+			return err
+		}
+	}
+	if err := fsys.MkdirAll(dir); err != nil {
+		return err
+	}
+	return fsys.SyncDir(parent)
 }
 
 // Dir returns the blob directory.

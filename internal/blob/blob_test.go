@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -241,5 +242,68 @@ func TestPutSameContentRefreshesTime(t *testing.T) {
 	}
 	if _, err := s.Info(id); err != nil {
 		t.Fatalf("content put again after its deletion: %v", err)
+	}
+}
+
+// syncedDirs records the directories a FaultFS syncs.
+func syncedDirs(f *FaultFS) func() []string {
+	var mu sync.Mutex
+	var dirs []string
+	f.SetFail(func(op Op, path string) error {
+		if op == OpSyncDir {
+			mu.Lock()
+			dirs = append(dirs, path)
+			mu.Unlock()
+		}
+		return nil
+	})
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), dirs...)
+	}
+}
+
+// TestMkdirAllSynced checks that every directory created is synced into
+// its parent (a power cut would otherwise take it, and all synced into
+// it, away), and that nothing is synced when the directory exists.
+func TestMkdirAllSynced(t *testing.T) {
+	root := t.TempDir()
+	f := NewFaultFS(OSFS{})
+	synced := syncedDirs(f)
+	if err := MkdirAllSynced(f, filepath.Join(root, "a", "b", "c")); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{root, filepath.Join(root, "a"), filepath.Join(root, "a", "b")}
+	if got := synced(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("synced %q, want %q", got, want)
+	}
+	if err := MkdirAllSynced(f, filepath.Join(root, "a", "b", "c")); err != nil {
+		t.Fatal(err)
+	}
+	if got := synced(); len(got) != len(want) {
+		t.Errorf("an existing directory synced again: %q", got[len(want):])
+	}
+	f.FailOp(OpSyncDir)
+	if err := MkdirAllSynced(f, filepath.Join(root, "x")); !errors.Is(err, ErrInjected) {
+		t.Errorf("a failed directory sync: %v, want ErrInjected", err)
+	}
+}
+
+// TestNewSyncsParent checks that New, creating its directory, syncs the
+// directory above (the data directory) as well as its own.
+func TestNewSyncsParent(t *testing.T) {
+	data := t.TempDir()
+	f := NewFaultFS(OSFS{})
+	synced := syncedDirs(f)
+	dir := filepath.Join(data, "blobs")
+	if _, err := New(dir, f); err != nil {
+		t.Fatal(err)
+	}
+	got := synced()
+	for _, want := range []string{data, dir} {
+		if !slices.Contains(got, want) {
+			t.Errorf("New synced %q, not %s", got, want)
+		}
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -161,7 +160,10 @@ func dsn(path string, kind int) string {
 // Open opens (creating if needed) the store in dir: dir/rookery.db and
 // dir/blobs/. Pending migrations are applied.
 func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	// Synced into its parent: SQLite syncs the directory of its WAL, not
+	// the one above, and a data directory lost in a power cut takes all
+	// the mail along.
+	if err := blob.MkdirAllSynced(blob.OSFS{}, dir); err != nil {
 		return nil, fmt.Errorf("sqlitestore: create %s: %w", dir, err)
 	}
 	log := opts.Logger
