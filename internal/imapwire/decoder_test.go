@@ -256,6 +256,52 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+// TestMaxLiterals: the string literals of one command share
+// Limits.MaxLiterals; the next command starts afresh.
+func TestMaxLiterals(t *testing.T) {
+	lit := "{10+}\r\n" + strings.Repeat("x", 10)
+	in := "a" + strings.Repeat(" "+lit, 3) + "\r\nb " + lit + " " + lit + "\r\n"
+	for _, oneByte := range []bool{false, true} {
+		d := newTestDecoder(in, oneByte, Limits{MaxLiteral: 10, MaxLiterals: 25})
+		if _, err := d.Atom(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			if err := d.SP(); err != nil {
+				t.Fatal(err)
+			}
+			s, err := d.Literal()
+			if i < 2 && (err != nil || s != strings.Repeat("x", 10)) {
+				t.Fatalf("literal %d: %q, %v", i, s, err)
+			}
+			if i == 2 && !errors.Is(err, ErrTooBig) {
+				t.Fatalf("third literal (30 bytes in all, limit 25): %q, %v", s, err)
+			}
+		}
+		if err := d.DiscardLine(); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := d.Atom(); err != nil || a != "b" {
+			t.Fatalf("next command: %q, %v", a, err)
+		}
+		for range 2 {
+			if err := d.SP(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Literal(); err != nil {
+				t.Fatalf("next command's literals: %v", err)
+			}
+		}
+		if err := d.CRLF(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The default is several times MaxLiteral.
+	if d := NewDecoder(bufio.NewReader(strings.NewReader("")), Limits{}); d.Limits().MaxLiterals != 4*DefaultMaxLiteral {
+		t.Errorf("default MaxLiterals %d", d.Limits().MaxLiterals)
+	}
+}
+
 func TestSyncCallback(t *testing.T) {
 	d := newTestDecoder("{3}\r\nabc {2+}\r\nde {1}\r\nf", false, Limits{})
 	var sizes []int64

@@ -11,6 +11,7 @@
 //	longline     command lines of 64 KiB + 1 to 2 MiB
 //	hugeliteral  {4294967295}, {4294967295+}, ~{…}, overflowing counts, never sent
 //	cutliteral   a literal announced and cut off half-way, then the connection dropped
+//	manyliterals SEARCH of up to 1,000 string literals of 1 or 64 KiB each (LITERAL+)
 //	nesting      parentheses nested 31 to 20,000 deep in FETCH, SEARCH, STORE
 //	seqset       1:*,1:*,… and 1,3,5,… sequence sets of 60 KiB in FETCH, SEARCH, STORE, COPY
 //	listpattern  "%*"×N, hundreds of patterns, RECURSIVEMATCH, LIST-STATUS
