@@ -153,7 +153,7 @@ func (f *fetcher) withBodies(msgs []store.Message, content bool) ([]store.Messag
 		}
 		m.Content = g.Content
 		if root, err := anatomy.Unmarshal(g.Anatomy); err == nil {
-			f.roots[m.Blob] = cache.put(m.Blob, root, len(g.Anatomy), g.Content, content).root
+			f.roots[m.Blob] = cache.put(m.Blob, root, g.Content, content).root
 		} // else: parsed from the content when prepared (fetcher.anatomy)
 		out = append(out, m)
 	}
