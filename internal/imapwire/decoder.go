@@ -174,6 +174,12 @@ func (d *Decoder) endLine() {
 	d.lineDone = true
 }
 
+// Between reports whether the Decoder is between commands with nothing
+// of its own pending (a command's line end was just consumed, no literal
+// is left to skip), so that a new Decoder over the rest of the input
+// would read the same.
+func (d *Decoder) Between() bool { return d.lineDone && d.litLeft == 0 && d.lit == nil }
+
 // PeekByte returns the next byte without consuming it.
 func (d *Decoder) PeekByte() (byte, error) { return d.peek() }
 
@@ -570,7 +576,7 @@ func (d *Decoder) ReadLine(max int) ([]byte, error) {
 // bytes per skipped literal; beyond that it returns ErrLineTooLong or
 // ErrTooBig and the server should close the connection.
 func (d *Decoder) DiscardLine() error {
-	if d.lineDone && d.litLeft == 0 && d.lit == nil {
+	if d.Between() {
 		return nil
 	}
 	if err := d.skipLiteral(); err != nil {

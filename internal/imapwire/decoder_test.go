@@ -302,6 +302,37 @@ func TestMaxLiterals(t *testing.T) {
 	}
 }
 
+// TestBetween: a Decoder is between commands at the start and after a
+// command's line end, not in the middle of a line nor with a message
+// literal left unread.
+func TestBetween(t *testing.T) {
+	d := newTestDecoder("a NOOP\r\nb APPEND {5+}\r\nhello\r\n", false, Limits{})
+	if !d.Between() {
+		t.Error("not between commands at the start")
+	}
+	if _, err := d.Atom(); err != nil || d.Between() {
+		t.Fatalf("after the tag: %v, between %v", err, d.Between())
+	}
+	d.SP()
+	d.Atom()
+	if err := d.CRLF(); err != nil || !d.Between() {
+		t.Fatalf("after the line end: %v, between %v", err, d.Between())
+	}
+	d.Atom()
+	d.SP()
+	d.Atom()
+	d.SP()
+	if _, err := d.MessageLiteral(100); err != nil {
+		t.Fatal(err)
+	}
+	if d.Between() {
+		t.Error("between commands with a message literal unread")
+	}
+	if err := d.DiscardLine(); err != nil || !d.Between() {
+		t.Fatalf("after DiscardLine: %v, between %v", err, d.Between())
+	}
+}
+
 func TestSyncCallback(t *testing.T) {
 	d := newTestDecoder("{3}\r\nabc {2+}\r\nde {1}\r\nf", false, Limits{})
 	var sizes []int64
