@@ -18,11 +18,13 @@ const fetchChunk = 512
 // contentChunk is fetchChunk for FETCHes that read contents, and
 // contentBatchBytes bounds what one batch of them holds: the contents
 // read with the rows (up to 256 KiB each in sqlitestore) stay in memory
-// until their responses are written, which a client that does not read
-// can put off until the idle timeout; 64 of them could be 16 MiB.
+// until their responses are written, which a client that reads slowly
+// can put off for long (each write may take writeTimeout); 64 of them
+// could be 16 MiB per connection. 1 MiB is still 64 messages of 16 KiB
+// per store read.
 const (
 	contentChunk      = 64
-	contentBatchBytes = 4 << 20
+	contentBatchBytes = 1 << 20
 )
 
 // contentBatch returns how many of msgs, the first included, are read

@@ -76,7 +76,7 @@ func TestFetchBatchMemory(t *testing.T) {
 	// The anatomies of earlier batches are let go.
 	srv := New(Options{Store: st})
 	f := &fetcher{c: &conn{srv: srv, sel: &selected{mailbox: mb}}, ctx: ctx}
-	for _, b := range [][]store.Message{msgs[:40], msgs[40:50]} {
+	for _, b := range [][]store.Message{msgs[:10], msgs[10:15]} {
 		got, err := f.withBodies(b, true)
 		if err != nil {
 			t.Fatal(err)
