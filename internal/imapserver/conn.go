@@ -343,11 +343,12 @@ const waitInputSize = 512
 // does not get its buffers held for it: the connection gives its 16 KiB
 // read and write buffers back to the server's pools, as while idling
 // (cmd_idle.go), and waits on until the real deadline, until, reading
-// the first bytes into a small array. A session waiting for its client's
-// next command then holds about 6 KiB (goroutine stack included) instead
-// of 40, and most of max_conns connections do that most of the time;
-// a busy session keeps its buffers and pays nothing. The buffers are
-// taken again before waitInput returns, error or not.
+// the first bytes of the next command into a small array. A session
+// waiting for its client's next command then holds 6 to 11 KiB
+// (goroutine stack included) instead of 40, and most of max_conns
+// connections do that most of the time; a busy session keeps its
+// buffers and pays nothing. The buffers are taken again before
+// waitInput returns, error or not.
 func (c *conn) waitInput(until time.Time) error {
 	_, err := c.br.Peek(1)
 	var ne net.Error
