@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -150,6 +151,9 @@ func serve(ctx context.Context, e *env, cfg config.Config, demo bool, logger *sl
 		// a sixth under imaptest's stress load (BENCHMARKS.md), for
 		// some MiB more. GOGC, when set, still decides.
 		debug.SetGCPercent(200)
+	}
+	if lim := setMemoryLimit(int64(cfg.Limits.MemoryLimit)); lim != math.MaxInt64 {
+		logger.Info("soft memory limit", "bytes", lim)
 	}
 	bus := events.NewMemory()
 	st, err := openStore(ctx, cfg, bus, logger)

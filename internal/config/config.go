@@ -103,6 +103,11 @@ type TLS struct {
 type Limits struct {
 	MaxLine     Size `toml:"max_line"`
 	AppendLimit Size `toml:"append_limit"`
+	// MemoryLimit is the server's soft memory limit (runtime/debug
+	// SetMemoryLimit): the Go runtime collects more often as its memory
+	// nears it, instead of letting the heap grow to three times the live
+	// data (GC percent 200). 0 means none; GOMEMLIMIT, when set, decides.
+	MemoryLimit Size `toml:"memory_limit"`
 	// MaxConns bounds all concurrent connections; MaxConnsPerUser and
 	// MaxConnsPerIP those of one logged-in user and of one client
 	// address (an IPv4 address or an IPv6 /64); MaxUnauthConns and
@@ -152,6 +157,7 @@ func Defaults() Config {
 		Limits: Limits{
 			MaxLine:               64 << 10,
 			AppendLimit:           64 << 20,
+			MemoryLimit:           DefaultMemoryLimit,
 			MaxConns:              10000,
 			MaxConnsPerUser:       50,
 			MaxConnsPerIP:         200,
@@ -192,6 +198,17 @@ func Load(path string) (Config, error) {
 	}
 	return cfg, nil
 }
+
+// DefaultMemoryLimit is limits.memory_limit's default: what the server
+// needs with the default limits and a normal load, with room (ARCHITECTURE.md,
+// Memory budget).
+const DefaultMemoryLimit = 512 << 20
+
+// minMemoryLimit bounds limits.memory_limit from below: under 64 MiB a
+// soft limit is below what the server holds at rest with a few logins
+// (each password hash takes 19 MiB), and the collector would run
+// without end.
+const minMemoryLimit = 64 << 20
 
 // Bounds checked by Validate.
 const (
@@ -248,6 +265,9 @@ func (c Config) Validate() error {
 	}
 	if l.AppendLimit <= 0 {
 		bad("limits.append_limit %d: must be positive", l.AppendLimit)
+	}
+	if l.MemoryLimit != 0 && l.MemoryLimit < minMemoryLimit {
+		bad("limits.memory_limit %d: want 0 (none) or at least %d bytes", l.MemoryLimit, minMemoryLimit)
 	}
 	if l.AppendLimit > 1<<32-1 {
 		// APPENDLIMIT and literal sizes are number (32-bit) in IMAP4rev1.

@@ -45,6 +45,7 @@ listen = ""
 [limits]
 append_limit = 1048576
 max_line = "8K"
+memory_limit = "1GiB"
 idle_timeout = "1h"
 max_mailboxes = 0
 max_mailbox_depth = 8
@@ -62,6 +63,7 @@ format = "json"
 	want.IMAP.Listen = ""
 	want.Limits.AppendLimit = 1 << 20
 	want.Limits.MaxLine = 8 << 10
+	want.Limits.MemoryLimit = 1 << 30
 	want.Limits.IdleTimeout = Duration(time.Hour)
 	want.Limits.MaxMailboxes = 0
 	want.Limits.MaxMailboxDepth = 8
@@ -137,6 +139,9 @@ func TestValidate(t *testing.T) {
 		{"max line huge", func(c *Config) { c.Limits.MaxLine = 1 << 30 }, []string{"max_line"}},
 		{"append zero", func(c *Config) { c.Limits.AppendLimit = 0 }, []string{"append_limit"}},
 		{"append huge", func(c *Config) { c.Limits.AppendLimit = 1 << 32 }, []string{"append_limit", "4 GiB"}},
+		{"no memory limit", func(c *Config) { c.Limits.MemoryLimit = 0 }, nil},
+		{"memory limit small", func(c *Config) { c.Limits.MemoryLimit = 32 << 20 }, []string{"memory_limit"}},
+		{"memory limit negative", func(c *Config) { c.Limits.MemoryLimit = -1 }, []string{"memory_limit"}},
 		{"conns per user", func(c *Config) { c.Limits.MaxConnsPerUser = -1 }, []string{"max_conns_per_user"}},
 		{"conns per ip", func(c *Config) { c.Limits.MaxConnsPerIP = -5 }, []string{"max_conns_per_ip"}},
 		{"conns", func(c *Config) { c.Limits.MaxConns = -1 }, []string{"limits.max_conns -1"}},

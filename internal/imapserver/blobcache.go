@@ -55,13 +55,19 @@ func (c *blobCache) get(id store.BlobID) (*cachedBlob, bool) {
 	return e.Value.(*cachedBlob), true
 }
 
-// put records the anatomy (encoded size encLen) of id and, when
-// hasContent, its inline content (nil: kept as a file), and returns the
-// entry, an existing one if it holds as much.
-func (c *blobCache) put(id store.BlobID, root *anatomy.Part, encLen int, content []byte, hasContent bool) *cachedBlob {
+// entryOverhead is about what an entry takes besides its anatomy and
+// content: the cachedBlob, its list element and its map slot.
+const entryOverhead = 192
+
+// put records the decoded anatomy of id and, when hasContent, its inline
+// content (nil: kept as a file), and returns the entry, an existing one
+// if it holds as much. The entry costs what it holds in memory: the
+// decoded tree is 6 to 11 times its encoding (anatomy.Part.MemSize),
+// which the cache once counted 4 times, so that 64 MiB of cost could be
+// 180 MiB of heap.
+func (c *blobCache) put(id store.BlobID, root *anatomy.Part, content []byte, hasContent bool) *cachedBlob {
 	b := &cachedBlob{id: id, root: root, content: content, hasContent: hasContent}
-	// The decoded tree takes a few times its encoding.
-	b.cost = int64(4*encLen+len(content)) + 128
+	b.cost = root.MemSize() + int64(cap(content)) + entryOverhead
 	if b.cost > c.max/8 {
 		return b // too big to be worth the room
 	}

@@ -15,9 +15,30 @@ import (
 // of a huge mailbox holds neither a long transaction nor all rows at once.
 const fetchChunk = 512
 
-// contentChunk is fetchChunk for FETCHes that read contents: at most
-// 64 × 64 KiB of inline contents held at once.
-const contentChunk = 64
+// contentChunk is fetchChunk for FETCHes that read contents, and
+// contentBatchBytes bounds what one batch of them holds: the contents
+// read with the rows (up to 256 KiB each in sqlitestore) stay in memory
+// until their responses are written, which a client that reads slowly
+// can put off for long (each write may take writeTimeout); 64 of them
+// could be 16 MiB per connection. 1 MiB is still 64 messages of 16 KiB
+// per store read.
+const (
+	contentChunk      = 64
+	contentBatchBytes = 1 << 20
+)
+
+// contentBatch returns how many of msgs, the first included, are read
+// and written at once when their contents are needed: as many as fit in
+// contentBatchBytes by their sizes.
+func contentBatch(msgs []store.Message) int {
+	var sum int64
+	for i, m := range msgs {
+		if sum += m.Size; sum > contentBatchBytes && i > 0 {
+			return i
+		}
+	}
+	return len(msgs)
+}
 
 // dateTimeLayout is the IMAP date-time format (RFC 9051 date-time).
 const dateTimeLayout = "02-Jan-2006 15:04:05 -0700"
@@ -91,14 +112,22 @@ func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.
 		}); err != nil {
 			return err
 		}
-		if needAnatomy || needContent {
-			var err error
-			if msgs, err = f.withBodies(msgs, needContent); err != nil {
+		for rest := msgs; len(rest) > 0; {
+			n := len(rest)
+			if needContent {
+				n = contentBatch(rest)
+			}
+			batch := rest[:n]
+			rest = rest[n:]
+			if needAnatomy || needContent {
+				var err error
+				if batch, err = f.withBodies(batch, needContent); err != nil {
+					return err
+				}
+			}
+			if err := f.writeChunk(batch); err != nil {
 				return err
 			}
-		}
-		if err := f.writeChunk(msgs); err != nil {
-			return err
 		}
 	}
 	return nil
@@ -108,12 +137,16 @@ func cmdFetch(ctx context.Context, c *conn, cmd *imapcmd.Command, args *imapcmd.
 // contents) their items need: from the server's blobCache, else read from
 // the store (FetchContent or FetchAnatomy, for the missing ones only) and
 // cached. A message gone from the store meanwhile is dropped (no data for
-// it, like one expunged before the FETCH).
+// it, like one expunged before the FETCH). f.roots then holds the
+// anatomies of msgs alone: those of earlier batches are let go, so that a
+// FETCH of a whole mailbox does not keep every message's anatomy until
+// its end (the cache keeps what fits its bound).
 func (f *fetcher) withBodies(msgs []store.Message, content bool) ([]store.Message, error) {
 	cache := f.c.srv.blobCache
 	if f.roots == nil {
 		f.roots = make(map[store.BlobID]*anatomy.Part)
 	}
+	clear(f.roots)
 	var miss []store.UID
 	missed := make(map[store.UID]bool)
 	for i := range msgs {
@@ -153,7 +186,7 @@ func (f *fetcher) withBodies(msgs []store.Message, content bool) ([]store.Messag
 		}
 		m.Content = g.Content
 		if root, err := anatomy.Unmarshal(g.Anatomy); err == nil {
-			f.roots[m.Blob] = cache.put(m.Blob, root, len(g.Anatomy), g.Content, content).root
+			f.roots[m.Blob] = cache.put(m.Blob, root, g.Content, content).root
 		} // else: parsed from the content when prepared (fetcher.anatomy)
 		out = append(out, m)
 	}
@@ -176,8 +209,8 @@ type fetcher struct {
 	hasModSeq bool // MODSEQ is among the items
 	hasFlags  bool // FLAGS is among the items
 	setSeen   bool // a non-PEEK body item sets \Seen (mailbox read-write)
-	// roots holds the decoded anatomies of the messages being written,
-	// by content (withBodies).
+	// roots holds the decoded anatomies of the batch of messages being
+	// written, by content (withBodies).
 	roots map[store.BlobID]*anatomy.Part
 }
 

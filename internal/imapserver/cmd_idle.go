@@ -272,6 +272,12 @@ func (c *conn) acquireIO(rest []byte) {
 	} else {
 		c.br = bufio.NewReaderSize(src, 16<<10)
 	}
+	if len(rest) > 0 {
+		// Into the buffer now, from rest alone (one read of the
+		// bytes.Reader): Buffered then tells that input is pending
+		// (waitInput, and STARTTLS's check for injected commands).
+		_, _ = c.br.Peek(min(len(rest), c.br.Size()))
+	}
 	c.dec = imapwire.NewDecoder(c.br, imapwire.Limits{MaxLine: c.srv.opts.MaxLine})
 	c.dec.OnSyncLiteral(c.continueLiteral)
 }

@@ -107,6 +107,51 @@ func TestSASLResponseTooBig(t *testing.T) {
 	}
 }
 
+// TestLiteralsPerCommand: the string literals of one command (outside
+// APPEND) share imapwire.DefaultMaxLiterals, so that a line of literal
+// announcements cannot make the server hold thousands of 64 KiB
+// literals; the literal past it gets BAD [TOOBIG] (a synchronizing one
+// without a continuation request), the rest of the command is skipped,
+// and the session goes on.
+func TestLiteralsPerCommand(t *testing.T) {
+	srv := imaptest.StartServer(t)
+	c := srv.Dial(t)
+	c.ReadLine()
+	c.Login("alice", "pass")
+	c.Send("s SELECT INBOX")
+	c.ReadUntilTagged("s")
+	needle := strings.Repeat("n", imapwire.DefaultMaxLiteral)
+	n := int(imapwire.DefaultMaxLiterals / imapwire.DefaultMaxLiteral)
+	// Exactly the budget: answered.
+	var b strings.Builder
+	b.WriteString("a1 SEARCH")
+	for range n {
+		fmt.Fprintf(&b, " TEXT {%d+}\r\n%s", len(needle), needle)
+	}
+	c.Send(b.String())
+	c.Expect(t, "* SEARCH", "a1 OK *")
+	// One byte more, non-synchronizing: refused, skipped.
+	b.Reset()
+	b.WriteString("a2 SEARCH")
+	for range n {
+		fmt.Fprintf(&b, " TEXT {%d+}\r\n%s", len(needle), needle)
+	}
+	b.WriteString(" TEXT {1+}\r\nx")
+	c.Send(b.String())
+	c.Expect(t, "a2 BAD [TOOBIG] Literal too big")
+	// Synchronizing: no continuation request.
+	b.Reset()
+	b.WriteString("a3 SEARCH")
+	for range n {
+		fmt.Fprintf(&b, " TEXT {%d+}\r\n%s", len(needle), needle)
+	}
+	b.WriteString(" TEXT {1}")
+	c.Send(b.String())
+	c.Expect(t, "a3 BAD [TOOBIG] Literal too big")
+	c.Send("a4 NOOP")
+	c.Expect(t, "a4 OK *")
+}
+
 // TestAuthenticateClientLeaves: a client that leaves in the middle of
 // AUTHENTICATE is not a server error.
 func TestAuthenticateClientLeaves(t *testing.T) {

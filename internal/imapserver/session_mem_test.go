@@ -3,6 +3,7 @@ package imapserver_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"runtime"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"rookery/internal/imapserver"
 	"rookery/internal/imaptest"
 )
 
@@ -21,6 +23,13 @@ import (
 // client goroutine is counted.
 func idleSessionMemory(tb testing.TB, srv *imaptest.Server, n int) (heap, stack float64) {
 	tb.Helper()
+	return sessionMemory(tb, srv, n, "a LOGIN alice "+imaptest.Users["alice"]+"\r\nb SELECT INBOX\r\nc IDLE\r\n", "\r\n+ idling\r\n")
+}
+
+// sessionMemory is idleSessionMemory for sessions that the client sets up
+// by sending setup and that are ready once it received ready.
+func sessionMemory(tb testing.TB, srv *imaptest.Server, n int, setup, ready string) (heap, stack float64) {
+	tb.Helper()
 	buf := make([]byte, 64<<10)
 	open := func() net.Conn {
 		nc, err := net.Dial("tcp", srv.Addr)
@@ -28,11 +37,11 @@ func idleSessionMemory(tb testing.TB, srv *imaptest.Server, n int) (heap, stack 
 			tb.Fatal(err)
 		}
 		_ = nc.SetDeadline(time.Now().Add(time.Minute))
-		if _, err := fmt.Fprintf(nc, "a LOGIN alice %s\r\nb SELECT INBOX\r\nc IDLE\r\n", imaptest.Users["alice"]); err != nil {
+		if _, err := io.WriteString(nc, setup); err != nil {
 			tb.Fatal(err)
 		}
 		var acc []byte
-		for !bytes.Contains(acc, []byte("\r\n+ idling\r\n")) {
+		for !bytes.Contains(acc, []byte(ready)) {
 			k, err := nc.Read(buf)
 			if err != nil {
 				tb.Fatalf("session setup: %v after %q", err, acc)
@@ -66,10 +75,15 @@ func idleSessionMemory(tb testing.TB, srv *imaptest.Server, n int) (heap, stack 
 		runtime.ReadMemStats(&ms)
 		return ms.HeapAlloc, ms.StackInuse
 	}
+	// Sessions waiting for a command give their buffers back after
+	// the grace period (conn.waitInput); idling ones at once.
+	settle := func() { time.Sleep(imapserver.BufferGrace + 200*time.Millisecond) }
+	settle()
 	h0, s0 := measure()
 	for range n {
 		conns = append(conns, open())
 	}
+	settle()
 	h1, s1 := measure()
 	if path := os.Getenv("ROOKERY_SESSION_HEAPPROFILE"); path != "" {
 		f, err := os.Create(path)
@@ -99,6 +113,26 @@ func TestIdleSessionMemory(t *testing.T) {
 	t.Logf("per idle session, 10,000 messages selected: heap %.0f B, stacks %.0f B", heap, stack)
 	if heap > 12<<10 {
 		t.Errorf("heap per idle session = %.0f B, want ≤ %d", heap, 12<<10)
+	}
+}
+
+// TestWaitingSessionMemory checks what a session holds while it waits
+// for its client's next command, before login and after it with INBOX
+// selected: it gives its read and write buffers (16 KiB each) back once
+// it has waited for imapserver.BufferGrace, as in IDLE, so its heap stays
+// within the 12 KiB of an idle session (before: 34 and 35 KiB).
+func TestWaitingSessionMemory(t *testing.T) {
+	srv := benchServer(t)
+	fillMailbox(t, srv, 10)
+	for _, tc := range []struct{ name, setup, ready string }{
+		{"before login", "", "Rookery ready\r\n"},
+		{"selected", "a LOGIN alice " + imaptest.Users["alice"] + "\r\nb SELECT INBOX\r\n", "\r\nb OK"},
+	} {
+		heap, stack := sessionMemory(t, srv, 100, tc.setup, tc.ready)
+		t.Logf("per session waiting for a command, %s: heap %.0f B, stacks %.0f B", tc.name, heap, stack)
+		if heap > 12<<10 {
+			t.Errorf("%s: heap per waiting session = %.0f B, want ≤ %d", tc.name, heap, 12<<10)
+		}
 	}
 }
 

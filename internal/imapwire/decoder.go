@@ -12,9 +12,10 @@ import (
 
 // Default limits, used for zero fields of Limits.
 const (
-	DefaultMaxLine    = 64 << 10
-	DefaultMaxLiteral = 64 << 10
-	DefaultMaxDepth   = 32
+	DefaultMaxLine     = 64 << 10
+	DefaultMaxLiteral  = 64 << 10
+	DefaultMaxLiterals = 256 << 10
+	DefaultMaxDepth    = 32
 )
 
 // MaxSkip bounds what DiscardLine skips after the end of the current token:
@@ -30,6 +31,12 @@ type Limits struct {
 	// MaxLiteral bounds string literals that the Decoder buffers
 	// (message literals have their own limit, see MessageLiteral).
 	MaxLiteral int64
+	// MaxLiterals bounds the sum of the string literals of one command:
+	// a literal costs the line only its announcement, so without it a
+	// 64 KiB line could announce thousands of MaxLiteral literals, all
+	// held by the parsed command (issue 12: 4 connections sending one
+	// SEARCH of 1,000 literals of 64 KiB each took 1.4 GiB).
+	MaxLiterals int64
 	// MaxDepth bounds the nesting of parenthesized lists.
 	MaxDepth int
 }
@@ -45,9 +52,10 @@ type Decoder struct {
 	lim    Limits
 	onSync func(size int64) error
 
-	lineLen  int  // bytes of the current command outside literals
-	lineDone bool // a line end was just consumed and nothing after it looked at
-	depth    int  // current list nesting
+	lineLen  int   // bytes of the current command outside literals
+	litBytes int64 // bytes of the string literals of the current command
+	lineDone bool  // a line end was just consumed and nothing after it looked at
+	depth    int   // current list nesting
 
 	tail  [tailSize]byte // ring of the last bytes of the current line segment
 	tailN int            // bytes pushed into tail since the segment started
@@ -63,6 +71,9 @@ func NewDecoder(r *bufio.Reader, lim Limits) *Decoder {
 	}
 	if lim.MaxLiteral <= 0 {
 		lim.MaxLiteral = DefaultMaxLiteral
+	}
+	if lim.MaxLiterals <= 0 {
+		lim.MaxLiterals = DefaultMaxLiterals
 	}
 	if lim.MaxDepth <= 0 {
 		lim.MaxDepth = DefaultMaxDepth
@@ -158,9 +169,16 @@ func (d *Decoder) endSegment() { d.tailN = 0 }
 func (d *Decoder) endLine() {
 	d.endSegment()
 	d.lineLen = 0
+	d.litBytes = 0
 	d.depth = 0
 	d.lineDone = true
 }
+
+// Between reports whether the Decoder is between commands with nothing
+// of its own pending (a command's line end was just consumed, no literal
+// is left to skip), so that a new Decoder over the rest of the input
+// would read the same.
+func (d *Decoder) Between() bool { return d.lineDone && d.litLeft == 0 && d.lit == nil }
 
 // PeekByte returns the next byte without consuming it.
 func (d *Decoder) PeekByte() (byte, error) { return d.peek() }
@@ -389,8 +407,10 @@ func (d *Decoder) literalBegin(size int64, sync bool) error {
 }
 
 // Literal reads a literal ({n} or {n+}) of at most Limits.MaxLiteral bytes
-// into memory. A literal may not contain NUL (checkChar8): that fails with
-// a *SyntaxError matching ErrNUL.
+// into memory, and at most Limits.MaxLiterals with the literals read
+// before it in the same command; beyond either it fails with ErrTooBig
+// before the continuation request. A literal may not contain NUL
+// (checkChar8): that fails with a *SyntaxError matching ErrNUL.
 func (d *Decoder) Literal() (string, error) {
 	size, sync, _, err := d.literalHeader(false)
 	if err != nil {
@@ -399,20 +419,35 @@ func (d *Decoder) Literal() (string, error) {
 	if size > d.lim.MaxLiteral {
 		return "", fmt.Errorf("%w (%d bytes, limit %d)", ErrTooBig, size, d.lim.MaxLiteral)
 	}
+	if size > d.lim.MaxLiterals-d.litBytes {
+		return "", fmt.Errorf("%w (%d bytes of literals in one command, limit %d)", ErrTooBig, d.litBytes+size, d.lim.MaxLiterals)
+	}
 	if err := d.literalBegin(size, sync); err != nil {
 		return "", err
 	}
-	buf := make([]byte, size)
-	if _, err := io.ReadFull(d.r, buf); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	d.litBytes += size
+	// Read into the string's own memory: a []byte converted afterwards
+	// would allocate the literal twice.
+	var sb strings.Builder
+	sb.Grow(int(size))
+	nul := false
+	for left := int(size); left > 0; {
+		p, err := d.r.Peek(min(left, d.r.Size()))
+		nul = nul || bytes.IndexByte(p, 0) >= 0
+		sb.Write(p)
+		_, _ = d.r.Discard(len(p))
+		left -= len(p)
+		if err != nil && left > 0 {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return "", err
 		}
-		return "", err
 	}
-	if err := checkChar8(buf); err != nil {
-		return "", err
+	if nul {
+		return "", errNULLiteral()
 	}
-	return string(buf), nil
+	return sb.String(), nil
 }
 
 // String reads a string: quoted or literal.
@@ -541,7 +576,7 @@ func (d *Decoder) ReadLine(max int) ([]byte, error) {
 // bytes per skipped literal; beyond that it returns ErrLineTooLong or
 // ErrTooBig and the server should close the connection.
 func (d *Decoder) DiscardLine() error {
-	if d.lineDone && d.litLeft == 0 && d.lit == nil {
+	if d.Between() {
 		return nil
 	}
 	if err := d.skipLiteral(); err != nil {

@@ -256,6 +256,83 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+// TestMaxLiterals: the string literals of one command share
+// Limits.MaxLiterals; the next command starts afresh.
+func TestMaxLiterals(t *testing.T) {
+	lit := "{10+}\r\n" + strings.Repeat("x", 10)
+	in := "a" + strings.Repeat(" "+lit, 3) + "\r\nb " + lit + " " + lit + "\r\n"
+	for _, oneByte := range []bool{false, true} {
+		d := newTestDecoder(in, oneByte, Limits{MaxLiteral: 10, MaxLiterals: 25})
+		if _, err := d.Atom(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			if err := d.SP(); err != nil {
+				t.Fatal(err)
+			}
+			s, err := d.Literal()
+			if i < 2 && (err != nil || s != strings.Repeat("x", 10)) {
+				t.Fatalf("literal %d: %q, %v", i, s, err)
+			}
+			if i == 2 && !errors.Is(err, ErrTooBig) {
+				t.Fatalf("third literal (30 bytes in all, limit 25): %q, %v", s, err)
+			}
+		}
+		if err := d.DiscardLine(); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := d.Atom(); err != nil || a != "b" {
+			t.Fatalf("next command: %q, %v", a, err)
+		}
+		for range 2 {
+			if err := d.SP(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Literal(); err != nil {
+				t.Fatalf("next command's literals: %v", err)
+			}
+		}
+		if err := d.CRLF(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The default is several times MaxLiteral.
+	if d := NewDecoder(bufio.NewReader(strings.NewReader("")), Limits{}); d.Limits().MaxLiterals != 4*DefaultMaxLiteral {
+		t.Errorf("default MaxLiterals %d", d.Limits().MaxLiterals)
+	}
+}
+
+// TestBetween: a Decoder is between commands at the start and after a
+// command's line end, not in the middle of a line nor with a message
+// literal left unread.
+func TestBetween(t *testing.T) {
+	d := newTestDecoder("a NOOP\r\nb APPEND {5+}\r\nhello\r\n", false, Limits{})
+	if !d.Between() {
+		t.Error("not between commands at the start")
+	}
+	if _, err := d.Atom(); err != nil || d.Between() {
+		t.Fatalf("after the tag: %v, between %v", err, d.Between())
+	}
+	d.SP()
+	d.Atom()
+	if err := d.CRLF(); err != nil || !d.Between() {
+		t.Fatalf("after the line end: %v, between %v", err, d.Between())
+	}
+	d.Atom()
+	d.SP()
+	d.Atom()
+	d.SP()
+	if _, err := d.MessageLiteral(100); err != nil {
+		t.Fatal(err)
+	}
+	if d.Between() {
+		t.Error("between commands with a message literal unread")
+	}
+	if err := d.DiscardLine(); err != nil || !d.Between() {
+		t.Fatalf("after DiscardLine: %v, between %v", err, d.Between())
+	}
+}
+
 func TestSyncCallback(t *testing.T) {
 	d := newTestDecoder("{3}\r\nabc {2+}\r\nde {1}\r\nf", false, Limits{})
 	var sizes []int64

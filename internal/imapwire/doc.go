@@ -7,7 +7,8 @@
 // time and never buffers more than one bounded token; a message literal
 // (APPEND) is handed out as a reader of exactly its announced size. Every
 // command is bounded by Limits: MaxLine (bytes outside literals), MaxLiteral
-// (string literals that the Decoder buffers) and MaxDepth (list nesting).
+// (each string literal that the Decoder buffers), MaxLiterals (their sum in
+// one command) and MaxDepth (list nesting).
 //
 // Line ends: the RFC requires CRLF. The Decoder also accepts a bare LF
 // where a line may end (many test tools and hand-typed sessions send it),

@@ -99,7 +99,12 @@ func (d *Decoder) MessageLiteral(max int64) (LiteralReader, error) {
 // accepts it.
 func checkChar8(b []byte) error {
 	if bytes.IndexByte(b, 0) >= 0 {
-		return &SyntaxError{Msg: "NUL in literal (binary data needs a literal8, ~{n})", Err: ErrNUL}
+		return errNULLiteral()
 	}
 	return nil
+}
+
+// errNULLiteral is checkChar8's error.
+func errNULLiteral() error {
+	return &SyntaxError{Msg: "NUL in literal (binary data needs a literal8, ~{n})", Err: ErrNUL}
 }

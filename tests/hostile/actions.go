@@ -29,6 +29,7 @@ var actions = []action{
 	{name: "longline", run: longLine},
 	{name: "hugeliteral", run: hugeLiteral},
 	{name: "cutliteral", run: cutLiteral},
+	{name: "manyliterals", run: manyLiterals},
 	{name: "nesting", run: nesting},
 	{name: "seqset", run: seqSet},
 	{name: "listpattern", run: listPattern},
@@ -255,6 +256,44 @@ func cutLiteral(a *actor, c *rawConn) {
 	_ = c.send([]byte("From: x@y\r\nSubject: cut\r\n\r\n" + strings.Repeat("w", n/2)))
 	a.sleep(time.Duration(a.rng.IntN(500)) * time.Millisecond)
 	a.record(kindLeft, "")
+}
+
+// manyLiterals sends one command of many string literals, all
+// non-synchronizing (LITERAL+) but perhaps the last: a literal costs the
+// command line only its announcement, so a line within any line limit
+// can carry thousands of them, which a server holds until the command
+// runs unless it bounds their sum.
+func manyLiterals(a *actor, c *rawConn) {
+	if !a.login(c, true) {
+		return
+	}
+	size := a.pick(1<<10, 64<<10)
+	n := a.pick(3, 5, 100, 1000)
+	tag := c.nextTag()
+	head := tag + " SEARCH"
+	if a.rng.IntN(2) == 0 {
+		head = tag + " UID SEARCH CHARSET UTF-8 NOT SEEN"
+	}
+	lit := fmt.Appendf(nil, " TEXT {%d+}\r\n%s", size, strings.Repeat("v", size))
+	if err := c.send([]byte(head)); err != nil {
+		a.record(kindClosed, err.Error())
+		return
+	}
+	for range n {
+		if err := c.send(lit); err != nil {
+			// The server may close after refusing: then the answer is read below.
+			break
+		}
+	}
+	if a.rng.IntN(2) == 0 {
+		// A synchronizing literal last: refused without a continuation
+		// request once the others are too much.
+		if a.sendAwait(c, tag, []byte(" TEXT {1}\r\n"), true) == kindCont {
+			a.sendAwait(c, tag, []byte("x\r\n"), false)
+		}
+		return
+	}
+	a.sendAwait(c, tag, []byte("\r\n"), false)
 }
 
 // nesting sends deeply nested parenthesised lists in FETCH and SEARCH.

@@ -21,13 +21,14 @@ import (
 // runs however slow the machine), the well-behaved client must have been
 // answered every time (within the generous -timeout; no latency bound
 // beyond that), and the server must still answer afterwards. The RSS sampled is this test process's own,
-// which holds the server.
+// which holds the server (and the generator, at the Go runtime's default
+// GC percent, not serve's): it must stay within e2eMaxRSS.
 func TestAgainstRookery(t *testing.T) {
 	srv := imaptest.StartServer(t)
 	var out, errOut strings.Builder
 	args := []string{"-addr", srv.Addr, "-good-user", "alice", "-hostile-user", "bob", "-pass", "pass",
 		"-conns", strconv.Itoa(len(actions)), "-slowloris", "2", "-duration", "4s", "-hold", "300ms", "-timeout", "30s",
-		"-max-p99", "30s", "-server-pid", strconv.Itoa(os.Getpid()), "-json"}
+		"-max-p99", "30s", "-server-pid", strconv.Itoa(os.Getpid()), "-max-rss", e2eMaxRSS, "-json"}
 	code := run(context.Background(), args, &out, &errOut)
 	t.Logf("report:\n%s", errOut.String())
 	var rep report

@@ -183,7 +183,11 @@ func sorted(ds []time.Duration) []time.Duration {
 }
 
 // readRSS reads VmRSS of process pid in bytes.
-func readRSS(pid int) (int64, error) {
+func readRSS(pid int) (int64, error) { return readStatus(pid, "VmRSS") }
+
+// readStatus reads a size field of /proc/PID/status (VmRSS, VmHWM) in
+// bytes.
+func readStatus(pid int, field string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -191,10 +195,10 @@ func readRSS(pid int) (int64, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("VmRSS %q: %w", v, err)
+				return 0, fmt.Errorf("%s %q: %w", field, v, err)
 			}
 			return kb << 10, nil
 		}
@@ -202,24 +206,26 @@ func readRSS(pid int) (int64, error) {
 	if err := sc.Err(); err != nil {
 		return 0, err
 	}
-	return 0, errors.New("no VmRSS line")
+	return 0, fmt.Errorf("no %s line", field)
 }
 
 // sampleRSS reads the server's RSS every 250 ms until ctx ends and
-// returns the peak, and an error if the process went away.
-func sampleRSS(ctx context.Context, pid int) (int64, error) {
-	var peak int64
+// returns the peak, the process's VmHWM at the end (its high-water mark
+// since it started, which a spike shorter than the sampling interval
+// reaches too), and an error if the process went away.
+func sampleRSS(ctx context.Context, pid int) (peak, hwm int64, err error) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		rss, err := readRSS(pid)
 		if err != nil {
-			return peak, fmt.Errorf("server process %d: %w", pid, err)
+			return peak, hwm, fmt.Errorf("server process %d: %w", pid, err)
 		}
 		peak = max(peak, rss)
 		select {
 		case <-ctx.Done():
-			return peak, nil
+			hwm, _ = readStatus(pid, "VmHWM")
+			return peak, hwm, nil
 		case <-tick.C:
 		}
 	}

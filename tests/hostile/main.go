@@ -11,6 +11,7 @@
 //	longline     command lines of 64 KiB + 1 to 2 MiB
 //	hugeliteral  {4294967295}, {4294967295+}, ~{…}, overflowing counts, never sent
 //	cutliteral   a literal announced and cut off half-way, then the connection dropped
+//	manyliterals SEARCH of up to 1,000 string literals of 1 or 64 KiB each (LITERAL+)
 //	nesting      parentheses nested 31 to 20,000 deep in FETCH, SEARCH, STORE
 //	seqset       1:*,1:*,… and 1,3,5,… sequence sets of 60 KiB in FETCH, SEARCH, STORE, COPY
 //	listpattern  "%*"×N, hundreds of patterns, RECURSIVEMATCH, LIST-STATUS
@@ -42,7 +43,9 @@
 // them (OK, NO, BAD, BYE, closed, timeout; "+" a continuation request,
 // "huge+" one for a literal of 4 GiB or more, which no server should
 // send, "left" a connection the generator dropped on purpose), and with -server-pid the peak RSS
-// sampled from /proc/PID/status every 250 ms. The exit status is 1 when
+// sampled from /proc/PID/status every 250 ms (and VmHWM at the end, the
+// process's high-water mark, which catches shorter spikes and work the server
+// goes on with after the run). The exit status is 1 when
 // the well-behaved client's p99 exceeds -max-p99, the peak RSS exceeds
 // -max-rss, the well-behaved client got an error or no answer within
 // -timeout, the server process went away, or the server does not answer
@@ -235,12 +238,12 @@ func attack(ctx context.Context, cfg *config, log io.Writer) (*report, error) {
 	}
 	var good *goodStats
 	wg.Go(func() { good = goodClient(rctx, cfg, reg, end) })
-	var peakRSS int64
+	var peakRSS, hwm int64
 	var rssErr error
 	sctx, stopRSS := context.WithCancel(rctx)
 	var sampler sync.WaitGroup
 	if cfg.serverPID > 0 {
-		sampler.Go(func() { peakRSS, rssErr = sampleRSS(sctx, cfg.serverPID) })
+		sampler.Go(func() { peakRSS, hwm, rssErr = sampleRSS(sctx, cfg.serverPID) })
 	}
 
 	done := make(chan struct{})
@@ -262,7 +265,7 @@ func attack(ctx context.Context, cfg *config, log io.Writer) (*report, error) {
 
 	rep := buildReport(cfg, time.Since(t0), stats, good)
 	rep.Unstopped = unstopped
-	rep.PeakRSS = peakRSS
+	rep.PeakRSS, rep.HWM = peakRSS, hwm
 	if rssErr != nil {
 		rep.Verdict = append(rep.Verdict, rssErr.Error())
 	}
@@ -324,6 +327,7 @@ type report struct {
 	Actions   map[string]*actionStats `json:"actions"`
 	Responses map[string]int64        `json:"responses"`
 	PeakRSS   int64                   `json:"peak_rss_bytes,omitempty"`
+	HWM       int64                   `json:"vm_hwm_bytes,omitempty"` // the server's VmHWM at the end
 	Unstopped int                     `json:"unstopped"`
 	Verdict   []string                `json:"verdict,omitempty"` // why the run failed; empty: passed
 }
@@ -419,7 +423,8 @@ func (r *report) writeTable(w io.Writer) {
 		}
 	}
 	if r.PeakRSS > 0 {
-		fmt.Fprintf(w, "\nserver peak RSS: %.1f MiB\n", float64(r.PeakRSS)/(1<<20))
+		fmt.Fprintf(w, "\nserver peak RSS: %.1f MiB (sampled every 250 ms; VmHWM at the end %.1f MiB)\n",
+			float64(r.PeakRSS)/(1<<20), float64(r.HWM)/(1<<20))
 	}
 	if r.Unstopped > 0 {
 		fmt.Fprintf(w, "connections closed by force at the end: %d\n", r.Unstopped)

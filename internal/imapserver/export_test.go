@@ -1,0 +1,5 @@
+package imapserver
+
+// BufferGrace is how long a session waiting for a command keeps its
+// buffers (bufferGrace), for the memory tests.
+const BufferGrace = bufferGrace
