@@ -102,13 +102,17 @@ func TestWALStartsAgainUnderLoad(t *testing.T) {
 	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM messages`).Scan(&msgs); err != nil {
 		t.Fatal(err)
 	}
-	if total := msgs * int64(len(body)); total < 8*walSizeLimit {
+	total := msgs * int64(len(body))
+	if total < 8*walSizeLimit {
 		t.Skipf("only %d messages (%d KiB) stored in 3 s: too few to tell", msgs, total>>10)
 	}
 	// Between two looks of the checkpointer (checkpointEvery) the
 	// writer adds a few MB here; without the restarts the WAL held
 	// nearly everything written (38 MB of 600 messages, against 6 MB).
-	if peak > 12*walSizeLimit {
+	// On a fast machine the writer adds more between two looks: the bound
+	// grows with what was stored, which the WAL without restarts held
+	// whole and more (contents, texts, indexes).
+	if bound := max(12*walSizeLimit, total/2); peak > bound {
 		t.Fatalf("WAL reached %d KiB under load (%d messages of %d KiB); limit %d KiB", peak>>10, msgs, len(body)>>10, walSizeLimit>>10)
 	}
 }
