@@ -506,7 +506,10 @@ func (s *Store) SetBlobIndex(ctx context.Context, blobs []store.BlobIndex) error
 		for _, b := range blobs {
 			var doc sql.NullInt64
 			err := t.queryRow(`SELECT doc FROM blobs WHERE id = ?`, string(b.ID)).Scan(&doc)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // no longer stored
+			}
+			if err != nil {
 				return err
 			}
 			if doc.Valid {
@@ -519,13 +522,6 @@ func (s *Store) SetBlobIndex(ctx context.Context, blobs []store.BlobIndex) error
 				if _, err := t.exec(`DELETE FROM search_docs WHERE id = ?`, doc.Int64); err != nil {
 					return err
 				}
-			}
-			var exists bool
-			if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM blobs WHERE id = ?)`, string(b.ID)).Scan(&exists); err != nil {
-				return err
-			}
-			if !exists {
-				continue
 			}
 			if b.Anatomy != nil {
 				if _, err := t.exec(`UPDATE blobs SET anatomy = ?1 WHERE id = ?2 AND `+olderAnatomy, b.Anatomy, string(b.ID)); err != nil {
