@@ -461,3 +461,73 @@ func TestIndexStepsKeepJobsDurable(t *testing.T) {
 		}
 	}
 }
+
+// TestTextMatchesBothWays checks both ways textMatches joins the
+// documents a text query matched to a mailbox's messages: by looking up
+// each match (few matches for the mailbox's size) and by reading the
+// mailbox's messages (many matches, most of them in other mailboxes).
+func TestTextMatchesBothWays(t *testing.T) {
+	ctx := context.Background()
+	s, inbox := openAlice(t, t.TempDir(), Options{})
+	small, err := s.CreateMailbox(ctx, inbox.Account, "Small", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(mbox store.MailboxID, subject, body string) {
+		t.Helper()
+		ref, err := ingest.Write(ctx, s, strings.NewReader("Subject: "+subject+"\r\n\r\n"+body+"\r\n"), -1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(ctx, mbox, []store.NewMessage{{Blob: ref}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// INBOX: 60 messages about the budget, one also mentions a zeppelin.
+	for i := range 60 {
+		body := fmt.Sprintf("budget line %d", i)
+		if i == 41 {
+			body += " and a zeppelin"
+		}
+		add(inbox.ID, fmt.Sprintf("budget %d", i), body)
+	}
+	// Small: three messages, one about the budget, one about a zeppelin.
+	add(small.ID, "lunch", "budget for lunch")
+	add(small.ID, "travel", "by zeppelin")
+	add(small.ID, "photos", "nothing")
+	waitIndexed(t, s)
+	for _, tc := range []struct {
+		mbox store.MailboxID
+		word string
+		want []store.UID
+	}{
+		{inbox.ID, "zeppelin", []store.UID{42}}, // 2 matches, 60 messages: looked up
+		{inbox.ID, "budget", seqUIDs(1, 60)},    // 61 matches: the mailbox is read
+		{small.ID, "budget", []store.UID{1}},    // read
+		{small.ID, "zeppelin", []store.UID{2}},  // read
+		{small.ID, "nowhere", nil},
+		{inbox.ID, "photos", nil}, // 1 match, in Small: looked up
+	} {
+		got, err := s.SearchCandidates(ctx, tc.mbox, searchtext.IndexKey(search.Key{Op: search.OpBody, Value: tc.word}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("mailbox %d, BODY %s: %v, want %v", tc.mbox, tc.word, got, tc.want)
+		}
+	}
+	// Two text keys share one read of the mailbox.
+	k := searchtext.IndexKey(search.Key{Op: search.OpAnd, Sub: []search.Key{{Op: search.OpBody, Value: "budget"}, {Op: search.OpHeader, Field: "Subject", Envelope: true, Value: "lunch"}}})
+	if got, err := s.SearchCandidates(ctx, small.ID, k); err != nil || !slices.Equal(got, []store.UID{1}) {
+		t.Fatalf("BODY budget SUBJECT lunch in Small: %v, %v; want [1]", got, err)
+	}
+}
+
+func seqUIDs(from, to store.UID) []store.UID {
+	var out []store.UID
+	for u := from; u <= to; u++ {
+		out = append(out, u)
+	}
+	return out
+}
