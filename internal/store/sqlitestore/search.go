@@ -124,6 +124,12 @@ func (s *Store) IndexBacklog(ctx context.Context) (int64, time.Duration, error) 
 // after SetBlobIndex it reads again which contents lack a document and
 // the oldest text version (checkIndex).
 func (s *Store) WaitIndexed(ctx context.Context) error {
+	s.w.hurry.Add(1)
+	defer s.w.hurry.Add(-1)
+	select {
+	case s.w.wake <- struct{}{}: // no gathering of texts for a waiting caller
+	default:
+	}
 	for s.pendingTexts.Load() > 0 || s.merging.Load() {
 		select {
 		case <-ctx.Done():

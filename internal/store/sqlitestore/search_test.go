@@ -531,3 +531,53 @@ func seqUIDs(from, to store.UID) []store.UID {
 	}
 	return out
 }
+
+// TestIndexGathersTexts checks that the indexer lets a few texts gather
+// (indexGather) instead of making an index segment of each, and indexes
+// at once when indexGatherN wait; and that the migration to 0018 set
+// FTS5's deletemerge.
+func TestIndexGathersTexts(t *testing.T) {
+	ctx := context.Background()
+	s, inbox := openAlice(t, t.TempDir(), Options{})
+	var dm int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT v FROM search_text_config WHERE k = 'deletemerge'`).Scan(&dm); err != nil || dm != 50 {
+		t.Fatalf("deletemerge = %d, %v; want 50", dm, err)
+	}
+	s.w.gather.Store(int64(time.Hour))
+	add := func(i int) {
+		t.Helper()
+		ref, err := ingest.Write(ctx, s, strings.NewReader(fmt.Sprintf("Subject: note %d\r\n\r\ntext %d\r\n", i, i)), -1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		add(i)
+		time.Sleep(2 * indexIdle) // the writer is idle: it used to index now
+	}
+	if n := s.PendingTexts(); n != 5 {
+		t.Fatalf("%d texts pending after 5 appends with pauses, want 5 (gathered)", n)
+	}
+	for i := 5; i < indexGatherN; i++ {
+		add(i)
+	}
+	for deadline := time.Now().Add(time.Minute); s.PendingTexts() > 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d texts pending a minute after %d were: not indexed", s.PendingTexts(), indexGatherN)
+		}
+	}
+	got, err := s.SearchCandidates(ctx, inbox.ID, searchtext.IndexKey(search.Key{Op: search.OpBody, Value: "text 7"}))
+	if err != nil || !slices.Contains(got, 8) {
+		t.Fatalf("BODY \"text 7\" after indexing: %v, %v", got, err)
+	}
+	// One text, gathering for an hour: WaitIndexed does not wait for it.
+	add(indexGatherN)
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := s.WaitIndexed(wctx); err != nil || s.PendingTexts() != 0 {
+		t.Fatalf("WaitIndexed with one text gathering: %v, %d pending", err, s.PendingTexts())
+	}
+}
