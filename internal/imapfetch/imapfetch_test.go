@@ -2,6 +2,7 @@ package imapfetch
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -242,6 +243,11 @@ func FuzzSection(f *testing.F) {
 		if err != nil || len(h) > 0 && !bytes.HasSuffix(h, []byte("\r\n")) {
 			t.Fatalf("filter: %q %v", h, err)
 		}
+		if c.Fields != nil {
+			if h2, err := FilterHeaderAt(bytes.NewReader(msg), c.Off, c.Len, c.Fields, c.Not); err != nil || !bytes.Equal(h, h2) {
+				t.Fatalf("FilterHeaderAt %q, %v; FilterHeader %q", h2, err, h)
+			}
+		}
 		if c.Part != nil {
 			for _, enc := range []string{"base64", "quoted-printable"} {
 				d, _ := NewDecoder(bytes.NewReader(msg[c.Off:c.Off+c.Len]), enc)
@@ -281,6 +287,77 @@ func FuzzDecode(f *testing.F) {
 		}
 		if len(whole) > 2*len(in) {
 			t.Fatalf("decoded %d bytes of %d", len(whole), len(in))
+		}
+	})
+}
+
+// TestFilterHeaderAt checks that the in-place filter returns what the
+// streaming one does: folded and long lines, a field name longer than the
+// streaming filter's buffer, 8-bit names, a last line without a break,
+// headers with and without the blank line, and a block too large to be
+// filtered in place.
+func TestFilterHeaderAt(t *testing.T) {
+	long := "X-Long: " + strings.Repeat("v", 9000) + "\r\n"
+	longName := strings.Repeat("N", 5000) + ": v\r\n"
+	big := strings.Repeat("X-Pad: "+strings.Repeat("p", 70)+"\r\n", 1000) + "Subject: big\r\n\r\n"
+	headers := []string{
+		"",
+		"\r\n",
+		"Subject: a\r\n b\r\nFrom: x\r\n\r\n",
+		"subject : spaced\r\nX-A: 1\r\n\tcont\r\nTo: y",
+		" leading continuation\r\nSubject: s\r\n\n",
+		"no colon line\r\nSubject: s\nFrom: bare lf\n\n",
+		long + "Subject: after long\r\n\r\n",
+		longName + "Subject: s\r\n",
+		"Sübject: 8-bit\r\nSUBJECT: upper\r\n\r\n",
+		"\u212aelvin: sign\r\nKelvin: k\r\n\r\n",
+		big,
+	}
+	fieldSets := [][]string{{"subject"}, {"SUBJECT", "from"}, {"x-long", "to"}, {"kelvin"}, {"sübject"}, {strings.Repeat("n", 5000)}, {}}
+	for _, h := range headers {
+		msg := "Prefix-Bytes\r\n" + h
+		off := int64(len("Prefix-Bytes\r\n"))
+		for _, fields := range fieldSets {
+			for _, not := range []bool{false, true} {
+				want, err := FilterHeader(strings.NewReader(h), fields, not)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := FilterHeaderAt(strings.NewReader(msg), off, int64(len(h)), fields, not)
+				if err != nil || !bytes.Equal(got, want) {
+					t.Errorf("header %.40q fields %.20q not %v:\n got %.80q, %v\nwant %.80q", h, fields, not, got, err, want)
+				}
+			}
+		}
+	}
+	if _, err := FilterHeaderAt(strings.NewReader("Subject: x\r\n"), 0, 100, []string{"subject"}, false); err == nil {
+		t.Error("a block beyond the content: no error")
+	}
+}
+
+// BenchmarkFilterHeader filters the five fields a mail client lists
+// messages by from a typical 1.5 KB header, streaming and in place.
+func BenchmarkFilterHeader(b *testing.B) {
+	var h strings.Builder
+	for i := range 12 {
+		fmt.Fprintf(&h, "Received: from relay%d.example.net by mx.example.org with ESMTPS id %08x;\r\n\tWed, 2 Dec 2026 10:%02d:00 +0000\r\n", i, i*7919, i)
+	}
+	h.WriteString("From: Ann <ann@example.org>\r\nTo: bob@example.net\r\nSubject: quarterly report\r\nDate: Wed, 2 Dec 2026 10:00:00 +0000\r\nMessage-ID: <x@example.org>\r\nContent-Type: text/plain\r\n\r\n")
+	msg := []byte(h.String() + "body\r\n")
+	n := int64(h.Len())
+	fields := []string{"FROM", "TO", "SUBJECT", "DATE", "MESSAGE-ID"}
+	b.Run("stream", func(b *testing.B) {
+		for range b.N {
+			if _, err := FilterHeader(io.NewSectionReader(bytes.NewReader(msg), 0, n), fields, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("in-place", func(b *testing.B) {
+		for range b.N {
+			if _, err := FilterHeaderAt(bytes.NewReader(msg), 0, n, fields, false); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

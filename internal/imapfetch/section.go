@@ -172,6 +172,62 @@ func FilterHeader(header io.Reader, fields []string, not bool) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// inPlaceHeader is the largest header block FilterHeaderAt reads at once
+// and filters in place; larger ones are streamed (FilterHeader).
+const inPlaceHeader = 64 << 10
+
+// filterLineMax is the longest start of a line FilterHeader decides a
+// field on: its read buffer. FilterHeaderAt decides on the same bytes.
+const filterLineMax = 4096
+
+// FilterHeaderAt returns what FilterHeader returns for the header block
+// at [off, off+n) of r. A block of up to 64 KiB (nearly every message's)
+// is read with one ReadAt and its lines are cut in place, with no read
+// buffer or copy per line: header field fetches of a message list (the
+// FETCH every client sends for new mail) spent a tenth of a mixed
+// workload's CPU in FilterHeader's buffering.
+func FilterHeaderAt(r io.ReaderAt, off, n int64, fields []string, not bool) ([]byte, error) {
+	if n > inPlaceHeader {
+		return FilterHeader(io.NewSectionReader(r, off, n), fields, not)
+	}
+	h := make([]byte, n)
+	if m, err := r.ReadAt(h, off); m < len(h) {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return filterHeaderBytes(h, fields, not), nil
+}
+
+// filterHeaderBytes is FilterHeader over a header block in memory.
+func filterHeaderBytes(h []byte, fields []string, not bool) []byte {
+	out := make([]byte, 0, min(len(h)+2, 1024))
+	keep := false
+	for len(h) > 0 {
+		line := h
+		if i := bytes.IndexByte(h, '\n'); i >= 0 {
+			line = h[:i+1]
+		}
+		h = h[len(line):]
+		switch {
+		case line[0] == ' ' || line[0] == '\t':
+			// continuation: same decision as its field
+		case isBlank(line):
+			return append(out, "\r\n"...)
+		default:
+			keep = wanted(line[:min(len(line), filterLineMax)], fields) != not
+		}
+		if keep {
+			out = append(out, line...)
+			if line[len(line)-1] != '\n' {
+				out = append(out, "\r\n"...)
+			}
+		}
+	}
+	return out
+}
+
 func isBlank(line []byte) bool {
 	return len(line) == 1 && line[0] == '\n' || len(line) == 2 && line[0] == '\r' && line[1] == '\n'
 }
@@ -183,13 +239,53 @@ func wanted(line []byte, fields []string) bool {
 	if i <= 0 {
 		return false
 	}
-	name := string(bytes.TrimRight(line[:i], " \t"))
+	name := bytes.TrimRight(line[:i], " \t")
 	for _, f := range fields {
-		if strings.EqualFold(f, name) {
+		if fieldIs(f, name) {
 			return true
 		}
 	}
 	return false
+}
+
+// fieldIs reports whether strings.EqualFold(f, string(b)), without
+// converting b for ASCII names (a field name is ASCII by RFC 5322; 8-bit
+// ones are compared by strings.EqualFold's Unicode folding as before).
+func fieldIs(f string, b []byte) bool {
+	if len(f) != len(b) {
+		if isASCII(f) && isASCII(b) {
+			return false
+		}
+		return strings.EqualFold(f, string(b))
+	}
+	for i := 0; i < len(b); i++ {
+		x, y := f[i], b[i]
+		if x >= 0x80 || y >= 0x80 {
+			return strings.EqualFold(f, string(b))
+		}
+		if x == y {
+			continue
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII[T string | []byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Partial applies <origin.count> to a range of size n: it returns the

@@ -234,7 +234,7 @@ func prepareItem(it imapcmd.FetchItem, d *msgData) (prepared, error) {
 		c := imapfetch.Resolve(root, sec)
 		p.off, p.n = c.Off, c.Len
 		if c.Fields != nil {
-			h, err := imapfetch.FilterHeader(io.NewSectionReader(d.blob, c.Off, c.Len), c.Fields, c.Not)
+			h, err := imapfetch.FilterHeaderAt(d.blob, c.Off, c.Len, c.Fields, c.Not)
 			if err != nil {
 				return p, err
 			}
