@@ -336,42 +336,41 @@ func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, idx 
 // however many text keys it has: its size, and each message's document.
 type mailboxDocs struct {
 	id    store.MailboxID
-	count int64 // -1 until read
-	docs  []uidDoc
-	read  bool
-}
-
-type uidDoc struct {
-	uid store.UID
-	doc int64
+	count int64 // valid once sized
+	sized bool
+	byDoc map[int64][]store.UID // once read: the messages of each document
 }
 
 // size returns the mailbox's number of messages (its counter).
 func (m *mailboxDocs) size(tx rawTx) (int64, error) {
-	if m.read || m.count > 0 {
+	if m.sized {
 		return m.count, nil
 	}
 	err := tx.each(`SELECT n_messages FROM mailboxes WHERE id = ?`, []any{int64(m.id)}, func(r []driver.Value) error {
 		m.count = vInt(r[0])
 		return nil
 	})
+	m.sized = err == nil
 	return m.count, err
 }
 
-// list returns every message's UID and document (0 for none).
-func (m *mailboxDocs) list(tx rawTx) ([]uidDoc, error) {
-	if m.read {
-		return m.docs, nil
+// messages returns the mailbox's messages by document (those without one
+// left out), read once.
+func (m *mailboxDocs) messages(tx rawTx) (map[int64][]store.UID, error) {
+	if m.byDoc != nil {
+		return m.byDoc, nil
 	}
-	err := tx.each(`SELECT uid, doc FROM messages WHERE mailbox = ?`, []any{int64(m.id)}, func(r []driver.Value) error {
-		m.docs = append(m.docs, uidDoc{uid: uint32(vInt(r[0])), doc: vInt(r[1])})
+	byDoc := map[int64][]store.UID{}
+	err := tx.each(`SELECT uid, doc FROM messages WHERE mailbox = ? AND doc IS NOT NULL`, []any{int64(m.id)}, func(r []driver.Value) error {
+		doc := vInt(r[1])
+		byDoc[doc] = append(byDoc[doc], uint32(vInt(r[0])))
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	m.read, m.count = true, int64(len(m.docs))
-	return m.docs, nil
+	m.byDoc = byDoc
+	return byDoc, nil
 }
 
 // perMatchFactor is how much more a matching document costs to join to
@@ -387,9 +386,10 @@ const perMatchFactor = 5
 //
 // The index holds the documents of every account, so a common word
 // matches many documents of other mailboxes. textMatches reads the
-// matching document ids first and then either looks up the messages of
-// each one (few matches for the mailbox's size: a large mailbox and a
-// rare word) or reads the mailbox's messages with their documents and
+// matching document ids and either looks up the messages of each one
+// (few matches for the mailbox's size: a large mailbox and a rare word)
+// or, once the matches outnumber the mailbox's messages /
+// perMatchFactor, reads the mailbox's messages with their documents and
 // keeps those that matched, whichever reads fewer rows; joining every
 // match to the mailbox in SQL made a SUBJECT search of a common word cost
 // five times as much on a server with 20 small mailboxes.
@@ -399,33 +399,46 @@ func (s *Store) textMatches(tx rawTx, mbox *mailboxDocs, q string, old int, set 
 		set.uids[uint32(vInt(r[0]))] = struct{}{}
 		return nil
 	}
-	matched := map[int64]struct{}{}
-	if err := tx.each(`SELECT rowid FROM search_text WHERE search_text MATCH ?`, []any{q}, func(r []driver.Value) error {
-		matched[vInt(r[0])] = struct{}{}
-		return nil
-	}); err != nil {
-		return err
-	}
 	n, err := mbox.size(tx)
 	if err != nil {
 		return err
 	}
-	if int64(len(matched))*perMatchFactor < n {
-		for doc := range matched {
-			if err := tx.each(`SELECT m.uid FROM search_docs d JOIN messages m ON m.blob = d.blob AND m.mailbox = ?
-				WHERE d.id = ?`, []any{int64(mbox.id), doc}, add); err != nil {
+	// Matches are kept until they are too many for lookups; from then on
+	// each is checked against the mailbox's messages, read once. Either
+	// way memory stays within the mailbox's size, however many documents
+	// of other mailboxes match.
+	var few []int64
+	byDoc := mbox.byDoc // read for an earlier text key
+	if err := tx.each(`SELECT rowid FROM search_text WHERE search_text MATCH ?`, []any{q}, func(r []driver.Value) error {
+		doc := vInt(r[0])
+		if byDoc == nil {
+			few = append(few, doc)
+			if int64(len(few))*perMatchFactor < n {
+				return nil
+			}
+			var err error
+			if byDoc, err = mbox.messages(tx); err != nil {
 				return err
 			}
-		}
-	} else if len(matched) > 0 {
-		docs, err := mbox.list(tx)
-		if err != nil {
-			return err
-		}
-		for _, d := range docs {
-			if _, ok := matched[d.doc]; ok {
-				set.uids[d.uid] = struct{}{}
+			for _, d := range few {
+				for _, u := range byDoc[d] {
+					set.uids[u] = struct{}{}
+				}
 			}
+			few = nil
+			return nil
+		}
+		for _, u := range byDoc[doc] {
+			set.uids[u] = struct{}{}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, doc := range few {
+		if err := tx.each(`SELECT m.uid FROM search_docs d JOIN messages m ON m.blob = d.blob AND m.mailbox = ?
+			WHERE d.id = ?`, []any{int64(mbox.id), doc}, add); err != nil {
+			return err
 		}
 	}
 	if old > 0 {
