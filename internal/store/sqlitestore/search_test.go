@@ -581,3 +581,62 @@ func TestIndexGathersTexts(t *testing.T) {
 		t.Fatalf("WaitIndexed with one text gathering: %v, %d pending", err, s.PendingTexts())
 	}
 }
+
+// TestIndexKeepsUp checks that the indexer steps in more often between
+// batches once texts wait longer than indexLagTarget, and that the
+// writer reads when the oldest pending text was queued.
+func TestIndexKeepsUp(t *testing.T) {
+	now := time.Now()
+	w := &writer{}
+	for _, tc := range []struct {
+		oldest time.Time
+		want   time.Duration
+	}{
+		{time.Time{}, indexMaxWait},
+		{now.Add(-indexLagTarget / 2), indexMaxWait},
+		{now.Add(-2 * indexLagTarget), indexBehindGap},
+	} {
+		w.oldestPending = tc.oldest
+		if got := w.busyGap(now); got != tc.want {
+			t.Errorf("oldest pending %v ago: gap %v, want %v", now.Sub(tc.oldest), got, tc.want)
+		}
+	}
+
+	ctx := context.Background()
+	s, inbox := openAlice(t, t.TempDir(), Options{})
+	s.w.indexPaused.Store(true)
+	start := time.Now()
+	var msgs []store.NewMessage
+	for i := range 3 * indexMinN {
+		ref, err := ingest.Write(ctx, s, strings.NewReader(fmt.Sprintf("Subject: n %d\r\n\r\nbody %d\r\n", i, i)), -1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, store.NewMessage{Blob: ref})
+	}
+	if _, err := s.Append(ctx, inbox.ID, msgs); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	oldest := func() time.Time {
+		t.Helper()
+		var o time.Time
+		// A job runs on the writer goroutine, whose state this is.
+		if err := s.w.do(ctx, func(t *wtx) error {
+			err := t.w.readOldestPending()
+			o = t.w.oldestPending
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	if o := oldest(); o.IsZero() || o.After(after) || o.Before(start.Add(-time.Second)) {
+		t.Fatalf("texts queued between %v and %v: oldest pending %v", start, after, o)
+	}
+	s.w.indexPaused.Store(false)
+	waitIndexed(t, s)
+	if o := oldest(); !o.IsZero() {
+		t.Fatalf("nothing pending: oldest %v", o)
+	}
+}
