@@ -77,8 +77,8 @@ const (
 	// 20 s; every search reads the pending messages of its mailbox).
 	indexLagTarget = 250 * time.Millisecond
 	indexBehindGap = 4 * indexStepTarget
-	indexMinN       = 8
-	indexMaxN       = 1024
+	indexMinN      = 8
+	indexMaxN      = 1024
 )
 
 // job is one write: fn runs inside a savepoint of the batch transaction.
