@@ -33,7 +33,7 @@ vet:
 	$(GO) vet $(PKGS)
 
 unit:
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -timeout=25m $(PKGS)
 
 # Prints "<package dir> <FuzzName>" per fuzz target.
 fuzz-list:

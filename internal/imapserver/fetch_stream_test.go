@@ -109,6 +109,11 @@ type rawConn struct {
 	t  *testing.T
 	nc net.Conn
 	br *bufio.Reader
+	// timeout bounds each read: a FETCH of a decoded 50 MB attachment
+	// under the race detector on a loaded machine takes longer than
+	// imaptest.ReadTimeout to start its answer (it decodes once for the
+	// size first).
+	timeout time.Duration
 }
 
 func (c *rawConn) send(line string) {
@@ -121,7 +126,7 @@ func (c *rawConn) send(line string) {
 
 func (c *rawConn) line() string {
 	c.t.Helper()
-	_ = c.nc.SetReadDeadline(time.Now().Add(imaptest.ReadTimeout))
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.timeout))
 	l, err := c.br.ReadString('\n')
 	if err != nil {
 		c.t.Fatalf("read: %v (after %q)", err, l)
@@ -156,7 +161,7 @@ func (c *rawConn) literal(w io.Writer) (string, int64) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	_ = c.nc.SetReadDeadline(time.Now().Add(imaptest.ReadTimeout))
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.timeout))
 	if _, err := io.CopyN(w, c.br, n); err != nil {
 		c.t.Fatalf("literal of %d bytes: %v", n, err)
 	}
@@ -225,7 +230,7 @@ func TestFetchBigMessageStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	c := &rawConn{t: t, nc: nc, br: bufio.NewReaderSize(nc, 4096)}
+	c := &rawConn{t: t, nc: nc, br: bufio.NewReaderSize(nc, 4096), timeout: 3 * time.Minute}
 	c.line() // greeting
 	c.send(fmt.Sprintf("l LOGIN alice %q", imaptest.Users["alice"]))
 	c.untilTagged("l")

@@ -543,7 +543,10 @@ func TestIndexGathersTexts(t *testing.T) {
 	if err := s.rdb.QueryRowContext(ctx, `SELECT v FROM search_text_config WHERE k = 'deletemerge'`).Scan(&dm); err != nil || dm != 50 {
 		t.Fatalf("deletemerge = %d, %v; want 50", dm, err)
 	}
+	// Neither the gathering nor the step between batches (after
+	// indexMaxWait, which 5 appends reach on a loaded machine) comes.
 	s.w.gather.Store(int64(time.Hour))
+	s.w.maxWait.Store(int64(time.Hour))
 	add := func(i int) {
 		t.Helper()
 		ref, err := ingest.Write(ctx, s, strings.NewReader(fmt.Sprintf("Subject: note %d\r\n\r\ntext %d\r\n", i, i)), -1, nil)
@@ -588,6 +591,7 @@ func TestIndexGathersTexts(t *testing.T) {
 func TestIndexKeepsUp(t *testing.T) {
 	now := time.Now()
 	w := &writer{}
+	w.maxWait.Store(int64(indexMaxWait))
 	for _, tc := range []struct {
 		oldest time.Time
 		want   time.Duration

@@ -39,8 +39,9 @@ type writer struct {
 	// oldestPending is when the oldest text left pending by the last
 	// index step was queued (zero: none left).
 	oldestPending time.Time
-	// gather is indexGather in nanoseconds (tests set it longer).
-	gather atomic.Int64
+	// gather and maxWait are indexGather and indexMaxWait in
+	// nanoseconds (tests set them longer).
+	gather, maxWait atomic.Int64
 	// hurry counts callers of WaitIndexed: while there are any, the
 	// indexer does not gather; wake tells it to look again.
 	hurry atomic.Int32
@@ -120,6 +121,7 @@ func newWriter(s *Store, conn *sql.Conn) *writer {
 		indexN: 64,
 	}
 	w.gather.Store(int64(indexGather))
+	w.maxWait.Store(int64(indexMaxWait))
 	if err := w.countPending(); err != nil { // texts left before a restart
 		s.log.Error("counting pending search texts", "err", err)
 	}
@@ -216,6 +218,8 @@ func (w *writer) run() {
 				if err := w.checkExternal(ext); err != nil {
 					w.s.log.Warn("checking for changes by other processes", "err", err)
 				}
+				continue
+			case <-w.wake: // the indexer was paused (tests) or texts came from elsewhere
 				continue
 			}
 		}
@@ -396,7 +400,7 @@ func (w *writer) busyGap(now time.Time) time.Duration {
 	if !w.oldestPending.IsZero() && now.Sub(w.oldestPending) > indexLagTarget {
 		return indexBehindGap
 	}
-	return indexMaxWait
+	return time.Duration(w.maxWait.Load())
 }
 
 // readOldestPending reads when the oldest pending text was queued
