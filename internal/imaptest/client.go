@@ -15,7 +15,7 @@ import (
 // ReadTimeout bounds every read of a Client. It is generous because tests
 // run under -race on loaded machines; it only matters when a test is
 // already failing.
-const ReadTimeout = 20 * time.Second
+const ReadTimeout = 60 * time.Second
 
 // historyLen is how many received lines a Client keeps for failure reports.
 const historyLen = 8
