@@ -34,15 +34,45 @@ type Config struct {
 	// DataDir holds rookery.db, the message blobs and the self-signed
 	// certificate. Relative paths are relative to the working directory.
 	DataDir string `toml:"data_dir"`
-	IMAP    IMAP   `toml:"imap"`
-	TLS     TLS    `toml:"tls"`
-	Limits  Limits `toml:"limits"`
-	Log     Log    `toml:"log"`
-	LMTP    LMTP   `toml:"lmtp"`
+	// Store chooses where mail is kept: the embedded store in DataDir
+	// or a PostgreSQL database.
+	Store  Store  `toml:"store"`
+	IMAP   IMAP   `toml:"imap"`
+	TLS    TLS    `toml:"tls"`
+	Limits Limits `toml:"limits"`
+	Log    Log    `toml:"log"`
+	LMTP   LMTP   `toml:"lmtp"`
 	// Quota is the default quota of accounts without their own limits
 	// (set with `rookery user quota`).
 	Quota   Quota   `toml:"quota"`
 	Metrics Metrics `toml:"metrics"`
+}
+
+// Store backends (Store.Backend).
+const (
+	BackendSQLite   = "sqlite"
+	BackendPostgres = "postgres"
+)
+
+// DefaultPoolSize is store.pool_size's default.
+const DefaultPoolSize = 16
+
+// maxPoolSize bounds store.pool_size: PostgreSQL's own default
+// max_connections is 100, shared by every node.
+const maxPoolSize = 1000
+
+// Store chooses the storage backend.
+type Store struct {
+	// Backend is "sqlite" (the embedded store in DataDir, the default)
+	// or "postgres" (a PostgreSQL database shared by any number of
+	// nodes; DataDir then keeps only the self-signed certificate).
+	Backend string `toml:"backend"`
+	// DSN is the PostgreSQL connection string, a URL
+	// ("postgres://user@host:5432/rookery") or key=value pairs. A
+	// password may also come from PGPASSWORD or ~/.pgpass instead.
+	DSN string `toml:"dsn"`
+	// PoolSize bounds this node's connections to PostgreSQL.
+	PoolSize int `toml:"pool_size"`
 }
 
 // Over-quota replies of LMTP (LMTP.OverQuota).
@@ -149,6 +179,7 @@ type Log struct {
 func Defaults() Config {
 	return Config{
 		DataDir: "./rookery-data",
+		Store:   Store{Backend: BackendSQLite, PoolSize: DefaultPoolSize},
 		IMAP: IMAP{
 			Listen:        "127.0.0.1:1143",
 			ListenTLS:     "127.0.0.1:1993",
@@ -236,6 +267,18 @@ func (c Config) Validate() error {
 
 	if strings.TrimSpace(c.DataDir) == "" {
 		bad("data_dir must not be empty")
+	}
+	switch c.Store.Backend {
+	case BackendSQLite:
+	case BackendPostgres:
+		if strings.TrimSpace(c.Store.DSN) == "" {
+			bad("store.dsn must be set with backend %q", BackendPostgres)
+		}
+	default:
+		bad("store.backend %q: want %q or %q", c.Store.Backend, BackendSQLite, BackendPostgres)
+	}
+	if c.Store.PoolSize < 1 || c.Store.PoolSize > maxPoolSize {
+		bad("store.pool_size %d: want 1 to %d", c.Store.PoolSize, maxPoolSize)
 	}
 	if c.IMAP.Listen == "" && c.IMAP.ListenTLS == "" {
 		bad("imap: listen and listen_tls are both empty: no listener")

@@ -40,6 +40,9 @@ func TestExampleMatchesDefaults(t *testing.T) {
 func TestLoadPartialKeepsDefaults(t *testing.T) {
 	cfg, err := Load(writeFile(t, `
 data_dir = "/var/lib/rookery"
+[store]
+backend = "postgres"
+dsn = "host=db user=rookery"
 [imap]
 listen = ""
 [limits]
@@ -60,6 +63,8 @@ format = "json"
 	}
 	want := Defaults()
 	want.DataDir = "/var/lib/rookery"
+	want.Store.Backend = BackendPostgres
+	want.Store.DSN = "host=db user=rookery"
 	want.IMAP.Listen = ""
 	want.Limits.AppendLimit = 1 << 20
 	want.Limits.MaxLine = 8 << 10
@@ -164,6 +169,13 @@ func TestValidate(t *testing.T) {
 		{"keyword short", func(c *Config) { c.Limits.MaxKeywordLength = 15 }, []string{"max_keyword_length"}},
 		{"keyword unlimited", func(c *Config) { c.Limits.MaxKeywordLength = 0 }, []string{"max_keyword_length"}},
 		{"keyword huge", func(c *Config) { c.Limits.MaxKeywordLength = 1025 }, []string{"max_keyword_length"}},
+		{"postgres", func(c *Config) {
+			c.Store = Store{Backend: BackendPostgres, DSN: "postgres://rookery@127.0.0.1/rookery", PoolSize: 4}
+		}, nil},
+		{"postgres without dsn", func(c *Config) { c.Store.Backend = BackendPostgres }, []string{"store.dsn"}},
+		{"backend", func(c *Config) { c.Store.Backend = "mysql" }, []string{"store.backend"}},
+		{"pool zero", func(c *Config) { c.Store.PoolSize = 0 }, []string{"store.pool_size"}},
+		{"pool huge", func(c *Config) { c.Store.PoolSize = 1001 }, []string{"store.pool_size"}},
 		{"log level", func(c *Config) { c.Log.Level = "trace" }, []string{"log.level"}},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, []string{"log.format"}},
 		{"several", func(c *Config) {
