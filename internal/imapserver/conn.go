@@ -594,6 +594,9 @@ func (c *conn) respondError(cmd *imapcmd.Command, err error) {
 	var ie *imap.Error
 	if !errors.As(err, &ie) {
 		ie = storeError(err, c.srv.opts.MailboxLimits)
+		if errors.Is(err, store.ErrUnavailable) {
+			c.log.Warn("command failed: storage unavailable", "command", logtext.Clip(cmd.Name), "user", c.userName(), "err", logtext.Err(err))
+		}
 	}
 	if ie == nil {
 		c.log.Error("command failed", "command", logtext.Clip(cmd.Name), "user", c.userName(), "err", logtext.Err(err))
@@ -650,6 +653,8 @@ func storeError(err error, l store.MailboxLimits) *imap.Error {
 		return imap.Errorf(imap.CodeUseAttr, "Unsupported special-use attribute")
 	case errors.Is(err, store.ErrNoSuchAccount):
 		return imap.Errorf(imap.CodeUnavailable, "Account no longer exists")
+	case errors.Is(err, store.ErrUnavailable):
+		return imap.Errorf(imap.CodeUnavailable, "Storage temporarily unavailable, try again later")
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		return imap.Errorf(imap.CodeUnavailable, "Timed out")
 	case errors.Is(err, context.Canceled):

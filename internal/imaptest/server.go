@@ -33,6 +33,9 @@ var Users = map[string]string{"alice": "pass", "bob": "pass"}
 const (
 	PanicMailbox = "rookery-test-panic" // the store panics
 	ErrorMailbox = "rookery-test-error" // the store returns an unexpected error
+	// UnavailableMailbox makes CreateMailbox fail with
+	// store.ErrUnavailable, as a store whose database is down does.
+	UnavailableMailbox = "rookery-test-unavailable"
 	// BlockMailbox makes CREATE wait until its context ends; the store
 	// call then returns the context's error and Server.Unblocked
 	// receives it.
@@ -280,6 +283,8 @@ func (f faultStore) CreateMailbox(ctx context.Context, acct store.AccountID, nam
 		panic("imaptest: injected panic")
 	case ErrorMailbox:
 		return store.Mailbox{}, ErrInjected
+	case UnavailableMailbox:
+		return store.Mailbox{}, fmt.Errorf("imaptest: connection lost: %w", store.ErrUnavailable)
 	case BlockMailbox:
 		<-ctx.Done()
 		select {

@@ -77,6 +77,12 @@ var (
 	// or Append, longer than MailboxLimits.MaxKeywordBytes.
 	ErrTooManyKeywords = errors.New("too many keywords in the mailbox")
 	ErrKeywordTooLong  = errors.New("keyword too long")
+	// ErrUnavailable says that the backend could not be reached (a
+	// database server down or a connection lost): the call did not
+	// happen, or, for a change whose commit was under way, its outcome
+	// is unknown. The caller may try again later; the backend
+	// reconnects by itself.
+	ErrUnavailable = errors.New("storage unavailable")
 )
 
 // MailboxLimits bound what one account can make a store keep in mailbox
