@@ -48,6 +48,7 @@ type session struct {
 	loggedOut bool // LOGOUT sent: a BYE is expected
 
 	greeting string
+	addr     string // the server it is connected to
 }
 
 // deadline is the time the current command must be done by: -timeout from
@@ -60,11 +61,12 @@ func (s *session) deadline(extra time.Duration) time.Time {
 	return d
 }
 
-// dial connects, reads the greeting and, with -starttls, starts TLS.
-func dial(ctx context.Context, cfg *config, stop *stopper) (*session, error) {
-	s := &session{cfg: cfg, stop: stop, caps: map[string]bool{}}
+// dial connects to the n-th of the -addr servers (modulo their number),
+// reads the greeting and, with -starttls, starts TLS.
+func dial(ctx context.Context, cfg *config, stop *stopper, n int) (*session, error) {
+	s := &session{cfg: cfg, stop: stop, caps: map[string]bool{}, addr: cfg.addrs[n%len(cfg.addrs)]}
 	d := net.Dialer{Timeout: cfg.timeout}
-	nc, err := d.DialContext(ctx, "tcp", cfg.addr)
+	nc, err := d.DialContext(ctx, "tcp", s.addr)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +123,7 @@ func dial(ctx context.Context, cfg *config, stop *stopper) (*session, error) {
 }
 
 func (s *session) startTLS() error {
-	host, _, _ := net.SplitHostPort(s.cfg.addr)
+	host, _, _ := net.SplitHostPort(s.addr)
 	tc := tls.Client(s.nc, &tls.Config{InsecureSkipVerify: true, ServerName: host})
 	ctx, cancel := context.WithDeadline(context.Background(), s.deadline(0))
 	defer cancel()

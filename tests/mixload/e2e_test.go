@@ -63,6 +63,48 @@ func TestAgainstRookery(t *testing.T) {
 	}
 }
 
+// TestSeveralServers: with several -addr servers the clients (and the
+// prefill) are spread over them.
+func TestSeveralServers(t *testing.T) {
+	a, b := imaptest.StartServer(t), imaptest.StartServer(t)
+	cfg, _, err := parseFlags([]string{"-addr", a.Addr + ", " + b.Addr, "-user-list", "alice,bob", "-pass", "pass",
+		"-clients", "4", "-warmup", "0s", "-duration", "1s", "-prefill", "10", "-timeout", "10s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.addrs) != 2 {
+		t.Fatalf("addrs %q", cfg.addrs)
+	}
+	rep, err := run(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Errors != 0 || rep.ConnectFailures != 0 || rep.Ops == 0 {
+		t.Errorf("ops %d, errors %d, connection failures %d", rep.Ops, rep.Errors, rep.ConnectFailures)
+	}
+	for i, srv := range []*imaptest.Server{a, b} {
+		n := 0
+		for _, user := range []string{"alice", "bob"} {
+			acct, err := srv.Store.Account(context.Background(), user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mb, err := srv.Store.Mailbox(context.Background(), acct.ID, "INBOX")
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := srv.Store.Status(context.Background(), mb.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += int(st.Messages)
+		}
+		if n == 0 {
+			t.Errorf("server %d got no message", i)
+		}
+	}
+}
+
 // TestNeverHangs runs against a server that greets and then never
 // answers: the run must end on time, with the failures counted.
 func TestNeverHangs(t *testing.T) {

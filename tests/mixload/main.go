@@ -64,6 +64,7 @@ import (
 // config is the parsed command line.
 type config struct {
 	addr          string
+	addrs         []string // addr split at commas
 	tls, starttls bool
 	clients       int
 	users         []string
@@ -111,7 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 	fs := flag.NewFlagSet("mixload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := &config{}
-	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:1143", "IMAP server host:port")
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:1143", "IMAP server host:port, or several separated by commas (nodes of one installation: client i connects to the i-th modulo their number)")
 	fs.BoolVar(&cfg.tls, "tls", false, "implicit TLS (certificate not verified)")
 	fs.BoolVar(&cfg.starttls, "starttls", false, "STARTTLS after the greeting (certificate not verified)")
 	fs.IntVar(&cfg.clients, "clients", 20, "concurrent clients, one connection each")
@@ -161,7 +162,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, bool, error) {
 			cfg.users = append(cfg.users, fmt.Sprintf(*userFormat, i))
 		}
 	}
+	for a := range strings.SplitSeq(cfg.addr, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			cfg.addrs = append(cfg.addrs, a)
+		}
+	}
 	switch {
+	case len(cfg.addrs) == 0:
+		return nil, false, errors.New("-addr names no server")
 	case len(cfg.users) == 0:
 		return nil, false, errors.New("no users")
 	case cfg.tls && cfg.starttls:
@@ -282,7 +290,7 @@ func prefill(ctx context.Context, cfg *config, gen *generator, log io.Writer) ([
 }
 
 func prefillUser(ctx context.Context, cfg *config, gen *generator, stop *stopper, u int, base time.Time, appended *atomic.Int64) (int, error) {
-	s, err := dial(ctx, cfg, stop)
+	s, err := dial(ctx, cfg, stop, u)
 	if err != nil {
 		return 0, err
 	}

@@ -162,7 +162,7 @@ func (w *worker) do(op int) error {
 // connect opens a connection, logs in and selects the mailbox (after a
 // LIST the first time, as a client starting up does).
 func (w *worker) connect() error {
-	s, err := dial(w.ctx, w.cfg, w.stop)
+	s, err := dial(w.ctx, w.cfg, w.stop, w.id)
 	if err != nil {
 		w.st.connFail(err)
 		return err
