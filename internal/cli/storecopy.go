@@ -287,7 +287,7 @@ func (c *copier) copyMailbox(ctx context.Context, label string, m store.MailboxD
 		}
 	}
 	st.expunged += exp
-	if !c.prog.bar {
+	if !c.prog.bar && st.copied+st.present+exp > copied+there {
 		c.prog.linef("%s: %d messages copied, %d already there, %d expunged UIDs", label, st.copied-copied, st.present-there, exp)
 	}
 	return nil
