@@ -33,7 +33,9 @@ terminal). At the end the copy is verified: per account and mailbox the
 metadata, the number of messages and a digest of their UIDs, flags,
 mod-sequences, dates and content hashes, and the expunge history are
 compared between DATA_DIR and TARGET; any difference is listed and the
-exit status is 1.
+exit status is 1. (Contents are compared by the hashes TARGET computed
+when it stored them: rookery check --contents on TARGET reads them all
+again.)
 
 An interrupted copy (killed, failed) is completed by running the same
 command again: what TARGET holds already is checked and skipped. A run
