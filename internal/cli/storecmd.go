@@ -2,15 +2,11 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"rookery/internal/store"
-	"rookery/internal/store/sqlitestore"
 )
 
 const storeUsage = `Usage:
@@ -88,7 +84,7 @@ func runStoreCopy(ctx context.Context, e *env, args []string) int {
 		return e.errorf("store copy: --from and --to are the same directory")
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	src, err := sqlitestore.Open(ctx, from, sqlitestore.Options{Logger: log})
+	src, err := openCopySource(ctx, from, log)
 	if err != nil {
 		return e.errorf("store copy: open %s: %v", from, err)
 	}
@@ -111,22 +107,6 @@ func runStoreCopy(ctx context.Context, e *env, args []string) int {
 		return e.errorf("store copy: %v", err)
 	}
 	return c.main(ctx, e, from, to)
-}
-
-// openTarget opens the destination of a copy: a postgres:// URL (not yet)
-// or a data directory of the embedded backend (created if missing).
-func openTarget(ctx context.Context, target string, log *slog.Logger) (store.Store, error) {
-	switch {
-	case strings.HasPrefix(target, "postgres://"), strings.HasPrefix(target, "postgresql://"):
-		return nil, errors.New("postgres backend not available yet")
-	case isURL(target):
-		return nil, fmt.Errorf("unknown kind of target %q: want a data directory or a postgres:// URL", target)
-	}
-	st, err := sqlitestore.Open(ctx, target, sqlitestore.Options{Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	return st, nil
 }
 
 // isURL reports whether a target is a URL ("scheme://...") rather than
