@@ -23,7 +23,8 @@ const (
 	copyBatchMem = 32 << 20
 )
 
-// maxDiffs bounds the differences listed per mailbox (and per account).
+// maxDiffs bounds the differences listed per account (the others are
+// counted).
 const maxDiffs = 10
 
 // copier copies an installation from src into dst (`rookery store copy`)
@@ -37,14 +38,14 @@ type copier struct {
 	dstR store.Restorer
 	log  *slog.Logger
 
-	batch, batchMem int // copyBatch, copyBatchMem (tests make them small)
-	prog            *progress
+	batch, batchMem int       // copyBatch, copyBatchMem (tests make them small)
+	prog            *progress // io.Discard unless main sets one
 }
 
 // newCopier checks that src can be dumped and dst restored into and
 // dumped (to verify).
 func newCopier(src, dst store.Store, log *slog.Logger) (*copier, error) {
-	c := &copier{src: src, dst: dst, log: log, batch: copyBatch, batchMem: copyBatchMem}
+	c := &copier{src: src, dst: dst, log: log, batch: copyBatch, batchMem: copyBatchMem, prog: newProgress(io.Discard, 0, 0)}
 	var ok bool
 	if c.srcD, ok = src.(store.Dumper); !ok {
 		return nil, errors.New("the source backend cannot be dumped")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"regexp"
@@ -175,7 +174,6 @@ func TestStoreCopyResumed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.prog = newProgress(io.Discard, 0, 0)
 		st, err := c.copy(ctx, accts)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("interrupted copy: %+v, %v", st, err)
