@@ -169,7 +169,7 @@ func TestStoreCopyResumed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.batch = 4
+		c.batch, c.batchMem = 4, 64<<10 // small batches; the big message alone in one
 		accts, err := s.Accounts(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -302,5 +302,40 @@ func TestStoreCopyVerify(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("differences lack %q:\n%s", want, got)
 		}
+	}
+}
+
+func TestProgress(t *testing.T) {
+	for _, tc := range []struct {
+		n    int64
+		want string
+	}{{0, "0 B"}, {1023, "1023 B"}, {1024, "1.0 KiB"}, {3<<20 + 1<<19, "3.5 MiB"}, {5 << 40, "5.0 TiB"}} {
+		if got := formatBytes(tc.n); got != tc.want {
+			t.Errorf("formatBytes(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+	var plain strings.Builder
+	p := newProgress(&plain, 10, 1000)
+	p.step("alice/INBOX")
+	p.add(5, 500)
+	p.linef("alice/INBOX: %d messages", 5)
+	p.finish()
+	if plain.String() != "alice/INBOX: 5 messages\n" {
+		t.Errorf("plain progress wrote %q", plain.String())
+	}
+	var term strings.Builder
+	p = &progress{w: &term, bar: true, total: 10, totalBytes: 1000}
+	p.step("alice/INBOX")
+	p.add(5, 500)
+	p.linef("a line")
+	p.finish()
+	out := term.String()
+	for _, want := range []string{"\r\x1b[K[###############---------------]  50%  5/10 messages  500 B/1000 B  alice/INBOX", "\r\x1b[Ka line\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bar output lacks %q: %q", want, out)
+		}
+	}
+	if !strings.HasSuffix(out, "\r\x1b[K") {
+		t.Errorf("finish leaves the bar on the line: %q", out)
 	}
 }
