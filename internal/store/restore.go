@@ -167,7 +167,8 @@ type Dumper interface {
 
 // Restorer writes what a Dumper read into a store, keeping the
 // identities (see the comment at the top of this file). Each call is one
-// transaction and publishes events like other changes.
+// transaction, durable when it returns, and publishes an event for each
+// account and mailbox it changes, like other changes.
 type Restorer interface {
 	// RestoreInstallation raises the destination's installation-wide
 	// floors and retired account names to at least d's (it never lowers
