@@ -192,6 +192,22 @@ func TestDumpRestore(t *testing.T) {
 				t.Errorf("installation dumped:\n  %+v\n  %+v", srcInst, inst)
 			}
 			checkClean(t, dst)
+			// The texts extracted again are in the index: a needle
+			// narrows to its message (UID 8 of INBOX holds message 7).
+			alice, err := dst.Account(ctx, "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			inbox, err := dst.Mailbox(ctx, alice.ID, "INBOX")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for needle, want := range map[string][]store.UID{"copyword7": {8}, "bigword": {41}} {
+				got, err := dst.SearchCandidates(ctx, inbox.ID, store.IndexKey{Op: store.IndexNeedle, Field: store.TextBody, Value: needle})
+				if err != nil || !reflect.DeepEqual(got, want) {
+					t.Errorf("search %q: %v, %v; want %v", needle, got, err, want)
+				}
+			}
 			if again := copyAll(t, src, dst, batch); again != 0 {
 				t.Errorf("a second copy restored %d messages", again)
 			}
