@@ -56,6 +56,7 @@ Usage:
   rookery deliver --user NAME [--mailbox M] [--data DIR | --config FILE] < message
   rookery reindex [USER] [--data DIR | --config FILE]
   rookery check [--repair] [--contents] [--data DIR | --config FILE]
+  rookery store copy --from DATA_DIR --to TARGET
   rookery config check FILE
   rookery config example
   rookery version
@@ -83,6 +84,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runReindex(ctx, e, rest)
 	case "check":
 		return runCheck(ctx, e, rest)
+	case "store":
+		return runStore(ctx, e, rest)
 	case "config":
 		return runConfig(e, rest)
 	case "version", "--version", "-version":
@@ -110,6 +113,8 @@ func runHelp(e *env, args []string) int {
 		fmt.Fprint(e.stdout, reindexUsage)
 	case "check":
 		fmt.Fprint(e.stdout, checkUsage)
+	case "store":
+		fmt.Fprint(e.stdout, storeUsage)
 	case "config":
 		fmt.Fprint(e.stdout, configUsage)
 	case "version":

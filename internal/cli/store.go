@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 
 	"rookery/internal/config"
 	"rookery/internal/events"
@@ -56,4 +59,30 @@ func openAdminStore(ctx context.Context, e *env, cfg config.Config) (st adminSto
 			e.errorf("close data directory: %v", err)
 		}
 	}, nil
+}
+
+// openCopySource opens the data directory of the embedded backend that
+// `rookery store copy` copies (it must exist: the caller checks).
+func openCopySource(ctx context.Context, dir string, log *slog.Logger) (store.Store, error) {
+	st, err := sqlitestore.Open(ctx, dir, sqlitestore.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// openTarget opens the destination of a copy: a postgres:// URL (not yet)
+// or a data directory of the embedded backend (created if missing).
+func openTarget(ctx context.Context, target string, log *slog.Logger) (store.Store, error) {
+	switch {
+	case strings.HasPrefix(target, "postgres://"), strings.HasPrefix(target, "postgresql://"):
+		return nil, errors.New("postgres backend not available yet")
+	case isURL(target):
+		return nil, fmt.Errorf("unknown kind of target %q: want a data directory or a postgres:// URL", target)
+	}
+	st, err := sqlitestore.Open(ctx, target, sqlitestore.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }

@@ -177,13 +177,24 @@ func reindexOne(ctx context.Context, st store.Store, b store.BlobIndex) (store.B
 	}
 	defer f.Close()
 	out := store.BlobIndex{ID: b.ID}
-	root, err := anatomy.Unmarshal(b.Anatomy)
-	if len(b.Anatomy) == 0 || err != nil {
-		if root, err = anatomy.Parse(io.NewSectionReader(f, 0, f.Size())); err != nil {
-			return store.BlobIndex{}, err
-		}
-		out.Anatomy = anatomy.Marshal(root)
-	}
-	out.Text, err = extract(f, root)
+	out.Text, out.Anatomy, err = ContentText(f, f.Size(), b.Anatomy)
 	return out, err
+}
+
+// ContentText returns the index text of the message content msg of size
+// bytes whose stored anatomy is anat: the anatomy is parsed again only
+// when anat is missing or cannot be decoded (an older encoding), and
+// then returned as parsed, for the store to keep; parsed is nil
+// otherwise. A copy of an installation (`rookery store copy`) uses it
+// for contents whose source store cannot give their text back.
+func ContentText(msg io.ReaderAt, size int64, anat []byte) (text *store.IndexText, parsed []byte, err error) {
+	root, err := anatomy.Unmarshal(anat)
+	if len(anat) == 0 || err != nil {
+		if root, err = anatomy.Parse(io.NewSectionReader(msg, 0, size)); err != nil {
+			return nil, nil, err
+		}
+		parsed = anatomy.Marshal(root)
+	}
+	text, err = extract(msg, root)
+	return text, parsed, err
 }
