@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -148,25 +147,51 @@ func (s *Store) Status(ctx context.Context, mbox store.MailboxID) (store.Mailbox
 
 // addKeywords puts kws (distinct, case-insensitively) into the keyword
 // set of mbox, whose row the transaction has locked, and enforces the
-// limits on the keywords new to the set: at most MaxKeywordBytes each
-// when named (STORE, APPEND), at most MaxKeywords in the set.
+// limits on the keywords new to the set (checkKeywords).
 func (t *wtx) addKeywords(mbox store.MailboxID, kws []string, named bool) error {
 	if len(kws) == 0 {
 		return nil
 	}
+	b := &pgx.Batch{}
+	queueKeywords(b, mbox, kws)
+	br := t.SendBatch(t.ctx, b)
+	added, err := readKeywords(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return t.checkKeywords(mbox, added, named)
+}
+
+// queueKeywords queues the insert of kws into the keyword set of mbox;
+// readKeywords reads the keywords it added.
+func queueKeywords(b *pgx.Batch, mbox store.MailboxID, kws []string) {
 	keys := make([]string, len(kws))
 	for i, k := range kws {
 		keys[i] = keywordKey(k)
 	}
-	rows, err := t.Query(t.ctx, `INSERT INTO mailbox_keywords(mailbox, key, keyword)
+	b.Queue(`INSERT INTO mailbox_keywords(mailbox, key, keyword)
 		SELECT $1, k, w FROM unnest($2::text[], $3::text[]) AS x(k, w)
 		ON CONFLICT DO NOTHING RETURNING keyword`, int64(mbox), keys, kws)
+}
+
+func readKeywords(br pgx.BatchResults) ([]string, error) {
+	rows, err := br.Query()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	added, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(added) == 0 {
-		return err
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// checkKeywords enforces the limits on the keywords just added to the
+// set of mbox: at most MaxKeywordBytes each when named (STORE, APPEND),
+// at most MaxKeywords in the set. The caller's transaction (or
+// savepoint) is rolled back on error, the rows added with it.
+func (t *wtx) checkKeywords(mbox store.MailboxID, added []string, named bool) error {
+	if len(added) == 0 {
+		return nil
 	}
 	lim := t.s.limits
 	if named && lim.MaxKeywordBytes > 0 {
@@ -186,168 +211,6 @@ func (t *wtx) addKeywords(mbox store.MailboxID, kws []string, named bool) error 
 		}
 	}
 	return nil
-}
-
-// Append implements store.Store.
-func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.NewMessage) (store.AppendResult, error) {
-	if len(msgs) == 0 {
-		return store.AppendResult{}, fmt.Errorf("pgstore: append to mailbox %d: no message", mbox)
-	}
-	n := len(msgs)
-	flags := make([]int32, n)
-	kwsText := make([]string, n)
-	idates := make([]int64, n)
-	tzs := make([]int32, n)
-	blobIDs := make([]string, n)
-	var all []string // the keywords of every message
-	for i, m := range msgs {
-		kws, err := normKeywords(m.Flags.Keywords)
-		if err != nil {
-			return store.AppendResult{}, fmt.Errorf("pgstore: append to mailbox %d: %w", mbox, err)
-		}
-		d := m.InternalDate
-		if d.IsZero() {
-			d = time.Now()
-		}
-		_, off := d.Zone()
-		flags[i], kwsText[i], idates[i], tzs[i] = int32(m.Flags.Sys), strings.Join(kws, " "), d.Unix(), int32(off)
-		blobIDs[i] = string(m.Blob.ID)
-		if len(kws) > 0 {
-			all = unionKeywords(all, kws)
-		}
-	}
-	var res store.AppendResult
-	err := s.write(ctx, func(t *wtx) error {
-		var acct store.AccountID
-		var uv, first, modseq int64
-		err := t.queryRow(`UPDATE mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1
-			WHERE id = $1 AND NOT noselect RETURNING account, uidvalidity, uidnext - $2, highestmodseq`, int64(mbox), int64(n)).
-			Scan(&acct, &uv, &first, &modseq)
-		if errors.Is(err, pgx.ErrNoRows) {
-			_, err = t.lockMailbox(mbox) // which error
-			if err == nil {
-				err = store.ErrNoSuchMailbox
-			}
-		}
-		if err != nil {
-			return err
-		}
-		if first+int64(n) > int64(^uint32(0)) {
-			return errors.New("UID space exhausted")
-		}
-		if err := t.addKeywords(mbox, all, true); err != nil {
-			return err
-		}
-		sizes, err := t.refBlobs(msgs)
-		if err != nil {
-			return err
-		}
-		var c flagCounts
-		for i := range msgs {
-			c.add(store.SysFlags(flags[i]), sizes[i], 1)
-		}
-		if _, err := t.exec(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob)
-			SELECT $1, $2 + x.i - 1, $3, x.f, CASE WHEN x.k = '' THEN '{}'::text[] ELSE string_to_array(x.k, ' ') END,
-				x.d, x.tz, $4, x.sz, x.b
-			FROM unnest($5::int[], $6::text[], $7::bigint[], $8::int[], $9::bigint[], $10::text[]) WITH ORDINALITY AS x(f, k, d, tz, sz, b, i)`,
-			int64(mbox), first, modseq, time.Now().Unix(), flags, kwsText, idates, tzs, sizes, blobIDs); err != nil {
-			return err
-		}
-		if err := t.addCounts(mbox, c); err != nil {
-			return err
-		}
-		if err := t.addUsage(acct, c.size, c.n, true); err != nil {
-			return err
-		}
-		res = store.AppendResult{UIDValidity: uint32(uv), UIDs: make([]store.UID, n), ModSeq: uint64(modseq)}
-		for i := range res.UIDs {
-			res.UIDs[i] = uint32(first) + uint32(i)
-		}
-		t.publish(events.Event{Account: int64(acct), Mailbox: int64(mbox), ModSeq: uint64(modseq)})
-		return nil
-	})
-	if err != nil {
-		return store.AppendResult{}, fmt.Errorf("pgstore: append to mailbox %d: %w", mbox, err)
-	}
-	return res, nil
-}
-
-// refBlobs adds a reference to the content of each message (inserting
-// the contents that travel with their refs, with their anatomy and
-// text) and returns their sizes. Contents are locked in ID order.
-func (t *wtx) refBlobs(msgs []store.NewMessage) ([]int64, error) {
-	type ref struct {
-		r store.BlobRef
-		n int64
-	}
-	byID := map[store.BlobID]*ref{}
-	for _, m := range msgs {
-		if r := byID[m.Blob.ID]; r != nil {
-			r.n++
-			if r.r.Content == nil {
-				r.r.Content = m.Blob.Content
-			}
-			if r.r.Text == nil {
-				r.r.Text = m.Blob.Text
-			}
-			if r.r.Anatomy == nil {
-				r.r.Anatomy = m.Blob.Anatomy
-			}
-			continue
-		}
-		byID[m.Blob.ID] = &ref{r: m.Blob, n: 1}
-	}
-	ids := make([]store.BlobID, 0, len(byID))
-	for id := range byID {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	b := &pgx.Batch{}
-	for _, id := range ids {
-		r := byID[id]
-		anat := nilIfEmpty(r.r.Anatomy)
-		if r.r.Content != nil {
-			b.Queue(`INSERT INTO blobs(id, size, refcount, content, anatomy) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (id) DO UPDATE SET refcount = blobs.refcount + EXCLUDED.refcount,
-					anatomy = coalesce(blobs.anatomy, EXCLUDED.anatomy)
-				RETURNING size`, string(id), int64(len(r.r.Content)), r.n, r.r.Content, anat)
-		} else {
-			b.Queue(`UPDATE blobs SET refcount = refcount + $2, anatomy = coalesce(anatomy, $3) WHERE id = $1 RETURNING size`,
-				string(id), r.n, anat)
-		}
-		if r.r.Text != nil {
-			queueText(b, id, r.r.Text, false)
-		}
-	}
-	br := t.SendBatch(t.ctx, b)
-	sizes := map[store.BlobID]int64{}
-	for _, id := range ids {
-		var size int64
-		err := br.QueryRow().Scan(&size)
-		if errors.Is(err, pgx.ErrNoRows) {
-			br.Close()
-			return nil, fmt.Errorf("blob %s: %w", id, store.ErrNoSuchMessage)
-		}
-		if err != nil {
-			br.Close()
-			return nil, err
-		}
-		sizes[id] = size
-		if byID[id].r.Text != nil {
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				return nil, err
-			}
-		}
-	}
-	if err := br.Close(); err != nil {
-		return nil, err
-	}
-	out := make([]int64, len(msgs))
-	for i, m := range msgs {
-		out[i] = sizes[m.Blob.ID]
-	}
-	return out, nil
 }
 
 func nilIfEmpty(b []byte) []byte {

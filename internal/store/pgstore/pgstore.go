@@ -74,6 +74,11 @@ type Store struct {
 
 	lis *listener // nil without a bus
 
+	aqMu     sync.Mutex
+	aq       map[store.MailboxID]*appendQueue // mailboxes with a drainer; guarded by aqMu
+	closed   bool                             // guarded by aqMu
+	drainers sync.WaitGroup
+
 	closeOnce sync.Once
 }
 
@@ -106,7 +111,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{pool: pool, dsn: dsn, bus: opts.Bus, log: log, node: hex.EncodeToString(b[:]),
-		limits: opts.MailboxLimits, quota: opts.DefaultQuota}
+		limits: opts.MailboxLimits, quota: opts.DefaultQuota, aq: map[store.MailboxID]*appendQueue{}}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -133,6 +138,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // twice.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.aqMu.Lock()
+		s.closed = true
+		s.aqMu.Unlock()
+		s.drainers.Wait()
 		if s.lis != nil {
 			s.lis.stop()
 		}
