@@ -26,6 +26,8 @@ var allowed = map[string][]string{
 	"internal/mailview":          {"internal/store", "internal/imapnum"},
 	"internal/blob":              {"internal/store"},
 	"internal/store/sqlitestore": {"internal/store", "internal/blob", "internal/events", "internal/imapnum"},
+	"internal/store/pgstore":     {"internal/store", "internal/events", "internal/imapnum"},
+	"internal/pgtest":            {},
 	"internal/ingest":            {"internal/store", "internal/anatomy", "internal/search", "internal/searchtext"},
 	"internal/anatomy":           {},
 	"internal/imapfetch":         {"internal/anatomy"},

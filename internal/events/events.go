@@ -8,7 +8,10 @@
 // across nodes; Memory is the in-process implementation.
 package events
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // Event says that a mailbox of an account changed, up to ModSeq.
 type Event struct {
@@ -141,4 +144,18 @@ func (s *memSub) Close() {
 			delete(s.bus.subs, s.account)
 		}
 	}
+}
+
+// Accounts returns the accounts that have subscribers, ascending: what a
+// bus fed from elsewhere (pgstore's listener) catches up on after it
+// lost events.
+func (m *Memory) Accounts() []int64 {
+	m.mu.Lock()
+	out := make([]int64, 0, len(m.subs))
+	for a := range m.subs {
+		out = append(out, a)
+	}
+	m.mu.Unlock()
+	slices.Sort(out)
+	return out
 }

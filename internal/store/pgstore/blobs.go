@@ -1,0 +1,317 @@
+package pgstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	"rookery/internal/store"
+)
+
+// Contents. A content of at most inlineMax bytes travels from WriteBlob
+// to Append in BlobRef.Content and is inserted (blobs.content) by the
+// Append transaction that references it. A larger one is streamed by
+// WriteBlob into blob_chunks, chunkSize bytes a row, in one transaction
+// with its blobs row, which is pinned for blobPin so that the Append
+// following it finds it even if a concurrent expunge drops the last
+// reference of the same content. Reference counts are changed in the
+// transactions that insert and delete messages; a row whose count drops
+// to 0 is deleted there (with its chunks and text) unless pinned, and
+// pinned rows left unreferenced are swept when a store opens.
+const (
+	inlineMax = 64 << 10
+	chunkSize = 256 << 10
+	blobPin   = "1 hour"
+)
+
+// WriteBlob implements store.Store.
+func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (store.BlobRef, error) {
+	head := make([]byte, inlineMax+1)
+	n, err := io.ReadFull(r, head)
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		head = head[:n]
+		if maxSize >= 0 && int64(n) > maxSize {
+			return store.BlobRef{}, fmt.Errorf("pgstore: write blob: %w: more than %d bytes", store.ErrTooBig, maxSize)
+		}
+		if err := ctx.Err(); err != nil {
+			return store.BlobRef{}, fmt.Errorf("pgstore: write blob: %w", err)
+		}
+		sum := sha256.Sum256(head)
+		return store.BlobRef{ID: store.BlobID(hex.EncodeToString(sum[:])), Size: int64(n), Content: head}, nil
+	case err != nil:
+		return store.BlobRef{}, fmt.Errorf("pgstore: write blob: read content: %w", err)
+	}
+	ref, err := s.writeChunks(ctx, io.MultiReader(bytes.NewReader(head), r), maxSize)
+	if err != nil {
+		return store.BlobRef{}, fmt.Errorf("pgstore: write blob: %w", err)
+	}
+	return ref, nil
+}
+
+// chunkSource streams a content into COPY, one chunk a row, hashing it
+// and counting its size on the way.
+type chunkSource struct {
+	r       io.Reader
+	max     int64
+	h       hash.Hash
+	buf     []byte
+	seq     int32
+	size    int64
+	cur     []byte
+	err     error
+	chunkID int64
+}
+
+func (c *chunkSource) Next() bool {
+	if c.err != nil {
+		return false
+	}
+	n, err := io.ReadFull(c.r, c.buf)
+	if n > 0 {
+		c.size += int64(n)
+		if c.max >= 0 && c.size > c.max {
+			c.err = fmt.Errorf("%w: more than %d bytes", store.ErrTooBig, c.max)
+			return false
+		}
+		c.h.Write(c.buf[:n])
+		c.cur = c.buf[:n]
+		c.seq++
+	}
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		c.r = eofReader{}
+		return n > 0
+	case err != nil:
+		c.err = fmt.Errorf("read content: %w", err)
+		return false
+	}
+	return true
+}
+
+func (c *chunkSource) Values() ([]any, error) {
+	return []any{c.chunkID, c.seq - 1, c.cur}, nil
+}
+
+func (c *chunkSource) Err() error { return c.err }
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// writeChunks stores a large content in chunks and pins its blobs row.
+func (s *Store) writeChunks(ctx context.Context, r io.Reader, maxSize int64) (store.BlobRef, error) {
+	var ref store.BlobRef
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return ref, err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit, a no-op
+	src := &chunkSource{r: r, max: maxSize, h: sha256.New(), buf: make([]byte, chunkSize)}
+	if err := tx.QueryRow(ctx, `SELECT nextval('chunk_ids')`).Scan(&src.chunkID); err != nil {
+		return ref, err
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"blob_chunks"}, []string{"chunks", "seq", "data"}, src); err != nil {
+		if src.err != nil {
+			return ref, src.err
+		}
+		return ref, err
+	}
+	if src.err != nil {
+		return ref, src.err
+	}
+	ref.ID, ref.Size = store.BlobID(hex.EncodeToString(src.h.Sum(nil))), src.size
+	var chunks *int64
+	if err := tx.QueryRow(ctx, `INSERT INTO blobs(id, size, refcount, chunks, pinned_until)
+		VALUES ($1, $2, 0, $3, now() + interval '`+blobPin+`')
+		ON CONFLICT (id) DO UPDATE SET pinned_until = greatest(blobs.pinned_until, EXCLUDED.pinned_until)
+		RETURNING chunks`, string(ref.ID), ref.Size, src.chunkID).Scan(&chunks); err != nil {
+		return ref, err
+	}
+	if chunks == nil || *chunks != src.chunkID {
+		// Stored already: keep that copy (pinned again), drop this one.
+		if _, err := tx.Exec(ctx, `DELETE FROM blob_chunks WHERE chunks = $1`, src.chunkID); err != nil {
+			return ref, err
+		}
+	}
+	return ref, tx.Commit(ctx)
+}
+
+// OpenBlob implements store.Store. A large content is read a chunk
+// range at a time, under ctx.
+func (s *Store) OpenBlob(ctx context.Context, id store.BlobID) (store.Blob, error) {
+	var size int64
+	var content []byte
+	var chunks *int64
+	err := s.pool.QueryRow(ctx, `SELECT size, content, chunks FROM blobs WHERE id = $1`, string(id)).Scan(&size, &content, &chunks)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && content == nil && chunks == nil {
+		return nil, fmt.Errorf("pgstore: open blob %s: %w", id, store.ErrNoSuchMessage)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: open blob %s: %w", id, err)
+	}
+	if content != nil {
+		return inlineBlob{bytes.NewReader(content)}, nil
+	}
+	return &chunkBlob{s: s, ctx: ctx, id: *chunks, size: size, cached: -1}, nil
+}
+
+// inlineBlob is an open small content.
+type inlineBlob struct{ *bytes.Reader }
+
+func (inlineBlob) Close() error { return nil }
+
+// chunkBlob is an open large content: ReadAt reads the chunks a range
+// needs, and keeps the last one for the next read.
+type chunkBlob struct {
+	s    *Store
+	ctx  context.Context // of OpenBlob: reads end with it
+	id   int64
+	size int64
+
+	mu     sync.Mutex
+	cached int64  // seq of buf, -1 for none; guarded by mu
+	buf    []byte // guarded by mu
+}
+
+func (b *chunkBlob) Size() int64  { return b.size }
+func (b *chunkBlob) Close() error { return nil }
+
+func (b *chunkBlob) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("pgstore: read blob: negative offset")
+	}
+	if off >= b.size {
+		return 0, io.EOF
+	}
+	want := p
+	if rest := b.size - off; int64(len(want)) > rest {
+		want = want[:rest]
+	}
+	first, last := off/chunkSize, (off+int64(len(want))-1)/chunkSize
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	if first == last && first == b.cached {
+		n = copy(want, b.buf[off-first*chunkSize:])
+	} else {
+		rows, err := b.s.pool.Query(b.ctx, `SELECT seq, data FROM blob_chunks WHERE chunks = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq`,
+			b.id, first, last)
+		if err != nil {
+			return 0, fmt.Errorf("pgstore: read blob: %w", err)
+		}
+		for rows.Next() {
+			var seq int64
+			var data []byte
+			if err := rows.Scan(&seq, &data); err != nil {
+				rows.Close()
+				return n, fmt.Errorf("pgstore: read blob: %w", err)
+			}
+			start := max(off-seq*chunkSize, 0)
+			if seq*chunkSize+start != off+int64(n) || start > int64(len(data)) {
+				rows.Close()
+				return n, fmt.Errorf("pgstore: read blob: chunk %d missing", off/chunkSize)
+			}
+			n += copy(want[n:], data[start:])
+			b.cached, b.buf = seq, data
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return n, fmt.Errorf("pgstore: read blob: %w", err)
+		}
+	}
+	if n < len(want) {
+		return n, fmt.Errorf("pgstore: read blob: %w", io.ErrUnexpectedEOF)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// releaseMessages drops one reference of the contents of the messages
+// that q selects as (blob, count) rows, and returns the contents left
+// without one.
+func (t *wtx) releaseMessages(q string, args ...any) ([]string, error) {
+	rows, err := t.Query(t.ctx, `UPDATE blobs b SET refcount = b.refcount - d.n
+		FROM (`+q+`) AS d(blob, n) WHERE b.id = d.blob RETURNING b.id, b.refcount`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var free []string
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			free = append(free, id)
+		}
+	}
+	return free, rows.Err()
+}
+
+// releaseBlobs drops one reference of each content in ids (repeated for
+// several) and returns those left without one.
+func (t *wtx) releaseBlobs(ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return t.releaseMessages(`SELECT x, count(*) FROM unnest($1::text[]) AS x GROUP BY x`, ids)
+}
+
+// collect deletes the contents of ids that have no reference and are not
+// pinned, with their chunks (their texts go by cascade).
+func (t *wtx) collect(ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := t.exec(`WITH gone AS (
+			DELETE FROM blobs WHERE id = ANY($1) AND refcount <= 0 AND (pinned_until IS NULL OR pinned_until < now())
+			RETURNING chunks)
+		DELETE FROM blob_chunks WHERE chunks IN (SELECT chunks FROM gone WHERE chunks IS NOT NULL)`, ids)
+	return err
+}
+
+// sweepBlobs deletes the unreferenced contents whose pin has expired
+// (written by WriteBlob, never appended).
+func (s *Store) sweepBlobs(ctx context.Context) error {
+	_, err := s.pool.Exec(ctx, `WITH gone AS (
+			DELETE FROM blobs WHERE refcount <= 0 AND (pinned_until IS NULL OR pinned_until < now())
+			RETURNING chunks)
+		DELETE FROM blob_chunks WHERE chunks IN (SELECT chunks FROM gone WHERE chunks IS NOT NULL)`)
+	if err != nil {
+		return fmt.Errorf("pgstore: sweep contents: %w", err)
+	}
+	return nil
+}
+
+// SetAnatomy implements store.Store.
+func (s *Store) SetAnatomy(ctx context.Context, id store.BlobID, anatomy []byte) error {
+	if len(anatomy) == 0 {
+		return nil
+	}
+	err := s.write(ctx, func(t *wtx) error { return t.setAnatomy(id, anatomy) })
+	if err != nil {
+		return fmt.Errorf("pgstore: set anatomy of blob %s: %w", id, err)
+	}
+	return nil
+}
+
+// setAnatomy stores anatomy unless the blob has one of its version or a
+// newer one (the first byte is the version).
+func (t *wtx) setAnatomy(id store.BlobID, anatomy []byte) error {
+	_, err := t.exec(`UPDATE blobs SET anatomy = $2 WHERE id = $1
+		AND (anatomy IS NULL OR length(anatomy) = 0 OR get_byte(anatomy, 0) < get_byte($2, 0))`, string(id), anatomy)
+	return err
+}

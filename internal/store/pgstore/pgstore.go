@@ -1,0 +1,319 @@
+package pgstore
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"rookery/internal/events"
+	"rookery/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// DefaultQuota is the quota of accounts that have no limits of their own;
+// 0 means unlimited.
+type DefaultQuota struct {
+	StorageBytes int64
+	Messages     int64
+}
+
+// Options configure Open.
+type Options struct {
+	// Bus is the local bus: the store publishes its own commits there,
+	// and those other nodes announce (LISTEN/NOTIFY); nil means none.
+	Bus events.Bus
+	// Logger receives operational messages; nil discards them.
+	Logger *slog.Logger
+	// DefaultQuota is the quota of accounts without their own limits
+	// (0 = unlimited).
+	DefaultQuota DefaultQuota
+	// MailboxLimits bound mailbox names, mailboxes, subscriptions and
+	// keywords per account (zero fields: unlimited).
+	MailboxLimits store.MailboxLimits
+	// MaxConns is the size of the connection pool; 0 means
+	// defaultMaxConns.
+	MaxConns int32
+}
+
+// defaultMaxConns is the pool size when Options.MaxConns is 0.
+const defaultMaxConns = 16
+
+// migrationLock is the key of the advisory lock that serialises
+// migrations of one database across nodes. Account IDs, the keys of the
+// per-account locks (lockAccount), are positive.
+const migrationLock int64 = -0x726f6f6b657279 // "rookery"
+
+// maxAttempts bounds how often a transaction that failed with a
+// serialization failure or a deadlock is run.
+const maxAttempts = 8
+
+// Store is the PostgreSQL store.Store. It is safe for concurrent use.
+type Store struct {
+	pool   *pgxpool.Pool
+	dsn    string
+	bus    events.Bus
+	log    *slog.Logger
+	node   string // random id of this Store in NOTIFY payloads
+	limits store.MailboxLimits
+	quota  DefaultQuota
+
+	lis *listener // nil without a bus
+
+	aqMu     sync.Mutex
+	aq       map[store.MailboxID]*appendQueue // mailboxes with a drainer; guarded by aqMu
+	closed   bool                             // guarded by aqMu
+	drainers sync.WaitGroup
+
+	closeOnce sync.Once
+}
+
+// Open connects to the database named by dsn (a pgx connection string),
+// applies pending migrations and returns the store. With a bus it also
+// listens for the changes other nodes announce.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if _, err := Migrate(ctx, dsn); err != nil {
+		return nil, err
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: open: %w", err)
+	}
+	cfg.MaxConns = opts.MaxConns
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = defaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: open: %w", err)
+	}
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pgstore: open: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{pool: pool, dsn: dsn, bus: opts.Bus, log: log, node: hex.EncodeToString(b[:]),
+		limits: opts.MailboxLimits, quota: opts.DefaultQuota, aq: map[store.MailboxID]*appendQueue{}}
+	if err := s.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := s.sweepBlobs(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if s.bus != nil {
+		s.lis = newListener(s)
+	}
+	return s, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("pgstore: ping: %w", err)
+	}
+	return nil
+}
+
+// Close stops the listener and closes the pool. It is safe to call
+// twice.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.aqMu.Lock()
+		s.closed = true
+		s.aqMu.Unlock()
+		s.drainers.Wait()
+		if s.lis != nil {
+			s.lis.stop()
+		}
+		s.pool.Close()
+	})
+	return nil
+}
+
+// Migrate applies the pending migrations to the database named by dsn
+// and returns the names of those it applied. Each runs in its own
+// transaction holding an advisory lock, so that nodes starting together
+// apply each migration once.
+func Migrate(ctx context.Context, dsn string) (applied []string, err error) {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: migrate: %w", err)
+	}
+	sort.Strings(names)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: migrate: %w", err)
+	}
+	defer conn.Close(context.Background())
+	for _, path := range names {
+		name := strings.TrimSuffix(strings.TrimPrefix(path, "migrations/"), ".sql")
+		body, err := migrationFS.ReadFile(path)
+		if err != nil {
+			return applied, fmt.Errorf("pgstore: migrate: %w", err)
+		}
+		done, err := applyMigration(ctx, conn, name, string(body))
+		if err != nil {
+			return applied, fmt.Errorf("pgstore: migration %s: %w", name, err)
+		}
+		if done {
+			applied = append(applied, name)
+		}
+	}
+	return applied, nil
+}
+
+// applyMigration applies one migration unless it is recorded already.
+func applyMigration(ctx context.Context, conn *pgx.Conn, name, body string) (bool, error) {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit, a no-op
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+		return false, err
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name    text PRIMARY KEY,
+		applied timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return false, err
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE name = $1`, name).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, tx.Commit(ctx)
+	}
+	// The simple protocol runs a file of several statements.
+	if _, err := tx.Exec(ctx, body, pgx.QueryExecModeSimpleProtocol); err != nil {
+		return false, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations(name) VALUES ($1)`, name); err != nil {
+		return false, err
+	}
+	return true, tx.Commit(ctx)
+}
+
+// wtx is a write transaction with the events it publishes after its
+// commit.
+type wtx struct {
+	pgx.Tx
+	ctx    context.Context
+	s      *Store
+	events []events.Event
+}
+
+// publish queues ev, published (and announced to other nodes) with the
+// commit.
+func (t *wtx) publish(ev events.Event) { t.events = append(t.events, ev) }
+
+// exec runs a statement in the transaction.
+func (t *wtx) exec(q string, args ...any) (pgconn.CommandTag, error) {
+	return t.Exec(t.ctx, q, args...)
+}
+
+// queryRow runs a query of one row in the transaction.
+func (t *wtx) queryRow(q string, args ...any) pgx.Row {
+	return t.QueryRow(t.ctx, q, args...)
+}
+
+// retryable reports whether err is a serialization failure or a
+// deadlock, after which the transaction is run again.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// write runs fn in a read-committed transaction, committed when fn
+// returns nil, again on serialization failures and deadlocks (a bounded
+// number of times), and publishes fn's events after the commit.
+func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
+	for attempt := 1; ; attempt++ {
+		evs, err := s.attempt(ctx, fn)
+		if err == nil {
+			s.publishLocal(evs)
+			return nil
+		}
+		if !retryable(err) || attempt >= maxAttempts || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt) * time.Millisecond)
+	}
+}
+
+func (s *Store) attempt(ctx context.Context, fn func(*wtx) error) ([]events.Event, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit, a no-op
+	t := &wtx{Tx: tx, ctx: ctx, s: s}
+	if err := fn(t); err != nil {
+		return nil, err
+	}
+	if len(t.events) > 0 && s.bus != nil {
+		payloads := make([]string, len(t.events))
+		for i, ev := range t.events {
+			payloads[i] = encodeEvent(s.node, ev)
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_notify('`+channel+`', p) FROM unnest($1::text[]) AS p`, payloads); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, err
+	}
+	return t.events, nil
+}
+
+// publishLocal publishes evs to the local bus.
+func (s *Store) publishLocal(evs []events.Event) {
+	if s.bus == nil {
+		return
+	}
+	for _, ev := range evs {
+		s.bus.Publish(ev)
+	}
+}
+
+// read runs fn in a read-only repeatable-read transaction: its queries
+// see one state.
+func (s *Store) read(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit, a no-op
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// lockAccount serialises the changes of an account's mailbox list
+// (create, delete, rename, subscriptions) across nodes until the end of
+// the transaction.
+func (t *wtx) lockAccount(acct store.AccountID) error {
+	_, err := t.exec(`SELECT pg_advisory_xact_lock($1)`, int64(acct))
+	return err
+}
