@@ -47,7 +47,6 @@ var allowed = map[string][]string{
 	"internal/metrics":           {},
 	"internal/archtest":          {},
 	"internal/benchcorpus":       {},
-	"internal/pgtest":            {},
 }
 
 // backendForbidden lists what no store backend (a package under
