@@ -72,7 +72,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	}
 	st, closeStore, err := openAdminStore(ctx, e, cfg)
 	if err != nil {
-		return e.errorf("open data directory: %v", err)
+		return e.errorf("%v", err)
 	}
 	defer closeStore()
 	checker, ok := st.Store.(store.Checker)

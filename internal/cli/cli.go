@@ -56,8 +56,9 @@ Usage:
   rookery deliver --user NAME [--mailbox M] [--data DIR | --config FILE] < message
   rookery reindex [USER] [--data DIR | --config FILE]
   rookery check [--repair] [--contents] [--data DIR | --config FILE]
+  rookery store migrate [--config FILE | --dsn DSN]
   rookery store copy --from DATA_DIR --to TARGET
-  rookery config check FILE
+  rookery config check [--connect] FILE
   rookery config example
   rookery version
   rookery help [COMMAND]
@@ -87,7 +88,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "store":
 		return runStore(ctx, e, rest)
 	case "config":
-		return runConfig(e, rest)
+		return runConfig(ctx, e, rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(e.stdout, versionString())
 		return ExitOK

@@ -86,8 +86,8 @@ func runDeliver(ctx context.Context, e *env, args []string) int {
 	if data != "" {
 		cfg.DataDir = data
 	}
-	if _, err := os.Stat(cfg.DataDir); err != nil {
-		e.errorf("data directory: %v", err)
+	if err := storeExists(cfg); err != nil {
+		e.errorf("%v", err)
 		return deliverOpenExit(err)
 	}
 	logger, err := newLogger(config.Log{Level: "warn", Format: cfg.Log.Format}, e.stderr)
@@ -96,7 +96,7 @@ func runDeliver(ctx context.Context, e *env, args []string) int {
 	}
 	st, err := openStore(ctx, cfg, events.NewMemory(), logger)
 	if err != nil {
-		e.errorf("open data directory: %v", err)
+		e.errorf("%v", err)
 		return deliverOpenExit(err)
 	}
 	defer func() { _ = st.Close() }()

@@ -158,7 +158,7 @@ func serve(ctx context.Context, e *env, cfg config.Config, demo bool, logger *sl
 	bus := events.NewMemory()
 	st, err := openStore(ctx, cfg, bus, logger)
 	if err != nil {
-		return fmt.Errorf("open data directory %s: %w", cfg.DataDir, err)
+		return err
 	}
 	defer func() {
 		if cerr := st.Close(); cerr != nil && err == nil {

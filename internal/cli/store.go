@@ -5,25 +5,68 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 
 	"rookery/internal/config"
 	"rookery/internal/events"
 	"rookery/internal/store"
+	"rookery/internal/store/pgstore"
 	"rookery/internal/store/sqlitestore"
 )
 
 // openStore opens the store the configuration describes, publishing its
 // changes on bus: every subcommand opens its store here. The embedded
-// SQLite backend in cfg.DataDir is the only one so far.
+// SQLite backend keeps everything in cfg.DataDir; the PostgreSQL
+// backend in the database cfg.Store.DSN names, where it also hears,
+// on bus, what other nodes change.
 func openStore(ctx context.Context, cfg config.Config, bus events.Bus, logger *slog.Logger) (store.Store, error) {
+	if cfg.Store.Backend == config.BackendPostgres {
+		st, err := pgstore.Open(ctx, cfg.Store.DSN, pgstore.Options{Bus: bus, Logger: logger, DefaultQuota: pgstore.DefaultQuota{
+			StorageBytes: int64(cfg.Quota.Storage), Messages: cfg.Quota.Messages},
+			MailboxLimits: mailboxLimits(cfg), MaxConns: int32(cfg.Store.PoolSize)})
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+		}
+		return st, nil
+	}
 	st, err := sqlitestore.Open(ctx, cfg.DataDir, sqlitestore.Options{Bus: bus, Logger: logger, DefaultQuota: sqlitestore.DefaultQuota{
 		StorageBytes: int64(cfg.Quota.Storage), Messages: cfg.Quota.Messages},
 		MailboxLimits: mailboxLimits(cfg)})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("open data directory %s: %w", cfg.DataDir, err)
 	}
 	return st, nil
+}
+
+// storeExists fails when the configured store is the embedded one and
+// its data directory does not exist (opening it would create it: an
+// administration command on a mistyped directory must not). A
+// PostgreSQL store exists once its database does: opening it fails
+// otherwise.
+func storeExists(cfg config.Config) error {
+	if cfg.Store.Backend == config.BackendPostgres {
+		return nil
+	}
+	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("data directory %s does not exist", cfg.DataDir)
+	} else if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	return nil
+}
+
+// migrateStore applies the PostgreSQL schema's pending migrations and
+// returns their names (`rookery store migrate`).
+func migrateStore(ctx context.Context, dsn string) ([]string, error) {
+	return pgstore.Migrate(ctx, dsn)
+}
+
+// probeStore connects to the configured PostgreSQL database and reports
+// its server version and pending migrations (`rookery config check
+// --connect`), changing nothing in it.
+func probeStore(ctx context.Context, dsn string) (pgstore.ProbeResult, error) {
+	return pgstore.Probe(ctx, dsn)
 }
 
 // mailboxLimits maps the [limits] mailbox and keyword keys onto

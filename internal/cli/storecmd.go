@@ -7,12 +7,23 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"rookery/internal/config"
 )
 
 const storeUsage = `Usage:
+  rookery store migrate [--config FILE | --dsn DSN]
   rookery store copy --from DATA_DIR --to TARGET
 
 Commands on a whole installation's storage.
+
+migrate applies the pending schema migrations of the PostgreSQL store
+named by the configuration's store.dsn (or by --dsn) and prints their
+names. rookery serve applies them too when it starts; running migrate
+first (from one machine, before upgrading the nodes) keeps the nodes'
+starts short. Migrations run one by one, each in a transaction under an
+advisory lock, so that nodes starting at once never apply one twice; a
+migration that fails leaves the schema as it was before it.
 
 copy copies every account of the data directory DATA_DIR (the embedded
 backend) into TARGET, a data directory (created if missing; a
@@ -52,6 +63,8 @@ func runStore(ctx context.Context, e *env, args []string) int {
 		return e.usagef(storeUsage, "store: missing subcommand")
 	}
 	switch args[0] {
+	case "migrate":
+		return runStoreMigrate(ctx, e, args[1:])
 	case "copy":
 		return runStoreCopy(ctx, e, args[1:])
 	case "-h", "-help", "--help", "help":
@@ -107,6 +120,47 @@ func runStoreCopy(ctx context.Context, e *env, args []string) int {
 		return e.errorf("store copy: %v", err)
 	}
 	return c.main(ctx, e, from, to)
+}
+
+func runStoreMigrate(ctx context.Context, e *env, args []string) int {
+	fs := newFlagSet(e, "store migrate", storeUsage)
+	var cfgFile, dsn string
+	fs.StringVar(&cfgFile, "config", "", "configuration file (store.dsn)")
+	fs.StringVar(&dsn, "dsn", "", "PostgreSQL connection string (instead of --config)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return flagResult(err)
+	}
+	if len(pos) > 0 {
+		return e.usagef(storeUsage, "store migrate: unexpected arguments %q", pos)
+	}
+	switch {
+	case cfgFile != "" && dsn != "":
+		return e.usagef(storeUsage, "store migrate: --config and --dsn exclude each other")
+	case cfgFile != "":
+		cfg, err := config.Load(cfgFile)
+		if err != nil {
+			return e.errorf("%v", err)
+		}
+		if cfg.Store.Backend != config.BackendPostgres {
+			return e.errorf("store migrate: %s: store.backend is %q: only the %q backend has migrations to run by hand (the embedded store migrates itself when opened)",
+				cfgFile, cfg.Store.Backend, config.BackendPostgres)
+		}
+		dsn = cfg.Store.DSN
+	case dsn == "":
+		return e.usagef(storeUsage, "store migrate: --config or --dsn is required")
+	}
+	applied, err := migrateStore(ctx, dsn)
+	for _, name := range applied {
+		fmt.Fprintf(e.stdout, "applied %s\n", name)
+	}
+	if err != nil {
+		return e.errorf("store migrate: %v", err)
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(e.stdout, "the schema is up to date")
+	}
+	return ExitOK
 }
 
 // isURL reports whether a target is a URL ("scheme://...") rather than

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -98,14 +97,10 @@ func runUser(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	dataDir := cfg.DataDir
-	if err != nil {
-		return e.errorf("%v", err)
-	}
 	if sub != "add" {
 		// Do not create an empty data directory by mistake.
-		if _, err := os.Stat(dataDir); errors.Is(err, os.ErrNotExist) {
-			return e.errorf("data directory %s does not exist", dataDir)
+		if err := storeExists(cfg); err != nil {
+			return e.errorf("%v", err)
 		}
 	}
 
@@ -142,7 +137,7 @@ func runUser(ctx context.Context, e *env, args []string) int {
 
 	st, closeStore, err := openAdminStore(ctx, e, cfg)
 	if err != nil {
-		return e.errorf("open data directory: %v", err)
+		return e.errorf("%v", err)
 	}
 	defer closeStore()
 
@@ -222,8 +217,8 @@ func (f userFlags) loadExistingConfig() (config.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
-		return cfg, fmt.Errorf("data directory %s does not exist", cfg.DataDir)
+	if err := storeExists(cfg); err != nil {
+		return cfg, err
 	}
 	return cfg, nil
 }
