@@ -18,7 +18,9 @@ import (
 	"rookery/internal/events"
 	"rookery/internal/imapnum"
 	"rookery/internal/imapserver"
+	"rookery/internal/pgtest"
 	"rookery/internal/store"
+	"rookery/internal/store/pgstore"
 	"rookery/internal/store/sqlitestore"
 	"rookery/internal/tlsconf"
 )
@@ -134,10 +136,38 @@ func StartServer(t testing.TB, opts ...Option) *Server {
 // opts are applied).
 func StartServerLimits(t testing.TB, l store.MailboxLimits, opts ...Option) *Server {
 	t.Helper()
+	return StartServerOn(t, SQLite, l, opts...)
+}
+
+// Backend names a store backend a test server runs on.
+type Backend string
+
+// The backends.
+const (
+	SQLite   Backend = "sqlite"   // the embedded store, in a temporary directory
+	Postgres Backend = "postgres" // a fresh PostgreSQL database (package pgtest)
+)
+
+// Backends are every backend, for tests that run on each.
+var Backends = []Backend{SQLite, Postgres}
+
+// StartServerOn is StartServerLimits on the backend b. A test on
+// Postgres is skipped when there is no PostgreSQL server (pgtest).
+func StartServerOn(t testing.TB, b Backend, l store.MailboxLimits, opts ...Option) *Server {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	bus := events.NewMemory()
-	st, err := sqlitestore.Open(ctx, dir, sqlitestore.Options{Bus: bus, MailboxLimits: l})
+	var st store.Store
+	var err error
+	switch b {
+	case SQLite:
+		st, err = sqlitestore.Open(ctx, dir, sqlitestore.Options{Bus: bus, MailboxLimits: l})
+	case Postgres:
+		st, err = pgstore.Open(ctx, pgtest.NewDatabase(t), pgstore.Options{Bus: bus, MailboxLimits: l, MaxConns: 4})
+	default:
+		t.Fatalf("imaptest: unknown backend %q", b)
+	}
 	if err != nil {
 		t.Fatalf("imaptest: open store: %v", err)
 	}

@@ -245,10 +245,14 @@ func RunTranscripts(t *testing.T, glob string, opts ...Option) {
 	if len(files) == 0 {
 		t.Fatalf("imaptest: no transcripts match %s", glob)
 	}
-	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), filepath.Ext(f)), func(t *testing.T) {
-			t.Parallel()
-			RunTranscript(t, f, opts...)
+	for _, b := range Backends {
+		t.Run(string(b), func(t *testing.T) {
+			for _, f := range files {
+				t.Run(strings.TrimSuffix(filepath.Base(f), filepath.Ext(f)), func(t *testing.T) {
+					t.Parallel()
+					RunTranscriptOn(t, b, f, opts...)
+				})
+			}
 		})
 	}
 }
@@ -257,11 +261,17 @@ func RunTranscripts(t *testing.T, glob string, opts ...Option) {
 // started with opts followed by the file's SERVER: options.
 func RunTranscript(t *testing.T, path string, opts ...Option) {
 	t.Helper()
+	RunTranscriptOn(t, SQLite, path, opts...)
+}
+
+// RunTranscriptOn is RunTranscript with a server on the backend b.
+func RunTranscriptOn(t *testing.T, b Backend, path string, opts ...Option) {
+	t.Helper()
 	fileOpts, limits, steps, err := parseTranscript(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := StartServerLimits(t, limits, append(opts, fileOpts...)...)
+	srv := StartServerOn(t, b, limits, append(opts, fileOpts...)...)
 	r := &runner{t: t, path: path, srv: srv, conns: map[int]*Client{}, closed: map[int]bool{}}
 	for i, st := range steps {
 		r.step(steps, i, st)
