@@ -11,9 +11,11 @@ import (
 
 	"rookery/internal/ingest"
 	"rookery/internal/mailview"
+	"rookery/internal/pgtest"
 	"rookery/internal/search"
 	"rookery/internal/search/searchtest"
 	"rookery/internal/store"
+	"rookery/internal/store/pgstore"
 	"rookery/internal/store/sqlitestore"
 )
 
@@ -137,13 +139,28 @@ type noIndex struct{ store.Store }
 // path (key rewriting, the store's trigram index, the lazily loaded
 // message view) on real stored messages and compares them with the
 // reference evaluator on the documents the messages were made from.
+// It runs on both backends.
 func TestSearchDifferential(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := sqlitestore.Open(context.Background(), t.TempDir(), sqlitestore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		testSearchDifferential(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		st, err := pgstore.Open(context.Background(), pgtest.NewDatabase(t), pgstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		testSearchDifferential(t, st)
+	})
+}
+
+func testSearchDifferential(t *testing.T, st store.Store) {
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, t.TempDir(), sqlitestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	acct, err := st.CreateAccount(ctx, "alice", "x")
 	if err != nil {
 		t.Fatal(err)
