@@ -92,12 +92,28 @@ func simpleMessage(subject string) testMessage {
 func TestInterimap(t *testing.T) {
 	bin := needTool(t, "interimap", "interimap")
 	s := startServer(t, testUser{"alice", "alice-pw-1"}, testUser{"bob", "bob-pw-2"})
+	testInterimap(t, bin, s, s)
+}
+
+// TestMultiNodeInterimap is TestInterimap with interimap syncing through
+// one node of three on one PostgreSQL while the changes between its runs
+// are made, and checked, through another.
+func TestMultiNodeInterimap(t *testing.T) {
+	bin := needTool(t, "interimap", "interimap")
+	nodes := startPGNodes(t, 3, testUser{"alice", "alice-pw-1"}, testUser{"bob", "bob-pw-2"})
+	testInterimap(t, bin, nodes[0], nodes[1])
+}
+
+// testInterimap runs interimap against sync and makes and checks the
+// changes between its runs through other (which may be sync).
+func testInterimap(t *testing.T, bin string, sync, other *serverProc) {
+	s := other
 	a := login(t, s, startTLS, "alice", nil)
 	for i := 1; i <= 3; i++ {
 		appendMsg(t, a, "INBOX", simpleMessage(fmt.Sprintf("m%d", i)))
 	}
 	dir := t.TempDir()
-	host, port, _ := strings.Cut(s.imapAddr, ":")
+	host, port, _ := strings.Cut(sync.imapAddr, ":")
 	conf := filepath.Join(dir, "config")
 	section := func(name, user string) string {
 		return fmt.Sprintf("[%s]\ntype = imap\nhost = %s\nport = %s\nSTARTTLS = NO\nusername = %s\npassword = %s\n\n", name, host, port, user, s.users[user])
@@ -107,8 +123,8 @@ func TestInterimap(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := []string{"HOME=" + dir, "XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir}
-	sync := func() string { return runTool(t, env, bin, "--config="+conf) }
-	sync()
+	run := func() string { return runTool(t, env, bin, "--config="+conf) }
+	run()
 	if got, want := mailboxState(t, s, "bob", "INBOX"), mailboxState(t, s, "alice", "INBOX"); !slices.Equal(got, want) || len(got) != 3 {
 		t.Fatalf("after the first sync: bob %q, alice %q", got, want)
 	}
@@ -126,7 +142,7 @@ func TestInterimap(t *testing.T) {
 	must(t, a.Store(imap.SeqSetNum(3), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(), "STORE alice")
 	appendMsg(t, a, "INBOX", simpleMessage("from-alice"))
 
-	sync()
+	run()
 	got, want := mailboxState(t, s, "bob", "INBOX"), mailboxState(t, s, "alice", "INBOX")
 	if !slices.Equal(got, want) {
 		t.Fatalf("after the second sync: bob %q, alice %q", got, want)
@@ -136,7 +152,7 @@ func TestInterimap(t *testing.T) {
 		t.Fatalf("after the second sync: %q, want %q", got, wantState)
 	}
 	// A third run finds nothing to do and changes nothing.
-	sync()
+	run()
 	if again := mailboxState(t, s, "alice", "INBOX"); !slices.Equal(again, wantState) {
 		t.Fatalf("after the third sync: %q", again)
 	}
@@ -147,6 +163,22 @@ func TestInterimap(t *testing.T) {
 func TestMbsync(t *testing.T) {
 	bin := needTool(t, "mbsync", "isync")
 	s := startServer(t, testUser{"alice", "alice-pw-1"})
+	testMbsync(t, bin, s, s)
+}
+
+// TestMultiNodeMbsync is TestMbsync with mbsync syncing through one node
+// of three on one PostgreSQL while the server-side changes are made, and
+// checked, through another.
+func TestMultiNodeMbsync(t *testing.T) {
+	bin := needTool(t, "mbsync", "isync")
+	nodes := startPGNodes(t, 3, testUser{"alice", "alice-pw-1"})
+	testMbsync(t, bin, nodes[0], nodes[2])
+}
+
+// testMbsync runs mbsync against sync and makes and checks the
+// server-side changes through other (which may be sync).
+func testMbsync(t *testing.T, bin string, sync, other *serverProc) {
+	s := other
 	a := login(t, s, startTLS, "alice", nil)
 	for i := 1; i <= 3; i++ {
 		appendMsg(t, a, "INBOX", simpleMessage(fmt.Sprintf("m%d", i)))
@@ -157,7 +189,7 @@ func TestMbsync(t *testing.T) {
 	if err := os.MkdirAll(maildir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	host, port, _ := strings.Cut(s.imapAddr, ":")
+	host, port, _ := strings.Cut(sync.imapAddr, ":")
 	conf := filepath.Join(dir, "mbsyncrc")
 	cfg := fmt.Sprintf(`IMAPAccount rookery
 Host %s
