@@ -18,3 +18,15 @@ func TestIdleLoad(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, out.String())
 	}
 }
+
+// TestIdlePush: with -push, every idling session of the pushed user
+// sees each APPEND, and the latencies are reported.
+func TestIdlePush(t *testing.T) {
+	srv := imaptest.StartServer(t)
+	var out strings.Builder
+	code := run([]string{"-addr", srv.Addr + "," + srv.Addr, "-n", "12", "-c", "4", "-users", "2", "-user-format", "alice",
+		"-hold", "10ms", "-timeout", "20s", "-push", "4"}, &out)
+	if code != 0 || !strings.Contains(out.String(), "push latency, same server: 48 deliveries") {
+		t.Fatalf("exit %d:\n%s", code, out.String())
+	}
+}
