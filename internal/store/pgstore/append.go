@@ -209,9 +209,9 @@ func (t *wtx) appendJob(j *appendJob) error {
 		c.add(store.SysFlags(j.flags[i]), sz[i], 1)
 	}
 	b = &pgx.Batch{}
-	b.Queue(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob)
+	b.Queue(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob, textver)
 		SELECT $1, $2 + x.i - 1, $3, x.f, CASE WHEN x.k = '' THEN '{}'::text[] ELSE string_to_array(x.k, ' ') END,
-			x.d, x.tz, $4, x.sz, x.b
+			x.d, x.tz, $4, x.sz, x.b, (SELECT t.textver FROM blob_texts t WHERE t.blob = x.b)
 		FROM unnest($5::int[], $6::text[], $7::bigint[], $8::int[], $9::bigint[], $10::text[]) WITH ORDINALITY AS x(f, k, d, tz, sz, b, i)`,
 		int64(j.mbox), first, modseq, time.Now().Unix(), j.flags, j.kws, j.idates, j.tzs, sz, j.blobIDs)
 	b.Queue(`UPDATE mailboxes SET n_messages = n_messages + $2, n_unseen = n_unseen + $3, n_deleted = n_deleted + $4,
@@ -284,6 +284,9 @@ func queueBlobRefs(b *pgx.Batch, msgs []store.NewMessage) func(pgx.BatchResults)
 		}
 		if r.r.Text != nil {
 			queueText(b, id, r.r.Text, false)
+			// Messages stored before the content had a text.
+			b.Queue(`UPDATE messages m SET textver = t.textver FROM blob_texts t
+				WHERE t.blob = $1 AND m.blob = $1 AND m.textver IS NULL`, string(id))
 		}
 	}
 	return func(br pgx.BatchResults) (map[store.BlobID]int64, error) {
@@ -299,8 +302,10 @@ func queueBlobRefs(b *pgx.Batch, msgs []store.NewMessage) func(pgx.BatchResults)
 			}
 			sizes[id] = size
 			if byID[id].r.Text != nil {
-				if _, err := br.Exec(); err != nil {
-					return nil, err
+				for range 2 {
+					if _, err := br.Exec(); err != nil {
+						return nil, err
+					}
 				}
 			}
 		}

@@ -629,8 +629,8 @@ func (t *wtx) copyMessages(src, dst store.MailboxID, uids imapnum.Set, addRefs b
 		res.SrcUIDs[i] = msg.UID
 		res.DstUIDs[i] = uint32(first) + uint32(i)
 	}
-	if _, err := t.exec(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob)
-		SELECT $2, $3 + x.i - 1, $4, m.flags, m.keywords, m.internal_date, m.internal_tz, $5, m.size, m.blob
+	if _, err := t.exec(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob, textver)
+		SELECT $2, $3 + x.i - 1, $4, m.flags, m.keywords, m.internal_date, m.internal_tz, $5, m.size, m.blob, m.textver
 		FROM unnest($6::bigint[]) WITH ORDINALITY AS x(u, i) JOIN messages m ON m.mailbox = $1 AND m.uid = x.u`,
 		int64(src), int64(dst), first, modseq, time.Now().Unix(), srcUIDs); err != nil {
 		return res, sm, nil, err

@@ -93,6 +93,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open: %w", err)
 	}
+	// Short queries: compiling them would cost more than it saves.
+	cfg.ConnConfig.RuntimeParams["jit"] = "off"
 	cfg.MaxConns = opts.MaxConns
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = defaultMaxConns

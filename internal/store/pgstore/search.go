@@ -92,8 +92,7 @@ var likeEscape = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // query builds the SQL of an IndexKey with its arguments.
 type query struct {
-	args  []any
-	texts bool // a needle needs the text row t
+	args []any
 }
 
 func (q *query) arg(v any) string {
@@ -171,15 +170,19 @@ func (q *query) cond(k store.IndexKey) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("unknown text field %d", k.Field)
 		}
-		q.texts = true
+		// The contents whose text holds the needle, found through the
+		// trigram indexes once (a hashed subplan), then probed per
+		// message; messages.textver tells the messages without a text.
 		pat := q.arg("%" + likeEscape.Replace(clean(k.Value)) + "%")
-		parts := []string{"t.blob IS NULL"}
+		likes := make([]string, len(cols))
+		for i, c := range cols {
+			likes[i] = c + " LIKE " + pat
+		}
+		parts := []string{"m.textver IS NULL"}
 		if k.MinVersion > 0 {
-			parts = append(parts, "t.textver < "+q.arg(k.MinVersion))
+			parts = append(parts, "m.textver < "+q.arg(k.MinVersion))
 		}
-		for _, c := range cols {
-			parts = append(parts, "t."+c+" LIKE "+pat)
-		}
+		parts = append(parts, "m.blob IN (SELECT blob FROM blob_texts WHERE "+strings.Join(likes, " OR ")+")")
 		return "(" + strings.Join(parts, " OR ") + ")", nil
 	}
 	return "", fmt.Errorf("unknown index operation %d", k.Op)
@@ -205,10 +208,6 @@ func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, k st
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, err)
 	}
-	join := ""
-	if q.texts {
-		join = " LEFT JOIN blob_texts t ON t.blob = m.blob"
-	}
 	var out []store.UID
 	err = s.read(ctx, func(tx pgx.Tx) error {
 		var noselect bool
@@ -221,7 +220,7 @@ func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, k st
 		if noselect {
 			return store.ErrMailboxNoSelect
 		}
-		rows, err := tx.Query(ctx, `SELECT m.uid FROM messages m`+join+` WHERE m.mailbox = $1 AND `+cond+` ORDER BY m.uid`, q.args...)
+		rows, err := tx.Query(ctx, `SELECT m.uid FROM messages m WHERE m.mailbox = $1 AND `+cond+` ORDER BY m.uid`, q.args...)
 		if err != nil {
 			return err
 		}
@@ -337,7 +336,8 @@ func (s *Store) SetBlobIndex(ctx context.Context, blobs []store.BlobIndex) error
 					AND (anatomy IS NULL OR length(anatomy) = 0 OR get_byte(anatomy, 0) < get_byte($2, 0))`, string(bi.ID), bi.Anatomy)
 			}
 			if bi.Text == nil {
-				b.Queue(`DELETE FROM blob_texts WHERE blob = $1`, string(bi.ID))
+				b.Queue(`WITH gone AS (DELETE FROM blob_texts WHERE blob = $1)
+					UPDATE messages SET textver = NULL WHERE blob = $1 AND textver IS NOT NULL`, string(bi.ID))
 				continue
 			}
 			// Only for a content that a message references.
@@ -374,6 +374,7 @@ func (s *Store) SetBlobIndex(ctx context.Context, blobs []store.BlobIndex) error
 				return err
 			}
 			queueText(texts, bi.ID, bi.Text, true)
+			texts.Queue(`UPDATE messages SET textver = $2 WHERE blob = $1 AND textver IS DISTINCT FROM $2`, string(bi.ID), bi.Text.Version)
 		}
 		if err := br.Close(); err != nil {
 			return err

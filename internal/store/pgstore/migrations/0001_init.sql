@@ -121,6 +121,9 @@ CREATE TABLE messages (
 	save_date     bigint NOT NULL,
 	size          bigint NOT NULL,
 	blob          text COLLATE "C" NOT NULL REFERENCES blobs(id),
+	-- blob_texts.textver of the content's index text, NULL while it has
+	-- none: a search finds the messages to test without a join.
+	textver       integer,
 	PRIMARY KEY (mailbox, uid)
 );
 
