@@ -163,29 +163,96 @@ func (q *query) cond(k store.IndexKey) (string, error) {
 	case store.IndexModSeq:
 		return "m.modseq >= " + q.arg(clampN(k.N)), nil
 	case store.IndexNeedle:
-		if utf8.RuneCountInString(k.Value) < 3 {
+		if !restricts(k) {
 			return "true", nil // too short to restrict: the caller tests it
-		}
-		cols, ok := textColumns[k.Field]
-		if !ok {
-			return "", fmt.Errorf("unknown text field %d", k.Field)
 		}
 		// The contents whose text holds the needle, found through the
 		// trigram indexes once (a hashed subplan), then probed per
 		// message; messages.textver tells the messages without a text.
-		pat := q.arg("%" + likeEscape.Replace(clean(k.Value)) + "%")
-		likes := make([]string, len(cols))
-		for i, c := range cols {
-			likes[i] = c + " LIKE " + pat
+		likes, err := q.likes(k, "")
+		if err != nil {
+			return "", err
 		}
-		parts := []string{"m.textver IS NULL"}
-		if k.MinVersion > 0 {
-			parts = append(parts, "m.textver < "+q.arg(k.MinVersion))
-		}
-		parts = append(parts, "m.blob IN (SELECT blob FROM blob_texts WHERE "+strings.Join(likes, " OR ")+")")
-		return "(" + strings.Join(parts, " OR ") + ")", nil
+		return "(" + q.untexted(k) + " OR m.blob IN (SELECT blob FROM blob_texts WHERE " + likes + "))", nil
 	}
 	return "", fmt.Errorf("unknown index operation %d", k.Op)
+}
+
+// restricts reports whether a needle is long enough to restrict.
+func restricts(k store.IndexKey) bool {
+	return k.Op == store.IndexNeedle && utf8.RuneCountInString(k.Value) >= 3
+}
+
+// likes returns the condition that the text (columns prefixed by
+// prefix) of a content holds the needle k.
+func (q *query) likes(k store.IndexKey, prefix string) (string, error) {
+	cols, ok := textColumns[k.Field]
+	if !ok {
+		return "", fmt.Errorf("unknown text field %d", k.Field)
+	}
+	pat := q.arg("%" + likeEscape.Replace(clean(k.Value)) + "%")
+	likes := make([]string, len(cols))
+	for i, c := range cols {
+		likes[i] = prefix + c + " LIKE " + pat
+	}
+	return "(" + strings.Join(likes, " OR ") + ")", nil
+}
+
+// untexted returns the condition that the index cannot answer the
+// needle k for the message m: its content has no text, or one older
+// than k.MinVersion.
+func (q *query) untexted(k store.IndexKey) string {
+	if k.MinVersion > 0 {
+		return "(m.textver IS NULL OR m.textver < " + q.arg(k.MinVersion) + ")"
+	}
+	return "m.textver IS NULL"
+}
+
+// splitNeedle finds a needle that k requires (k itself, or one of the
+// keys of a top-level And) and returns it with the rest of k.
+func splitNeedle(k store.IndexKey) (needle, rest store.IndexKey, ok bool) {
+	if restricts(k) {
+		return k, store.IndexKey{}, true
+	}
+	if k.Op != store.IndexAnd {
+		return k, k, false
+	}
+	for i, c := range k.Sub {
+		if restricts(c) {
+			others := append(append([]store.IndexKey(nil), k.Sub[:i]...), k.Sub[i+1:]...)
+			return c, store.IndexKey{Op: store.IndexAnd, Sub: others}, true
+		}
+	}
+	return k, k, false
+}
+
+// sql returns the query of the UIDs of the messages of mailbox $1 that
+// match k. When k requires a needle, it is the union of the messages
+// whose text the index cannot use (index messages_untexted) and those
+// whose content's text holds the needle, found from the trigram index:
+// a rare needle in a large mailbox then reads no other message.
+func (q *query) sql(k store.IndexKey) (string, error) {
+	needle, rest, ok := splitNeedle(k)
+	if !ok {
+		cond, err := q.cond(k)
+		if err != nil {
+			return "", err
+		}
+		return `SELECT m.uid FROM messages m WHERE m.mailbox = $1 AND ` + cond + ` ORDER BY m.uid`, nil
+	}
+	cond, err := q.cond(rest)
+	if err != nil {
+		return "", err
+	}
+	likes, err := q.likes(needle, "t.")
+	if err != nil {
+		return "", err
+	}
+	return `SELECT m.uid FROM messages m WHERE m.mailbox = $1 AND ` + q.untexted(needle) + ` AND ` + cond + `
+		UNION
+		SELECT m.uid FROM blob_texts t JOIN messages m ON m.blob = t.blob
+		WHERE m.mailbox = $1 AND ` + likes + ` AND ` + cond + `
+		ORDER BY 1`, nil
 }
 
 // asciiLower lowers the ASCII letters of s (keywords compare
@@ -204,7 +271,7 @@ func asciiLower(s string) string {
 func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, k store.IndexKey) ([]store.UID, error) {
 	q := &query{}
 	q.arg(int64(mbox))
-	cond, err := q.cond(k)
+	sql, err := q.sql(k)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, err)
 	}
@@ -220,7 +287,7 @@ func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, k st
 		if noselect {
 			return store.ErrMailboxNoSelect
 		}
-		rows, err := tx.Query(ctx, `SELECT m.uid FROM messages m WHERE m.mailbox = $1 AND `+cond+` ORDER BY m.uid`, q.args...)
+		rows, err := tx.Query(ctx, sql, q.args...)
 		if err != nil {
 			return err
 		}

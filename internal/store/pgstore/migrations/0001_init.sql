@@ -130,6 +130,7 @@ CREATE TABLE messages (
 CREATE INDEX messages_modseq ON messages(mailbox, modseq);
 CREATE INDEX messages_blob ON messages(blob);
 CREATE INDEX messages_deleted ON messages(mailbox, uid) WHERE flags & 8 <> 0;
+CREATE INDEX messages_untexted ON messages(mailbox, uid) WHERE textver IS NULL;
 
 -- Expunged UIDs with the mod-sequence of their expunge (QRESYNC), kept
 -- until the mailbox is deleted.
