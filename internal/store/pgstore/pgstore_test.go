@@ -371,3 +371,75 @@ func TestLargeContent(t *testing.T) {
 		t.Fatalf("%d stored copies of the content, %v", chunks, err)
 	}
 }
+
+// TestAppendBatchFailures: appends that share a transaction (group
+// commit) fail alone: the others are stored, with consecutive UIDs and
+// one mod-sequence step each, and the counters stay right.
+func TestAppendBatchFailures(t *testing.T) {
+	s := open(t, pgtest.NewDatabase(t), events.NewMemory())
+	acct, err := s.CreateAccount(ctx, "alice", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := s.Mailbox(ctx, acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	errs := make([]error, n)
+	results := make([]store.AppendResult, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			ref, err := s.WriteBlob(ctx, strings.NewReader(message(i)), -1)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			if i%4 == 3 {
+				ref = store.BlobRef{ID: store.BlobID(strings.Repeat(fmt.Sprintf("%x", i%16), 64)), Size: 5}
+			}
+			<-start
+			results[i], errs[i] = s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref, Flags: store.Flags{Keywords: []string{fmt.Sprintf("k%d", i)}}}})
+		})
+	}
+	close(start)
+	wg.Wait()
+	var uids []store.UID
+	var modseqs []store.ModSeq
+	for i, err := range errs {
+		if i%4 == 3 {
+			if !errors.Is(err, store.ErrNoSuchMessage) {
+				t.Errorf("append %d with a missing content: %v", i, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+		uids = append(uids, results[i].UIDs...)
+		modseqs = append(modseqs, results[i].ModSeq)
+	}
+	slices.Sort(uids)
+	slices.Sort(modseqs)
+	if len(uids) != n-n/4 || len(slices.Compact(slices.Clone(uids))) != len(uids) || len(slices.Compact(slices.Clone(modseqs))) != len(modseqs) {
+		t.Fatalf("UIDs %v, mod-sequences %v", uids, modseqs)
+	}
+	snap, err := s.Snapshot(ctx, inbox.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(snap.UIDs, uids) || len(snap.Keywords) != len(uids) || snap.HighestModSeq != modseqs[len(modseqs)-1] {
+		t.Fatalf("snapshot %+v, want UIDs %v", snap, uids)
+	}
+	rep, err := s.Check(ctx, store.CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Findings {
+		if f.Problem {
+			t.Errorf("Check: %+v", f)
+		}
+	}
+}
