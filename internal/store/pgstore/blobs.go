@@ -25,7 +25,7 @@ import (
 // reference of the same content. Reference counts are changed in the
 // transactions that insert and delete messages; a row whose count drops
 // to 0 is deleted there (with its chunks and text) unless pinned, and
-// pinned rows left unreferenced are swept when a store opens.
+// pinned rows left unreferenced are swept later (sweepBlobs).
 const (
 	inlineMax = 64 << 10
 	chunkSize = 256 << 10

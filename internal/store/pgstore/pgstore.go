@@ -79,7 +79,31 @@ type Store struct {
 	closed   bool                             // guarded by aqMu
 	drainers sync.WaitGroup
 
+	stopSweep context.CancelFunc
+	sweeper   sync.WaitGroup
+
 	closeOnce sync.Once
+}
+
+// sweepEvery is how often a store deletes the unreferenced contents
+// whose pin has expired.
+const sweepEvery = 10 * time.Minute
+
+// sweepLoop runs sweepBlobs every sweepEvery until ctx ends.
+func (s *Store) sweepLoop(ctx context.Context) {
+	defer s.sweeper.Done()
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.sweepBlobs(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("pgstore: sweeping unreferenced contents", "err", err)
+			}
+		}
+	}
 }
 
 // Open connects to the database named by dsn (a pgx connection string),
@@ -125,6 +149,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if s.bus != nil {
 		s.lis = newListener(s)
 	}
+	sctx, cancel := context.WithCancel(context.Background())
+	s.stopSweep = cancel
+	s.sweeper.Add(1)
+	go s.sweepLoop(sctx)
 	return s, nil
 }
 
@@ -144,6 +172,8 @@ func (s *Store) Close() error {
 		s.closed = true
 		s.aqMu.Unlock()
 		s.drainers.Wait()
+		s.stopSweep()
+		s.sweeper.Wait()
 		if s.lis != nil {
 			s.lis.stop()
 		}
