@@ -284,9 +284,6 @@ func queueBlobRefs(b *pgx.Batch, msgs []store.NewMessage) func(pgx.BatchResults)
 		}
 		if r.r.Text != nil {
 			queueText(b, id, r.r.Text, false)
-			// Messages stored before the content had a text.
-			b.Queue(`UPDATE messages m SET textver = t.textver FROM blob_texts t
-				WHERE t.blob = $1 AND m.blob = $1 AND m.textver IS NULL`, string(id))
 		}
 	}
 	return func(br pgx.BatchResults) (map[store.BlobID]int64, error) {
@@ -302,10 +299,8 @@ func queueBlobRefs(b *pgx.Batch, msgs []store.NewMessage) func(pgx.BatchResults)
 			}
 			sizes[id] = size
 			if byID[id].r.Text != nil {
-				for range 2 {
-					if _, err := br.Exec(); err != nil {
-						return nil, err
-					}
+				if _, err := br.Exec(); err != nil {
+					return nil, err
 				}
 			}
 		}

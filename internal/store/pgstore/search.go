@@ -26,7 +26,8 @@ import (
 // candidate for every needle.
 
 // queueText queues the statement that stores text as the index text of
-// content id: replacing one stored (replace), or only if it has none.
+// content id: replacing one stored (replace: the caller updates
+// messages.textver), or only if it has none.
 func queueText(b *pgx.Batch, id store.BlobID, text *store.IndexText, replace bool) {
 	sf := text.Sort
 	var sent *int64
@@ -34,14 +35,16 @@ func queueText(b *pgx.Batch, id store.BlobID, text *store.IndexText, replace boo
 		v := sf.Sent.Unix()
 		sent = &v
 	}
-	conflict := `DO NOTHING`
+	// Messages stored before the content had a text learn its version.
+	prefix, conflict := `WITH ins AS (`, `DO NOTHING RETURNING textver)
+		UPDATE messages m SET textver = ins.textver FROM ins WHERE m.blob = $1 AND m.textver IS NULL`
 	if replace {
-		conflict = `DO UPDATE SET textver = EXCLUDED.textver, hfrom = EXCLUDED.hfrom, hto = EXCLUDED.hto, hcc = EXCLUDED.hcc,
+		prefix, conflict = ``, `DO UPDATE SET textver = EXCLUDED.textver, hfrom = EXCLUDED.hfrom, hto = EXCLUDED.hto, hcc = EXCLUDED.hcc,
 			hbcc = EXCLUDED.hbcc, hsubject = EXCLUDED.hsubject, hother = EXCLUDED.hother, body = EXCLUDED.body,
 			date = EXCLUDED.date, subject = EXCLUDED.subject, msgid = EXCLUDED.msgid, inreplyto = EXCLUDED.inreplyto,
 			refs = EXCLUDED.refs, sent = EXCLUDED.sent`
 	}
-	b.Queue(`INSERT INTO blob_texts(blob, textver, hfrom, hto, hcc, hbcc, hsubject, hother, body, date, subject, msgid, inreplyto, refs, sent)
+	b.Queue(prefix+`INSERT INTO blob_texts(blob, textver, hfrom, hto, hcc, hbcc, hsubject, hother, body, date, subject, msgid, inreplyto, refs, sent)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (blob) `+conflict,
 		string(id), text.Version, clean(text.From), clean(text.To), clean(text.Cc), clean(text.Bcc), clean(text.Subject),
@@ -183,19 +186,42 @@ func restricts(k store.IndexKey) bool {
 	return k.Op == store.IndexNeedle && utf8.RuneCountInString(k.Value) >= 3
 }
 
+// searchText is the expression of the trigram index blob_texts_trgm
+// (migration 0001) with its columns prefixed by prefix: every field, a
+// newline between two.
+func searchText(prefix string) string {
+	cols := textColumns[store.TextAll]
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = prefix + c
+	}
+	return "(" + strings.Join(parts, " || E'\\n' || ") + ")"
+}
+
 // likes returns the condition that the text (columns prefixed by
-// prefix) of a content holds the needle k.
+// prefix) of a content holds the needle k: in the indexed expression
+// (the index finds those), then in its field.
 func (q *query) likes(k store.IndexKey, prefix string) (string, error) {
 	cols, ok := textColumns[k.Field]
 	if !ok {
 		return "", fmt.Errorf("unknown text field %d", k.Field)
 	}
-	pat := q.arg("%" + likeEscape.Replace(clean(k.Value)) + "%")
+	v := clean(k.Value)
+	if strings.Contains(v, "\n") {
+		// Not in the index's terms: test the fields alone.
+		pat := q.arg("%" + likeEscape.Replace(v) + "%")
+		likes := make([]string, len(cols))
+		for i, c := range cols {
+			likes[i] = prefix + c + " LIKE " + pat
+		}
+		return "(" + strings.Join(likes, " OR ") + ")", nil
+	}
+	pat := q.arg("%" + likeEscape.Replace(v) + "%")
 	likes := make([]string, len(cols))
 	for i, c := range cols {
 		likes[i] = prefix + c + " LIKE " + pat
 	}
-	return "(" + strings.Join(likes, " OR ") + ")", nil
+	return "(" + searchText(prefix) + " LIKE " + pat + " AND (" + strings.Join(likes, " OR ") + "))", nil
 }
 
 // untexted returns the condition that the index cannot answer the
