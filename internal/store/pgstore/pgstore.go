@@ -303,7 +303,9 @@ func (s *Store) attempt(ctx context.Context, fn func(*wtx) error) ([]events.Even
 	if err := fn(t); err != nil {
 		return nil, err
 	}
-	if len(t.events) > 0 && s.bus != nil {
+	// Announced to the other nodes also without a local bus (a
+	// delivery process without sessions must still wake theirs).
+	if len(t.events) > 0 {
 		payloads := make([]string, len(t.events))
 		for i, ev := range t.events {
 			payloads[i] = encodeEvent(s.node, ev)

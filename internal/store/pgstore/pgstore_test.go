@@ -146,6 +146,15 @@ func message(i int) string {
 	return fmt.Sprintf("From: a@example.org\r\nSubject: message %d\r\n\r\nbody %d\r\n", i, i)
 }
 
+func mustWrite(t *testing.T, s *Store, content string) store.BlobRef {
+	t.Helper()
+	ref, err := s.WriteBlob(ctx, strings.NewReader(content), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
 func appendOne(t *testing.T, s *Store, mbox store.MailboxID, i int) store.AppendResult {
 	t.Helper()
 	ref, err := s.WriteBlob(ctx, strings.NewReader(message(i)), -1)
@@ -210,6 +219,16 @@ func TestTwoNodes(t *testing.T) {
 	// And events flow again.
 	res = appendOne(t, a, inbox.ID, 2)
 	waitEvent(t, sub, "append after the reconnect", func(ev events.Event) bool {
+		return ev.Mailbox == int64(inbox.ID) && ev.ModSeq == res.ModSeq
+	})
+	// A node without a bus (a delivery process) still announces its
+	// changes.
+	c := open(t, dsn, nil)
+	res, err = c.Append(ctx, inbox.ID, []store.NewMessage{{Blob: mustWrite(t, c, message(4))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, sub, "append on a node without a bus", func(ev events.Event) bool {
 		return ev.Mailbox == int64(inbox.ID) && ev.ModSeq == res.ModSeq
 	})
 	// A node does not hear its own events twice through NOTIFY.
