@@ -301,31 +301,32 @@ func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, k st
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, err)
 	}
-	var out []store.UID
-	err = s.read(ctx, func(tx pgx.Tx) error {
-		var noselect bool
-		if err := tx.QueryRow(ctx, `SELECT noselect FROM mailboxes WHERE id = $1`, int64(mbox)).Scan(&noselect); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return store.ErrNoSuchMailbox
-			}
-			return err
-		}
-		if noselect {
-			return store.ErrMailboxNoSelect
-		}
-		rows, err := tx.Query(ctx, sql, q.args...)
-		if err != nil {
-			return err
-		}
-		var uid int64
-		_, err = pgx.ForEachRow(rows, []any{&uid}, func() error {
-			out = append(out, uint32(uid))
-			return nil
-		})
-		return err
-	})
+	// One query; only an empty answer asks whether the mailbox exists
+	// (a mailbox with messages does, and is selectable).
+	rows, err := s.pool.Query(ctx, sql, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, err)
+	}
+	var out []store.UID
+	var uid int64
+	if _, err := pgx.ForEachRow(rows, []any{&uid}, func() error {
+		out = append(out, uint32(uid))
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, err)
+	}
+	if len(out) == 0 {
+		var noselect bool
+		err := s.pool.QueryRow(ctx, `SELECT noselect FROM mailboxes WHERE id = $1`, int64(mbox)).Scan(&noselect)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			err = store.ErrNoSuchMailbox
+		case err == nil && noselect:
+			err = store.ErrMailboxNoSelect
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, err)
+		}
 	}
 	return out, nil
 }
