@@ -170,3 +170,18 @@ CREATE TABLE blob_texts (
 -- in search.go; a needle never holds the separator.
 CREATE INDEX blob_texts_trgm ON blob_texts USING gin (
 	(hfrom || E'\n' || hto || E'\n' || hcc || E'\n' || hbcc || E'\n' || hsubject || E'\n' || hother || E'\n' || body) gin_trgm_ops);
+
+-- Contents and texts are compressed when stored (TOAST): with lz4
+-- where the server has it, several times cheaper in CPU than the
+-- default pglz on the commit path.
+DO $$
+BEGIN
+	ALTER TABLE blobs ALTER COLUMN content SET COMPRESSION lz4;
+	ALTER TABLE blobs ALTER COLUMN anatomy SET COMPRESSION lz4;
+	ALTER TABLE blob_chunks ALTER COLUMN data SET COMPRESSION lz4;
+	ALTER TABLE blob_texts ALTER COLUMN body SET COMPRESSION lz4;
+	ALTER TABLE blob_texts ALTER COLUMN hother SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
+	RAISE NOTICE 'lz4 unavailable: contents compressed with pglz';
+END
+$$;
