@@ -89,8 +89,7 @@ func (t *wtx) addCounts(id store.MailboxID, c flagCounts) error {
 	return err
 }
 
-// lockMailbox locks the row of a selectable mailbox and returns it with
-// its first unclaimed \Recent UID.
+// lockMailbox locks the row of a selectable mailbox and returns it.
 func (t *wtx) lockMailbox(id store.MailboxID) (store.Mailbox, error) {
 	m, err := scanMailbox(t.queryRow(`SELECT `+mboxCols+` FROM mailboxes WHERE id = $1 FOR UPDATE`, int64(id)))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -270,19 +269,20 @@ func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snaps
 // ClaimRecent implements store.Store.
 func (s *Store) ClaimRecent(ctx context.Context, mbox store.MailboxID) (lo, hi store.UID, err error) {
 	err = s.write(ctx, func(t *wtx) error {
-		var from int64
-		if err := t.queryRow(`SELECT recent_from FROM mailboxes WHERE id = $1 FOR UPDATE`, int64(mbox)).Scan(&from); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return store.ErrNoSuchMailbox
-			}
+		var from, next int64
+		var noselect bool
+		err := t.queryRow(`SELECT recent_from, uidnext, noselect FROM mailboxes WHERE id = $1 FOR UPDATE`, int64(mbox)).
+			Scan(&from, &next, &noselect)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return store.ErrNoSuchMailbox
+		case err != nil:
 			return err
+		case noselect:
+			return store.ErrMailboxNoSelect
 		}
-		m, err := t.lockMailbox(mbox)
-		if err != nil {
-			return err
-		}
-		lo, hi = uint32(from), m.UIDNext
-		if lo < hi {
+		lo, hi = uint32(from), uint32(next)
+		if from < next {
 			_, err = t.exec(`UPDATE mailboxes SET recent_from = uidnext WHERE id = $1`, int64(mbox))
 		}
 		return err
