@@ -468,3 +468,76 @@ func TestAppendBatchFailures(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoNodesMixedWriters: appends, flag changes, copies, moves and
+// expunges between two mailboxes from two nodes at once leave a sound
+// store (counters, reference counts, usage: Check finds nothing) and
+// unique UIDs.
+func TestTwoNodesMixedWriters(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	nodes := []*Store{open(t, dsn, events.NewMemory()), open(t, dsn, events.NewMemory())}
+	acct, err := nodes[0].CreateAccount(ctx, "alice", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var boxes []store.MailboxID
+	for _, n := range []string{"INBOX", "Archive"} {
+		m, err := nodes[1].Mailbox(ctx, acct.ID, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		boxes = append(boxes, m.ID)
+	}
+	shared := mustWrite(t, nodes[0], message(-1))
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Go(func() {
+			s := nodes[w%2]
+			src, dst := boxes[w%2], boxes[(w+1)%2]
+			all := imapnum.Set{{Start: 1, Stop: ^uint32(0)}}
+			for i := range 12 {
+				var err error
+				switch i % 6 {
+				case 0, 3:
+					ref := shared
+					if i == 3 {
+						ref = mustWrite(t, s, message(w*100+i))
+					}
+					_, err = s.Append(ctx, src, []store.NewMessage{{Blob: ref}, {Blob: shared}})
+				case 1:
+					_, err = s.Copy(ctx, src, all, dst)
+				case 2:
+					_, err = s.StoreFlags(ctx, dst, imapnum.Set{{Start: 1, Stop: 5}}, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0)
+				case 4:
+					_, err = s.Move(ctx, dst, imapnum.Set{{Start: 1, Stop: 3}}, src)
+				case 5:
+					_, err = s.Expunge(ctx, dst, nil)
+				}
+				if err != nil {
+					t.Errorf("worker %d step %d: %v", w, i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	rep, err := nodes[0].Check(ctx, store.CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Findings {
+		if f.Problem {
+			t.Errorf("Check: %+v", f)
+		}
+	}
+	for _, b := range boxes {
+		snap, err := nodes[1].Snapshot(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.IsSorted(snap.UIDs) || len(slices.Compact(slices.Clone(snap.UIDs))) != len(snap.UIDs) ||
+			(len(snap.UIDs) > 0 && snap.UIDs[len(snap.UIDs)-1] >= snap.UIDNext) {
+			t.Errorf("mailbox %d: UIDs %v, UIDNEXT %d", b, snap.UIDs, snap.UIDNext)
+		}
+	}
+}
