@@ -223,18 +223,28 @@ func nilIfEmpty(b []byte) []byte {
 func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snapshot, error) {
 	var snap store.Snapshot
 	err := s.read(ctx, func(tx pgx.Tx) error {
-		m, recentFrom, err := readMailbox(ctx, tx, mbox)
-		if err != nil {
+		// The three reads in one pipeline.
+		b := &pgx.Batch{}
+		b.Queue(`SELECT `+mboxCols+`, recent_from, n_messages FROM mailboxes WHERE id = $1`, int64(mbox))
+		b.Queue(`SELECT uid, flags FROM messages WHERE mailbox = $1 ORDER BY uid`, int64(mbox))
+		b.Queue(`SELECT keyword FROM mailbox_keywords WHERE mailbox = $1 ORDER BY key`, int64(mbox))
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		var uidvalidity, uidnext, hms, recentFrom, n int64
+		m := &snap.Mailbox
+		err := br.QueryRow().Scan(&m.ID, &m.Account, &m.Name, &uidvalidity, &uidnext, &hms, &m.SpecialUse, &m.NoSelect, &recentFrom, &n)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return store.ErrNoSuchMailbox
+		case err != nil:
 			return err
+		case m.NoSelect:
+			return store.ErrMailboxNoSelect
 		}
-		snap.Mailbox = m
+		m.UIDValidity, m.UIDNext, m.HighestModSeq = uint32(uidvalidity), uint32(uidnext), uint64(hms)
 		snap.RecentFrom = store.UID(recentFrom)
-		var n int64
-		if err := tx.QueryRow(ctx, `SELECT n_messages FROM mailboxes WHERE id = $1`, int64(mbox)).Scan(&n); err != nil {
-			return err
-		}
 		snap.UIDs = make([]store.UID, 0, n)
-		rows, err := tx.Query(ctx, `SELECT uid, flags FROM messages WHERE mailbox = $1 ORDER BY uid`, int64(mbox))
+		rows, err := br.Query()
 		if err != nil {
 			return err
 		}
@@ -250,7 +260,7 @@ func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snaps
 		if err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, `SELECT keyword FROM mailbox_keywords WHERE mailbox = $1 ORDER BY key`, int64(mbox))
+		rows, err = br.Query()
 		if err != nil {
 			return err
 		}
@@ -258,7 +268,10 @@ func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snaps
 		if len(snap.Keywords) == 0 {
 			snap.Keywords = nil
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return br.Close()
 	})
 	if err != nil {
 		return store.Snapshot{}, fmt.Errorf("pgstore: snapshot of mailbox %d: %w", mbox, err)
