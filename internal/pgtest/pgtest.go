@@ -58,7 +58,16 @@ func NewDatabase(t testing.TB) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := admin(ctx, server, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		// FORCE fails for a role that may not terminate an autovacuum
+		// worker busy in the database (it has no role); a plain DROP
+		// stops such workers itself (and waits a few seconds for them),
+		// and the test's own sessions are closed by now.
+		err := admin(ctx, server, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		for i := 0; err != nil && i < 5; i++ {
+			time.Sleep(100 * time.Millisecond)
+			err = admin(ctx, server, "DROP DATABASE IF EXISTS "+name)
+		}
+		if err != nil {
 			t.Errorf("pgtest: %v", err)
 		}
 	})

@@ -249,27 +249,42 @@ func (s *Store) Quota(ctx context.Context, acct store.AccountID) (store.QuotaUsa
 
 // addUsage adds to an account's usage (locking its row until the end of
 // the transaction) and, when check is set, fails with ErrOverQuota if the
-// account is then above a limit it was not above before.
+// account is then above a limit it grew toward.
 func (t *wtx) addUsage(acct store.AccountID, bytes, msgs int64, check bool) error {
 	if bytes == 0 && msgs == 0 && !check {
 		return nil
 	}
-	var used, n, limStorage, limMsgs int64
-	d := t.s.quota
-	err := t.queryRow(`UPDATE accounts SET used_storage = used_storage + $2, used_messages = used_messages + $3
+	b := &pgx.Batch{}
+	read := queueUsage(b, t.s.quota, acct, bytes, msgs)
+	br := t.SendBatch(t.ctx, b)
+	err := read(br, check)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// queueUsage queues addUsage's statement; the function it returns reads
+// its result.
+func queueUsage(b *pgx.Batch, d DefaultQuota, acct store.AccountID, bytes, msgs int64) func(pgx.BatchResults, bool) error {
+	b.Queue(`UPDATE accounts SET used_storage = used_storage + $2, used_messages = used_messages + $3
 		WHERE id = $1 RETURNING used_storage, used_messages, coalesce(quota_storage, $4), coalesce(quota_messages, $5)`,
-		int64(acct), bytes, msgs, d.StorageBytes, d.Messages).Scan(&used, &n, &limStorage, &limMsgs)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.ErrNoSuchAccount
+		int64(acct), bytes, msgs, d.StorageBytes, d.Messages)
+	return func(br pgx.BatchResults, check bool) error {
+		var used, n, limStorage, limMsgs int64
+		err := br.QueryRow().Scan(&used, &n, &limStorage, &limMsgs)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrNoSuchAccount
+		}
+		if err != nil || !check {
+			return err
+		}
+		if limStorage > 0 && used > limStorage && bytes > 0 {
+			return fmt.Errorf("%w: storage %d of %d bytes", store.ErrOverQuota, used, limStorage)
+		}
+		if limMsgs > 0 && n > limMsgs && msgs > 0 {
+			return fmt.Errorf("%w: %d of %d messages", store.ErrOverQuota, n, limMsgs)
+		}
+		return nil
 	}
-	if err != nil || !check {
-		return err
-	}
-	if limStorage > 0 && used > limStorage && bytes > 0 {
-		return fmt.Errorf("%w: storage %d of %d bytes", store.ErrOverQuota, used, limStorage)
-	}
-	if limMsgs > 0 && n > limMsgs && msgs > 0 {
-		return fmt.Errorf("%w: %d of %d messages", store.ErrOverQuota, n, limMsgs)
-	}
-	return nil
 }

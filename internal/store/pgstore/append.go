@@ -134,14 +134,11 @@ func (s *Store) runAppends(jobs []*appendJob) {
 		for _, j := range jobs {
 			j.res, j.err = store.AppendResult{}, nil
 			if len(jobs) == 1 {
-				j.err = t.appendJob(j)
+				j.err = t.appendJob(j, false)
 				return j.err
 			}
-			if _, err := t.exec(`SAVEPOINT job`); err != nil {
-				return err
-			}
 			nev := len(t.events)
-			if err := t.appendJob(j); err != nil {
+			if err := t.appendJob(j, true); err != nil {
 				if retryable(err) {
 					return err
 				}
@@ -162,10 +159,15 @@ func (s *Store) runAppends(jobs []*appendJob) {
 	}
 }
 
-// appendJob appends the messages of j in the transaction.
-func (t *wtx) appendJob(j *appendJob) error {
+// appendJob appends the messages of j in the transaction, in a new
+// savepoint "job" if savepoint is set (the caller rolls back to it on
+// error). Its statements go in two pipelines.
+func (t *wtx) appendJob(j *appendJob, savepoint bool) error {
 	n := int64(len(j.msgs))
 	b := &pgx.Batch{}
+	if savepoint {
+		b.Queue(`SAVEPOINT job`)
+	}
 	b.Queue(`UPDATE mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1
 		WHERE id = $1 AND NOT noselect RETURNING account, uidvalidity, uidnext - $2, highestmodseq`, int64(j.mbox), n)
 	if len(j.all) > 0 {
@@ -175,7 +177,13 @@ func (t *wtx) appendJob(j *appendJob) error {
 	br := t.SendBatch(t.ctx, b)
 	var acct store.AccountID
 	var uv, first, modseq int64
-	err := br.QueryRow().Scan(&acct, &uv, &first, &modseq)
+	var err error
+	if savepoint {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		err = br.QueryRow().Scan(&acct, &uv, &first, &modseq)
+	}
 	var added []string
 	if err == nil && len(j.all) > 0 {
 		added, err = readKeywords(br)
@@ -187,7 +195,7 @@ func (t *wtx) appendJob(j *appendJob) error {
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
-	if errors.Is(err, pgx.ErrNoRows) && acct == 0 {
+	if errors.Is(err, pgx.ErrNoRows) && acct == 0 && uv == 0 {
 		// The mailbox: which error?
 		if _, err = t.lockMailbox(j.mbox); err == nil {
 			err = store.ErrNoSuchMailbox
@@ -209,26 +217,27 @@ func (t *wtx) appendJob(j *appendJob) error {
 		c.add(store.SysFlags(j.flags[i]), sz[i], 1)
 	}
 	b = &pgx.Batch{}
-	b.Queue(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob)
+	b.Queue(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob, textver)
 		SELECT $1, $2 + x.i - 1, $3, x.f, CASE WHEN x.k = '' THEN '{}'::text[] ELSE string_to_array(x.k, ' ') END,
-			x.d, x.tz, $4, x.sz, x.b
+			x.d, x.tz, $4, x.sz, x.b, (SELECT t.textver FROM blob_texts t WHERE t.blob = x.b)
 		FROM unnest($5::int[], $6::text[], $7::bigint[], $8::int[], $9::bigint[], $10::text[]) WITH ORDINALITY AS x(f, k, d, tz, sz, b, i)`,
 		int64(j.mbox), first, modseq, time.Now().Unix(), j.flags, j.kws, j.idates, j.tzs, sz, j.blobIDs)
 	b.Queue(`UPDATE mailboxes SET n_messages = n_messages + $2, n_unseen = n_unseen + $3, n_deleted = n_deleted + $4,
 		size_all = size_all + $5, size_deleted = size_deleted + $6 WHERE id = $1`,
 		int64(j.mbox), c.n, c.unseen, c.deleted, c.size, c.sizeDeleted)
+	usage := queueUsage(b, t.s.quota, acct, c.size, c.n)
 	br = t.SendBatch(t.ctx, b)
 	_, err = br.Exec()
 	if err == nil {
 		_, err = br.Exec()
 	}
+	if err == nil {
+		err = usage(br, true)
+	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return err
-	}
-	if err := t.addUsage(acct, c.size, c.n, true); err != nil {
 		return err
 	}
 	j.res = store.AppendResult{UIDValidity: uint32(uv), UIDs: make([]store.UID, n), ModSeq: uint64(modseq)}

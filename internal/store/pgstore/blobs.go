@@ -25,7 +25,7 @@ import (
 // reference of the same content. Reference counts are changed in the
 // transactions that insert and delete messages; a row whose count drops
 // to 0 is deleted there (with its chunks and text) unless pinned, and
-// pinned rows left unreferenced are swept when a store opens.
+// pinned rows left unreferenced are swept later (sweepBlobs).
 const (
 	inlineMax = 64 << 10
 	chunkSize = 256 << 10
@@ -34,11 +34,13 @@ const (
 
 // WriteBlob implements store.Store.
 func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (store.BlobRef, error) {
-	head := make([]byte, inlineMax+1)
-	n, err := io.ReadFull(r, head)
-	switch {
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		head = head[:n]
+	// Grown as the content comes: most are far smaller than inlineMax.
+	buf := bytes.NewBuffer(make([]byte, 0, 16<<10))
+	if _, err := io.Copy(buf, io.LimitReader(r, inlineMax+1)); err != nil {
+		return store.BlobRef{}, fmt.Errorf("pgstore: write blob: read content: %w", err)
+	}
+	head, n := buf.Bytes(), buf.Len()
+	if n <= inlineMax {
 		if maxSize >= 0 && int64(n) > maxSize {
 			return store.BlobRef{}, fmt.Errorf("pgstore: write blob: %w: more than %d bytes", store.ErrTooBig, maxSize)
 		}
@@ -47,8 +49,6 @@ func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (stor
 		}
 		sum := sha256.Sum256(head)
 		return store.BlobRef{ID: store.BlobID(hex.EncodeToString(sum[:])), Size: int64(n), Content: head}, nil
-	case err != nil:
-		return store.BlobRef{}, fmt.Errorf("pgstore: write blob: read content: %w", err)
 	}
 	ref, err := s.writeChunks(ctx, io.MultiReader(bytes.NewReader(head), r), maxSize)
 	if err != nil {

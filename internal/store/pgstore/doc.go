@@ -48,8 +48,10 @@
 // by Append; a large one is committed by WriteBlob with its row pinned
 // for an hour, so that a concurrent expunge of the same content cannot
 // delete it before the Append. Unreferenced rows are deleted in the
-// transaction that drops their last reference, unless pinned; expired
-// pins are swept when a store opens.
+// transaction that drops their last reference, unless pinned; those
+// whose pin expired are swept when a store opens and every sweepEvery.
+// Concurrent appends to one mailbox share a transaction (group commit,
+// append.go), each in a savepoint of its own.
 //
 // Index texts are written in the transaction that stores the content, so
 // searches never wait for an indexer (WaitIndexed returns at once).

@@ -111,6 +111,20 @@ func (t *wtx) retire(acct store.AccountID, name string, uv uint32) error {
 	return err
 }
 
+// pruneRetired drops the retired_names rows of acct that can no longer
+// matter: a value in the past that no live mailbox of the account has
+// can never be carried by a mailbox again, once the account's floor is
+// at least it (new values are allocated above the floor).
+func (t *wtx) pruneRetired(acct store.AccountID) error {
+	_, err := t.exec(`WITH gone AS (
+			DELETE FROM retired_names r WHERE r.account = $1 AND r.uidvalidity < $2
+				AND NOT EXISTS (SELECT 1 FROM mailboxes m WHERE m.account = r.account AND m.uidvalidity = r.uidvalidity)
+			RETURNING r.uidvalidity)
+		UPDATE accounts SET uidvalidity_floor = greatest(uidvalidity_floor, (SELECT max(uidvalidity) FROM gone))
+		WHERE id = $1 AND EXISTS (SELECT 1 FROM gone)`, int64(acct), time.Now().Unix())
+	return err
+}
+
 // wasRetired reports whether an earlier mailbox named name had
 // UIDVALIDITY uv.
 func (t *wtx) wasRetired(acct store.AccountID, name string, uv uint32) (bool, error) {
@@ -271,6 +285,11 @@ func (s *Store) CreateMailbox(ctx context.Context, acct store.AccountID, name, s
 		if err := t.checkMailboxCount(acct, before); err != nil {
 			return err
 		}
+		if old.ID != 0 {
+			if err := t.pruneRetired(acct); err != nil {
+				return err
+			}
+		}
 		t.publish(events.Event{Account: int64(acct), Mailbox: int64(m.ID)})
 		return nil
 	})
@@ -345,7 +364,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, acct store.AccountID, name st
 			}
 			t.publish(events.Event{Account: int64(acct), Mailbox: int64(ph.ID)})
 		}
-		return nil
+		return t.pruneRetired(acct)
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore: delete mailbox %q: %w", name, err)
@@ -473,7 +492,10 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 		if err := t.createParents(acct, ct); err != nil {
 			return err
 		}
-		return t.checkMailboxCount(acct, before)
+		if err := t.checkMailboxCount(acct, before); err != nil {
+			return err
+		}
+		return t.pruneRetired(acct)
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore: rename mailbox %q to %q: %w", from, to, err)

@@ -89,8 +89,7 @@ func (t *wtx) addCounts(id store.MailboxID, c flagCounts) error {
 	return err
 }
 
-// lockMailbox locks the row of a selectable mailbox and returns it with
-// its first unclaimed \Recent UID.
+// lockMailbox locks the row of a selectable mailbox and returns it.
 func (t *wtx) lockMailbox(id store.MailboxID) (store.Mailbox, error) {
 	m, err := scanMailbox(t.queryRow(`SELECT `+mboxCols+` FROM mailboxes WHERE id = $1 FOR UPDATE`, int64(id)))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -224,18 +223,28 @@ func nilIfEmpty(b []byte) []byte {
 func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snapshot, error) {
 	var snap store.Snapshot
 	err := s.read(ctx, func(tx pgx.Tx) error {
-		m, recentFrom, err := readMailbox(ctx, tx, mbox)
-		if err != nil {
+		// The three reads in one pipeline.
+		b := &pgx.Batch{}
+		b.Queue(`SELECT `+mboxCols+`, recent_from, n_messages FROM mailboxes WHERE id = $1`, int64(mbox))
+		b.Queue(`SELECT uid, flags FROM messages WHERE mailbox = $1 ORDER BY uid`, int64(mbox))
+		b.Queue(`SELECT keyword FROM mailbox_keywords WHERE mailbox = $1 ORDER BY key`, int64(mbox))
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		var uidvalidity, uidnext, hms, recentFrom, n int64
+		m := &snap.Mailbox
+		err := br.QueryRow().Scan(&m.ID, &m.Account, &m.Name, &uidvalidity, &uidnext, &hms, &m.SpecialUse, &m.NoSelect, &recentFrom, &n)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return store.ErrNoSuchMailbox
+		case err != nil:
 			return err
+		case m.NoSelect:
+			return store.ErrMailboxNoSelect
 		}
-		snap.Mailbox = m
+		m.UIDValidity, m.UIDNext, m.HighestModSeq = uint32(uidvalidity), uint32(uidnext), uint64(hms)
 		snap.RecentFrom = store.UID(recentFrom)
-		var n int64
-		if err := tx.QueryRow(ctx, `SELECT n_messages FROM mailboxes WHERE id = $1`, int64(mbox)).Scan(&n); err != nil {
-			return err
-		}
 		snap.UIDs = make([]store.UID, 0, n)
-		rows, err := tx.Query(ctx, `SELECT uid, flags FROM messages WHERE mailbox = $1 ORDER BY uid`, int64(mbox))
+		rows, err := br.Query()
 		if err != nil {
 			return err
 		}
@@ -251,7 +260,7 @@ func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snaps
 		if err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, `SELECT keyword FROM mailbox_keywords WHERE mailbox = $1 ORDER BY key`, int64(mbox))
+		rows, err = br.Query()
 		if err != nil {
 			return err
 		}
@@ -259,7 +268,10 @@ func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snaps
 		if len(snap.Keywords) == 0 {
 			snap.Keywords = nil
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return br.Close()
 	})
 	if err != nil {
 		return store.Snapshot{}, fmt.Errorf("pgstore: snapshot of mailbox %d: %w", mbox, err)
@@ -270,19 +282,20 @@ func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snaps
 // ClaimRecent implements store.Store.
 func (s *Store) ClaimRecent(ctx context.Context, mbox store.MailboxID) (lo, hi store.UID, err error) {
 	err = s.write(ctx, func(t *wtx) error {
-		var from int64
-		if err := t.queryRow(`SELECT recent_from FROM mailboxes WHERE id = $1 FOR UPDATE`, int64(mbox)).Scan(&from); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return store.ErrNoSuchMailbox
-			}
+		var from, next int64
+		var noselect bool
+		err := t.queryRow(`SELECT recent_from, uidnext, noselect FROM mailboxes WHERE id = $1 FOR UPDATE`, int64(mbox)).
+			Scan(&from, &next, &noselect)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return store.ErrNoSuchMailbox
+		case err != nil:
 			return err
+		case noselect:
+			return store.ErrMailboxNoSelect
 		}
-		m, err := t.lockMailbox(mbox)
-		if err != nil {
-			return err
-		}
-		lo, hi = uint32(from), m.UIDNext
-		if lo < hi {
+		lo, hi = uint32(from), uint32(next)
+		if from < next {
 			_, err = t.exec(`UPDATE mailboxes SET recent_from = uidnext WHERE id = $1`, int64(mbox))
 		}
 		return err
@@ -629,8 +642,8 @@ func (t *wtx) copyMessages(src, dst store.MailboxID, uids imapnum.Set, addRefs b
 		res.SrcUIDs[i] = msg.UID
 		res.DstUIDs[i] = uint32(first) + uint32(i)
 	}
-	if _, err := t.exec(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob)
-		SELECT $2, $3 + x.i - 1, $4, m.flags, m.keywords, m.internal_date, m.internal_tz, $5, m.size, m.blob
+	if _, err := t.exec(`INSERT INTO messages(mailbox, uid, modseq, flags, keywords, internal_date, internal_tz, save_date, size, blob, textver)
+		SELECT $2, $3 + x.i - 1, $4, m.flags, m.keywords, m.internal_date, m.internal_tz, $5, m.size, m.blob, m.textver
 		FROM unnest($6::bigint[]) WITH ORDINALITY AS x(u, i) JOIN messages m ON m.mailbox = $1 AND m.uid = x.u`,
 		int64(src), int64(dst), first, modseq, time.Now().Unix(), srcUIDs); err != nil {
 		return res, sm, nil, err

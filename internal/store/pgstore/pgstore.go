@@ -79,7 +79,31 @@ type Store struct {
 	closed   bool                             // guarded by aqMu
 	drainers sync.WaitGroup
 
+	stopSweep context.CancelFunc
+	sweeper   sync.WaitGroup
+
 	closeOnce sync.Once
+}
+
+// sweepEvery is how often a store deletes the unreferenced contents
+// whose pin has expired.
+const sweepEvery = 10 * time.Minute
+
+// sweepLoop runs sweepBlobs every sweepEvery until ctx ends.
+func (s *Store) sweepLoop(ctx context.Context) {
+	defer s.sweeper.Done()
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.sweepBlobs(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("pgstore: sweeping unreferenced contents", "err", err)
+			}
+		}
+	}
 }
 
 // Open connects to the database named by dsn (a pgx connection string),
@@ -93,6 +117,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open: %w", err)
 	}
+	// Short queries: compiling them would cost more than it saves.
+	cfg.ConnConfig.RuntimeParams["jit"] = "off"
 	cfg.MaxConns = opts.MaxConns
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = defaultMaxConns
@@ -123,6 +149,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if s.bus != nil {
 		s.lis = newListener(s)
 	}
+	sctx, cancel := context.WithCancel(context.Background())
+	s.stopSweep = cancel
+	s.sweeper.Add(1)
+	go s.sweepLoop(sctx)
 	return s, nil
 }
 
@@ -142,6 +172,8 @@ func (s *Store) Close() error {
 		s.closed = true
 		s.aqMu.Unlock()
 		s.drainers.Wait()
+		s.stopSweep()
+		s.sweeper.Wait()
 		if s.lis != nil {
 			s.lis.stop()
 		}
@@ -271,7 +303,9 @@ func (s *Store) attempt(ctx context.Context, fn func(*wtx) error) ([]events.Even
 	if err := fn(t); err != nil {
 		return nil, err
 	}
-	if len(t.events) > 0 && s.bus != nil {
+	// Announced to the other nodes also without a local bus (a
+	// delivery process without sessions must still wake theirs).
+	if len(t.events) > 0 {
 		payloads := make([]string, len(t.events))
 		for i, ev := range t.events {
 			payloads[i] = encodeEvent(s.node, ev)

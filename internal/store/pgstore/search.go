@@ -26,7 +26,8 @@ import (
 // candidate for every needle.
 
 // queueText queues the statement that stores text as the index text of
-// content id: replacing one stored (replace), or only if it has none.
+// content id: replacing one stored (replace: the caller updates
+// messages.textver), or only if it has none.
 func queueText(b *pgx.Batch, id store.BlobID, text *store.IndexText, replace bool) {
 	sf := text.Sort
 	var sent *int64
@@ -34,14 +35,16 @@ func queueText(b *pgx.Batch, id store.BlobID, text *store.IndexText, replace boo
 		v := sf.Sent.Unix()
 		sent = &v
 	}
-	conflict := `DO NOTHING`
+	// Messages stored before the content had a text learn its version.
+	prefix, conflict := `WITH ins AS (`, `DO NOTHING RETURNING textver)
+		UPDATE messages m SET textver = ins.textver FROM ins WHERE m.blob = $1 AND m.textver IS NULL`
 	if replace {
-		conflict = `DO UPDATE SET textver = EXCLUDED.textver, hfrom = EXCLUDED.hfrom, hto = EXCLUDED.hto, hcc = EXCLUDED.hcc,
+		prefix, conflict = ``, `DO UPDATE SET textver = EXCLUDED.textver, hfrom = EXCLUDED.hfrom, hto = EXCLUDED.hto, hcc = EXCLUDED.hcc,
 			hbcc = EXCLUDED.hbcc, hsubject = EXCLUDED.hsubject, hother = EXCLUDED.hother, body = EXCLUDED.body,
 			date = EXCLUDED.date, subject = EXCLUDED.subject, msgid = EXCLUDED.msgid, inreplyto = EXCLUDED.inreplyto,
 			refs = EXCLUDED.refs, sent = EXCLUDED.sent`
 	}
-	b.Queue(`INSERT INTO blob_texts(blob, textver, hfrom, hto, hcc, hbcc, hsubject, hother, body, date, subject, msgid, inreplyto, refs, sent)
+	b.Queue(prefix+`INSERT INTO blob_texts(blob, textver, hfrom, hto, hcc, hbcc, hsubject, hother, body, date, subject, msgid, inreplyto, refs, sent)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (blob) `+conflict,
 		string(id), text.Version, clean(text.From), clean(text.To), clean(text.Cc), clean(text.Bcc), clean(text.Subject),
@@ -92,8 +95,7 @@ var likeEscape = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // query builds the SQL of an IndexKey with its arguments.
 type query struct {
-	args  []any
-	texts bool // a needle needs the text row t
+	args []any
 }
 
 func (q *query) arg(v any) string {
@@ -164,25 +166,119 @@ func (q *query) cond(k store.IndexKey) (string, error) {
 	case store.IndexModSeq:
 		return "m.modseq >= " + q.arg(clampN(k.N)), nil
 	case store.IndexNeedle:
-		if utf8.RuneCountInString(k.Value) < 3 {
+		if !restricts(k) {
 			return "true", nil // too short to restrict: the caller tests it
 		}
-		cols, ok := textColumns[k.Field]
-		if !ok {
-			return "", fmt.Errorf("unknown text field %d", k.Field)
+		// The contents whose text holds the needle, found through the
+		// trigram indexes once (a hashed subplan), then probed per
+		// message; messages.textver tells the messages without a text.
+		likes, err := q.likes(k, "")
+		if err != nil {
+			return "", err
 		}
-		q.texts = true
-		pat := q.arg("%" + likeEscape.Replace(clean(k.Value)) + "%")
-		parts := []string{"t.blob IS NULL"}
-		if k.MinVersion > 0 {
-			parts = append(parts, "t.textver < "+q.arg(k.MinVersion))
-		}
-		for _, c := range cols {
-			parts = append(parts, "t."+c+" LIKE "+pat)
-		}
-		return "(" + strings.Join(parts, " OR ") + ")", nil
+		return "(" + q.untexted(k) + " OR m.blob IN (SELECT blob FROM blob_texts WHERE " + likes + "))", nil
 	}
 	return "", fmt.Errorf("unknown index operation %d", k.Op)
+}
+
+// restricts reports whether a needle is long enough to restrict.
+func restricts(k store.IndexKey) bool {
+	return k.Op == store.IndexNeedle && utf8.RuneCountInString(k.Value) >= 3
+}
+
+// searchText is the expression of the trigram index blob_texts_trgm
+// (migration 0001) with its columns prefixed by prefix: every field, a
+// newline between two.
+func searchText(prefix string) string {
+	cols := textColumns[store.TextAll]
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = prefix + c
+	}
+	return "(" + strings.Join(parts, " || E'\\n' || ") + ")"
+}
+
+// likes returns the condition that the text (columns prefixed by
+// prefix) of a content holds the needle k: in the indexed expression
+// (the index finds those), then in its field.
+func (q *query) likes(k store.IndexKey, prefix string) (string, error) {
+	cols, ok := textColumns[k.Field]
+	if !ok {
+		return "", fmt.Errorf("unknown text field %d", k.Field)
+	}
+	v := clean(k.Value)
+	if strings.Contains(v, "\n") {
+		// Not in the index's terms: test the fields alone.
+		pat := q.arg("%" + likeEscape.Replace(v) + "%")
+		likes := make([]string, len(cols))
+		for i, c := range cols {
+			likes[i] = prefix + c + " LIKE " + pat
+		}
+		return "(" + strings.Join(likes, " OR ") + ")", nil
+	}
+	pat := q.arg("%" + likeEscape.Replace(v) + "%")
+	likes := make([]string, len(cols))
+	for i, c := range cols {
+		likes[i] = prefix + c + " LIKE " + pat
+	}
+	return "(" + searchText(prefix) + " LIKE " + pat + " AND (" + strings.Join(likes, " OR ") + "))", nil
+}
+
+// untexted returns the condition that the index cannot answer the
+// needle k for the message m: its content has no text, or one older
+// than k.MinVersion.
+func (q *query) untexted(k store.IndexKey) string {
+	if k.MinVersion > 0 {
+		return "(m.textver IS NULL OR m.textver < " + q.arg(k.MinVersion) + ")"
+	}
+	return "m.textver IS NULL"
+}
+
+// splitNeedle finds a needle that k requires (k itself, or one of the
+// keys of a top-level And) and returns it with the rest of k.
+func splitNeedle(k store.IndexKey) (needle, rest store.IndexKey, ok bool) {
+	if restricts(k) {
+		return k, store.IndexKey{}, true
+	}
+	if k.Op != store.IndexAnd {
+		return k, k, false
+	}
+	for i, c := range k.Sub {
+		if restricts(c) {
+			others := append(append([]store.IndexKey(nil), k.Sub[:i]...), k.Sub[i+1:]...)
+			return c, store.IndexKey{Op: store.IndexAnd, Sub: others}, true
+		}
+	}
+	return k, k, false
+}
+
+// sql returns the query of the UIDs of the messages of mailbox $1 that
+// match k. When k requires a needle, it is the union of the messages
+// whose text the index cannot use (index messages_untexted) and those
+// whose content's text holds the needle, found from the trigram index:
+// a rare needle in a large mailbox then reads no other message.
+func (q *query) sql(k store.IndexKey) (string, error) {
+	needle, rest, ok := splitNeedle(k)
+	if !ok {
+		cond, err := q.cond(k)
+		if err != nil {
+			return "", err
+		}
+		return `SELECT m.uid FROM messages m WHERE m.mailbox = $1 AND ` + cond + ` ORDER BY m.uid`, nil
+	}
+	cond, err := q.cond(rest)
+	if err != nil {
+		return "", err
+	}
+	likes, err := q.likes(needle, "t.")
+	if err != nil {
+		return "", err
+	}
+	return `SELECT m.uid FROM messages m WHERE m.mailbox = $1 AND ` + q.untexted(needle) + ` AND ` + cond + `
+		UNION
+		SELECT m.uid FROM blob_texts t JOIN messages m ON m.blob = t.blob
+		WHERE m.mailbox = $1 AND ` + likes + ` AND ` + cond + `
+		ORDER BY 1`, nil
 }
 
 // asciiLower lowers the ASCII letters of s (keywords compare
@@ -201,39 +297,36 @@ func asciiLower(s string) string {
 func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, k store.IndexKey) ([]store.UID, error) {
 	q := &query{}
 	q.arg(int64(mbox))
-	cond, err := q.cond(k)
+	sql, err := q.sql(k)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, err)
 	}
-	join := ""
-	if q.texts {
-		join = " LEFT JOIN blob_texts t ON t.blob = m.blob"
+	// One query; only an empty answer asks whether the mailbox exists
+	// (a mailbox with messages does, and is selectable).
+	rows, err := s.pool.Query(ctx, sql, q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, err)
 	}
 	var out []store.UID
-	err = s.read(ctx, func(tx pgx.Tx) error {
-		var noselect bool
-		if err := tx.QueryRow(ctx, `SELECT noselect FROM mailboxes WHERE id = $1`, int64(mbox)).Scan(&noselect); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return store.ErrNoSuchMailbox
-			}
-			return err
-		}
-		if noselect {
-			return store.ErrMailboxNoSelect
-		}
-		rows, err := tx.Query(ctx, `SELECT m.uid FROM messages m`+join+` WHERE m.mailbox = $1 AND `+cond+` ORDER BY m.uid`, q.args...)
-		if err != nil {
-			return err
-		}
-		var uid int64
-		_, err = pgx.ForEachRow(rows, []any{&uid}, func() error {
-			out = append(out, uint32(uid))
-			return nil
-		})
-		return err
-	})
-	if err != nil {
+	var uid int64
+	if _, err := pgx.ForEachRow(rows, []any{&uid}, func() error {
+		out = append(out, uint32(uid))
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, err)
+	}
+	if len(out) == 0 {
+		var noselect bool
+		err := s.pool.QueryRow(ctx, `SELECT noselect FROM mailboxes WHERE id = $1`, int64(mbox)).Scan(&noselect)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			err = store.ErrNoSuchMailbox
+		case err == nil && noselect:
+			err = store.ErrMailboxNoSelect
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, err)
+		}
 	}
 	return out, nil
 }
@@ -337,7 +430,8 @@ func (s *Store) SetBlobIndex(ctx context.Context, blobs []store.BlobIndex) error
 					AND (anatomy IS NULL OR length(anatomy) = 0 OR get_byte(anatomy, 0) < get_byte($2, 0))`, string(bi.ID), bi.Anatomy)
 			}
 			if bi.Text == nil {
-				b.Queue(`DELETE FROM blob_texts WHERE blob = $1`, string(bi.ID))
+				b.Queue(`WITH gone AS (DELETE FROM blob_texts WHERE blob = $1)
+					UPDATE messages SET textver = NULL WHERE blob = $1 AND textver IS NOT NULL`, string(bi.ID))
 				continue
 			}
 			// Only for a content that a message references.
@@ -374,6 +468,7 @@ func (s *Store) SetBlobIndex(ctx context.Context, blobs []store.BlobIndex) error
 				return err
 			}
 			queueText(texts, bi.ID, bi.Text, true)
+			texts.Queue(`UPDATE messages SET textver = $2 WHERE blob = $1 AND textver IS DISTINCT FROM $2`, string(bi.ID), bi.Text.Version)
 		}
 		if err := br.Close(); err != nil {
 			return err

@@ -121,12 +121,16 @@ CREATE TABLE messages (
 	save_date     bigint NOT NULL,
 	size          bigint NOT NULL,
 	blob          text COLLATE "C" NOT NULL REFERENCES blobs(id),
+	-- blob_texts.textver of the content's index text, NULL while it has
+	-- none: a search finds the messages to test without a join.
+	textver       integer,
 	PRIMARY KEY (mailbox, uid)
 );
 
 CREATE INDEX messages_modseq ON messages(mailbox, modseq);
 CREATE INDEX messages_blob ON messages(blob);
 CREATE INDEX messages_deleted ON messages(mailbox, uid) WHERE flags & 8 <> 0;
+CREATE INDEX messages_untexted ON messages(mailbox, uid) WHERE textver IS NULL;
 
 -- Expunged UIDs with the mod-sequence of their expunge (QRESYNC), kept
 -- until the mailbox is deleted.
@@ -141,7 +145,7 @@ CREATE INDEX expunged_modseq ON expunged(mailbox, modseq);
 
 -- The index text of a content (store.IndexText, folded by its producer),
 -- written with the blob row (Append) or by SetBlobIndex, deleted with it.
--- Trigram indexes answer substring needles (LIKE '%…%').
+-- A trigram index answers substring needles (LIKE '%…%').
 CREATE TABLE blob_texts (
 	blob      text COLLATE "C" PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
 	textver   integer NOT NULL,
@@ -160,10 +164,24 @@ CREATE TABLE blob_texts (
 	sent      bigint -- Unix seconds of Date; NULL: parse date
 );
 
-CREATE INDEX blob_texts_from ON blob_texts USING gin (hfrom gin_trgm_ops);
-CREATE INDEX blob_texts_to ON blob_texts USING gin (hto gin_trgm_ops);
-CREATE INDEX blob_texts_cc ON blob_texts USING gin (hcc gin_trgm_ops);
-CREATE INDEX blob_texts_bcc ON blob_texts USING gin (hbcc gin_trgm_ops);
-CREATE INDEX blob_texts_subject ON blob_texts USING gin (hsubject gin_trgm_ops);
-CREATE INDEX blob_texts_other ON blob_texts USING gin (hother gin_trgm_ops);
-CREATE INDEX blob_texts_body ON blob_texts USING gin (body gin_trgm_ops);
+-- One trigram index over all the fields (a needle is looked up in it,
+-- then tested on its own field): one index entry per text instead of
+-- seven, the commit path's largest cost. The expression is searchtext()
+-- in search.go; a needle never holds the separator.
+CREATE INDEX blob_texts_trgm ON blob_texts USING gin (
+	(hfrom || E'\n' || hto || E'\n' || hcc || E'\n' || hbcc || E'\n' || hsubject || E'\n' || hother || E'\n' || body) gin_trgm_ops);
+
+-- Contents and texts are compressed when stored (TOAST): with lz4
+-- where the server has it, several times cheaper in CPU than the
+-- default pglz on the commit path.
+DO $$
+BEGIN
+	ALTER TABLE blobs ALTER COLUMN content SET COMPRESSION lz4;
+	ALTER TABLE blobs ALTER COLUMN anatomy SET COMPRESSION lz4;
+	ALTER TABLE blob_chunks ALTER COLUMN data SET COMPRESSION lz4;
+	ALTER TABLE blob_texts ALTER COLUMN body SET COMPRESSION lz4;
+	ALTER TABLE blob_texts ALTER COLUMN hother SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
+	RAISE NOTICE 'lz4 unavailable: contents compressed with pglz';
+END
+$$;
