@@ -92,7 +92,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	fmt.Fprintf(e.stdout, "checked %s in %s: %d accounts, %d mailboxes, %d messages, %d contents (%d in files)\n",
-		cfg.DataDir, time.Since(start).Round(time.Millisecond), rep.Accounts, rep.Mailboxes, rep.Messages, rep.Contents, rep.Files)
+		storeName(cfg), time.Since(start).Round(time.Millisecond), rep.Accounts, rep.Mailboxes, rep.Messages, rep.Contents, rep.Files)
 	printFindings(e, rep, opts.Repair)
 	fixed := repaired(rep)
 	if fixed == 0 {

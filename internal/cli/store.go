@@ -39,6 +39,15 @@ func openStore(ctx context.Context, cfg config.Config, bus events.Bus, logger *s
 	return st, nil
 }
 
+// storeName is how messages name the configured store: its data
+// directory, or its database (not the DSN, which may hold a password).
+func storeName(cfg config.Config) string {
+	if cfg.Store.Backend == config.BackendPostgres {
+		return "the PostgreSQL database"
+	}
+	return cfg.DataDir
+}
+
 // storeExists fails when the configured store is the embedded one and
 // its data directory does not exist (opening it would create it: an
 // administration command on a mistyped directory must not). A
