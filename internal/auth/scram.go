@@ -189,6 +189,11 @@ func (s *scramServer) first(msg string) ([]byte, bool, error) {
 	if len(attrs) < 2 || attrs[0].k != 'n' || attrs[1].k != 'r' || attrs[1].v == "" {
 		return nil, false, fmt.Errorf("%w: want n=,r= in client-first-message", ErrSCRAMProtocol)
 	}
+	if len(attrs[1].v) > maxClientNonce {
+		// The server-first-message repeats it: a client must not make
+		// the server send back whatever it sent.
+		return nil, false, fmt.Errorf("%w: client nonce of %d bytes (at most %d)", ErrSCRAMProtocol, len(attrs[1].v), maxClientNonce)
+	}
 	if s.user, err = saslName(attrs[0].v); err != nil {
 		return nil, false, err
 	}
@@ -226,6 +231,10 @@ func (s *scramServer) first(msg string) ([]byte, bool, error) {
 	s.serverFirst = "r=" + s.nonce + ",s=" + base64.StdEncoding.EncodeToString(s.secret.salt) + ",i=" + strconv.Itoa(s.secret.iter)
 	return []byte(s.serverFirst), false, nil
 }
+
+// maxClientNonce bounds the client's nonce (clients send 18 to 32
+// random bytes, base64-encoded): the server-first-message echoes it.
+const maxClientNonce = 1024
 
 // final checks client-final-message and answers with server-final-message.
 func (s *scramServer) final(msg string) ([]byte, bool, error) {
