@@ -303,8 +303,8 @@ func searchable(t *testing.T, s backend) {
 // keep between the backends (the embedded one into this one, in batches
 // of one message and of many, this one into the embedded one and into
 // itself) and compares the two as clients see them and as dumped; the
-// destination passes Check, its index finds the texts, and a second copy
-// adds nothing.
+// destination passes Check, its index finds the texts, a second copy
+// adds nothing, and it goes on giving identities the source never gave.
 func TestDumpRestore(t *testing.T) {
 	// Limits and quotas that the data exceed: a restore is not refused
 	// for them.
@@ -346,6 +346,64 @@ func TestDumpRestore(t *testing.T) {
 			storetest.SameInstallation(t, tc.src, dst)
 			checkClean(t, dst)
 		})
+	}
+	// Going on in a destination without limits.
+	for _, src := range []backend{sqliteSrc, pgSrc} {
+		dst := openPG(t, Options{})
+		copyRun{src: src, dst: dst, batch: 100}.run(t)
+		goOn(t, src, dst)
+	}
+}
+
+// goOn checks that dst, a copy of src, goes on giving UIDVALIDITYs and
+// MailboxIDs that src never gave: to Tmp (retired in src) created
+// again, and to dave (deleted in src) created again.
+func goOn(t *testing.T, src, dst backend) {
+	t.Helper()
+	inst, err := src.DumpInstallation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	da, err := src.DumpAccount(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var retired uint32
+	for _, r := range da.RetiredNames {
+		if r.Name == "Tmp" {
+			retired = max(retired, r.UIDValidity)
+		}
+	}
+	var dave uint32
+	for _, r := range inst.RetiredAccounts {
+		if r.Name == "dave" {
+			dave = r.UIDValidity
+		}
+	}
+	if retired == 0 || dave == 0 {
+		t.Fatalf("no retired UIDVALIDITY of Tmp in %+v or of dave in %+v", da.RetiredNames, inst.RetiredAccounts)
+	}
+	alice, err := dst.Account(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := dst.CreateMailbox(ctx, alice.ID, "Tmp", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tmp.UIDValidity <= retired || tmp.ID <= inst.MailboxIDFloor {
+		t.Errorf("Tmp created again: UIDVALIDITY %d (retired %d), ID %d (source gave up to %d)", tmp.UIDValidity, retired, tmp.ID, inst.MailboxIDFloor)
+	}
+	a, err := dst.CreateAccount(ctx, "dave", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := dst.Mailbox(ctx, a.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.UIDValidity <= dave || in.ID <= inst.MailboxIDFloor {
+		t.Errorf("dave's INBOX created again: UIDVALIDITY %d (his old ones up to %d), ID %d", in.UIDValidity, dave, in.ID)
 	}
 }
 
