@@ -210,9 +210,10 @@ type restoreBatch struct {
 	refs                          map[store.BlobID]store.BlobRef
 }
 
-// RestoreMessages implements store.Restorer. One call takes three round
-// trips: the mailbox row locked with the UIDs it holds already, the
-// contents, texts, messages and counters in one pipeline, the commit.
+// RestoreMessages implements store.Restorer. Its statements go in two
+// pipelines before the commit: the mailbox row locked with the UIDs it
+// holds already (as messages or expunged), then the contents, texts,
+// messages, counters and keywords (restoreRows).
 func (s *Store) RestoreMessages(ctx context.Context, mbox store.MailboxID, msgs []store.RestoreMessage) (int, error) {
 	kws := make([]string, len(msgs))
 	var all []string // the keywords of every message
