@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 
@@ -123,12 +124,19 @@ func openCopySource(ctx context.Context, dir string, log *slog.Logger) (store.St
 	return st, nil
 }
 
-// openTarget opens the destination of a copy: a postgres:// URL (not yet)
-// or a data directory of the embedded backend (created if missing).
+// openTarget opens the destination of a copy: a PostgreSQL database
+// named by a postgres:// or postgresql:// URL (its schema migrated), or
+// a data directory of the embedded backend (created if missing). The
+// destination has no default quota and no mailbox limits of its own
+// (restores bypass them anyway; the server's configuration sets them).
 func openTarget(ctx context.Context, target string, log *slog.Logger) (store.Store, error) {
 	switch {
-	case strings.HasPrefix(target, "postgres://"), strings.HasPrefix(target, "postgresql://"):
-		return nil, errors.New("postgres backend not available yet")
+	case isPostgresURL(target):
+		st, err := pgstore.Open(ctx, target, pgstore.Options{Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
 	case isURL(target):
 		return nil, fmt.Errorf("unknown kind of target %q: want a data directory or a postgres:// URL", target)
 	}
@@ -137,4 +145,27 @@ func openTarget(ctx context.Context, target string, log *slog.Logger) (store.Sto
 		return nil, err
 	}
 	return st, nil
+}
+
+// isPostgresURL reports whether a copy's target names a PostgreSQL
+// database.
+func isPostgresURL(target string) bool {
+	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
+}
+
+// displayTarget is target as a copy shows it: a URL without its
+// password.
+func displayTarget(target string) string {
+	if !isURL(target) {
+		return target
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return "the target URL" // unparsable: it may hold a password
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }

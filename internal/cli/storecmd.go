@@ -26,16 +26,18 @@ advisory lock, so that nodes starting at once never apply one twice; a
 migration that fails leaves the schema as it was before it.
 
 copy copies every account of the data directory DATA_DIR (the embedded
-backend) into TARGET, a data directory (created if missing; a
-postgres:// URL once that backend is available), keeping everything
-clients see: passwords (and SCRAM verifiers), quotas, subscriptions,
+backend) into TARGET, a data directory (created if missing) or a
+PostgreSQL database named by a postgres:// or postgresql:// URL
+(postgres://USER:PASSWORD@HOST:5432/DATABASE; the database must exist,
+its schema is migrated), keeping everything clients see: passwords (and SCRAM verifiers), quotas, subscriptions,
 mailboxes with their MAILBOXID, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ,
 special-use and keywords, every message with its UID, MODSEQ, flags,
 dates and content byte for byte, and the history of expunged UIDs that
 QRESYNC reads. Clients carry on as if nothing had moved.
 
 Stop the server (and deliveries) on DATA_DIR first, and start one on
-TARGET only once the copy succeeded. Progress goes to stderr (a bar on a
+TARGET only once the copy succeeded (for a database: store.backend
+"postgres" with store.dsn TARGET in the configuration). Progress goes to stderr (a bar on a
 terminal). At the end the copy is verified: per account and mailbox the
 metadata, the number of messages and a digest of their UIDs, flags,
 mod-sequences, dates and content hashes, and the expunge history are
@@ -52,7 +54,8 @@ refuses to copy when TARGET holds an account that DATA_DIR does not have,
 or one whose data differ from DATA_DIR's (anything but messages missing
 at its end: a server ran on TARGET, or DATA_DIR changed since), and says
 what differs; delete such accounts from TARGET (rookery user del NAME
---data TARGET) or choose a new TARGET.
+--data TARGET, or --config FILE whose store.dsn is TARGET) or choose a
+new TARGET.
 
 Exit status: 0 when the copy is complete and verified, 1 otherwise, 2
 usage error.
@@ -78,7 +81,7 @@ func runStoreCopy(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "store copy", storeUsage)
 	var from, to string
 	fs.StringVar(&from, "from", "", "data directory to copy (embedded backend)")
-	fs.StringVar(&to, "to", "", "destination: a data directory")
+	fs.StringVar(&to, "to", "", "destination: a data directory or a postgres:// URL")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return flagResult(err)
@@ -96,6 +99,7 @@ func runStoreCopy(ctx context.Context, e *env, args []string) int {
 	if !isURL(to) && sameDir(from, to) {
 		return e.errorf("store copy: --from and --to are the same directory")
 	}
+	shown := displayTarget(to) // without a password
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	src, err := openCopySource(ctx, from, log)
 	if err != nil {
@@ -108,18 +112,18 @@ func runStoreCopy(ctx context.Context, e *env, args []string) int {
 	}()
 	dst, err := openTarget(ctx, to, log)
 	if err != nil {
-		return e.errorf("store copy: open %s: %v", to, err)
+		return e.errorf("store copy: open %s: %v", shown, err)
 	}
 	defer func() {
 		if err := dst.Close(); err != nil {
-			e.errorf("store copy: close %s: %v", to, err)
+			e.errorf("store copy: close %s: %v", shown, err)
 		}
 	}()
 	c, err := newCopier(src, dst, log)
 	if err != nil {
 		return e.errorf("store copy: %v", err)
 	}
-	return c.main(ctx, e, from, to)
+	return c.main(ctx, e, from, shown)
 }
 
 func runStoreMigrate(ctx context.Context, e *env, args []string) int {

@@ -82,7 +82,8 @@ type refusal struct{ diffs []string }
 func (r *refusal) Error() string {
 	return "the destination holds data that is not an earlier copy of the source:\n  " + strings.Join(r.diffs, "\n  ") +
 		"\nA copy goes into a new installation, or completes what earlier runs of it left there. " +
-		"Delete those accounts from the destination (rookery user del NAME --data TARGET) or choose another one."
+		"Delete those accounts from the destination (rookery user del NAME --data TARGET, or --config FILE whose store.dsn is TARGET) " +
+		"or choose another one."
 }
 
 // main runs a whole copy for Main: copy, verify, report.

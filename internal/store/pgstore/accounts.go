@@ -40,9 +40,11 @@ func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (s
 	}
 	acct := store.Account{Name: canon, PasswordHash: passwordHash, Created: time.Unix(time.Now().Unix(), 0)}
 	err = s.write(ctx, func(t *wtx) error {
-		// Above every UIDVALIDITY an earlier account of this name had.
+		// Above every UIDVALIDITY an earlier account of this name had,
+		// and the installation's floor (migration 0003).
 		err := t.queryRow(`INSERT INTO accounts(name, password_hash, created, uidvalidity_floor)
-			VALUES ($1, $2, $3, coalesce((SELECT uidvalidity FROM retired_accounts WHERE name = $1), 0))
+			VALUES ($1, $2, $3, greatest(coalesce((SELECT uidvalidity FROM retired_accounts WHERE name = $1), 0),
+				coalesce((SELECT uidvalidity_floor FROM installation), 0)))
 			ON CONFLICT (name) DO NOTHING RETURNING id`,
 			canon, passwordHash, acct.Created.Unix()).Scan(&acct.ID)
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -25,6 +25,11 @@
 //	                  small (bytea, at most inlineMax bytes)
 //	blob_chunks       large contents in chunkSize pieces, streamed in by WriteBlob
 //	blob_texts        the index text of each content, with pg_trgm GIN indexes
+//	installation      the UIDVALIDITY floor of accounts created later (a copy's)
+//
+// An installation is copied into and out of the store with
+// store.Restorer and store.Dumper (restore.go, dump.go: `rookery store
+// copy`), keeping MailboxIDs, UIDVALIDITY, UIDs and mod-sequences.
 //
 // # Concurrency
 //

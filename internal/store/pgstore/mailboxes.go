@@ -419,7 +419,7 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 		// The subtree, locked in ID order as writers of messages lock
 		// mailbox rows.
 		lo, hi := childBounds(cf)
-		rows, err := t.Query(t.ctx, `SELECT id, name, uidvalidity FROM mailboxes
+		rows, err := t.Query(t.ctx, `SELECT id, name, uidvalidity, renew_uidvalidity FROM mailboxes
 			WHERE account = $1 AND (id = $2 OR (name > $3 AND name < $4)) ORDER BY id FOR UPDATE`, int64(acct), int64(src.ID), lo, hi)
 		if err != nil {
 			return err
@@ -428,12 +428,13 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 			id        store.MailboxID
 			old, name string
 			uv        uint32
+			renew     bool // renew_uidvalidity (migration 0003)
 		}
 		var list []ren
 		for rows.Next() {
 			var r ren
 			var uv int64
-			if err := rows.Scan(&r.id, &r.old, &uv); err != nil {
+			if err := rows.Scan(&r.id, &r.old, &uv, &r.renew); err != nil {
 				rows.Close()
 				return err
 			}
@@ -475,7 +476,7 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 			if err != nil {
 				return err
 			}
-			if !renew {
+			if !renew && !r.renew {
 				if _, err := t.exec(`UPDATE mailboxes SET name = $2 WHERE id = $1`, int64(r.id), r.name); err != nil {
 					return err
 				}

@@ -172,6 +172,9 @@ func SameInstallation(t testing.TB, a, b store.Store) {
 		x, y := aa[i], ba[i]
 		acctA, acctB := x.ID, y.ID
 		x.ID, y.ID = 0, 0
+		// A listing need not carry the SCRAM verifier (the embedded
+		// backend's leaves it out): compared from Account below.
+		x.SCRAMSecret, y.SCRAMSecret = "", ""
 		same("account "+x.Name, x, y)
 		ax, err := a.Account(ctx, x.Name)
 		must(err)
