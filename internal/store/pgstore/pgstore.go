@@ -73,6 +73,7 @@ type Store struct {
 	quota  DefaultQuota
 
 	lis *listener // nil without a bus
+	ntf *notifier
 
 	aqMu     sync.Mutex
 	aq       map[store.MailboxID]*appendQueue // mailboxes with a drainer; guarded by aqMu
@@ -149,6 +150,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if s.bus != nil {
 		s.lis = newListener(s)
 	}
+	s.ntf = newNotifier(s)
 	sctx, cancel := context.WithCancel(context.Background())
 	s.stopSweep = cancel
 	s.sweeper.Add(1)
@@ -177,6 +179,7 @@ func (s *Store) Close() error {
 		if s.lis != nil {
 			s.lis.stop()
 		}
+		s.ntf.stop()
 		s.pool.Close()
 	})
 	return nil
@@ -278,12 +281,14 @@ func retryable(err error) bool {
 
 // write runs fn in a read-committed transaction, committed when fn
 // returns nil, again on serialization failures and deadlocks (a bounded
-// number of times), and publishes fn's events after the commit.
+// number of times), and publishes fn's events after the commit, to the
+// local bus and (notifier) to the other nodes.
 func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 	for attempt := 1; ; attempt++ {
 		evs, err := s.attempt(ctx, fn)
 		if err == nil {
 			s.publishLocal(evs)
+			s.ntf.add(evs)
 			return nil
 		}
 		if !retryable(err) || attempt >= maxAttempts || ctx.Err() != nil {
@@ -302,17 +307,6 @@ func (s *Store) attempt(ctx context.Context, fn func(*wtx) error) ([]events.Even
 	t := &wtx{Tx: tx, ctx: ctx, s: s}
 	if err := fn(t); err != nil {
 		return nil, err
-	}
-	// Announced to the other nodes also without a local bus (a
-	// delivery process without sessions must still wake theirs).
-	if len(t.events) > 0 {
-		payloads := make([]string, len(t.events))
-		for i, ev := range t.events {
-			payloads[i] = encodeEvent(s.node, ev)
-		}
-		if _, err := tx.Exec(ctx, `SELECT pg_notify('`+channel+`', p) FROM unnest($1::text[]) AS p`, payloads); err != nil {
-			return nil, err
-		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, err
