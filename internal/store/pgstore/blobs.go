@@ -145,13 +145,16 @@ func (s *Store) writeChunks(ctx context.Context, r io.Reader, maxSize int64) (st
 	return ref, tx.Commit(ctx)
 }
 
-// OpenBlob implements store.Store. A large content is read a chunk
-// range at a time, under ctx.
+// OpenBlob implements store.Store. A large content comes with its
+// first headRead bytes (a FETCH of header fields reads no more); the
+// rest is read a range at a time, under ctx.
 func (s *Store) OpenBlob(ctx context.Context, id store.BlobID) (store.Blob, error) {
 	var size int64
-	var content []byte
+	var content, head []byte
 	var chunks *int64
-	err := s.pool.QueryRow(ctx, `SELECT size, content, chunks FROM blobs WHERE id = $1`, string(id)).Scan(&size, &content, &chunks)
+	err := s.pool.QueryRow(ctx, `SELECT b.size, b.content, b.chunks,
+			(SELECT substr(c.data, 1, $2) FROM blob_chunks c WHERE c.chunks = b.chunks AND c.seq = 0)
+		FROM blobs b WHERE b.id = $1`, string(id), int32(headRead)).Scan(&size, &content, &chunks, &head)
 	if errors.Is(err, pgx.ErrNoRows) || err == nil && content == nil && chunks == nil {
 		return nil, fmt.Errorf("pgstore: open blob %s: %w", id, store.ErrNoSuchMessage)
 	}
@@ -161,25 +164,32 @@ func (s *Store) OpenBlob(ctx context.Context, id store.BlobID) (store.Blob, erro
 	if content != nil {
 		return inlineBlob{bytes.NewReader(content)}, nil
 	}
-	return &chunkBlob{s: s, ctx: ctx, id: *chunks, size: size, cached: -1}, nil
+	return &chunkBlob{s: s, ctx: ctx, id: *chunks, size: size, buf: head}, nil
 }
+
+// headRead is how much of a large content OpenBlob reads with it, and
+// the least a ReadAt that does not follow the previous one reads.
+const headRead = 16 << 10
 
 // inlineBlob is an open small content.
 type inlineBlob struct{ *bytes.Reader }
 
 func (inlineBlob) Close() error { return nil }
 
-// chunkBlob is an open large content: ReadAt reads the chunks a range
-// needs, and keeps the last one for the next read.
+// chunkBlob is an open large content. ReadAt reads the range it needs
+// (a piece of a chunk: substr of the row) and keeps it for the next
+// reads; a read that continues the previous one (a content streamed in
+// order) reads on to the end of its last chunk.
 type chunkBlob struct {
 	s    *Store
 	ctx  context.Context // of OpenBlob: reads end with it
 	id   int64
 	size int64
 
-	mu     sync.Mutex
-	cached int64  // seq of buf, -1 for none; guarded by mu
-	buf    []byte // guarded by mu
+	mu   sync.Mutex
+	off  int64  // offset of buf in the content; guarded by mu
+	buf  []byte // guarded by mu
+	next int64  // end of the last read; guarded by mu
 }
 
 func (b *chunkBlob) Size() int64  { return b.size }
@@ -196,45 +206,55 @@ func (b *chunkBlob) ReadAt(p []byte, off int64) (int, error) {
 	if rest := b.size - off; int64(len(want)) > rest {
 		want = want[:rest]
 	}
-	first, last := off/chunkSize, (off+int64(len(want))-1)/chunkSize
+	end := off + int64(len(want))
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	n := 0
-	if first == last && first == b.cached {
-		n = copy(want, b.buf[off-first*chunkSize:])
-	} else {
-		rows, err := b.s.pool.Query(b.ctx, `SELECT seq, data FROM blob_chunks WHERE chunks = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq`,
-			b.id, first, last)
-		if err != nil {
-			return 0, fmt.Errorf("pgstore: read blob: %w", err)
+	if off < b.off || end > b.off+int64(len(b.buf)) {
+		hi := end
+		if off == b.next || len(want) >= headRead {
+			hi = min(((end-1)/chunkSize+1)*chunkSize, b.size) // on to the end of the chunk
+		} else {
+			hi = min(max(hi, off+headRead), b.size)
 		}
-		for rows.Next() {
-			var seq int64
-			var data []byte
-			if err := rows.Scan(&seq, &data); err != nil {
-				rows.Close()
-				return n, fmt.Errorf("pgstore: read blob: %w", err)
-			}
-			start := max(off-seq*chunkSize, 0)
-			if seq*chunkSize+start != off+int64(n) || start > int64(len(data)) {
-				rows.Close()
-				return n, fmt.Errorf("pgstore: read blob: chunk %d missing", off/chunkSize)
-			}
-			n += copy(want[n:], data[start:])
-			b.cached, b.buf = seq, data
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return n, fmt.Errorf("pgstore: read blob: %w", err)
+		if err := b.load(off, hi); err != nil {
+			return 0, err
 		}
 	}
-	if n < len(want) {
-		return n, fmt.Errorf("pgstore: read blob: %w", io.ErrUnexpectedEOF)
-	}
+	n := copy(want, b.buf[off-b.off:])
+	b.next = off + int64(n)
 	if n < len(p) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// load reads the range [lo, hi) of the content into b.buf.
+func (b *chunkBlob) load(lo, hi int64) error {
+	first, last := lo/chunkSize, (hi-1)/chunkSize
+	rows, err := b.s.pool.Query(b.ctx, `SELECT seq, substr(data, (greatest($2 - seq * $4, 0) + 1)::int,
+			(least($3 - seq * $4, $4) - greatest($2 - seq * $4, 0))::int)
+		FROM blob_chunks WHERE chunks = $1 AND seq BETWEEN $5 AND $6 ORDER BY seq`,
+		b.id, lo, hi, int64(chunkSize), first, last)
+	if err != nil {
+		return fmt.Errorf("pgstore: read blob: %w", err)
+	}
+	buf := make([]byte, 0, hi-lo)
+	var seq int64
+	var data []byte
+	if _, err := pgx.ForEachRow(rows, []any{&seq, &data}, func() error {
+		if max(seq*chunkSize, lo) != lo+int64(len(buf)) {
+			return fmt.Errorf("chunk %d missing", (lo+int64(len(buf)))/chunkSize)
+		}
+		buf = append(buf, data...)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("pgstore: read blob: %w", err)
+	}
+	if int64(len(buf)) != hi-lo {
+		return fmt.Errorf("pgstore: read blob: %w", io.ErrUnexpectedEOF)
+	}
+	b.off, b.buf = lo, buf
+	return nil
 }
 
 // releaseMessages drops one reference of the contents of the messages
