@@ -101,25 +101,6 @@ func (t *wtx) lockMailbox(id store.MailboxID) (store.Mailbox, error) {
 	return m, err
 }
 
-// readMailbox reads a selectable mailbox and its first unclaimed \Recent
-// UID.
-func readMailbox(ctx context.Context, q pgx.Tx, id store.MailboxID) (store.Mailbox, int64, error) {
-	var m store.Mailbox
-	var uidvalidity, uidnext, hms, recentFrom int64
-	err := q.QueryRow(ctx, `SELECT `+mboxCols+`, recent_from FROM mailboxes WHERE id = $1`, int64(id)).
-		Scan(&m.ID, &m.Account, &m.Name, &uidvalidity, &uidnext, &hms, &m.SpecialUse, &m.NoSelect, &recentFrom)
-	m.UIDValidity, m.UIDNext, m.HighestModSeq = uint32(uidvalidity), uint32(uidnext), uint64(hms)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return m, 0, store.ErrNoSuchMailbox
-	case err != nil:
-		return m, 0, err
-	case m.NoSelect:
-		return m, 0, store.ErrMailboxNoSelect
-	}
-	return m, recentFrom, nil
-}
-
 // Status implements store.Store.
 func (s *Store) Status(ctx context.Context, mbox store.MailboxID) (store.MailboxStatus, error) {
 	var st store.MailboxStatus
@@ -222,14 +203,12 @@ func nilIfEmpty(b []byte) []byte {
 // Snapshot implements store.Store.
 func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snapshot, error) {
 	var snap store.Snapshot
-	err := s.read(ctx, func(tx pgx.Tx) error {
-		// The three reads in one pipeline.
-		b := &pgx.Batch{}
+	// The three reads with their transaction in one round trip.
+	err := s.readPipeline(ctx, func(b *pgx.Batch) {
 		b.Queue(`SELECT `+mboxCols+`, recent_from, n_messages FROM mailboxes WHERE id = $1`, int64(mbox))
 		b.Queue(`SELECT uid, flags FROM messages WHERE mailbox = $1 ORDER BY uid`, int64(mbox))
 		b.Queue(`SELECT keyword FROM mailbox_keywords WHERE mailbox = $1 ORDER BY key`, int64(mbox))
-		br := tx.SendBatch(ctx, b)
-		defer br.Close()
+	}, func(br pgx.BatchResults) error {
 		var uidvalidity, uidnext, hms, recentFrom, n int64
 		m := &snap.Mailbox
 		err := br.QueryRow().Scan(&m.ID, &m.Account, &m.Name, &uidvalidity, &uidnext, &hms, &m.SpecialUse, &m.NoSelect, &recentFrom, &n)
@@ -268,10 +247,7 @@ func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snaps
 		if len(snap.Keywords) == 0 {
 			snap.Keywords = nil
 		}
-		if err != nil {
-			return err
-		}
-		return br.Close()
+		return err
 	})
 	if err != nil {
 		return store.Snapshot{}, fmt.Errorf("pgstore: snapshot of mailbox %d: %w", mbox, err)
@@ -281,25 +257,29 @@ func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snaps
 
 // ClaimRecent implements store.Store.
 func (s *Store) ClaimRecent(ctx context.Context, mbox store.MailboxID) (lo, hi store.UID, err error) {
-	err = s.write(ctx, func(t *wtx) error {
-		var from, next int64
+	// One statement: the CTE locks the row if it has something to claim
+	// (rechecked on the row's latest version after a wait), and the
+	// UPDATE moves recent_from past it.
+	var from, next int64
+	err = s.pool.QueryRow(ctx, `WITH o AS (
+			SELECT id, recent_from, uidnext FROM mailboxes WHERE id = $1 AND recent_from < uidnext AND NOT noselect FOR UPDATE)
+		UPDATE mailboxes m SET recent_from = o.uidnext FROM o WHERE m.id = o.id
+		RETURNING o.recent_from, o.uidnext`, int64(mbox)).Scan(&from, &next)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Nothing to claim: which state (or error)?
 		var noselect bool
-		err := t.queryRow(`SELECT recent_from, uidnext, noselect FROM mailboxes WHERE id = $1 FOR UPDATE`, int64(mbox)).
+		err = s.pool.QueryRow(ctx, `SELECT recent_from, uidnext, noselect FROM mailboxes WHERE id = $1`, int64(mbox)).
 			Scan(&from, &next, &noselect)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
-			return store.ErrNoSuchMailbox
-		case err != nil:
-			return err
-		case noselect:
-			return store.ErrMailboxNoSelect
+			err = store.ErrNoSuchMailbox
+		case err == nil && noselect:
+			err = store.ErrMailboxNoSelect
+		case err == nil:
+			next = from // claimed by another session meanwhile
 		}
-		lo, hi = uint32(from), uint32(next)
-		if from < next {
-			_, err = t.exec(`UPDATE mailboxes SET recent_from = uidnext WHERE id = $1`, int64(mbox))
-		}
-		return err
-	})
+	}
+	lo, hi = uint32(from), uint32(next)
 	if err != nil {
 		return 0, 0, fmt.Errorf("pgstore: claim recent in mailbox %d: %w", mbox, err)
 	}
@@ -711,13 +691,23 @@ func (s *Store) Move(ctx context.Context, src store.MailboxID, uids imapnum.Set,
 // Changes implements store.Store.
 func (s *Store) Changes(ctx context.Context, mbox store.MailboxID, since store.ModSeq) (store.Changes, error) {
 	var ch store.Changes
-	err := s.read(ctx, func(tx pgx.Tx) error {
-		m, _, err := readMailbox(ctx, tx, mbox)
-		if err != nil {
+	// The three reads with their transaction in one round trip.
+	err := s.readPipeline(ctx, func(b *pgx.Batch) {
+		b.Queue(`SELECT `+mboxCols+` FROM mailboxes WHERE id = $1`, int64(mbox))
+		b.Queue(`SELECT `+msgCols+` FROM messages WHERE mailbox = $1 AND modseq > $2 ORDER BY uid`, int64(mbox), int64(since))
+		b.Queue(`SELECT uid FROM expunged WHERE mailbox = $1 AND modseq > $2 ORDER BY uid`, int64(mbox), int64(since))
+	}, func(br pgx.BatchResults) error {
+		m, err := scanMailbox(br.QueryRow())
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return store.ErrNoSuchMailbox
+		case err != nil:
 			return err
+		case m.NoSelect:
+			return store.ErrMailboxNoSelect
 		}
 		ch.Mailbox = m
-		rows, err := tx.Query(ctx, `SELECT `+msgCols+` FROM messages WHERE mailbox = $1 AND modseq > $2 ORDER BY uid`, int64(mbox), int64(since))
+		rows, err := br.Query()
 		if err != nil {
 			return err
 		}
@@ -728,7 +718,7 @@ func (s *Store) Changes(ctx context.Context, mbox store.MailboxID, since store.M
 		}); err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, `SELECT uid FROM expunged WHERE mailbox = $1 AND modseq > $2 ORDER BY uid`, int64(mbox), int64(since))
+		rows, err = br.Query()
 		if err != nil {
 			return err
 		}

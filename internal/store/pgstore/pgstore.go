@@ -338,6 +338,44 @@ func (s *Store) read(ctx context.Context, fn func(pgx.Tx) error) error {
 	return tx.Commit(ctx)
 }
 
+// readBegin begins the transaction of readPipeline.
+const readBegin = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`
+
+// readPipeline runs the queries that queue puts into a batch in one
+// read-only repeatable-read transaction (so they see one state), sent
+// with its BEGIN and COMMIT in one round trip, and calls read with their
+// results (the BEGIN's already read).
+func (s *Store) readPipeline(ctx context.Context, queue func(*pgx.Batch), read func(pgx.BatchResults) error) error {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	b := &pgx.Batch{}
+	b.Queue(readBegin)
+	queue(b)
+	b.Queue(`COMMIT`)
+	br := c.SendBatch(ctx, b)
+	_, err = br.Exec()
+	if err == nil {
+		err = read(br)
+	}
+	if err == nil {
+		_, err = br.Exec() // the COMMIT
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && c.Conn().PgConn().TxStatus() != 'I' && !c.Conn().IsClosed() {
+		// Failed part-way: end the transaction, so that the connection
+		// goes back to the pool (else Release closes it).
+		if _, rerr := c.Exec(context.WithoutCancel(ctx), `ROLLBACK`); rerr != nil {
+			s.log.Debug("pgstore: rollback after a failed read", "err", rerr)
+		}
+	}
+	return err
+}
+
 // lockAccount serialises the changes of an account's mailbox list
 // (create, delete, rename, subscriptions) across nodes until the end of
 // the transaction.
