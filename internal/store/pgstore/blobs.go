@@ -45,14 +45,14 @@ func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (stor
 			return store.BlobRef{}, fmt.Errorf("pgstore: write blob: %w: more than %d bytes", store.ErrTooBig, maxSize)
 		}
 		if err := ctx.Err(); err != nil {
-			return store.BlobRef{}, fmt.Errorf("pgstore: write blob: %w", err)
+			return store.BlobRef{}, fmt.Errorf("pgstore: write blob: %w", s.lost(err))
 		}
 		sum := sha256.Sum256(head)
 		return store.BlobRef{ID: store.BlobID(hex.EncodeToString(sum[:])), Size: int64(n), Content: head}, nil
 	}
 	ref, err := s.writeChunks(ctx, io.MultiReader(bytes.NewReader(head), r), maxSize)
 	if err != nil {
-		return store.BlobRef{}, fmt.Errorf("pgstore: write blob: %w", err)
+		return store.BlobRef{}, fmt.Errorf("pgstore: write blob: %w", s.lost(err))
 	}
 	return ref, nil
 }
@@ -91,7 +91,7 @@ func (c *chunkSource) Next() bool {
 		c.r = eofReader{}
 		return n > 0
 	case err != nil:
-		c.err = fmt.Errorf("read content: %w", err)
+		c.err = contentError{fmt.Errorf("read content: %w", err)}
 		return false
 	}
 	return true
@@ -152,14 +152,16 @@ func (s *Store) OpenBlob(ctx context.Context, id store.BlobID) (store.Blob, erro
 	var size int64
 	var content, head []byte
 	var chunks *int64
-	err := s.pool.QueryRow(ctx, `SELECT b.size, b.content, b.chunks,
+	err := s.readRetry(ctx, func() error {
+		return s.pool.QueryRow(ctx, `SELECT b.size, b.content, b.chunks,
 			(SELECT substr(c.data, 1, $2) FROM blob_chunks c WHERE c.chunks = b.chunks AND c.seq = 0)
 		FROM blobs b WHERE b.id = $1`, string(id), int32(headRead)).Scan(&size, &content, &chunks, &head)
+	})
 	if errors.Is(err, pgx.ErrNoRows) || err == nil && content == nil && chunks == nil {
 		return nil, fmt.Errorf("pgstore: open blob %s: %w", id, store.ErrNoSuchMessage)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: open blob %s: %w", id, err)
+		return nil, fmt.Errorf("pgstore: open blob %s: %w", id, s.lost(err))
 	}
 	if content != nil {
 		return inlineBlob{bytes.NewReader(content)}, nil
@@ -236,7 +238,7 @@ func (b *chunkBlob) load(lo, hi int64) error {
 		FROM blob_chunks WHERE chunks = $1 AND seq BETWEEN $5 AND $6 ORDER BY seq`,
 		b.id, lo, hi, int64(chunkSize), first, last)
 	if err != nil {
-		return fmt.Errorf("pgstore: read blob: %w", err)
+		return fmt.Errorf("pgstore: read blob: %w", b.s.lost(err))
 	}
 	buf := make([]byte, 0, hi-lo)
 	var seq int64
@@ -248,7 +250,7 @@ func (b *chunkBlob) load(lo, hi int64) error {
 		buf = append(buf, data...)
 		return nil
 	}); err != nil {
-		return fmt.Errorf("pgstore: read blob: %w", err)
+		return fmt.Errorf("pgstore: read blob: %w", b.s.lost(err))
 	}
 	if int64(len(buf)) != hi-lo {
 		return fmt.Errorf("pgstore: read blob: %w", io.ErrUnexpectedEOF)
@@ -311,7 +313,7 @@ func (s *Store) sweepBlobs(ctx context.Context) error {
 			RETURNING chunks)
 		DELETE FROM blob_chunks WHERE chunks IN (SELECT chunks FROM gone WHERE chunks IS NOT NULL)`)
 	if err != nil {
-		return fmt.Errorf("pgstore: sweep contents: %w", err)
+		return fmt.Errorf("pgstore: sweep contents: %w", s.lost(err))
 	}
 	return nil
 }
@@ -323,7 +325,7 @@ func (s *Store) SetAnatomy(ctx context.Context, id store.BlobID, anatomy []byte)
 	}
 	err := s.write(ctx, func(t *wtx) error { return t.setAnatomy(id, anatomy) })
 	if err != nil {
-		return fmt.Errorf("pgstore: set anatomy of blob %s: %w", id, err)
+		return fmt.Errorf("pgstore: set anatomy of blob %s: %w", id, s.lost(err))
 	}
 	return nil
 }

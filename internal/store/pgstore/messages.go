@@ -106,11 +106,13 @@ func (s *Store) Status(ctx context.Context, mbox store.MailboxID) (store.Mailbox
 	var st store.MailboxStatus
 	var uidvalidity, uidnext, hms int64
 	var n, unseen, deleted, recent int64
-	err := s.pool.QueryRow(ctx, `SELECT `+mboxCols+`, n_messages, n_unseen, n_deleted, size_all, size_deleted,
+	err := s.readRetry(ctx, func() error {
+		return s.pool.QueryRow(ctx, `SELECT `+mboxCols+`, n_messages, n_unseen, n_deleted, size_all, size_deleted,
 			(SELECT count(*) FROM messages g WHERE g.mailbox = x.id AND g.uid >= x.recent_from)
 		FROM mailboxes x WHERE id = $1`, int64(mbox)).
-		Scan(&st.ID, &st.Account, &st.Name, &uidvalidity, &uidnext, &hms, &st.SpecialUse, &st.NoSelect,
-			&n, &unseen, &deleted, &st.Size, &st.DeletedSize, &recent)
+			Scan(&st.ID, &st.Account, &st.Name, &uidvalidity, &uidnext, &hms, &st.SpecialUse, &st.NoSelect,
+				&n, &unseen, &deleted, &st.Size, &st.DeletedSize, &recent)
+	})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		err = store.ErrNoSuchMailbox
@@ -118,7 +120,7 @@ func (s *Store) Status(ctx context.Context, mbox store.MailboxID) (store.Mailbox
 		err = store.ErrMailboxNoSelect
 	}
 	if err != nil {
-		return store.MailboxStatus{}, fmt.Errorf("pgstore: status of mailbox %d: %w", mbox, err)
+		return store.MailboxStatus{}, fmt.Errorf("pgstore: status of mailbox %d: %w", mbox, s.lost(err))
 	}
 	st.UIDValidity, st.UIDNext, st.HighestModSeq = uint32(uidvalidity), uint32(uidnext), uint64(hms)
 	st.Messages, st.Unseen, st.Deleted, st.Recent = uint32(n), uint32(unseen), uint32(deleted), uint32(recent)
@@ -250,7 +252,7 @@ func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snaps
 		return err
 	})
 	if err != nil {
-		return store.Snapshot{}, fmt.Errorf("pgstore: snapshot of mailbox %d: %w", mbox, err)
+		return store.Snapshot{}, fmt.Errorf("pgstore: snapshot of mailbox %d: %w", mbox, s.lost(err))
 	}
 	return snap, nil
 }
@@ -281,7 +283,7 @@ func (s *Store) ClaimRecent(ctx context.Context, mbox store.MailboxID) (lo, hi s
 	}
 	lo, hi = uint32(from), uint32(next)
 	if err != nil {
-		return 0, 0, fmt.Errorf("pgstore: claim recent in mailbox %d: %w", mbox, err)
+		return 0, 0, fmt.Errorf("pgstore: claim recent in mailbox %d: %w", mbox, s.lost(err))
 	}
 	return lo, hi, nil
 }
@@ -325,42 +327,57 @@ func (s *Store) scanSet(ctx context.Context, q pgx.Tx, mbox store.MailboxID, uid
 	return err
 }
 
-// Fetch implements store.Store.
-func (s *Store) Fetch(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
-	var r msgRow
-	err := s.scanSet(ctx, nil, mbox, uids, msgColsM, "", "", r.dest(), func() error {
-		return fn(r.message())
+// fetchRows reads the messages of mbox in uids with scanSet (cols,
+// joins; msg makes a message of the scanned row) into memory, trying
+// once more on a fresh connection if the database could not be reached,
+// and then calls fn for each: fn runs with no connection held (the
+// caller bounds the set: imapserver reads at most 512 at a time).
+func (s *Store) fetchRows(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, cols, joins string, dest []any, msg func() store.Message, fn func(store.Message) error) error {
+	var msgs []store.Message
+	err := s.readRetry(ctx, func() error {
+		msgs = msgs[:0]
+		return s.scanSet(ctx, nil, mbox, uids, cols, joins, "", dest, func() error {
+			msgs = append(msgs, msg())
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore: fetch from mailbox %d: %w", mbox, err)
 	}
+	for _, m := range msgs {
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// Fetch implements store.Store.
+func (s *Store) Fetch(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
+	var r msgRow
+	return s.fetchRows(ctx, mbox, uids, msgColsM, "", r.dest(), r.message, fn)
 }
 
 // FetchAnatomy implements store.Store.
 func (s *Store) FetchAnatomy(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
 	var r msgRow
 	var anat []byte
-	err := s.scanSet(ctx, nil, mbox, uids, msgColsM+`, b.anatomy`, `LEFT JOIN blobs b ON b.id = m.blob`, "",
-		append(r.dest(), &anat), func() error {
+	return s.fetchRows(ctx, mbox, uids, msgColsM+`, b.anatomy`, `LEFT JOIN blobs b ON b.id = m.blob`,
+		append(r.dest(), &anat), func() store.Message {
 			m := r.message()
 			if len(anat) > 0 {
 				m.Anatomy = slices.Clone(anat)
 			}
-			return fn(m)
-		})
-	if err != nil {
-		return fmt.Errorf("pgstore: fetch from mailbox %d: %w", mbox, err)
-	}
-	return nil
+			return m
+		}, fn)
 }
 
 // FetchContent implements store.Store: small contents come with the rows.
 func (s *Store) FetchContent(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
 	var r msgRow
 	var anat, content []byte
-	err := s.scanSet(ctx, nil, mbox, uids, msgColsM+`, b.anatomy, b.content`, `LEFT JOIN blobs b ON b.id = m.blob`, "",
-		append(r.dest(), &anat, &content), func() error {
+	return s.fetchRows(ctx, mbox, uids, msgColsM+`, b.anatomy, b.content`, `LEFT JOIN blobs b ON b.id = m.blob`,
+		append(r.dest(), &anat, &content), func() store.Message {
 			m := r.message()
 			if len(anat) > 0 {
 				m.Anatomy = slices.Clone(anat)
@@ -368,12 +385,8 @@ func (s *Store) FetchContent(ctx context.Context, mbox store.MailboxID, uids ima
 			if content != nil {
 				m.Content = slices.Clone(content)
 			}
-			return fn(m)
-		})
-	if err != nil {
-		return fmt.Errorf("pgstore: fetch from mailbox %d: %w", mbox, err)
-	}
-	return nil
+			return m
+		}, fn)
 }
 
 // loadSet reads the messages of mbox in rs inside a write transaction.
@@ -391,7 +404,7 @@ func (t *wtx) loadSet(mbox store.MailboxID, uids imapnum.Set) ([]store.Message, 
 func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, op store.FlagOp, flags store.Flags, unchangedSince store.ModSeq) (store.StoreResult, error) {
 	kws, err := normKeywords(flags.Keywords)
 	if err != nil {
-		return store.StoreResult{}, fmt.Errorf("pgstore: store flags in mailbox %d: %w", mbox, err)
+		return store.StoreResult{}, fmt.Errorf("pgstore: store flags in mailbox %d: %w", mbox, s.lost(err))
 	}
 	flags.Keywords = kws
 	var res store.StoreResult
@@ -455,7 +468,7 @@ func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapn
 		return nil
 	})
 	if err != nil {
-		return store.StoreResult{}, fmt.Errorf("pgstore: store flags in mailbox %d: %w", mbox, err)
+		return store.StoreResult{}, fmt.Errorf("pgstore: store flags in mailbox %d: %w", mbox, s.lost(err))
 	}
 	return res, nil
 }
@@ -541,7 +554,7 @@ func (s *Store) Expunge(ctx context.Context, mbox store.MailboxID, uids imapnum.
 		return nil
 	})
 	if err != nil {
-		return store.ExpungeResult{}, fmt.Errorf("pgstore: expunge in mailbox %d: %w", mbox, err)
+		return store.ExpungeResult{}, fmt.Errorf("pgstore: expunge in mailbox %d: %w", mbox, s.lost(err))
 	}
 	return out, nil
 }
@@ -653,7 +666,7 @@ func (s *Store) Copy(ctx context.Context, src store.MailboxID, uids imapnum.Set,
 		return err
 	})
 	if err != nil {
-		return store.CopyResult{}, fmt.Errorf("pgstore: copy from mailbox %d to %d: %w", src, dst, err)
+		return store.CopyResult{}, fmt.Errorf("pgstore: copy from mailbox %d to %d: %w", src, dst, s.lost(err))
 	}
 	return res, nil
 }
@@ -683,7 +696,7 @@ func (s *Store) Move(ctx context.Context, src store.MailboxID, uids imapnum.Set,
 		return nil
 	})
 	if err != nil {
-		return store.CopyResult{}, fmt.Errorf("pgstore: move from mailbox %d to %d: %w", src, dst, err)
+		return store.CopyResult{}, fmt.Errorf("pgstore: move from mailbox %d to %d: %w", src, dst, s.lost(err))
 	}
 	return res, nil
 }
@@ -730,7 +743,7 @@ func (s *Store) Changes(ctx context.Context, mbox store.MailboxID, since store.M
 		return err
 	})
 	if err != nil {
-		return store.Changes{}, fmt.Errorf("pgstore: changes in mailbox %d: %w", mbox, err)
+		return store.Changes{}, fmt.Errorf("pgstore: changes in mailbox %d: %w", mbox, s.lost(err))
 	}
 	return ch, nil
 }

@@ -161,7 +161,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("pgstore: ping: %w", err)
+		return fmt.Errorf("pgstore: ping: %w", s.lost(err))
 	}
 	return nil
 }
@@ -292,7 +292,7 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 			return nil
 		}
 		if !retryable(err) || attempt >= maxAttempts || ctx.Err() != nil {
-			return err
+			return s.lost(err)
 		}
 		time.Sleep(time.Duration(attempt) * time.Millisecond)
 	}
@@ -309,7 +309,7 @@ func (s *Store) attempt(ctx context.Context, fn func(*wtx) error) ([]events.Even
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, err
+		return nil, commitErr(err)
 	}
 	return t.events, nil
 }
@@ -327,6 +327,10 @@ func (s *Store) publishLocal(evs []events.Event) {
 // read runs fn in a read-only repeatable-read transaction: its queries
 // see one state.
 func (s *Store) read(ctx context.Context, fn func(pgx.Tx) error) error {
+	return s.lost(s.readOnce(ctx, fn))
+}
+
+func (s *Store) readOnce(ctx context.Context, fn func(pgx.Tx) error) error {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return err
@@ -344,8 +348,13 @@ const readBegin = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`
 // readPipeline runs the queries that queue puts into a batch in one
 // read-only repeatable-read transaction (so they see one state), sent
 // with its BEGIN and COMMIT in one round trip, and calls read with their
-// results (the BEGIN's already read).
+// results (the BEGIN's already read). It tries once more when the
+// database could not be reached: read must start afresh each time.
 func (s *Store) readPipeline(ctx context.Context, queue func(*pgx.Batch), read func(pgx.BatchResults) error) error {
+	return s.readRetry(ctx, func() error { return s.readPipelineOnce(ctx, queue, read) })
+}
+
+func (s *Store) readPipelineOnce(ctx context.Context, queue func(*pgx.Batch), read func(pgx.BatchResults) error) error {
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
