@@ -294,25 +294,10 @@ func (s *Store) ClaimRecent(ctx context.Context, mbox store.MailboxID) (lo, hi s
 // none). A set of several ranges is joined as an array of ranges, one
 // index range scan each.
 func (s *Store) scanSet(ctx context.Context, q pgx.Tx, mbox store.MailboxID, uids imapnum.Set, cols, joins, extra string, dest []any, row func() error) error {
-	rs := normalize(uids)
-	if len(rs) == 0 {
+	sql, args, ok := setQuery(mbox, uids, cols, joins, extra)
+	if !ok {
 		return nil
 	}
-	var sql string
-	var args []any
-	if len(rs) == 1 {
-		sql = `SELECT ` + cols + ` FROM messages m ` + joins + ` WHERE m.mailbox = $1 AND m.uid BETWEEN $2 AND $3`
-		args = []any{int64(mbox), int64(rs[0].Start), int64(rs[0].Stop)}
-	} else {
-		lo, hi := rs.bounds()
-		sql = `SELECT ` + cols + ` FROM unnest($2::bigint[], $3::bigint[]) AS r(lo, hi) JOIN messages m ON m.mailbox = $1 AND m.uid BETWEEN r.lo AND r.hi ` +
-			joins + ` WHERE true`
-		args = []any{int64(mbox), lo, hi}
-	}
-	if extra != "" {
-		sql += ` AND ` + extra
-	}
-	sql += ` ORDER BY m.uid`
 	var rows pgx.Rows
 	var err error
 	if q != nil {
@@ -325,6 +310,28 @@ func (s *Store) scanSet(ctx context.Context, q pgx.Tx, mbox store.MailboxID, uid
 	}
 	_, err = pgx.ForEachRow(rows, dest, row)
 	return err
+}
+
+// setQuery returns the query of scanSet with its arguments; !ok when
+// uids is empty.
+func setQuery(mbox store.MailboxID, uids imapnum.Set, cols, joins, extra string) (sql string, args []any, ok bool) {
+	rs := normalize(uids)
+	if len(rs) == 0 {
+		return "", nil, false
+	}
+	if len(rs) == 1 {
+		sql = `SELECT ` + cols + ` FROM messages m ` + joins + ` WHERE m.mailbox = $1 AND m.uid BETWEEN $2 AND $3`
+		args = []any{int64(mbox), int64(rs[0].Start), int64(rs[0].Stop)}
+	} else {
+		lo, hi := rs.bounds()
+		sql = `SELECT ` + cols + ` FROM unnest($2::bigint[], $3::bigint[]) AS r(lo, hi) JOIN messages m ON m.mailbox = $1 AND m.uid BETWEEN r.lo AND r.hi ` +
+			joins + ` WHERE true`
+		args = []any{int64(mbox), lo, hi}
+	}
+	if extra != "" {
+		sql += ` AND ` + extra
+	}
+	return sql + ` ORDER BY m.uid`, args, true
 }
 
 // fetchRows reads the messages of mbox in uids with scanSet (cols,
@@ -400,6 +407,43 @@ func (t *wtx) loadSet(mbox store.MailboxID, uids imapnum.Set) ([]store.Message, 
 	return out, err
 }
 
+// lockAndLoad locks the row of the selectable mailbox mbox and reads
+// its messages in uids, in one round trip.
+func (t *wtx) lockAndLoad(mbox store.MailboxID, uids imapnum.Set) (store.Mailbox, []store.Message, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+mboxCols+` FROM mailboxes WHERE id = $1 FOR UPDATE`, int64(mbox))
+	sql, args, load := setQuery(mbox, uids, msgColsM, "", "")
+	if load {
+		b.Queue(sql, args...)
+	}
+	br := t.SendBatch(t.ctx, b)
+	defer br.Close()
+	m, err := scanMailbox(br.QueryRow())
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return m, nil, store.ErrNoSuchMailbox
+	case err != nil:
+		return m, nil, err
+	case m.NoSelect:
+		return m, nil, store.ErrMailboxNoSelect
+	}
+	var msgs []store.Message
+	if load {
+		rows, err := br.Query()
+		if err != nil {
+			return m, nil, err
+		}
+		var r msgRow
+		if _, err := pgx.ForEachRow(rows, r.dest(), func() error {
+			msgs = append(msgs, r.message())
+			return nil
+		}); err != nil {
+			return m, nil, err
+		}
+	}
+	return m, msgs, br.Close()
+}
+
 // StoreFlags implements store.Store.
 func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, op store.FlagOp, flags store.Flags, unchangedSince store.ModSeq) (store.StoreResult, error) {
 	kws, err := normKeywords(flags.Keywords)
@@ -410,11 +454,7 @@ func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapn
 	var res store.StoreResult
 	err = s.write(ctx, func(t *wtx) error {
 		res = store.StoreResult{}
-		m, err := t.lockMailbox(mbox)
-		if err != nil {
-			return err
-		}
-		msgs, err := t.loadSet(mbox, uids)
+		m, msgs, err := t.lockAndLoad(mbox, uids)
 		if err != nil {
 			return err
 		}
@@ -454,14 +494,15 @@ func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapn
 		if len(res.Updated) == 0 {
 			return nil
 		}
-		if _, err := t.exec(`UPDATE messages m SET flags = x.f,
+		// Both updates in one round trip.
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE messages m SET flags = x.f,
 				keywords = CASE WHEN x.k = '' THEN '{}'::text[] ELSE string_to_array(x.k, ' ') END, modseq = $2
 			FROM unnest($3::bigint[], $4::int[], $5::text[]) AS x(u, f, k)
-			WHERE m.mailbox = $1 AND m.uid = x.u`, int64(mbox), int64(modseq), upUIDs, upFlags, upKws); err != nil {
-			return err
-		}
-		if _, err := t.exec(`UPDATE mailboxes SET highestmodseq = $2, n_unseen = n_unseen + $3, n_deleted = n_deleted + $4,
-				size_deleted = size_deleted + $5 WHERE id = $1`, int64(mbox), int64(modseq), c.unseen, c.deleted, c.sizeDeleted); err != nil {
+			WHERE m.mailbox = $1 AND m.uid = x.u`, int64(mbox), int64(modseq), upUIDs, upFlags, upKws)
+		b.Queue(`UPDATE mailboxes SET highestmodseq = $2, n_unseen = n_unseen + $3, n_deleted = n_deleted + $4,
+				size_deleted = size_deleted + $5 WHERE id = $1`, int64(mbox), int64(modseq), c.unseen, c.deleted, c.sizeDeleted)
+		if err := t.SendBatch(t.ctx, b).Close(); err != nil {
 			return err
 		}
 		t.publish(events.Event{Account: int64(m.Account), Mailbox: int64(mbox), ModSeq: modseq})
