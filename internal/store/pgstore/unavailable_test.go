@@ -76,11 +76,13 @@ func TestUnavailableClassification(t *testing.T) {
 	}
 }
 
-// killAll terminates every other backend of the test database.
+// killAll terminates every other client backend of the test database
+// (not autovacuum's, which the test's role may not end).
 func killAll(t *testing.T, admin *pgx.Conn) {
 	t.Helper()
 	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
+		WHERE datname = current_database() AND pid <> pg_backend_pid()
+			AND backend_type = 'client backend' AND usename = current_user`); err != nil {
 		t.Fatalf("terminate backends: %v", err)
 	}
 }
