@@ -2,11 +2,14 @@ package pgstore
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"testing"
 
+	"rookery/internal/imapnum"
 	"rookery/internal/pgtest"
+	"rookery/internal/store"
 )
 
 // TestChunkBlobRanges: reads of a large content at any offsets and
@@ -23,7 +26,15 @@ func TestChunkBlobRanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.OpenBlob(ctx, ref.ID)
+	// Twice: the second opens from the cache of heads.
+	for range 2 {
+		readRanges(t, s, ref.ID, content, rng)
+	}
+}
+
+func readRanges(t *testing.T, s *Store, id store.BlobID, content []byte, rng *rand.Rand) {
+	t.Helper()
+	b, err := s.OpenBlob(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,5 +68,62 @@ func TestChunkBlobRanges(t *testing.T) {
 	}
 	if _, err := b.ReadAt(make([]byte, 1), int64(len(content))); err != io.EOF {
 		t.Fatalf("ReadAt at the end: %v, want EOF", err)
+	}
+}
+
+// TestChunkBlobGone: a large content deleted after its head was cached
+// still opens, but reading past its head fails with ErrNoSuchMessage,
+// as does opening it on a store that never read it.
+func TestChunkBlobGone(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	s := open(t, dsn, nil)
+	acct, err := s.CreateAccount(ctx, "alice", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := s.Mailbox(ctx, acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := append([]byte("Subject: big\r\n\r\n"), bytes.Repeat([]byte("0123456789abcdef"), chunkSize/8)...)
+	ref, err := s.WriteBlob(ctx, bytes.NewReader(content), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, inbox.ID, []store.NewMessage{{Blob: ref}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.OpenBlob(ctx, ref.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	// Deleted by another node (whose collect cannot drop this cache),
+	// once no longer pinned for the Append that follows WriteBlob.
+	o := open(t, dsn, nil)
+	if _, err := o.pool.Exec(ctx, `UPDATE blobs SET pinned_until = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	all := imapnum.Set{{Start: 1, Stop: ^uint32(0)}}
+	if _, err := o.StoreFlags(ctx, inbox.ID, all, store.FlagsAdd, store.Flags{Sys: store.FlagDeleted}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Expunge(ctx, inbox.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.OpenBlob(ctx, ref.ID); !errors.Is(err, store.ErrNoSuchMessage) {
+		t.Fatalf("OpenBlob of a deleted content: %v, want ErrNoSuchMessage", err)
+	}
+	b, err = s.OpenBlob(ctx, ref.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p := make([]byte, 10) // within the header section, which the cache keeps
+	if n, err := b.ReadAt(p, 0); n != len(p) || err != nil || !bytes.Equal(p, content[:len(p)]) {
+		t.Fatalf("ReadAt of the cached head: %d, %v", n, err)
+	}
+	if _, err := b.ReadAt(p, chunkSize); !errors.Is(err, store.ErrNoSuchMessage) {
+		t.Fatalf("ReadAt past the head of a deleted content: %v, want ErrNoSuchMessage", err)
 	}
 }

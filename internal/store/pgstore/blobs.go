@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"bytes"
+	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -149,6 +150,9 @@ func (s *Store) writeChunks(ctx context.Context, r io.Reader, maxSize int64) (st
 // first headRead bytes (a FETCH of header fields reads no more); the
 // rest is read a range at a time, under ctx.
 func (s *Store) OpenBlob(ctx context.Context, id store.BlobID) (store.Blob, error) {
+	if h, ok := s.heads.get(id); ok {
+		return &chunkBlob{s: s, ctx: ctx, blob: id, id: h.chunks, size: h.size, buf: h.head}, nil
+	}
 	var size int64
 	var content, head []byte
 	var chunks *int64
@@ -166,7 +170,88 @@ func (s *Store) OpenBlob(ctx context.Context, id store.BlobID) (store.Blob, erro
 	if content != nil {
 		return inlineBlob{bytes.NewReader(content)}, nil
 	}
-	return &chunkBlob{s: s, ctx: ctx, id: *chunks, size: size, buf: head}, nil
+	s.heads.put(id, *chunks, size, head)
+	return &chunkBlob{s: s, ctx: ctx, blob: id, id: *chunks, size: size, buf: head}, nil
+}
+
+// headCacheBytes bounds the heads of large contents a Store keeps.
+const headCacheBytes = 8 << 20
+
+// headCache keeps the heads of large contents (up to the end of their
+// header section, at most headRead bytes) with their size and chunks,
+// so that a FETCH of header fields opens them without a round trip: a
+// content is named by its hash, so what it holds never changes. One
+// deleted meanwhile (its last message expunged) still opens from the
+// cache; reading past its head then fails with ErrNoSuchMessage.
+type headCache struct {
+	mu      sync.Mutex
+	used    int64
+	lru     *list.List // of *cachedHead, most recent first; guarded by mu
+	entries map[store.BlobID]*list.Element
+}
+
+type cachedHead struct {
+	id           store.BlobID
+	chunks, size int64
+	head         []byte // read-only
+}
+
+func newHeadCache() *headCache {
+	return &headCache{lru: list.New(), entries: map[store.BlobID]*list.Element{}}
+}
+
+func (c *headCache) get(id store.BlobID) (cachedHead, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[id]
+	if !ok {
+		return cachedHead{}, false
+	}
+	c.lru.MoveToFront(e)
+	return *e.Value.(*cachedHead), true
+}
+
+// put keeps the head of content id, cut after its header section.
+func (c *headCache) put(id store.BlobID, chunks, size int64, head []byte) {
+	if i := bytes.Index(head, []byte("\r\n\r\n")); i >= 0 {
+		head = head[:i+4]
+	}
+	head = bytes.Clone(head)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[id]; ok {
+		c.used -= int64(len(e.Value.(*cachedHead).head))
+		c.lru.Remove(e)
+	}
+	c.entries[id] = c.lru.PushFront(&cachedHead{id: id, chunks: chunks, size: size, head: head})
+	c.used += int64(len(head))
+	for c.used > headCacheBytes {
+		old := c.lru.Remove(c.lru.Back()).(*cachedHead)
+		delete(c.entries, old.id)
+		c.used -= int64(len(old.head))
+	}
+}
+
+// clear forgets every content.
+func (c *headCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Init()
+	clear(c.entries)
+	c.used = 0
+}
+
+// drop forgets the contents ids.
+func (c *headCache) drop(ids ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		if e, ok := c.entries[store.BlobID(id)]; ok {
+			c.used -= int64(len(e.Value.(*cachedHead).head))
+			c.lru.Remove(e)
+			delete(c.entries, store.BlobID(id))
+		}
+	}
 }
 
 // headRead is how much of a large content OpenBlob reads with it, and
@@ -185,7 +270,8 @@ func (inlineBlob) Close() error { return nil }
 type chunkBlob struct {
 	s    *Store
 	ctx  context.Context // of OpenBlob: reads end with it
-	id   int64
+	blob store.BlobID
+	id   int64 // its chunks
 	size int64
 
 	mu   sync.Mutex
@@ -252,6 +338,21 @@ func (b *chunkBlob) load(lo, hi int64) error {
 	}); err != nil {
 		return fmt.Errorf("pgstore: read blob: %w", b.s.lost(err))
 	}
+	if len(buf) == 0 {
+		// Its chunks are gone: the content was deleted (and maybe
+		// stored again, under other chunks) since it was opened.
+		b.s.heads.drop(string(b.blob))
+		var chunks *int64
+		err := b.s.pool.QueryRow(b.ctx, `SELECT chunks FROM blobs WHERE id = $1`, string(b.blob)).Scan(&chunks)
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && (chunks == nil || *chunks == b.id) {
+			return fmt.Errorf("pgstore: read blob %s: %w", b.blob, store.ErrNoSuchMessage)
+		}
+		if err != nil {
+			return fmt.Errorf("pgstore: read blob: %w", b.s.lost(err))
+		}
+		b.id = *chunks
+		return b.load(lo, hi)
+	}
 	if int64(len(buf)) != hi-lo {
 		return fmt.Errorf("pgstore: read blob: %w", io.ErrUnexpectedEOF)
 	}
@@ -298,6 +399,7 @@ func (t *wtx) collect(ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	t.s.heads.drop(ids...)
 	_, err := t.exec(`WITH gone AS (
 			DELETE FROM blobs WHERE id = ANY($1) AND refcount <= 0 AND (pinned_until IS NULL OR pinned_until < now())
 			RETURNING chunks)

@@ -119,6 +119,8 @@ var checkRules = []checkRule{
 
 // Check implements store.Checker.
 func (s *Store) Check(ctx context.Context, opts store.CheckOptions) (store.CheckReport, error) {
+	// Repairs may delete contents: opened afresh from then on.
+	defer s.heads.clear()
 	var rep store.CheckReport
 	grace := opts.OrphanGrace
 	if grace == 0 {

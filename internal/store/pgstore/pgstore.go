@@ -72,8 +72,9 @@ type Store struct {
 	limits store.MailboxLimits
 	quota  DefaultQuota
 
-	lis *listener // nil without a bus
-	ntf *notifier
+	lis   *listener // nil without a bus
+	ntf   *notifier
+	heads *headCache
 
 	aqMu     sync.Mutex
 	aq       map[store.MailboxID]*appendQueue // mailboxes with a drainer; guarded by aqMu
@@ -138,7 +139,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{pool: pool, dsn: dsn, bus: opts.Bus, log: log, node: hex.EncodeToString(b[:]),
-		limits: opts.MailboxLimits, quota: opts.DefaultQuota, aq: map[store.MailboxID]*appendQueue{}}
+		limits: opts.MailboxLimits, quota: opts.DefaultQuota, aq: map[store.MailboxID]*appendQueue{},
+		heads: newHeadCache()}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
