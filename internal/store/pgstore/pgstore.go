@@ -117,7 +117,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: open: %w", err)
+		return nil, fmt.Errorf("pgstore: open: %w", dbErr(err))
 	}
 	// Short queries: compiling them would cost more than it saves.
 	cfg.ConnConfig.RuntimeParams["jit"] = "off"
@@ -127,12 +127,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: open: %w", err)
+		return nil, fmt.Errorf("pgstore: open: %w", dbErr(err))
 	}
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("pgstore: open: %w", err)
+		return nil, fmt.Errorf("pgstore: open: %w", dbErr(err))
 	}
 	log := opts.Logger
 	if log == nil {
@@ -194,23 +194,23 @@ func (s *Store) Close() error {
 func Migrate(ctx context.Context, dsn string) (applied []string, err error) {
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: migrate: %w", err)
+		return nil, fmt.Errorf("pgstore: migrate: %w", dbErr(err))
 	}
 	sort.Strings(names)
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: migrate: %w", err)
+		return nil, fmt.Errorf("pgstore: migrate: %w", dbErr(err))
 	}
 	defer conn.Close(context.Background())
 	for _, path := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(path, "migrations/"), ".sql")
 		body, err := migrationFS.ReadFile(path)
 		if err != nil {
-			return applied, fmt.Errorf("pgstore: migrate: %w", err)
+			return applied, fmt.Errorf("pgstore: migrate: %w", dbErr(err))
 		}
 		done, err := applyMigration(ctx, conn, name, string(body))
 		if err != nil {
-			return applied, fmt.Errorf("pgstore: migration %s: %w", name, err)
+			return applied, fmt.Errorf("pgstore: migration %s: %w", name, dbErr(err))
 		}
 		if done {
 			applied = append(applied, name)
