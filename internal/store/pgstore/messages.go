@@ -260,26 +260,25 @@ func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snaps
 // ClaimRecent implements store.Store.
 func (s *Store) ClaimRecent(ctx context.Context, mbox store.MailboxID) (lo, hi store.UID, err error) {
 	// One statement: the CTE locks the row if it has something to claim
-	// (rechecked on the row's latest version after a wait), and the
-	// UPDATE moves recent_from past it.
+	// (rechecked on the row's latest version after a wait), the UPDATE
+	// moves recent_from past it; with nothing to claim, the row's state
+	// instead (no row: no mailbox).
+	var claimed, noselect bool
 	var from, next int64
 	err = s.pool.QueryRow(ctx, `WITH o AS (
-			SELECT id, recent_from, uidnext FROM mailboxes WHERE id = $1 AND recent_from < uidnext AND NOT noselect FOR UPDATE)
-		UPDATE mailboxes m SET recent_from = o.uidnext FROM o WHERE m.id = o.id
-		RETURNING o.recent_from, o.uidnext`, int64(mbox)).Scan(&from, &next)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// Nothing to claim: which state (or error)?
-		var noselect bool
-		err = s.pool.QueryRow(ctx, `SELECT recent_from, uidnext, noselect FROM mailboxes WHERE id = $1`, int64(mbox)).
-			Scan(&from, &next, &noselect)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			err = store.ErrNoSuchMailbox
-		case err == nil && noselect:
-			err = store.ErrMailboxNoSelect
-		case err == nil:
-			next = from // claimed by another session meanwhile
-		}
+			SELECT id, recent_from, uidnext FROM mailboxes WHERE id = $1 AND recent_from < uidnext AND NOT noselect FOR UPDATE),
+		u AS (UPDATE mailboxes m SET recent_from = o.uidnext FROM o WHERE m.id = o.id RETURNING o.recent_from, o.uidnext)
+		SELECT true, recent_from, uidnext, false FROM u
+		UNION ALL
+		SELECT false, recent_from, uidnext, noselect FROM mailboxes WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM u)`,
+		int64(mbox)).Scan(&claimed, &from, &next, &noselect)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		err = store.ErrNoSuchMailbox
+	case err == nil && noselect:
+		err = store.ErrMailboxNoSelect
+	case err == nil && !claimed:
+		next = from // nothing claimed (another session may have meanwhile)
 	}
 	lo, hi = uint32(from), uint32(next)
 	if err != nil {
