@@ -77,6 +77,9 @@ type Server struct {
 	// Stalled receives a value each time Status of StallMailbox starts
 	// waiting.
 	Stalled <-chan struct{}
+	// DSN names the database of a Postgres server's store ("" on
+	// SQLite).
+	DSN string
 }
 
 // Dial connects a Client to the plaintext listener.
@@ -160,11 +163,13 @@ func StartServerOn(t testing.TB, b Backend, l store.MailboxLimits, opts ...Optio
 	bus := events.NewMemory()
 	var st store.Store
 	var err error
+	var dsn string
 	switch b {
 	case SQLite:
 		st, err = sqlitestore.Open(ctx, dir, sqlitestore.Options{Bus: bus, MailboxLimits: l})
 	case Postgres:
-		st, err = pgstore.Open(ctx, pgtest.NewDatabase(t), pgstore.Options{Bus: bus, MailboxLimits: l, MaxConns: 4})
+		dsn = pgtest.NewDatabase(t)
+		st, err = pgstore.Open(ctx, dsn, pgstore.Options{Bus: bus, MailboxLimits: l, MaxConns: 4})
 	default:
 		t.Fatalf("imaptest: unknown backend %q", b)
 	}
@@ -261,6 +266,7 @@ func StartServerOn(t testing.TB, b Backend, l store.MailboxLimits, opts ...Optio
 		ClientTLS: &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12},
 		Unblocked: unblocked,
 		Stalled:   stalled,
+		DSN:       dsn,
 	}
 }
 

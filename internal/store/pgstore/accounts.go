@@ -36,7 +36,7 @@ func lookupNames(name string) (exact, canon string) {
 func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (store.Account, error) {
 	canon, err := store.CanonicalAccountName(name)
 	if err != nil {
-		return store.Account{}, fmt.Errorf("pgstore: create account: %w", err)
+		return store.Account{}, fmt.Errorf("pgstore: create account: %w", s.lost(err))
 	}
 	acct := store.Account{Name: canon, PasswordHash: passwordHash, Created: time.Unix(time.Now().Unix(), 0)}
 	err = s.write(ctx, func(t *wtx) error {
@@ -65,7 +65,7 @@ func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (s
 		return nil
 	})
 	if err != nil {
-		return store.Account{}, fmt.Errorf("pgstore: create account %q: %w", canon, err)
+		return store.Account{}, fmt.Errorf("pgstore: create account %q: %w", canon, s.lost(err))
 	}
 	return acct, nil
 }
@@ -75,13 +75,15 @@ func (s *Store) Account(ctx context.Context, name string) (store.Account, error)
 	var a store.Account
 	var created int64
 	exact, canon := lookupNames(name)
-	err := s.pool.QueryRow(ctx, `SELECT id, name, password_hash, scram, created FROM accounts`+byName, exact, canon).
-		Scan(&a.ID, &a.Name, &a.PasswordHash, &a.SCRAMSecret, &created)
+	err := s.readRetry(ctx, func() error {
+		return s.pool.QueryRow(ctx, `SELECT id, name, password_hash, scram, created FROM accounts`+byName, exact, canon).
+			Scan(&a.ID, &a.Name, &a.PasswordHash, &a.SCRAMSecret, &created)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Account{}, fmt.Errorf("pgstore: account %q: %w", name, store.ErrNoSuchAccount)
 	}
 	if err != nil {
-		return store.Account{}, fmt.Errorf("pgstore: account %q: %w", name, err)
+		return store.Account{}, fmt.Errorf("pgstore: account %q: %w", name, s.lost(err))
 	}
 	a.Created = time.Unix(created, 0)
 	return a, nil
@@ -108,7 +110,7 @@ func (s *Store) Accounts(ctx context.Context) ([]store.AccountInfo, error) {
 			coalesce(a.quota_storage, $1), coalesce(a.quota_messages, $2)
 		FROM accounts a ORDER BY a.name`, s.quota.StorageBytes, s.quota.Messages)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: accounts: %w", err)
+		return nil, fmt.Errorf("pgstore: accounts: %w", s.lost(err))
 	}
 	defer rows.Close()
 	var out []store.AccountInfo
@@ -117,13 +119,13 @@ func (s *Store) Accounts(ctx context.Context) ([]store.AccountInfo, error) {
 		var created int64
 		if err := rows.Scan(&ai.ID, &ai.Name, &ai.PasswordHash, &ai.SCRAMSecret, &created, &ai.Mailboxes, &ai.Messages, &ai.Bytes,
 			&ai.StorageLimit, &ai.MessageLimit); err != nil {
-			return nil, fmt.Errorf("pgstore: accounts: %w", err)
+			return nil, fmt.Errorf("pgstore: accounts: %w", s.lost(err))
 		}
 		ai.Created = time.Unix(created, 0)
 		out = append(out, ai)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pgstore: accounts: %w", err)
+		return nil, fmt.Errorf("pgstore: accounts: %w", s.lost(err))
 	}
 	return out, nil
 }
@@ -131,7 +133,7 @@ func (s *Store) Accounts(ctx context.Context) ([]store.AccountInfo, error) {
 // SetPasswordHash implements store.Store.
 func (s *Store) SetPasswordHash(ctx context.Context, name, hash string) error {
 	if err := s.updateAccount(ctx, `UPDATE accounts SET password_hash = $2 WHERE id = $1`, name, hash); err != nil {
-		return fmt.Errorf("pgstore: set password of %q: %w", name, err)
+		return fmt.Errorf("pgstore: set password of %q: %w", name, s.lost(err))
 	}
 	return nil
 }
@@ -139,7 +141,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, hash string) error {
 // SetSCRAMSecret implements store.Store.
 func (s *Store) SetSCRAMSecret(ctx context.Context, name, secret string) error {
 	if err := s.updateAccount(ctx, `UPDATE accounts SET scram = $2 WHERE id = $1`, name, secret); err != nil {
-		return fmt.Errorf("pgstore: set SCRAM secret of %q: %w", name, err)
+		return fmt.Errorf("pgstore: set SCRAM secret of %q: %w", name, s.lost(err))
 	}
 	return nil
 }
@@ -198,7 +200,7 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("pgstore: delete account %q: %w", name, err)
+		return fmt.Errorf("pgstore: delete account %q: %w", name, s.lost(err))
 	}
 	return nil
 }
@@ -228,7 +230,7 @@ func (s *Store) SetQuota(ctx context.Context, name string, q store.Quota) error 
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("pgstore: set quota of %q: %w", name, err)
+		return fmt.Errorf("pgstore: set quota of %q: %w", name, s.lost(err))
 	}
 	return nil
 }
@@ -244,7 +246,7 @@ func (s *Store) Quota(ctx context.Context, acct store.AccountID) (store.QuotaUsa
 		return u, fmt.Errorf("pgstore: quota of account %d: %w", acct, store.ErrNoSuchAccount)
 	}
 	if err != nil {
-		return u, fmt.Errorf("pgstore: quota of account %d: %w", acct, err)
+		return u, fmt.Errorf("pgstore: quota of account %d: %w", acct, s.lost(err))
 	}
 	return u, nil
 }

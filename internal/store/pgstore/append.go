@@ -59,7 +59,7 @@ func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.N
 	for i, m := range msgs {
 		kws, err := normKeywords(m.Flags.Keywords)
 		if err != nil {
-			return store.AppendResult{}, fmt.Errorf("pgstore: append to mailbox %d: %w", mbox, err)
+			return store.AppendResult{}, fmt.Errorf("pgstore: append to mailbox %d: %w", mbox, s.lost(err))
 		}
 		d := m.InternalDate
 		if d.IsZero() {
@@ -93,7 +93,7 @@ func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.N
 		return store.AppendResult{}, fmt.Errorf("pgstore: append to mailbox %d: %w", mbox, ctx.Err())
 	}
 	if j.err != nil {
-		return store.AppendResult{}, fmt.Errorf("pgstore: append to mailbox %d: %w", mbox, j.err)
+		return store.AppendResult{}, fmt.Errorf("pgstore: append to mailbox %d: %w", mbox, s.lost(j.err))
 	}
 	return j.res, nil
 }

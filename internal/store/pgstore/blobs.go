@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"bytes"
+	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -45,14 +46,14 @@ func (s *Store) WriteBlob(ctx context.Context, r io.Reader, maxSize int64) (stor
 			return store.BlobRef{}, fmt.Errorf("pgstore: write blob: %w: more than %d bytes", store.ErrTooBig, maxSize)
 		}
 		if err := ctx.Err(); err != nil {
-			return store.BlobRef{}, fmt.Errorf("pgstore: write blob: %w", err)
+			return store.BlobRef{}, fmt.Errorf("pgstore: write blob: %w", s.lost(err))
 		}
 		sum := sha256.Sum256(head)
 		return store.BlobRef{ID: store.BlobID(hex.EncodeToString(sum[:])), Size: int64(n), Content: head}, nil
 	}
 	ref, err := s.writeChunks(ctx, io.MultiReader(bytes.NewReader(head), r), maxSize)
 	if err != nil {
-		return store.BlobRef{}, fmt.Errorf("pgstore: write blob: %w", err)
+		return store.BlobRef{}, fmt.Errorf("pgstore: write blob: %w", s.lost(err))
 	}
 	return ref, nil
 }
@@ -91,7 +92,7 @@ func (c *chunkSource) Next() bool {
 		c.r = eofReader{}
 		return n > 0
 	case err != nil:
-		c.err = fmt.Errorf("read content: %w", err)
+		c.err = contentError{fmt.Errorf("read content: %w", err)}
 		return false
 	}
 	return true
@@ -145,41 +146,138 @@ func (s *Store) writeChunks(ctx context.Context, r io.Reader, maxSize int64) (st
 	return ref, tx.Commit(ctx)
 }
 
-// OpenBlob implements store.Store. A large content is read a chunk
-// range at a time, under ctx.
+// OpenBlob implements store.Store. A large content comes with its
+// first headRead bytes (a FETCH of header fields reads no more); the
+// rest is read a range at a time, under ctx.
 func (s *Store) OpenBlob(ctx context.Context, id store.BlobID) (store.Blob, error) {
+	if h, ok := s.heads.get(id); ok {
+		return &chunkBlob{s: s, ctx: ctx, blob: id, id: h.chunks, size: h.size, buf: h.head}, nil
+	}
 	var size int64
-	var content []byte
+	var content, head []byte
 	var chunks *int64
-	err := s.pool.QueryRow(ctx, `SELECT size, content, chunks FROM blobs WHERE id = $1`, string(id)).Scan(&size, &content, &chunks)
+	err := s.readRetry(ctx, func() error {
+		return s.pool.QueryRow(ctx, `SELECT b.size, b.content, b.chunks,
+			(SELECT substr(c.data, 1, $2) FROM blob_chunks c WHERE c.chunks = b.chunks AND c.seq = 0)
+		FROM blobs b WHERE b.id = $1`, string(id), int32(headRead)).Scan(&size, &content, &chunks, &head)
+	})
 	if errors.Is(err, pgx.ErrNoRows) || err == nil && content == nil && chunks == nil {
 		return nil, fmt.Errorf("pgstore: open blob %s: %w", id, store.ErrNoSuchMessage)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: open blob %s: %w", id, err)
+		return nil, fmt.Errorf("pgstore: open blob %s: %w", id, s.lost(err))
 	}
 	if content != nil {
 		return inlineBlob{bytes.NewReader(content)}, nil
 	}
-	return &chunkBlob{s: s, ctx: ctx, id: *chunks, size: size, cached: -1}, nil
+	s.heads.put(id, *chunks, size, head)
+	return &chunkBlob{s: s, ctx: ctx, blob: id, id: *chunks, size: size, buf: head}, nil
 }
+
+// headCacheBytes bounds the heads of large contents a Store keeps.
+const headCacheBytes = 8 << 20
+
+// headCache keeps the heads of large contents (up to the end of their
+// header section, at most headRead bytes) with their size and chunks,
+// so that a FETCH of header fields opens them without a round trip: a
+// content is named by its hash, so what it holds never changes. One
+// deleted meanwhile (its last message expunged) still opens from the
+// cache; reading past its head then fails with ErrNoSuchMessage.
+type headCache struct {
+	mu      sync.Mutex
+	used    int64
+	lru     *list.List // of *cachedHead, most recent first; guarded by mu
+	entries map[store.BlobID]*list.Element
+}
+
+type cachedHead struct {
+	id           store.BlobID
+	chunks, size int64
+	head         []byte // read-only
+}
+
+func newHeadCache() *headCache {
+	return &headCache{lru: list.New(), entries: map[store.BlobID]*list.Element{}}
+}
+
+func (c *headCache) get(id store.BlobID) (cachedHead, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[id]
+	if !ok {
+		return cachedHead{}, false
+	}
+	c.lru.MoveToFront(e)
+	return *e.Value.(*cachedHead), true
+}
+
+// put keeps the head of content id, cut after its header section.
+func (c *headCache) put(id store.BlobID, chunks, size int64, head []byte) {
+	if i := bytes.Index(head, []byte("\r\n\r\n")); i >= 0 {
+		head = head[:i+4]
+	}
+	head = bytes.Clone(head)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[id]; ok {
+		c.used -= int64(len(e.Value.(*cachedHead).head))
+		c.lru.Remove(e)
+	}
+	c.entries[id] = c.lru.PushFront(&cachedHead{id: id, chunks: chunks, size: size, head: head})
+	c.used += int64(len(head))
+	for c.used > headCacheBytes {
+		old := c.lru.Remove(c.lru.Back()).(*cachedHead)
+		delete(c.entries, old.id)
+		c.used -= int64(len(old.head))
+	}
+}
+
+// clear forgets every content.
+func (c *headCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Init()
+	clear(c.entries)
+	c.used = 0
+}
+
+// drop forgets the contents ids.
+func (c *headCache) drop(ids ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		if e, ok := c.entries[store.BlobID(id)]; ok {
+			c.used -= int64(len(e.Value.(*cachedHead).head))
+			c.lru.Remove(e)
+			delete(c.entries, store.BlobID(id))
+		}
+	}
+}
+
+// headRead is how much of a large content OpenBlob reads with it, and
+// the least a ReadAt that does not follow the previous one reads.
+const headRead = 16 << 10
 
 // inlineBlob is an open small content.
 type inlineBlob struct{ *bytes.Reader }
 
 func (inlineBlob) Close() error { return nil }
 
-// chunkBlob is an open large content: ReadAt reads the chunks a range
-// needs, and keeps the last one for the next read.
+// chunkBlob is an open large content. ReadAt reads the range it needs
+// (a piece of a chunk: substr of the row) and keeps it for the next
+// reads; a read that continues the previous one (a content streamed in
+// order) reads on to the end of its last chunk.
 type chunkBlob struct {
 	s    *Store
 	ctx  context.Context // of OpenBlob: reads end with it
-	id   int64
+	blob store.BlobID
+	id   int64 // its chunks
 	size int64
 
-	mu     sync.Mutex
-	cached int64  // seq of buf, -1 for none; guarded by mu
-	buf    []byte // guarded by mu
+	mu   sync.Mutex
+	off  int64  // offset of buf in the content; guarded by mu
+	buf  []byte // guarded by mu
+	next int64  // end of the last read; guarded by mu
 }
 
 func (b *chunkBlob) Size() int64  { return b.size }
@@ -196,45 +294,70 @@ func (b *chunkBlob) ReadAt(p []byte, off int64) (int, error) {
 	if rest := b.size - off; int64(len(want)) > rest {
 		want = want[:rest]
 	}
-	first, last := off/chunkSize, (off+int64(len(want))-1)/chunkSize
+	end := off + int64(len(want))
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	n := 0
-	if first == last && first == b.cached {
-		n = copy(want, b.buf[off-first*chunkSize:])
-	} else {
-		rows, err := b.s.pool.Query(b.ctx, `SELECT seq, data FROM blob_chunks WHERE chunks = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq`,
-			b.id, first, last)
-		if err != nil {
-			return 0, fmt.Errorf("pgstore: read blob: %w", err)
+	if off < b.off || end > b.off+int64(len(b.buf)) {
+		hi := end
+		if off == b.next || len(want) >= headRead {
+			hi = min(((end-1)/chunkSize+1)*chunkSize, b.size) // on to the end of the chunk
+		} else {
+			hi = min(max(hi, off+headRead), b.size)
 		}
-		for rows.Next() {
-			var seq int64
-			var data []byte
-			if err := rows.Scan(&seq, &data); err != nil {
-				rows.Close()
-				return n, fmt.Errorf("pgstore: read blob: %w", err)
-			}
-			start := max(off-seq*chunkSize, 0)
-			if seq*chunkSize+start != off+int64(n) || start > int64(len(data)) {
-				rows.Close()
-				return n, fmt.Errorf("pgstore: read blob: chunk %d missing", off/chunkSize)
-			}
-			n += copy(want[n:], data[start:])
-			b.cached, b.buf = seq, data
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return n, fmt.Errorf("pgstore: read blob: %w", err)
+		if err := b.load(off, hi); err != nil {
+			return 0, err
 		}
 	}
-	if n < len(want) {
-		return n, fmt.Errorf("pgstore: read blob: %w", io.ErrUnexpectedEOF)
-	}
+	n := copy(want, b.buf[off-b.off:])
+	b.next = off + int64(n)
 	if n < len(p) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// load reads the range [lo, hi) of the content into b.buf.
+func (b *chunkBlob) load(lo, hi int64) error {
+	first, last := lo/chunkSize, (hi-1)/chunkSize
+	rows, err := b.s.pool.Query(b.ctx, `SELECT seq, substr(data, (greatest($2 - seq * $4, 0) + 1)::int,
+			(least($3 - seq * $4, $4) - greatest($2 - seq * $4, 0))::int)
+		FROM blob_chunks WHERE chunks = $1 AND seq BETWEEN $5 AND $6 ORDER BY seq`,
+		b.id, lo, hi, int64(chunkSize), first, last)
+	if err != nil {
+		return fmt.Errorf("pgstore: read blob: %w", b.s.lost(err))
+	}
+	buf := make([]byte, 0, hi-lo)
+	var seq int64
+	var data []byte
+	if _, err := pgx.ForEachRow(rows, []any{&seq, &data}, func() error {
+		if max(seq*chunkSize, lo) != lo+int64(len(buf)) {
+			return fmt.Errorf("chunk %d missing", (lo+int64(len(buf)))/chunkSize)
+		}
+		buf = append(buf, data...)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("pgstore: read blob: %w", b.s.lost(err))
+	}
+	if len(buf) == 0 {
+		// Its chunks are gone: the content was deleted (and maybe
+		// stored again, under other chunks) since it was opened.
+		b.s.heads.drop(string(b.blob))
+		var chunks *int64
+		err := b.s.pool.QueryRow(b.ctx, `SELECT chunks FROM blobs WHERE id = $1`, string(b.blob)).Scan(&chunks)
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && (chunks == nil || *chunks == b.id) {
+			return fmt.Errorf("pgstore: read blob %s: %w", b.blob, store.ErrNoSuchMessage)
+		}
+		if err != nil {
+			return fmt.Errorf("pgstore: read blob: %w", b.s.lost(err))
+		}
+		b.id = *chunks
+		return b.load(lo, hi)
+	}
+	if int64(len(buf)) != hi-lo {
+		return fmt.Errorf("pgstore: read blob: %w", io.ErrUnexpectedEOF)
+	}
+	b.off, b.buf = lo, buf
+	return nil
 }
 
 // releaseMessages drops one reference of the contents of the messages
@@ -276,6 +399,7 @@ func (t *wtx) collect(ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	t.s.heads.drop(ids...)
 	_, err := t.exec(`WITH gone AS (
 			DELETE FROM blobs WHERE id = ANY($1) AND refcount <= 0 AND (pinned_until IS NULL OR pinned_until < now())
 			RETURNING chunks)
@@ -291,7 +415,7 @@ func (s *Store) sweepBlobs(ctx context.Context) error {
 			RETURNING chunks)
 		DELETE FROM blob_chunks WHERE chunks IN (SELECT chunks FROM gone WHERE chunks IS NOT NULL)`)
 	if err != nil {
-		return fmt.Errorf("pgstore: sweep contents: %w", err)
+		return fmt.Errorf("pgstore: sweep contents: %w", s.lost(err))
 	}
 	return nil
 }
@@ -303,7 +427,7 @@ func (s *Store) SetAnatomy(ctx context.Context, id store.BlobID, anatomy []byte)
 	}
 	err := s.write(ctx, func(t *wtx) error { return t.setAnatomy(id, anatomy) })
 	if err != nil {
-		return fmt.Errorf("pgstore: set anatomy of blob %s: %w", id, err)
+		return fmt.Errorf("pgstore: set anatomy of blob %s: %w", id, s.lost(err))
 	}
 	return nil
 }

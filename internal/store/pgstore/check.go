@@ -119,6 +119,8 @@ var checkRules = []checkRule{
 
 // Check implements store.Checker.
 func (s *Store) Check(ctx context.Context, opts store.CheckOptions) (store.CheckReport, error) {
+	// Repairs may delete contents: opened afresh from then on.
+	defer s.heads.clear()
 	var rep store.CheckReport
 	grace := opts.OrphanGrace
 	if grace == 0 {
@@ -163,11 +165,11 @@ func (s *Store) Check(ctx context.Context, opts store.CheckOptions) (store.Check
 		return nil
 	})
 	if err != nil {
-		return rep, fmt.Errorf("pgstore: check: %w", err)
+		return rep, fmt.Errorf("pgstore: check: %w", s.lost(err))
 	}
 	if opts.Contents {
 		if err := s.checkHashes(ctx, &rep); err != nil {
-			return rep, fmt.Errorf("pgstore: check: %w", err)
+			return rep, fmt.Errorf("pgstore: check: %w", s.lost(err))
 		}
 	}
 	if !opts.Repair {
@@ -186,7 +188,7 @@ func (s *Store) Check(ctx context.Context, opts store.CheckOptions) (store.Check
 			return nil
 		})
 		if err != nil {
-			return rep, fmt.Errorf("pgstore: check: repair %s of %s: %w", f.rule.kind, rep.Findings[f.i].Subject, err)
+			return rep, fmt.Errorf("pgstore: check: repair %s of %s: %w", f.rule.kind, rep.Findings[f.i].Subject, s.lost(err))
 		}
 		rep.Findings[f.i].Repaired = true
 	}

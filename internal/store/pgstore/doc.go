@@ -64,7 +64,7 @@
 // # Events
 //
 // After each commit the store publishes its events (as sqlitestore does)
-// to Options.Bus; inside the transaction it queues pg_notify for each,
-// so that the other nodes' listeners publish them to their own buses
-// (listen.go), catching up after a lost connection.
+// to Options.Bus, and its notifier announces them with pg_notify
+// (notify.go), so that the other nodes' listeners publish them to their
+// own buses (listen.go), catching up after a lost connection.
 package pgstore

@@ -13,9 +13,9 @@ import (
 	"rookery/internal/events"
 )
 
-// Events across nodes. Every write transaction that publishes events
-// also queues pg_notify(channel, payload) for each, so that they reach
-// other nodes when (and only if) it commits. A listener goroutine per
+// Events across nodes. The events of every committed write transaction
+// are announced with pg_notify(channel, payload) by the store's notifier
+// (notify.go), after the commit. A listener goroutine per
 // Store holds a connection of its own that LISTENs on channel and
 // publishes to the local bus the events of the other nodes (payloads of
 // its own node are skipped: those were published locally after the

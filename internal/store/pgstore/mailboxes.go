@@ -27,19 +27,19 @@ func scanMailbox(row pgx.Row) (store.Mailbox, error) {
 func (s *Store) Mailboxes(ctx context.Context, acct store.AccountID) ([]store.Mailbox, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+mboxCols+` FROM mailboxes WHERE account = $1 ORDER BY name`, int64(acct))
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: list mailboxes: %w", err)
+		return nil, fmt.Errorf("pgstore: list mailboxes: %w", s.lost(err))
 	}
 	defer rows.Close()
 	var out []store.Mailbox
 	for rows.Next() {
 		m, err := scanMailbox(rows)
 		if err != nil {
-			return nil, fmt.Errorf("pgstore: list mailboxes: %w", err)
+			return nil, fmt.Errorf("pgstore: list mailboxes: %w", s.lost(err))
 		}
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pgstore: list mailboxes: %w", err)
+		return nil, fmt.Errorf("pgstore: list mailboxes: %w", s.lost(err))
 	}
 	return out, nil
 }
@@ -48,14 +48,19 @@ func (s *Store) Mailboxes(ctx context.Context, acct store.AccountID) ([]store.Ma
 func (s *Store) Mailbox(ctx context.Context, acct store.AccountID, name string) (store.Mailbox, error) {
 	cn, err := canonName(name)
 	if err != nil {
-		return store.Mailbox{}, fmt.Errorf("pgstore: mailbox %q: %w: %w", name, store.ErrNoSuchMailbox, err)
+		return store.Mailbox{}, fmt.Errorf("pgstore: mailbox %q: %w: %w", name, store.ErrNoSuchMailbox, s.lost(err))
 	}
-	m, err := scanMailbox(s.pool.QueryRow(ctx, `SELECT `+mboxCols+` FROM mailboxes WHERE account = $1 AND name = $2`, int64(acct), cn))
+	var m store.Mailbox
+	err = s.readRetry(ctx, func() error {
+		var err error
+		m, err = scanMailbox(s.pool.QueryRow(ctx, `SELECT `+mboxCols+` FROM mailboxes WHERE account = $1 AND name = $2`, int64(acct), cn))
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Mailbox{}, fmt.Errorf("pgstore: mailbox %q: %w", name, store.ErrNoSuchMailbox)
 	}
 	if err != nil {
-		return store.Mailbox{}, fmt.Errorf("pgstore: mailbox %q: %w", name, err)
+		return store.Mailbox{}, fmt.Errorf("pgstore: mailbox %q: %w", name, s.lost(err))
 	}
 	return m, nil
 }
@@ -238,14 +243,14 @@ func (t *wtx) checkMailboxCount(acct store.AccountID, before int) error {
 func (s *Store) CreateMailbox(ctx context.Context, acct store.AccountID, name, specialUse string) (store.Mailbox, error) {
 	cn, err := canonName(name)
 	if err != nil {
-		return store.Mailbox{}, fmt.Errorf("pgstore: create mailbox: %w", err)
+		return store.Mailbox{}, fmt.Errorf("pgstore: create mailbox: %w", s.lost(err))
 	}
 	if err := s.limits.CheckName(cn); err != nil {
-		return store.Mailbox{}, fmt.Errorf("pgstore: create mailbox: %w", err)
+		return store.Mailbox{}, fmt.Errorf("pgstore: create mailbox: %w", s.lost(err))
 	}
 	su, err := canonSpecialUse(specialUse)
 	if err != nil {
-		return store.Mailbox{}, fmt.Errorf("pgstore: create mailbox %q: %w", name, err)
+		return store.Mailbox{}, fmt.Errorf("pgstore: create mailbox %q: %w", name, s.lost(err))
 	}
 	var m store.Mailbox
 	err = s.write(ctx, func(t *wtx) error {
@@ -294,7 +299,7 @@ func (s *Store) CreateMailbox(ctx context.Context, acct store.AccountID, name, s
 		return nil
 	})
 	if err != nil {
-		return store.Mailbox{}, fmt.Errorf("pgstore: create mailbox %q: %w", name, err)
+		return store.Mailbox{}, fmt.Errorf("pgstore: create mailbox %q: %w", name, s.lost(err))
 	}
 	return m, nil
 }
@@ -323,7 +328,7 @@ func (t *wtx) dropMessages(m store.Mailbox) error {
 func (s *Store) DeleteMailbox(ctx context.Context, acct store.AccountID, name string) error {
 	cn, err := canonName(name)
 	if err != nil {
-		return fmt.Errorf("pgstore: delete mailbox: %w: %w", store.ErrNoSuchMailbox, err)
+		return fmt.Errorf("pgstore: delete mailbox: %w: %w", store.ErrNoSuchMailbox, s.lost(err))
 	}
 	if cn == inbox {
 		return fmt.Errorf("pgstore: delete mailbox: %w", store.ErrInboxDelete)
@@ -367,7 +372,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, acct store.AccountID, name st
 		return t.pruneRetired(acct)
 	})
 	if err != nil {
-		return fmt.Errorf("pgstore: delete mailbox %q: %w", name, err)
+		return fmt.Errorf("pgstore: delete mailbox %q: %w", name, s.lost(err))
 	}
 	return nil
 }
@@ -376,11 +381,11 @@ func (s *Store) DeleteMailbox(ctx context.Context, acct store.AccountID, name st
 func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, to string) error {
 	cf, err := canonName(from)
 	if err != nil {
-		return fmt.Errorf("pgstore: rename mailbox: %w: %w", store.ErrNoSuchMailbox, err)
+		return fmt.Errorf("pgstore: rename mailbox: %w: %w", store.ErrNoSuchMailbox, s.lost(err))
 	}
 	ct, err := canonName(to)
 	if err != nil {
-		return fmt.Errorf("pgstore: rename mailbox: %w", err)
+		return fmt.Errorf("pgstore: rename mailbox: %w", s.lost(err))
 	}
 	// Renaming INBOX moves only its messages, not its children, so
 	// "INBOX" → "INBOX/old" is allowed (RFC 9051 §6.3.6).
@@ -388,7 +393,7 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 		return fmt.Errorf("pgstore: rename mailbox %q to its own child %q: %w", from, to, store.ErrInvalidName)
 	}
 	if err := s.limits.CheckName(ct); err != nil {
-		return fmt.Errorf("pgstore: rename mailbox %q: %w", from, err)
+		return fmt.Errorf("pgstore: rename mailbox %q: %w", from, s.lost(err))
 	}
 	err = s.write(ctx, func(t *wtx) error {
 		if err := t.lockAccount(acct); err != nil {
@@ -499,7 +504,7 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 		return t.pruneRetired(acct)
 	})
 	if err != nil {
-		return fmt.Errorf("pgstore: rename mailbox %q to %q: %w", from, to, err)
+		return fmt.Errorf("pgstore: rename mailbox %q to %q: %w", from, to, s.lost(err))
 	}
 	return nil
 }
@@ -560,11 +565,11 @@ func (t *wtx) renameInbox(src store.Mailbox, to string) error {
 func (s *Store) Subscriptions(ctx context.Context, acct store.AccountID) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT name FROM subscriptions WHERE account = $1 ORDER BY name`, int64(acct))
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: subscriptions: %w", err)
+		return nil, fmt.Errorf("pgstore: subscriptions: %w", s.lost(err))
 	}
 	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: subscriptions: %w", err)
+		return nil, fmt.Errorf("pgstore: subscriptions: %w", s.lost(err))
 	}
 	return out, nil
 }
@@ -573,11 +578,11 @@ func (s *Store) Subscriptions(ctx context.Context, acct store.AccountID) ([]stri
 func (s *Store) SetSubscribed(ctx context.Context, acct store.AccountID, name string, subscribed bool) error {
 	cn, err := canonName(name)
 	if err != nil {
-		return fmt.Errorf("pgstore: subscribe: %w", err)
+		return fmt.Errorf("pgstore: subscribe: %w", s.lost(err))
 	}
 	if subscribed {
 		if err := s.limits.CheckName(cn); err != nil {
-			return fmt.Errorf("pgstore: subscribe: %w", err)
+			return fmt.Errorf("pgstore: subscribe: %w", s.lost(err))
 		}
 	}
 	err = s.write(ctx, func(t *wtx) error {
@@ -610,7 +615,7 @@ func (s *Store) SetSubscribed(ctx context.Context, acct store.AccountID, name st
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("pgstore: subscribe %q: %w", name, err)
+		return fmt.Errorf("pgstore: subscribe %q: %w", name, s.lost(err))
 	}
 	return nil
 }

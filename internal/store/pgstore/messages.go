@@ -101,35 +101,18 @@ func (t *wtx) lockMailbox(id store.MailboxID) (store.Mailbox, error) {
 	return m, err
 }
 
-// readMailbox reads a selectable mailbox and its first unclaimed \Recent
-// UID.
-func readMailbox(ctx context.Context, q pgx.Tx, id store.MailboxID) (store.Mailbox, int64, error) {
-	var m store.Mailbox
-	var uidvalidity, uidnext, hms, recentFrom int64
-	err := q.QueryRow(ctx, `SELECT `+mboxCols+`, recent_from FROM mailboxes WHERE id = $1`, int64(id)).
-		Scan(&m.ID, &m.Account, &m.Name, &uidvalidity, &uidnext, &hms, &m.SpecialUse, &m.NoSelect, &recentFrom)
-	m.UIDValidity, m.UIDNext, m.HighestModSeq = uint32(uidvalidity), uint32(uidnext), uint64(hms)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return m, 0, store.ErrNoSuchMailbox
-	case err != nil:
-		return m, 0, err
-	case m.NoSelect:
-		return m, 0, store.ErrMailboxNoSelect
-	}
-	return m, recentFrom, nil
-}
-
 // Status implements store.Store.
 func (s *Store) Status(ctx context.Context, mbox store.MailboxID) (store.MailboxStatus, error) {
 	var st store.MailboxStatus
 	var uidvalidity, uidnext, hms int64
 	var n, unseen, deleted, recent int64
-	err := s.pool.QueryRow(ctx, `SELECT `+mboxCols+`, n_messages, n_unseen, n_deleted, size_all, size_deleted,
+	err := s.readRetry(ctx, func() error {
+		return s.pool.QueryRow(ctx, `SELECT `+mboxCols+`, n_messages, n_unseen, n_deleted, size_all, size_deleted,
 			(SELECT count(*) FROM messages g WHERE g.mailbox = x.id AND g.uid >= x.recent_from)
 		FROM mailboxes x WHERE id = $1`, int64(mbox)).
-		Scan(&st.ID, &st.Account, &st.Name, &uidvalidity, &uidnext, &hms, &st.SpecialUse, &st.NoSelect,
-			&n, &unseen, &deleted, &st.Size, &st.DeletedSize, &recent)
+			Scan(&st.ID, &st.Account, &st.Name, &uidvalidity, &uidnext, &hms, &st.SpecialUse, &st.NoSelect,
+				&n, &unseen, &deleted, &st.Size, &st.DeletedSize, &recent)
+	})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		err = store.ErrNoSuchMailbox
@@ -137,7 +120,7 @@ func (s *Store) Status(ctx context.Context, mbox store.MailboxID) (store.Mailbox
 		err = store.ErrMailboxNoSelect
 	}
 	if err != nil {
-		return store.MailboxStatus{}, fmt.Errorf("pgstore: status of mailbox %d: %w", mbox, err)
+		return store.MailboxStatus{}, fmt.Errorf("pgstore: status of mailbox %d: %w", mbox, s.lost(err))
 	}
 	st.UIDValidity, st.UIDNext, st.HighestModSeq = uint32(uidvalidity), uint32(uidnext), uint64(hms)
 	st.Messages, st.Unseen, st.Deleted, st.Recent = uint32(n), uint32(unseen), uint32(deleted), uint32(recent)
@@ -222,14 +205,12 @@ func nilIfEmpty(b []byte) []byte {
 // Snapshot implements store.Store.
 func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snapshot, error) {
 	var snap store.Snapshot
-	err := s.read(ctx, func(tx pgx.Tx) error {
-		// The three reads in one pipeline.
-		b := &pgx.Batch{}
+	// The three reads with their transaction in one round trip.
+	err := s.readPipeline(ctx, func(b *pgx.Batch) {
 		b.Queue(`SELECT `+mboxCols+`, recent_from, n_messages FROM mailboxes WHERE id = $1`, int64(mbox))
 		b.Queue(`SELECT uid, flags FROM messages WHERE mailbox = $1 ORDER BY uid`, int64(mbox))
 		b.Queue(`SELECT keyword FROM mailbox_keywords WHERE mailbox = $1 ORDER BY key`, int64(mbox))
-		br := tx.SendBatch(ctx, b)
-		defer br.Close()
+	}, func(br pgx.BatchResults) error {
 		var uidvalidity, uidnext, hms, recentFrom, n int64
 		m := &snap.Mailbox
 		err := br.QueryRow().Scan(&m.ID, &m.Account, &m.Name, &uidvalidity, &uidnext, &hms, &m.SpecialUse, &m.NoSelect, &recentFrom, &n)
@@ -268,40 +249,40 @@ func (s *Store) Snapshot(ctx context.Context, mbox store.MailboxID) (store.Snaps
 		if len(snap.Keywords) == 0 {
 			snap.Keywords = nil
 		}
-		if err != nil {
-			return err
-		}
-		return br.Close()
+		return err
 	})
 	if err != nil {
-		return store.Snapshot{}, fmt.Errorf("pgstore: snapshot of mailbox %d: %w", mbox, err)
+		return store.Snapshot{}, fmt.Errorf("pgstore: snapshot of mailbox %d: %w", mbox, s.lost(err))
 	}
 	return snap, nil
 }
 
 // ClaimRecent implements store.Store.
 func (s *Store) ClaimRecent(ctx context.Context, mbox store.MailboxID) (lo, hi store.UID, err error) {
-	err = s.write(ctx, func(t *wtx) error {
-		var from, next int64
-		var noselect bool
-		err := t.queryRow(`SELECT recent_from, uidnext, noselect FROM mailboxes WHERE id = $1 FOR UPDATE`, int64(mbox)).
-			Scan(&from, &next, &noselect)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return store.ErrNoSuchMailbox
-		case err != nil:
-			return err
-		case noselect:
-			return store.ErrMailboxNoSelect
-		}
-		lo, hi = uint32(from), uint32(next)
-		if from < next {
-			_, err = t.exec(`UPDATE mailboxes SET recent_from = uidnext WHERE id = $1`, int64(mbox))
-		}
-		return err
-	})
+	// One statement: the CTE locks the row if it has something to claim
+	// (rechecked on the row's latest version after a wait), the UPDATE
+	// moves recent_from past it; with nothing to claim, the row's state
+	// instead (no row: no mailbox).
+	var claimed, noselect bool
+	var from, next int64
+	err = s.pool.QueryRow(ctx, `WITH o AS (
+			SELECT id, recent_from, uidnext FROM mailboxes WHERE id = $1 AND recent_from < uidnext AND NOT noselect FOR UPDATE),
+		u AS (UPDATE mailboxes m SET recent_from = o.uidnext FROM o WHERE m.id = o.id RETURNING o.recent_from, o.uidnext)
+		SELECT true, recent_from, uidnext, false FROM u
+		UNION ALL
+		SELECT false, recent_from, uidnext, noselect FROM mailboxes WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM u)`,
+		int64(mbox)).Scan(&claimed, &from, &next, &noselect)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		err = store.ErrNoSuchMailbox
+	case err == nil && noselect:
+		err = store.ErrMailboxNoSelect
+	case err == nil && !claimed:
+		next = from // nothing claimed (another session may have meanwhile)
+	}
+	lo, hi = uint32(from), uint32(next)
 	if err != nil {
-		return 0, 0, fmt.Errorf("pgstore: claim recent in mailbox %d: %w", mbox, err)
+		return 0, 0, fmt.Errorf("pgstore: claim recent in mailbox %d: %w", mbox, s.lost(err))
 	}
 	return lo, hi, nil
 }
@@ -312,25 +293,10 @@ func (s *Store) ClaimRecent(ctx context.Context, mbox store.MailboxID) (lo, hi s
 // none). A set of several ranges is joined as an array of ranges, one
 // index range scan each.
 func (s *Store) scanSet(ctx context.Context, q pgx.Tx, mbox store.MailboxID, uids imapnum.Set, cols, joins, extra string, dest []any, row func() error) error {
-	rs := normalize(uids)
-	if len(rs) == 0 {
+	sql, args, ok := setQuery(mbox, uids, cols, joins, extra)
+	if !ok {
 		return nil
 	}
-	var sql string
-	var args []any
-	if len(rs) == 1 {
-		sql = `SELECT ` + cols + ` FROM messages m ` + joins + ` WHERE m.mailbox = $1 AND m.uid BETWEEN $2 AND $3`
-		args = []any{int64(mbox), int64(rs[0].Start), int64(rs[0].Stop)}
-	} else {
-		lo, hi := rs.bounds()
-		sql = `SELECT ` + cols + ` FROM unnest($2::bigint[], $3::bigint[]) AS r(lo, hi) JOIN messages m ON m.mailbox = $1 AND m.uid BETWEEN r.lo AND r.hi ` +
-			joins + ` WHERE true`
-		args = []any{int64(mbox), lo, hi}
-	}
-	if extra != "" {
-		sql += ` AND ` + extra
-	}
-	sql += ` ORDER BY m.uid`
 	var rows pgx.Rows
 	var err error
 	if q != nil {
@@ -345,42 +311,79 @@ func (s *Store) scanSet(ctx context.Context, q pgx.Tx, mbox store.MailboxID, uid
 	return err
 }
 
-// Fetch implements store.Store.
-func (s *Store) Fetch(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
-	var r msgRow
-	err := s.scanSet(ctx, nil, mbox, uids, msgColsM, "", "", r.dest(), func() error {
-		return fn(r.message())
+// setQuery returns the query of scanSet with its arguments; !ok when
+// uids is empty.
+func setQuery(mbox store.MailboxID, uids imapnum.Set, cols, joins, extra string) (sql string, args []any, ok bool) {
+	rs := normalize(uids)
+	if len(rs) == 0 {
+		return "", nil, false
+	}
+	if len(rs) == 1 {
+		sql = `SELECT ` + cols + ` FROM messages m ` + joins + ` WHERE m.mailbox = $1 AND m.uid BETWEEN $2 AND $3`
+		args = []any{int64(mbox), int64(rs[0].Start), int64(rs[0].Stop)}
+	} else {
+		lo, hi := rs.bounds()
+		sql = `SELECT ` + cols + ` FROM unnest($2::bigint[], $3::bigint[]) AS r(lo, hi) JOIN messages m ON m.mailbox = $1 AND m.uid BETWEEN r.lo AND r.hi ` +
+			joins + ` WHERE true`
+		args = []any{int64(mbox), lo, hi}
+	}
+	if extra != "" {
+		sql += ` AND ` + extra
+	}
+	return sql + ` ORDER BY m.uid`, args, true
+}
+
+// fetchRows reads the messages of mbox in uids with scanSet (cols,
+// joins; msg makes a message of the scanned row) into memory, trying
+// once more on a fresh connection if the database could not be reached,
+// and then calls fn for each: fn runs with no connection held (the
+// caller bounds the set: imapserver reads at most 512 at a time).
+func (s *Store) fetchRows(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, cols, joins string, dest []any, msg func() store.Message, fn func(store.Message) error) error {
+	var msgs []store.Message
+	err := s.readRetry(ctx, func() error {
+		msgs = msgs[:0]
+		return s.scanSet(ctx, nil, mbox, uids, cols, joins, "", dest, func() error {
+			msgs = append(msgs, msg())
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore: fetch from mailbox %d: %w", mbox, err)
 	}
+	for _, m := range msgs {
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// Fetch implements store.Store.
+func (s *Store) Fetch(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
+	var r msgRow
+	return s.fetchRows(ctx, mbox, uids, msgColsM, "", r.dest(), r.message, fn)
 }
 
 // FetchAnatomy implements store.Store.
 func (s *Store) FetchAnatomy(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
 	var r msgRow
 	var anat []byte
-	err := s.scanSet(ctx, nil, mbox, uids, msgColsM+`, b.anatomy`, `LEFT JOIN blobs b ON b.id = m.blob`, "",
-		append(r.dest(), &anat), func() error {
+	return s.fetchRows(ctx, mbox, uids, msgColsM+`, b.anatomy`, `LEFT JOIN blobs b ON b.id = m.blob`,
+		append(r.dest(), &anat), func() store.Message {
 			m := r.message()
 			if len(anat) > 0 {
 				m.Anatomy = slices.Clone(anat)
 			}
-			return fn(m)
-		})
-	if err != nil {
-		return fmt.Errorf("pgstore: fetch from mailbox %d: %w", mbox, err)
-	}
-	return nil
+			return m
+		}, fn)
 }
 
 // FetchContent implements store.Store: small contents come with the rows.
 func (s *Store) FetchContent(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, fn func(store.Message) error) error {
 	var r msgRow
 	var anat, content []byte
-	err := s.scanSet(ctx, nil, mbox, uids, msgColsM+`, b.anatomy, b.content`, `LEFT JOIN blobs b ON b.id = m.blob`, "",
-		append(r.dest(), &anat, &content), func() error {
+	return s.fetchRows(ctx, mbox, uids, msgColsM+`, b.anatomy, b.content`, `LEFT JOIN blobs b ON b.id = m.blob`,
+		append(r.dest(), &anat, &content), func() store.Message {
 			m := r.message()
 			if len(anat) > 0 {
 				m.Anatomy = slices.Clone(anat)
@@ -388,12 +391,8 @@ func (s *Store) FetchContent(ctx context.Context, mbox store.MailboxID, uids ima
 			if content != nil {
 				m.Content = slices.Clone(content)
 			}
-			return fn(m)
-		})
-	if err != nil {
-		return fmt.Errorf("pgstore: fetch from mailbox %d: %w", mbox, err)
-	}
-	return nil
+			return m
+		}, fn)
 }
 
 // loadSet reads the messages of mbox in rs inside a write transaction.
@@ -407,21 +406,54 @@ func (t *wtx) loadSet(mbox store.MailboxID, uids imapnum.Set) ([]store.Message, 
 	return out, err
 }
 
+// lockAndLoad locks the row of the selectable mailbox mbox and reads
+// its messages in uids, in one round trip.
+func (t *wtx) lockAndLoad(mbox store.MailboxID, uids imapnum.Set) (store.Mailbox, []store.Message, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+mboxCols+` FROM mailboxes WHERE id = $1 FOR UPDATE`, int64(mbox))
+	sql, args, load := setQuery(mbox, uids, msgColsM, "", "")
+	if load {
+		b.Queue(sql, args...)
+	}
+	br := t.SendBatch(t.ctx, b)
+	defer br.Close()
+	m, err := scanMailbox(br.QueryRow())
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return m, nil, store.ErrNoSuchMailbox
+	case err != nil:
+		return m, nil, err
+	case m.NoSelect:
+		return m, nil, store.ErrMailboxNoSelect
+	}
+	var msgs []store.Message
+	if load {
+		rows, err := br.Query()
+		if err != nil {
+			return m, nil, err
+		}
+		var r msgRow
+		if _, err := pgx.ForEachRow(rows, r.dest(), func() error {
+			msgs = append(msgs, r.message())
+			return nil
+		}); err != nil {
+			return m, nil, err
+		}
+	}
+	return m, msgs, br.Close()
+}
+
 // StoreFlags implements store.Store.
 func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, op store.FlagOp, flags store.Flags, unchangedSince store.ModSeq) (store.StoreResult, error) {
 	kws, err := normKeywords(flags.Keywords)
 	if err != nil {
-		return store.StoreResult{}, fmt.Errorf("pgstore: store flags in mailbox %d: %w", mbox, err)
+		return store.StoreResult{}, fmt.Errorf("pgstore: store flags in mailbox %d: %w", mbox, s.lost(err))
 	}
 	flags.Keywords = kws
 	var res store.StoreResult
 	err = s.write(ctx, func(t *wtx) error {
 		res = store.StoreResult{}
-		m, err := t.lockMailbox(mbox)
-		if err != nil {
-			return err
-		}
-		msgs, err := t.loadSet(mbox, uids)
+		m, msgs, err := t.lockAndLoad(mbox, uids)
 		if err != nil {
 			return err
 		}
@@ -461,21 +493,22 @@ func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapn
 		if len(res.Updated) == 0 {
 			return nil
 		}
-		if _, err := t.exec(`UPDATE messages m SET flags = x.f,
+		// Both updates in one round trip.
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE messages m SET flags = x.f,
 				keywords = CASE WHEN x.k = '' THEN '{}'::text[] ELSE string_to_array(x.k, ' ') END, modseq = $2
 			FROM unnest($3::bigint[], $4::int[], $5::text[]) AS x(u, f, k)
-			WHERE m.mailbox = $1 AND m.uid = x.u`, int64(mbox), int64(modseq), upUIDs, upFlags, upKws); err != nil {
-			return err
-		}
-		if _, err := t.exec(`UPDATE mailboxes SET highestmodseq = $2, n_unseen = n_unseen + $3, n_deleted = n_deleted + $4,
-				size_deleted = size_deleted + $5 WHERE id = $1`, int64(mbox), int64(modseq), c.unseen, c.deleted, c.sizeDeleted); err != nil {
+			WHERE m.mailbox = $1 AND m.uid = x.u`, int64(mbox), int64(modseq), upUIDs, upFlags, upKws)
+		b.Queue(`UPDATE mailboxes SET highestmodseq = $2, n_unseen = n_unseen + $3, n_deleted = n_deleted + $4,
+				size_deleted = size_deleted + $5 WHERE id = $1`, int64(mbox), int64(modseq), c.unseen, c.deleted, c.sizeDeleted)
+		if err := t.SendBatch(t.ctx, b).Close(); err != nil {
 			return err
 		}
 		t.publish(events.Event{Account: int64(m.Account), Mailbox: int64(mbox), ModSeq: modseq})
 		return nil
 	})
 	if err != nil {
-		return store.StoreResult{}, fmt.Errorf("pgstore: store flags in mailbox %d: %w", mbox, err)
+		return store.StoreResult{}, fmt.Errorf("pgstore: store flags in mailbox %d: %w", mbox, s.lost(err))
 	}
 	return res, nil
 }
@@ -561,7 +594,7 @@ func (s *Store) Expunge(ctx context.Context, mbox store.MailboxID, uids imapnum.
 		return nil
 	})
 	if err != nil {
-		return store.ExpungeResult{}, fmt.Errorf("pgstore: expunge in mailbox %d: %w", mbox, err)
+		return store.ExpungeResult{}, fmt.Errorf("pgstore: expunge in mailbox %d: %w", mbox, s.lost(err))
 	}
 	return out, nil
 }
@@ -673,7 +706,7 @@ func (s *Store) Copy(ctx context.Context, src store.MailboxID, uids imapnum.Set,
 		return err
 	})
 	if err != nil {
-		return store.CopyResult{}, fmt.Errorf("pgstore: copy from mailbox %d to %d: %w", src, dst, err)
+		return store.CopyResult{}, fmt.Errorf("pgstore: copy from mailbox %d to %d: %w", src, dst, s.lost(err))
 	}
 	return res, nil
 }
@@ -703,7 +736,7 @@ func (s *Store) Move(ctx context.Context, src store.MailboxID, uids imapnum.Set,
 		return nil
 	})
 	if err != nil {
-		return store.CopyResult{}, fmt.Errorf("pgstore: move from mailbox %d to %d: %w", src, dst, err)
+		return store.CopyResult{}, fmt.Errorf("pgstore: move from mailbox %d to %d: %w", src, dst, s.lost(err))
 	}
 	return res, nil
 }
@@ -711,13 +744,23 @@ func (s *Store) Move(ctx context.Context, src store.MailboxID, uids imapnum.Set,
 // Changes implements store.Store.
 func (s *Store) Changes(ctx context.Context, mbox store.MailboxID, since store.ModSeq) (store.Changes, error) {
 	var ch store.Changes
-	err := s.read(ctx, func(tx pgx.Tx) error {
-		m, _, err := readMailbox(ctx, tx, mbox)
-		if err != nil {
+	// The three reads with their transaction in one round trip.
+	err := s.readPipeline(ctx, func(b *pgx.Batch) {
+		b.Queue(`SELECT `+mboxCols+` FROM mailboxes WHERE id = $1`, int64(mbox))
+		b.Queue(`SELECT `+msgCols+` FROM messages WHERE mailbox = $1 AND modseq > $2 ORDER BY uid`, int64(mbox), int64(since))
+		b.Queue(`SELECT uid FROM expunged WHERE mailbox = $1 AND modseq > $2 ORDER BY uid`, int64(mbox), int64(since))
+	}, func(br pgx.BatchResults) error {
+		m, err := scanMailbox(br.QueryRow())
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return store.ErrNoSuchMailbox
+		case err != nil:
 			return err
+		case m.NoSelect:
+			return store.ErrMailboxNoSelect
 		}
 		ch.Mailbox = m
-		rows, err := tx.Query(ctx, `SELECT `+msgCols+` FROM messages WHERE mailbox = $1 AND modseq > $2 ORDER BY uid`, int64(mbox), int64(since))
+		rows, err := br.Query()
 		if err != nil {
 			return err
 		}
@@ -728,7 +771,7 @@ func (s *Store) Changes(ctx context.Context, mbox store.MailboxID, since store.M
 		}); err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, `SELECT uid FROM expunged WHERE mailbox = $1 AND modseq > $2 ORDER BY uid`, int64(mbox), int64(since))
+		rows, err = br.Query()
 		if err != nil {
 			return err
 		}
@@ -740,7 +783,7 @@ func (s *Store) Changes(ctx context.Context, mbox store.MailboxID, since store.M
 		return err
 	})
 	if err != nil {
-		return store.Changes{}, fmt.Errorf("pgstore: changes in mailbox %d: %w", mbox, err)
+		return store.Changes{}, fmt.Errorf("pgstore: changes in mailbox %d: %w", mbox, s.lost(err))
 	}
 	return ch, nil
 }

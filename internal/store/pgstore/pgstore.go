@@ -72,7 +72,9 @@ type Store struct {
 	limits store.MailboxLimits
 	quota  DefaultQuota
 
-	lis *listener // nil without a bus
+	lis   *listener // nil without a bus
+	ntf   *notifier
+	heads *headCache
 
 	aqMu     sync.Mutex
 	aq       map[store.MailboxID]*appendQueue // mailboxes with a drainer; guarded by aqMu
@@ -115,7 +117,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: open: %w", err)
+		return nil, fmt.Errorf("pgstore: open: %w", dbErr(err))
 	}
 	// Short queries: compiling them would cost more than it saves.
 	cfg.ConnConfig.RuntimeParams["jit"] = "off"
@@ -125,19 +127,20 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: open: %w", err)
+		return nil, fmt.Errorf("pgstore: open: %w", dbErr(err))
 	}
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("pgstore: open: %w", err)
+		return nil, fmt.Errorf("pgstore: open: %w", dbErr(err))
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{pool: pool, dsn: dsn, bus: opts.Bus, log: log, node: hex.EncodeToString(b[:]),
-		limits: opts.MailboxLimits, quota: opts.DefaultQuota, aq: map[store.MailboxID]*appendQueue{}}
+		limits: opts.MailboxLimits, quota: opts.DefaultQuota, aq: map[store.MailboxID]*appendQueue{},
+		heads: newHeadCache()}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -149,6 +152,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if s.bus != nil {
 		s.lis = newListener(s)
 	}
+	s.ntf = newNotifier(s)
 	sctx, cancel := context.WithCancel(context.Background())
 	s.stopSweep = cancel
 	s.sweeper.Add(1)
@@ -159,7 +163,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("pgstore: ping: %w", err)
+		return fmt.Errorf("pgstore: ping: %w", s.lost(err))
 	}
 	return nil
 }
@@ -177,6 +181,7 @@ func (s *Store) Close() error {
 		if s.lis != nil {
 			s.lis.stop()
 		}
+		s.ntf.stop()
 		s.pool.Close()
 	})
 	return nil
@@ -189,23 +194,23 @@ func (s *Store) Close() error {
 func Migrate(ctx context.Context, dsn string) (applied []string, err error) {
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: migrate: %w", err)
+		return nil, fmt.Errorf("pgstore: migrate: %w", dbErr(err))
 	}
 	sort.Strings(names)
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: migrate: %w", err)
+		return nil, fmt.Errorf("pgstore: migrate: %w", dbErr(err))
 	}
 	defer conn.Close(context.Background())
 	for _, path := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(path, "migrations/"), ".sql")
 		body, err := migrationFS.ReadFile(path)
 		if err != nil {
-			return applied, fmt.Errorf("pgstore: migrate: %w", err)
+			return applied, fmt.Errorf("pgstore: migrate: %w", dbErr(err))
 		}
 		done, err := applyMigration(ctx, conn, name, string(body))
 		if err != nil {
-			return applied, fmt.Errorf("pgstore: migration %s: %w", name, err)
+			return applied, fmt.Errorf("pgstore: migration %s: %w", name, dbErr(err))
 		}
 		if done {
 			applied = append(applied, name)
@@ -278,16 +283,18 @@ func retryable(err error) bool {
 
 // write runs fn in a read-committed transaction, committed when fn
 // returns nil, again on serialization failures and deadlocks (a bounded
-// number of times), and publishes fn's events after the commit.
+// number of times), and publishes fn's events after the commit, to the
+// local bus and (notifier) to the other nodes.
 func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 	for attempt := 1; ; attempt++ {
 		evs, err := s.attempt(ctx, fn)
 		if err == nil {
 			s.publishLocal(evs)
+			s.ntf.add(evs)
 			return nil
 		}
 		if !retryable(err) || attempt >= maxAttempts || ctx.Err() != nil {
-			return err
+			return s.lost(err)
 		}
 		time.Sleep(time.Duration(attempt) * time.Millisecond)
 	}
@@ -303,19 +310,8 @@ func (s *Store) attempt(ctx context.Context, fn func(*wtx) error) ([]events.Even
 	if err := fn(t); err != nil {
 		return nil, err
 	}
-	// Announced to the other nodes also without a local bus (a
-	// delivery process without sessions must still wake theirs).
-	if len(t.events) > 0 {
-		payloads := make([]string, len(t.events))
-		for i, ev := range t.events {
-			payloads[i] = encodeEvent(s.node, ev)
-		}
-		if _, err := tx.Exec(ctx, `SELECT pg_notify('`+channel+`', p) FROM unnest($1::text[]) AS p`, payloads); err != nil {
-			return nil, err
-		}
-	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, err
+		return nil, commitErr(err)
 	}
 	return t.events, nil
 }
@@ -333,6 +329,10 @@ func (s *Store) publishLocal(evs []events.Event) {
 // read runs fn in a read-only repeatable-read transaction: its queries
 // see one state.
 func (s *Store) read(ctx context.Context, fn func(pgx.Tx) error) error {
+	return s.lost(s.readOnce(ctx, fn))
+}
+
+func (s *Store) readOnce(ctx context.Context, fn func(pgx.Tx) error) error {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return err
@@ -342,6 +342,49 @@ func (s *Store) read(ctx context.Context, fn func(pgx.Tx) error) error {
 		return err
 	}
 	return tx.Commit(ctx)
+}
+
+// readBegin begins the transaction of readPipeline.
+const readBegin = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`
+
+// readPipeline runs the queries that queue puts into a batch in one
+// read-only repeatable-read transaction (so they see one state), sent
+// with its BEGIN and COMMIT in one round trip, and calls read with their
+// results (the BEGIN's already read). It tries once more when the
+// database could not be reached: read must start afresh each time.
+func (s *Store) readPipeline(ctx context.Context, queue func(*pgx.Batch), read func(pgx.BatchResults) error) error {
+	return s.readRetry(ctx, func() error { return s.readPipelineOnce(ctx, queue, read) })
+}
+
+func (s *Store) readPipelineOnce(ctx context.Context, queue func(*pgx.Batch), read func(pgx.BatchResults) error) error {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	b := &pgx.Batch{}
+	b.Queue(readBegin)
+	queue(b)
+	b.Queue(`COMMIT`)
+	br := c.SendBatch(ctx, b)
+	_, err = br.Exec()
+	if err == nil {
+		err = read(br)
+	}
+	if err == nil {
+		_, err = br.Exec() // the COMMIT
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && c.Conn().PgConn().TxStatus() != 'I' && !c.Conn().IsClosed() {
+		// Failed part-way: end the transaction, so that the connection
+		// goes back to the pool (else Release closes it).
+		if _, rerr := c.Exec(context.WithoutCancel(ctx), `ROLLBACK`); rerr != nil {
+			s.log.Debug("pgstore: rollback after a failed read", "err", rerr)
+		}
+	}
+	return err
 }
 
 // lockAccount serialises the changes of an account's mailbox list

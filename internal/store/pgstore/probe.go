@@ -26,25 +26,25 @@ func Probe(ctx context.Context, dsn string) (ProbeResult, error) {
 	var res ProbeResult
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		return res, fmt.Errorf("pgstore: connect: %w", err)
+		return res, fmt.Errorf("pgstore: connect: %w", dbErr(err))
 	}
 	defer conn.Close(context.Background())
 	if err := conn.QueryRow(ctx, `SHOW server_version`).Scan(&res.ServerVersion); err != nil {
-		return res, fmt.Errorf("pgstore: server version: %w", err)
+		return res, fmt.Errorf("pgstore: server version: %w", dbErr(err))
 	}
 	applied := map[string]bool{}
 	var exists bool
 	if err := conn.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
-		return res, fmt.Errorf("pgstore: schema: %w", err)
+		return res, fmt.Errorf("pgstore: schema: %w", dbErr(err))
 	}
 	if exists {
 		rows, err := conn.Query(ctx, `SELECT name FROM schema_migrations`)
 		if err != nil {
-			return res, fmt.Errorf("pgstore: schema: %w", err)
+			return res, fmt.Errorf("pgstore: schema: %w", dbErr(err))
 		}
 		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
-			return res, fmt.Errorf("pgstore: schema: %w", err)
+			return res, fmt.Errorf("pgstore: schema: %w", dbErr(err))
 		}
 		for _, n := range names {
 			applied[n] = true

@@ -65,7 +65,7 @@ func clean(s string) string {
 // WaitIndexed implements store.Store: texts are indexed at commit.
 func (s *Store) WaitIndexed(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("pgstore: wait for the index: %w", err)
+		return fmt.Errorf("pgstore: wait for the index: %w", s.lost(err))
 	}
 	return nil
 }
@@ -73,7 +73,7 @@ func (s *Store) WaitIndexed(ctx context.Context) error {
 // IndexBacklog implements store.Store: texts are indexed at commit.
 func (s *Store) IndexBacklog(ctx context.Context) (int64, time.Duration, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, 0, fmt.Errorf("pgstore: index backlog: %w", err)
+		return 0, 0, fmt.Errorf("pgstore: index backlog: %w", s.lost(err))
 	}
 	return 0, 0, nil
 }
@@ -299,13 +299,13 @@ func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, k st
 	q.arg(int64(mbox))
 	sql, err := q.sql(k)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, err)
+		return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, s.lost(err))
 	}
 	// One query; only an empty answer asks whether the mailbox exists
 	// (a mailbox with messages does, and is selectable).
 	rows, err := s.pool.Query(ctx, sql, q.args...)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, err)
+		return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, s.lost(err))
 	}
 	var out []store.UID
 	var uid int64
@@ -313,7 +313,7 @@ func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, k st
 		out = append(out, uint32(uid))
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, err)
+		return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, s.lost(err))
 	}
 	if len(out) == 0 {
 		var noselect bool
@@ -325,7 +325,7 @@ func (s *Store) SearchCandidates(ctx context.Context, mbox store.MailboxID, k st
 			err = store.ErrMailboxNoSelect
 		}
 		if err != nil {
-			return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, err)
+			return nil, fmt.Errorf("pgstore: search mailbox %d: %w", mbox, s.lost(err))
 		}
 	}
 	return out, nil
@@ -384,7 +384,7 @@ func (s *Store) SortFields(ctx context.Context, mbox store.MailboxID, uids imapn
 		return fn(m, f)
 	})
 	if err != nil {
-		return fmt.Errorf("pgstore: sort fields of mailbox %d: %w", mbox, err)
+		return fmt.Errorf("pgstore: sort fields of mailbox %d: %w", mbox, s.lost(err))
 	}
 	return nil
 }
@@ -402,7 +402,7 @@ func (s *Store) BlobsToIndex(ctx context.Context, account string) ([]store.BlobI
 	}
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: list contents to index: %w", err)
+		return nil, fmt.Errorf("pgstore: list contents to index: %w", s.lost(err))
 	}
 	var out []store.BlobIndex
 	var id string
@@ -415,7 +415,7 @@ func (s *Store) BlobsToIndex(ctx context.Context, account string) ([]store.BlobI
 		out = append(out, b)
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("pgstore: list contents to index: %w", err)
+		return nil, fmt.Errorf("pgstore: list contents to index: %w", s.lost(err))
 	}
 	return out, nil
 }
@@ -479,7 +479,7 @@ func (s *Store) SetBlobIndex(ctx context.Context, blobs []store.BlobIndex) error
 		return t.SendBatch(t.ctx, texts).Close()
 	})
 	if err != nil {
-		return fmt.Errorf("pgstore: set index of %d contents: %w", len(blobs), err)
+		return fmt.Errorf("pgstore: set index of %d contents: %w", len(blobs), s.lost(err))
 	}
 	return nil
 }
