@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,14 @@ import (
 // subscribers, one event per mailbox with its current HIGHESTMODSEQ
 // (sessions then ask Changes since what they know) and one ModSeq-0
 // event (the mailbox list may have changed).
+//
+// A node that dies between a commit and its NOTIFY, or a notification
+// dropped for any other reason, must not leave sessions on other nodes
+// idling over a change forever: every sweepInterval a sweeper reads the
+// HIGHESTMODSEQ of the mailboxes of the accounts with local subscribers
+// and publishes an event for each that is above what the node last
+// announced for it (its own commits, other nodes' notifications, earlier
+// sweeps). A lost notification then costs at most that much delay.
 
 // channel is the NOTIFY channel.
 const channel = "rookery_events"
@@ -63,11 +72,23 @@ const (
 	maxBackoff = 5 * time.Second
 )
 
+// sweepInterval is how often the sweeper looks for changes whose
+// notification was lost.
+const sweepInterval = 5 * time.Second
+
 // listener publishes the events of other nodes to the local bus.
 type listener struct {
 	s      *Store
 	cancel context.CancelFunc
 	done   chan struct{}
+	swept  chan struct{} // closed when the sweeper has ended
+
+	// known is the highest mod-sequence announced on this node per
+	// mailbox of the accounts the last sweep covered (note, sweep).
+	mu    sync.Mutex
+	known map[int64]uint64 // guarded by mu
+	// every is sweepInterval in nanoseconds (tests shorten it).
+	every atomic.Int64
 
 	pid      atomic.Uint32 // backend process of the current connection, 0 when none
 	sessions atomic.Int64  // connections that reached LISTEN and caught up
@@ -75,8 +96,10 @@ type listener struct {
 
 func newListener(s *Store) *listener {
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &listener{s: s, cancel: cancel, done: make(chan struct{})}
+	l := &listener{s: s, cancel: cancel, done: make(chan struct{}), swept: make(chan struct{}), known: map[int64]uint64{}}
+	l.every.Store(int64(sweepInterval))
 	go l.run(ctx)
+	go l.sweeper(ctx)
 	return l
 }
 
@@ -84,6 +107,82 @@ func newListener(s *Store) *listener {
 func (l *listener) stop() {
 	l.cancel()
 	<-l.done
+	<-l.swept
+}
+
+// note records that ev was announced on this node.
+func (l *listener) note(ev events.Event) {
+	if ev.Mailbox == 0 {
+		return
+	}
+	l.mu.Lock()
+	if ev.ModSeq > l.known[ev.Mailbox] {
+		l.known[ev.Mailbox] = ev.ModSeq
+	}
+	l.mu.Unlock()
+}
+
+// sweeper runs sweep every l.every until ctx ends.
+func (l *listener) sweeper(ctx context.Context) {
+	defer close(l.swept)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Duration(l.every.Load())):
+		}
+		if err := l.sweep(ctx); err != nil && ctx.Err() == nil {
+			l.s.log.Warn("pgstore: looking for changes whose notification was lost", "err", err)
+		}
+	}
+}
+
+// sweep publishes an event for each mailbox of an account with local
+// subscribers whose HIGHESTMODSEQ is above what was announced for it
+// (or that was not known yet), and forgets the mailboxes of accounts
+// without subscribers.
+func (l *listener) sweep(ctx context.Context) error {
+	sa, ok := l.s.bus.(subscribedAccounts)
+	if !ok {
+		return nil
+	}
+	accts := sa.Accounts()
+	if len(accts) == 0 {
+		l.mu.Lock()
+		clear(l.known)
+		l.mu.Unlock()
+		return nil
+	}
+	rows, err := l.s.pool.Query(ctx, `SELECT account, id, highestmodseq FROM mailboxes WHERE account = ANY($1)`, accts)
+	if err != nil {
+		return err
+	}
+	var evs []events.Event
+	var ev events.Event
+	var hms int64
+	if _, err := pgx.ForEachRow(rows, []any{&ev.Account, &ev.Mailbox, &hms}, func() error {
+		ev.ModSeq = uint64(hms)
+		evs = append(evs, ev)
+		return nil
+	}); err != nil {
+		return err
+	}
+	var publish []events.Event
+	l.mu.Lock()
+	known := make(map[int64]uint64, len(evs))
+	for _, ev := range evs {
+		k, seen := l.known[ev.Mailbox]
+		if !seen || ev.ModSeq > k {
+			publish = append(publish, ev)
+		}
+		known[ev.Mailbox] = max(ev.ModSeq, k)
+	}
+	l.known = known
+	l.mu.Unlock()
+	for _, ev := range publish {
+		l.s.bus.Publish(ev)
+	}
+	return nil
 }
 
 func (l *listener) run(ctx context.Context) {
@@ -136,6 +235,7 @@ func (l *listener) session(ctx context.Context) (listened bool, err error) {
 			continue
 		}
 		if node != l.s.node {
+			l.note(ev)
 			l.s.bus.Publish(ev)
 		}
 	}
@@ -167,6 +267,7 @@ func (l *listener) catchUp(ctx context.Context, conn *pgx.Conn) error {
 		return err
 	}
 	for _, ev := range evs {
+		l.note(ev)
 		l.s.bus.Publish(ev)
 	}
 	for _, a := range accts {

@@ -322,6 +322,9 @@ func (s *Store) publishLocal(evs []events.Event) {
 		return
 	}
 	for _, ev := range evs {
+		if s.lis != nil {
+			s.lis.note(ev)
+		}
 		s.bus.Publish(ev)
 	}
 }

@@ -541,3 +541,60 @@ func TestTwoNodesMixedWriters(t *testing.T) {
 		}
 	}
 }
+
+// TestLostNotification: a change whose notification never came (a node
+// that died between its commit and its NOTIFY) still reaches the
+// subscribers of another node, through the sweeper, and the sweeper is
+// quiet while nothing changes.
+func TestLostNotification(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	bus := events.NewMemory()
+	b := open(t, dsn, bus)
+	b.lis.every.Store(int64(20 * time.Millisecond))
+	acct, err := b.CreateAccount(ctx, "alice", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := b.Mailbox(ctx, acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := bus.Subscribe(int64(acct.ID))
+	defer sub.Close()
+	// The first sweep announces the mailboxes it did not know.
+	waitEvent(t, sub, "first sweep", func(ev events.Event) bool { return ev.Mailbox == int64(inbox.ID) })
+	// (with the listener's catch-up, which may come at the same time);
+	// then nothing, while nothing changes.
+	time.Sleep(100 * time.Millisecond)
+	sub.Drain()
+	time.Sleep(200 * time.Millisecond)
+	if evs, _ := sub.Drain(); len(evs) != 0 {
+		t.Fatalf("sweeps of an unchanged account published %+v", evs)
+	}
+	// A commit elsewhere whose NOTIFY was lost.
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var hms int64
+	if err := conn.QueryRow(ctx, `UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1 RETURNING highestmodseq`, int64(inbox.ID)).Scan(&hms); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, sub, "change without a notification", func(ev events.Event) bool {
+		return ev.Mailbox == int64(inbox.ID) && ev.ModSeq == uint64(hms)
+	})
+	// The node's own commits are not announced again by the sweeper.
+	res := appendOne(t, b, inbox.ID, 1)
+	time.Sleep(200 * time.Millisecond)
+	evs, _ := sub.Drain()
+	own := 0
+	for _, ev := range evs {
+		if ev.ModSeq == res.ModSeq {
+			own++
+		}
+	}
+	if own != 1 {
+		t.Fatalf("events after an append: %+v, want one with mod-sequence %d", evs, res.ModSeq)
+	}
+}
