@@ -57,7 +57,7 @@ func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.N
 	j := &appendJob{ctx: ctx, mbox: mbox, msgs: msgs, flags: make([]int32, n), kws: make([]string, n),
 		idates: make([]int64, n), tzs: make([]int32, n), blobIDs: make([]string, n), done: make(chan struct{})}
 	for i, m := range msgs {
-		kws, err := normKeywords(m.Flags.Keywords)
+		kws, err := store.NormalizeKeywords(m.Flags.Keywords)
 		if err != nil {
 			return store.AppendResult{}, fmt.Errorf("pgstore: append to mailbox %d: %w", mbox, s.lost(err))
 		}
@@ -69,7 +69,7 @@ func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.N
 		j.flags[i], j.kws[i], j.idates[i], j.tzs[i] = int32(m.Flags.Sys), strings.Join(kws, " "), d.Unix(), int32(off)
 		j.blobIDs[i] = string(m.Blob.ID)
 		if len(kws) > 0 {
-			j.all = unionKeywords(j.all, kws)
+			j.all = store.UnionKeywords(j.all, kws)
 		}
 	}
 	s.aqMu.Lock()

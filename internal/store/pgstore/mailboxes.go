@@ -46,7 +46,7 @@ func (s *Store) Mailboxes(ctx context.Context, acct store.AccountID) ([]store.Ma
 
 // Mailbox implements store.Store.
 func (s *Store) Mailbox(ctx context.Context, acct store.AccountID, name string) (store.Mailbox, error) {
-	cn, err := canonName(name)
+	cn, err := store.CanonicalMailboxName(name)
 	if err != nil {
 		return store.Mailbox{}, fmt.Errorf("pgstore: mailbox %q: %w: %w", name, store.ErrNoSuchMailbox, s.lost(err))
 	}
@@ -185,7 +185,7 @@ func (t *wtx) accountExists(acct store.AccountID) error {
 }
 
 func (t *wtx) hasChildren(acct store.AccountID, name string) (bool, error) {
-	lo, hi := childBounds(name)
+	lo, hi := store.ChildBounds(name)
 	var ok bool
 	err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM mailboxes WHERE account = $1 AND name > $2 AND name < $3)`,
 		int64(acct), lo, hi).Scan(&ok)
@@ -194,7 +194,7 @@ func (t *wtx) hasChildren(acct store.AccountID, name string) (bool, error) {
 
 // createParents creates the missing ancestors of name as plain mailboxes.
 func (t *wtx) createParents(acct store.AccountID, name string) error {
-	for _, p := range parentNames(name) {
+	for _, p := range store.ParentNames(name) {
 		_, err := t.mailboxByName(acct, p)
 		if err == nil {
 			continue
@@ -241,14 +241,14 @@ func (t *wtx) checkMailboxCount(acct store.AccountID, before int) error {
 
 // CreateMailbox implements store.Store.
 func (s *Store) CreateMailbox(ctx context.Context, acct store.AccountID, name, specialUse string) (store.Mailbox, error) {
-	cn, err := canonName(name)
+	cn, err := store.CanonicalMailboxName(name)
 	if err != nil {
 		return store.Mailbox{}, fmt.Errorf("pgstore: create mailbox: %w", s.lost(err))
 	}
 	if err := s.limits.CheckName(cn); err != nil {
 		return store.Mailbox{}, fmt.Errorf("pgstore: create mailbox: %w", s.lost(err))
 	}
-	su, err := canonSpecialUse(specialUse)
+	su, err := store.CanonicalSpecialUse(specialUse)
 	if err != nil {
 		return store.Mailbox{}, fmt.Errorf("pgstore: create mailbox %q: %w", name, s.lost(err))
 	}
@@ -326,7 +326,7 @@ func (t *wtx) dropMessages(m store.Mailbox) error {
 
 // DeleteMailbox implements store.Store.
 func (s *Store) DeleteMailbox(ctx context.Context, acct store.AccountID, name string) error {
-	cn, err := canonName(name)
+	cn, err := store.CanonicalMailboxName(name)
 	if err != nil {
 		return fmt.Errorf("pgstore: delete mailbox: %w: %w", store.ErrNoSuchMailbox, s.lost(err))
 	}
@@ -379,11 +379,11 @@ func (s *Store) DeleteMailbox(ctx context.Context, acct store.AccountID, name st
 
 // RenameMailbox implements store.Store.
 func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, to string) error {
-	cf, err := canonName(from)
+	cf, err := store.CanonicalMailboxName(from)
 	if err != nil {
 		return fmt.Errorf("pgstore: rename mailbox: %w: %w", store.ErrNoSuchMailbox, s.lost(err))
 	}
-	ct, err := canonName(to)
+	ct, err := store.CanonicalMailboxName(to)
 	if err != nil {
 		return fmt.Errorf("pgstore: rename mailbox: %w", s.lost(err))
 	}
@@ -423,7 +423,7 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 		}
 		// The subtree, locked in ID order as writers of messages lock
 		// mailbox rows.
-		lo, hi := childBounds(cf)
+		lo, hi := store.ChildBounds(cf)
 		rows, err := t.Query(t.ctx, `SELECT id, name, uidvalidity, renew_uidvalidity FROM mailboxes
 			WHERE account = $1 AND (id = $2 OR (name > $3 AND name < $4)) ORDER BY id FOR UPDATE`, int64(acct), int64(src.ID), lo, hi)
 		if err != nil {
@@ -576,7 +576,7 @@ func (s *Store) Subscriptions(ctx context.Context, acct store.AccountID) ([]stri
 
 // SetSubscribed implements store.Store.
 func (s *Store) SetSubscribed(ctx context.Context, acct store.AccountID, name string, subscribed bool) error {
-	cn, err := canonName(name)
+	cn, err := store.CanonicalMailboxName(name)
 	if err != nil {
 		return fmt.Errorf("pgstore: subscribe: %w", s.lost(err))
 	}

@@ -152,7 +152,7 @@ func (t *wtx) addKeywords(mbox store.MailboxID, kws []string, named bool) error 
 func queueKeywords(b *pgx.Batch, mbox store.MailboxID, kws []string) {
 	keys := make([]string, len(kws))
 	for i, k := range kws {
-		keys[i] = keywordKey(k)
+		keys[i] = store.KeywordKey(k)
 	}
 	b.Queue(`INSERT INTO mailbox_keywords(mailbox, key, keyword)
 		SELECT $1, k, w FROM unnest($2::text[], $3::text[]) AS x(k, w)
@@ -314,7 +314,7 @@ func (s *Store) scanSet(ctx context.Context, q pgx.Tx, mbox store.MailboxID, uid
 // setQuery returns the query of scanSet with its arguments; !ok when
 // uids is empty.
 func setQuery(mbox store.MailboxID, uids imapnum.Set, cols, joins, extra string) (sql string, args []any, ok bool) {
-	rs := normalize(uids)
+	rs := store.NormalizeUIDs(uids)
 	if len(rs) == 0 {
 		return "", nil, false
 	}
@@ -322,7 +322,7 @@ func setQuery(mbox store.MailboxID, uids imapnum.Set, cols, joins, extra string)
 		sql = `SELECT ` + cols + ` FROM messages m ` + joins + ` WHERE m.mailbox = $1 AND m.uid BETWEEN $2 AND $3`
 		args = []any{int64(mbox), int64(rs[0].Start), int64(rs[0].Stop)}
 	} else {
-		lo, hi := rs.bounds()
+		lo, hi := uidBounds(rs)
 		sql = `SELECT ` + cols + ` FROM unnest($2::bigint[], $3::bigint[]) AS r(lo, hi) JOIN messages m ON m.mailbox = $1 AND m.uid BETWEEN r.lo AND r.hi ` +
 			joins + ` WHERE true`
 		args = []any{int64(mbox), lo, hi}
@@ -445,7 +445,7 @@ func (t *wtx) lockAndLoad(mbox store.MailboxID, uids imapnum.Set) (store.Mailbox
 
 // StoreFlags implements store.Store.
 func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, op store.FlagOp, flags store.Flags, unchangedSince store.ModSeq) (store.StoreResult, error) {
-	kws, err := normKeywords(flags.Keywords)
+	kws, err := store.NormalizeKeywords(flags.Keywords)
 	if err != nil {
 		return store.StoreResult{}, fmt.Errorf("pgstore: store flags in mailbox %d: %w", mbox, s.lost(err))
 	}
@@ -473,8 +473,8 @@ func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapn
 				res.Modified = append(res.Modified, msg.UID)
 				continue
 			}
-			nf := applyFlags(msg.Flags, op, flags)
-			if sameFlags(nf, msg.Flags) {
+			nf := store.ApplyFlags(msg.Flags, op, flags)
+			if store.SameFlags(nf, msg.Flags) {
 				res.Unchanged = append(res.Unchanged, msg)
 				continue
 			}
@@ -651,7 +651,7 @@ func (t *wtx) copyMessages(src, dst store.MailboxID, uids imapnum.Set, addRefs b
 		kws[i] = msg.Flags.Keywords
 	}
 	// Refused as a whole beyond MaxKeywords: keywords are never dropped.
-	if err := t.addKeywords(dst, unionKeywords(kws...), false); err != nil {
+	if err := t.addKeywords(dst, store.UnionKeywords(kws...), false); err != nil {
 		return res, sm, nil, err
 	}
 	n := int64(len(msgs))

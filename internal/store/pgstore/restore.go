@@ -81,12 +81,12 @@ func checkAccountDump(d store.AccountDump) error {
 	}
 	seen := make(map[store.MailboxID]bool, len(d.Mailboxes))
 	for _, m := range d.Mailboxes {
-		if cn, err := canonName(m.Name); err != nil {
+		if cn, err := store.CanonicalMailboxName(m.Name); err != nil {
 			return err
 		} else if cn != m.Name {
 			return fmt.Errorf("mailbox name %q is not in canonical form (%q): %w", m.Name, cn, store.ErrInvalidName)
 		}
-		if su, err := canonSpecialUse(m.SpecialUse); err != nil {
+		if su, err := store.CanonicalSpecialUse(m.SpecialUse); err != nil {
 			return fmt.Errorf("mailbox %q: %w", m.Name, err)
 		} else if su != m.SpecialUse {
 			return fmt.Errorf("mailbox %q: special-use %q is not in canonical form: %w", m.Name, m.SpecialUse, store.ErrSpecialUseInvalid)
@@ -101,7 +101,7 @@ func checkAccountDump(d store.AccountDump) error {
 			return fmt.Errorf("%w: mailbox ID %d given twice", store.ErrRestoreConflict, m.ID)
 		}
 		seen[m.ID] = true
-		if _, err := normKeywords(m.Keywords); err != nil {
+		if _, err := store.NormalizeKeywords(m.Keywords); err != nil {
 			return fmt.Errorf("mailbox %q: %w", m.Name, err)
 		}
 	}
@@ -134,7 +134,7 @@ func (s *Store) RestoreAccount(ctx context.Context, d store.AccountDump) (store.
 		ids[i], names[i], uvs[i], nexts[i], hmss[i] = int64(m.ID), m.Name, int64(m.UIDValidity), int64(m.UIDNext), int64(m.HighestModSeq)
 		uses[i], noselect[i], recents[i], renew[i] = m.SpecialUse, m.NoSelect, int64(m.RecentFrom), m.RenewOnRename
 		for _, k := range m.Keywords {
-			kwBox, kwKeys, kwWords = append(kwBox, int64(m.ID)), append(kwKeys, keywordKey(k)), append(kwWords, k)
+			kwBox, kwKeys, kwWords = append(kwBox, int64(m.ID)), append(kwKeys, store.KeywordKey(k)), append(kwWords, k)
 		}
 		top = max(top, m.ID)
 	}
@@ -219,12 +219,12 @@ func (s *Store) RestoreMessages(ctx context.Context, mbox store.MailboxID, msgs 
 	var all []string // the keywords of every message
 	uids := make([]int64, len(msgs))
 	for i, m := range msgs {
-		k, err := normKeywords(m.Flags.Keywords)
+		k, err := store.NormalizeKeywords(m.Flags.Keywords)
 		if err != nil {
 			return 0, fmt.Errorf("pgstore: restore messages to mailbox %d: UID %d: %w", mbox, m.UID, err)
 		}
 		kws[i] = strings.Join(k, " ")
-		all = unionKeywords(all, k)
+		all = store.UnionKeywords(all, k)
 		uids[i] = int64(m.UID)
 	}
 	added := 0

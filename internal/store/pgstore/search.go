@@ -150,7 +150,7 @@ func (q *query) cond(k store.IndexKey) (string, error) {
 	case store.IndexKeyword:
 		return "EXISTS (SELECT 1 FROM unnest(m.keywords) AS kw WHERE lower(kw) = " + q.arg(asciiLower(k.Value)) + ")", nil
 	case store.IndexUID:
-		rs := normalize(k.UIDs)
+		rs := store.NormalizeUIDs(k.UIDs)
 		if len(rs) == 0 {
 			return "false", nil
 		}

@@ -739,7 +739,7 @@ func (c *checker) keywords(ctx context.Context) error {
 				cur, seen = miss{mbox: id}, map[string]bool{}
 			}
 			for _, k := range decodeKeywords(vString(r[1])) {
-				if key := keywordKey(k); !set[cur.mbox][key] && !seen[key] {
+				if key := store.KeywordKey(k); !set[cur.mbox][key] && !seen[key] {
 					seen[key] = true
 					cur.kws = append(cur.kws, k)
 				}
@@ -754,7 +754,7 @@ func (c *checker) keywords(ctx context.Context) error {
 	}
 	var idx []int
 	for _, m := range missing {
-		sortKeywords(m.kws)
+		store.SortKeywords(m.kws)
 		listed := m.kws[:min(len(m.kws), maxListed)]
 		for i, k := range listed {
 			if len(k) > 64 { // a keyword may be as long as a command line

@@ -24,7 +24,7 @@ import (
 // keywordsTable creates mailbox_keywords.
 const keywordsTable = `CREATE TABLE mailbox_keywords (
 	mailbox INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
-	key     TEXT NOT NULL, -- keywordKey(keyword)
+	key     TEXT NOT NULL, -- store.KeywordKey(keyword)
 	keyword TEXT NOT NULL, -- the spelling first stored
 	PRIMARY KEY (mailbox, key)
 ) WITHOUT ROWID`
@@ -93,8 +93,8 @@ func messageKeywords(query querier, mbox *store.MailboxID) (map[int64]map[string
 			sets[id] = set
 		}
 		for _, k := range decodeKeywords(list) {
-			if _, ok := set[keywordKey(k)]; !ok {
-				set[keywordKey(k)] = k
+			if _, ok := set[store.KeywordKey(k)]; !ok {
+				set[store.KeywordKey(k)] = k
 			}
 		}
 	}
@@ -117,7 +117,7 @@ func (t *wtx) addKeywords(mbox store.MailboxID, kws []string, named bool) error 
 	lim := t.w.s.limits
 	added, n := 0, -1 // n: the set's size once counted
 	for _, k := range kws {
-		res, err := t.exec(`INSERT OR IGNORE INTO mailbox_keywords(mailbox, key, keyword) VALUES (?, ?, ?)`, mbox, keywordKey(k), k)
+		res, err := t.exec(`INSERT OR IGNORE INTO mailbox_keywords(mailbox, key, keyword) VALUES (?, ?, ?)`, mbox, store.KeywordKey(k), k)
 		if err != nil {
 			return err
 		}
@@ -147,22 +147,4 @@ func (t *wtx) addKeywords(mbox store.MailboxID, kws []string, named bool) error 
 		}
 	}
 	return nil
-}
-
-// unionKeywords returns the distinct keywords (case-insensitively, first
-// spelling kept) of lists.
-func unionKeywords(lists ...[]string) []string {
-	var out []string
-	var seen map[string]struct{}
-	for _, l := range lists {
-		for _, k := range l {
-			if seen == nil {
-				seen = make(map[string]struct{})
-			}
-			if addKeyword(seen, k) {
-				out = append(out, k)
-			}
-		}
-	}
-	return out
 }

@@ -31,17 +31,17 @@ func TestKeywordOps(t *testing.T) {
 		{"replace", []string{"a"}, store.FlagsReplace, []string{"c", "b"}, []string{"c", "b"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := applyFlags(store.Flags{Keywords: tc.cur}, tc.op, store.Flags{Keywords: tc.f})
+			got := store.ApplyFlags(store.Flags{Keywords: tc.cur}, tc.op, store.Flags{Keywords: tc.f})
 			if !slices.Equal(got.Keywords, tc.want) {
 				t.Errorf("got %q, want %q", got.Keywords, tc.want)
 			}
 		})
 	}
-	got, err := normKeywords([]string{"b", "A", "a", "B", "c"})
+	got, err := store.NormalizeKeywords([]string{"b", "A", "a", "B", "c"})
 	if err != nil || !slices.Equal(got, []string{"A", "b", "c"}) {
 		t.Errorf("normKeywords: %q, %v", got, err)
 	}
-	if _, err := normKeywords([]string{"a b"}); err == nil {
+	if _, err := store.NormalizeKeywords([]string{"a b"}); err == nil {
 		t.Error("normKeywords accepted a space")
 	}
 }
@@ -58,7 +58,7 @@ func TestManyKeywords(t *testing.T) {
 	for i := range kws {
 		kws[i] = fmt.Sprintf("Kw%d", i)
 	}
-	norm, err := normKeywords(kws)
+	norm, err := store.NormalizeKeywords(kws)
 	if err != nil || len(norm) != n {
 		t.Fatalf("normKeywords: %d keywords, %v", len(norm), err)
 	}
@@ -66,11 +66,11 @@ func TestManyKeywords(t *testing.T) {
 	for i := range more {
 		more[i] = fmt.Sprintf("kW%d", i+n/2) // half of them already there
 	}
-	added := applyFlags(store.Flags{Keywords: norm}, store.FlagsAdd, store.Flags{Keywords: more})
+	added := store.ApplyFlags(store.Flags{Keywords: norm}, store.FlagsAdd, store.Flags{Keywords: more})
 	if len(added.Keywords) != n+n/2 {
 		t.Errorf("add: %d keywords, want %d", len(added.Keywords), n+n/2)
 	}
-	removed := applyFlags(added, store.FlagsRemove, store.Flags{Keywords: kws})
+	removed := store.ApplyFlags(added, store.FlagsRemove, store.Flags{Keywords: kws})
 	if len(removed.Keywords) != n/2 {
 		t.Errorf("remove: %d keywords, want %d", len(removed.Keywords), n/2)
 	}

@@ -47,7 +47,7 @@ func (s *Store) Mailboxes(ctx context.Context, acct store.AccountID) ([]store.Ma
 
 // Mailbox implements store.Store.
 func (s *Store) Mailbox(ctx context.Context, acct store.AccountID, name string) (store.Mailbox, error) {
-	cn, err := canonName(name)
+	cn, err := store.CanonicalMailboxName(name)
 	if err != nil {
 		return store.Mailbox{}, fmt.Errorf("mailbox %q: %w: %w", name, store.ErrNoSuchMailbox, err)
 	}
@@ -247,7 +247,7 @@ func (t *wtx) accountExists(acct store.AccountID) error {
 }
 
 func (t *wtx) hasChildren(acct store.AccountID, name string) (bool, error) {
-	lo, hi := childBounds(name)
+	lo, hi := store.ChildBounds(name)
 	var n int
 	err := t.queryRow(`SELECT count(*) FROM mailboxes WHERE account = ? AND name > ? AND name < ? LIMIT 1`, acct, lo, hi).Scan(&n)
 	return n > 0, err
@@ -255,7 +255,7 @@ func (t *wtx) hasChildren(acct store.AccountID, name string) (bool, error) {
 
 // createParents creates the missing ancestors of name as plain mailboxes.
 func (t *wtx) createParents(acct store.AccountID, name string) error {
-	for _, p := range parentNames(name) {
+	for _, p := range store.ParentNames(name) {
 		_, err := t.mailboxByName(acct, p)
 		if err == nil {
 			continue
@@ -319,7 +319,7 @@ func (t *wtx) checkSubscriptionCount(acct store.AccountID, name string) error {
 
 // CreateMailbox implements store.Store.
 func (s *Store) CreateMailbox(ctx context.Context, acct store.AccountID, name, specialUse string) (store.Mailbox, error) {
-	cn, err := canonName(name)
+	cn, err := store.CanonicalMailboxName(name)
 	if err != nil {
 		return store.Mailbox{}, fmt.Errorf("create mailbox: %w", err)
 	}
@@ -327,7 +327,7 @@ func (s *Store) CreateMailbox(ctx context.Context, acct store.AccountID, name, s
 		// Its parents are shorter and shallower.
 		return store.Mailbox{}, fmt.Errorf("create mailbox: %w", err)
 	}
-	su, err := canonSpecialUse(specialUse)
+	su, err := store.CanonicalSpecialUse(specialUse)
 	if err != nil {
 		return store.Mailbox{}, fmt.Errorf("create mailbox %q: %w", name, err)
 	}
@@ -394,7 +394,7 @@ func (t *wtx) dropMessages(id store.MailboxID) error {
 
 // DeleteMailbox implements store.Store.
 func (s *Store) DeleteMailbox(ctx context.Context, acct store.AccountID, name string) error {
-	cn, err := canonName(name)
+	cn, err := store.CanonicalMailboxName(name)
 	if err != nil {
 		return fmt.Errorf("delete mailbox: %w: %w", store.ErrNoSuchMailbox, err)
 	}
@@ -443,11 +443,11 @@ func (s *Store) DeleteMailbox(ctx context.Context, acct store.AccountID, name st
 
 // RenameMailbox implements store.Store.
 func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, to string) error {
-	cf, err := canonName(from)
+	cf, err := store.CanonicalMailboxName(from)
 	if err != nil {
 		return fmt.Errorf("rename mailbox: %w: %w", store.ErrNoSuchMailbox, err)
 	}
-	ct, err := canonName(to)
+	ct, err := store.CanonicalMailboxName(to)
 	if err != nil {
 		return fmt.Errorf("rename mailbox: %w", err)
 	}
@@ -483,7 +483,7 @@ func (s *Store) RenameMailbox(ctx context.Context, acct store.AccountID, from, t
 			return t.checkMailboxCount(acct, before)
 		}
 		// Collect the subtree first, check for clashes, then rename.
-		lo, hi := childBounds(cf)
+		lo, hi := store.ChildBounds(cf)
 		rows, err := t.query(`SELECT id, name, uidvalidity, renew_uidvalidity FROM mailboxes
 			WHERE account = ? AND (id = ? OR (name > ? AND name < ?))`, acct, src.ID, lo, hi)
 		if err != nil {
@@ -652,7 +652,7 @@ func (s *Store) Subscriptions(ctx context.Context, acct store.AccountID) ([]stri
 
 // SetSubscribed implements store.Store.
 func (s *Store) SetSubscribed(ctx context.Context, acct store.AccountID, name string, subscribed bool) error {
-	cn, err := canonName(name)
+	cn, err := store.CanonicalMailboxName(name)
 	if err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}

@@ -49,10 +49,10 @@ type querier func(q string, args ...any) (*sql.Rows, error)
 
 // scanSet runs the queries that return the messages of mbox in rs, in UID
 // order, and calls fn for each row. Rows outside rs may be passed (when the
-// set is matched by one scan): fn must skip UIDs for which rs.contains is
+// set is matched by one scan): fn must skip UIDs for which rs.Contains is
 // false. cols must start with uid.
-func scanSet(query querier, mbox store.MailboxID, rs uidRanges, cols string, fn func(*sql.Rows) error) error {
-	for _, r := range rs.spans() {
+func scanSet(query querier, mbox store.MailboxID, rs store.UIDRanges, cols string, fn func(*sql.Rows) error) error {
+	for _, r := range spans(rs) {
 		rows, err := query(`SELECT `+cols+` FROM messages WHERE mailbox = ? AND uid BETWEEN ? AND ? ORDER BY uid`, mbox, r.Start, r.Stop)
 		if err != nil {
 			return err
@@ -74,9 +74,9 @@ func scanSet(query querier, mbox store.MailboxID, rs uidRanges, cols string, fn 
 // spans are the UID ranges to query for rs: its ranges, or one range over
 // all of them when there are more than rangeScanLimit (the caller then
 // skips the UIDs rs does not contain).
-func (rs uidRanges) spans() uidRanges {
+func spans(rs store.UIDRanges) store.UIDRanges {
 	if len(rs) > rangeScanLimit {
-		return uidRanges{{Start: rs[0].Start, Stop: rs[len(rs)-1].Stop}}
+		return store.UIDRanges{{Start: rs[0].Start, Stop: rs[len(rs)-1].Stop}}
 	}
 	return rs
 }
@@ -160,7 +160,7 @@ func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.N
 	prep := make([]prepared, len(msgs))
 	var all []string // the keywords of every message
 	for i, m := range msgs {
-		kws, err := normKeywords(m.Flags.Keywords)
+		kws, err := store.NormalizeKeywords(m.Flags.Keywords)
 		if err != nil {
 			return store.AppendResult{}, fmt.Errorf("append to mailbox %d: %w", mbox, err)
 		}
@@ -170,7 +170,7 @@ func (s *Store) Append(ctx context.Context, mbox store.MailboxID, msgs []store.N
 		}
 		prep[i] = prepared{encodeKeywords(kws), d}
 		if len(kws) > 0 {
-			all = unionKeywords(all, kws)
+			all = store.UnionKeywords(all, kws)
 		}
 	}
 	var res store.AppendResult
@@ -345,11 +345,11 @@ func (s *Store) Fetch(ctx context.Context, mbox store.MailboxID, uids imapnum.Se
 // calls row for each row whose UID is in uids. A set of many ranges becomes
 // one scan of its span, filtered here.
 func (s *Store) scanMessages(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, query string, row func([]driver.Value) error) error {
-	rs := normalize(uids)
+	rs := store.NormalizeUIDs(uids)
 	return s.readRaw(ctx, func(tx rawTx) error {
-		for _, sp := range rs.spans() {
+		for _, sp := range spans(rs) {
 			err := tx.each(query, []any{int64(mbox), int64(sp.Start), int64(sp.Stop)}, func(r []driver.Value) error {
-				if !rs.contains(uint32(vInt(r[0]))) {
+				if !rs.Contains(uint32(vInt(r[0]))) {
 					return nil
 				}
 				return row(r)
@@ -363,11 +363,11 @@ func (s *Store) scanMessages(ctx context.Context, mbox store.MailboxID, uids ima
 }
 
 // loadSet reads the messages of mbox in rs inside a write job.
-func (t *wtx) loadSet(mbox store.MailboxID, rs uidRanges) ([]store.Message, error) {
+func (t *wtx) loadSet(mbox store.MailboxID, rs store.UIDRanges) ([]store.Message, error) {
 	var out []store.Message
 	err := scanSet(t.query, mbox, rs, msgCols, func(r *sql.Rows) error {
 		m, err := scanMessage(r)
-		if err == nil && rs.contains(m.UID) {
+		if err == nil && rs.Contains(m.UID) {
 			out = append(out, m)
 		}
 		return err
@@ -377,12 +377,12 @@ func (t *wtx) loadSet(mbox store.MailboxID, rs uidRanges) ([]store.Message, erro
 
 // StoreFlags implements store.Store.
 func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapnum.Set, op store.FlagOp, flags store.Flags, unchangedSince store.ModSeq) (store.StoreResult, error) {
-	kws, err := normKeywords(flags.Keywords)
+	kws, err := store.NormalizeKeywords(flags.Keywords)
 	if err != nil {
 		return store.StoreResult{}, fmt.Errorf("store flags in mailbox %d: %w", mbox, err)
 	}
 	flags.Keywords = kws
-	rs := normalize(uids)
+	rs := store.NormalizeUIDs(uids)
 	var res store.StoreResult
 	err = s.w.do(ctx, func(t *wtx) error {
 		res = store.StoreResult{}
@@ -410,8 +410,8 @@ func (s *Store) StoreFlags(ctx context.Context, mbox store.MailboxID, uids imapn
 				res.Modified = append(res.Modified, msg.UID)
 				continue
 			}
-			nf := applyFlags(msg.Flags, op, flags)
-			if sameFlags(nf, msg.Flags) {
+			nf := store.ApplyFlags(msg.Flags, op, flags)
+			if store.SameFlags(nf, msg.Flags) {
 				res.Unchanged = append(res.Unchanged, msg)
 				continue
 			}
@@ -467,9 +467,9 @@ func (t *wtx) expungeMessages(m store.Mailbox, msgs []store.Message, modseq stor
 
 // Expunge implements store.Store.
 func (s *Store) Expunge(ctx context.Context, mbox store.MailboxID, uids imapnum.Set) (store.ExpungeResult, error) {
-	rs := uidRanges{{Start: 1, Stop: ^uint32(0)}}
+	rs := store.UIDRanges{{Start: 1, Stop: ^uint32(0)}}
 	if uids != nil {
-		rs = normalize(uids)
+		rs = store.NormalizeUIDs(uids)
 	}
 	var out store.ExpungeResult
 	err := s.w.do(ctx, func(t *wtx) error {
@@ -481,7 +481,7 @@ func (s *Store) Expunge(ctx context.Context, mbox store.MailboxID, uids imapnum.
 		// Only the \Deleted messages are read (partial index
 		// messages_deleted, migration 0012), whatever the mailbox's size.
 		var del []store.Message
-		for _, r := range rs.spans() {
+		for _, r := range spans(rs) {
 			rows, err := t.query(`SELECT uid, blob FROM messages INDEXED BY messages_deleted WHERE mailbox = ? AND flags & 8 != 0
 				AND uid BETWEEN ? AND ? ORDER BY uid`, mbox, r.Start, r.Stop)
 			if err != nil {
@@ -494,7 +494,7 @@ func (s *Store) Expunge(ctx context.Context, mbox store.MailboxID, uids imapnum.
 					rows.Close()
 					return err
 				}
-				if rs.contains(uint32(uid)) {
+				if rs.Contains(uint32(uid)) {
 					del = append(del, store.Message{UID: uint32(uid), Blob: store.BlobID(b)})
 				}
 			}
@@ -523,7 +523,7 @@ func (s *Store) Expunge(ctx context.Context, mbox store.MailboxID, uids imapnum.
 
 // copyMessages inserts copies of msgs into dst (UIDs in order), adding blob
 // references when addRefs.
-func (t *wtx) copyMessages(src, dst store.MailboxID, rs uidRanges, addRefs bool) (store.CopyResult, store.Mailbox, []store.Message, error) {
+func (t *wtx) copyMessages(src, dst store.MailboxID, rs store.UIDRanges, addRefs bool) (store.CopyResult, store.Mailbox, []store.Message, error) {
 	var res store.CopyResult
 	sm, err := t.selectable(src)
 	if err != nil {
@@ -551,7 +551,7 @@ func (t *wtx) copyMessages(src, dst store.MailboxID, rs uidRanges, addRefs bool)
 	}
 	// Refused as a whole beyond MaxKeywords: dropping keywords would
 	// lose what the user set.
-	if err := t.addKeywords(dst, unionKeywords(kws...), false); err != nil {
+	if err := t.addKeywords(dst, store.UnionKeywords(kws...), false); err != nil {
 		return res, sm, nil, err
 	}
 	modseq := dm.HighestModSeq + 1
@@ -591,7 +591,7 @@ func (t *wtx) copyMessages(src, dst store.MailboxID, rs uidRanges, addRefs bool)
 
 // Copy implements store.Store.
 func (s *Store) Copy(ctx context.Context, src store.MailboxID, uids imapnum.Set, dst store.MailboxID) (store.CopyResult, error) {
-	rs := normalize(uids)
+	rs := store.NormalizeUIDs(uids)
 	var res store.CopyResult
 	err := s.w.do(ctx, func(t *wtx) error {
 		var err error
@@ -606,7 +606,7 @@ func (s *Store) Copy(ctx context.Context, src store.MailboxID, uids imapnum.Set,
 
 // Move implements store.Store.
 func (s *Store) Move(ctx context.Context, src store.MailboxID, uids imapnum.Set, dst store.MailboxID) (store.CopyResult, error) {
-	rs := normalize(uids)
+	rs := store.NormalizeUIDs(uids)
 	var res store.CopyResult
 	err := s.w.do(ctx, func(t *wtx) error {
 		r, _, msgs, err := t.copyMessages(src, dst, rs, false)

@@ -46,12 +46,12 @@ func checkAccountDump(d store.AccountDump) error {
 		return fmt.Errorf("%w: name must be 1 to %d bytes", store.ErrInvalidAccountName, store.MaxAccountName)
 	}
 	for _, m := range d.Mailboxes {
-		if cn, err := canonName(m.Name); err != nil {
+		if cn, err := store.CanonicalMailboxName(m.Name); err != nil {
 			return err
 		} else if cn != m.Name {
 			return fmt.Errorf("mailbox name %q is not in canonical form (%q): %w", m.Name, cn, store.ErrInvalidName)
 		}
-		if su, err := canonSpecialUse(m.SpecialUse); err != nil {
+		if su, err := store.CanonicalSpecialUse(m.SpecialUse); err != nil {
 			return fmt.Errorf("mailbox %q: %w", m.Name, err)
 		} else if su != m.SpecialUse {
 			return fmt.Errorf("mailbox %q: special-use %q is not in canonical form: %w", m.Name, m.SpecialUse, store.ErrSpecialUseInvalid)
@@ -59,7 +59,7 @@ func checkAccountDump(d store.AccountDump) error {
 		if m.ID <= 0 || m.UIDValidity == 0 || m.UIDNext == 0 {
 			return fmt.Errorf("mailbox %q: ID %d, UIDVALIDITY %d, UIDNEXT %d: none may be 0", m.Name, m.ID, m.UIDValidity, m.UIDNext)
 		}
-		if _, err := normKeywords(m.Keywords); err != nil {
+		if _, err := store.NormalizeKeywords(m.Keywords); err != nil {
 			return fmt.Errorf("mailbox %q: %w", m.Name, err)
 		}
 	}
@@ -110,7 +110,7 @@ func (s *Store) RestoreAccount(ctx context.Context, d store.AccountDump) (store.
 				return fmt.Errorf("mailbox %q: %w", m.Name, err)
 			}
 			for _, k := range m.Keywords {
-				if _, err := t.exec(`INSERT OR IGNORE INTO mailbox_keywords(mailbox, key, keyword) VALUES (?, ?, ?)`, m.ID, keywordKey(k), k); err != nil {
+				if _, err := t.exec(`INSERT OR IGNORE INTO mailbox_keywords(mailbox, key, keyword) VALUES (?, ?, ?)`, m.ID, store.KeywordKey(k), k); err != nil {
 					return err
 				}
 			}
@@ -145,12 +145,12 @@ func (s *Store) RestoreMessages(ctx context.Context, mbox store.MailboxID, msgs 
 	kws := make([]string, len(msgs))
 	var all []string // the keywords of every message
 	for i, m := range msgs {
-		k, err := normKeywords(m.Flags.Keywords)
+		k, err := store.NormalizeKeywords(m.Flags.Keywords)
 		if err != nil {
 			return 0, fmt.Errorf("restore messages to mailbox %d: UID %d: %w", mbox, m.UID, err)
 		}
 		kws[i] = encodeKeywords(k)
-		all = unionKeywords(all, k)
+		all = store.UnionKeywords(all, k)
 	}
 	added := 0
 	err := s.w.do(ctx, func(t *wtx) error {
@@ -190,7 +190,7 @@ func (s *Store) RestoreMessages(ctx context.Context, mbox store.MailboxID, msgs 
 		// one it lacks must still find it there (no limits: the
 		// keywords exist).
 		for _, k := range all {
-			if _, err := t.exec(`INSERT OR IGNORE INTO mailbox_keywords(mailbox, key, keyword) VALUES (?, ?, ?)`, mbox, keywordKey(k), k); err != nil {
+			if _, err := t.exec(`INSERT OR IGNORE INTO mailbox_keywords(mailbox, key, keyword) VALUES (?, ?, ?)`, mbox, store.KeywordKey(k), k); err != nil {
 				return err
 			}
 		}
