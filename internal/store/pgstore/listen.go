@@ -153,18 +153,8 @@ func (l *listener) sweep(ctx context.Context) error {
 		l.mu.Unlock()
 		return nil
 	}
-	rows, err := l.s.pool.Query(ctx, `SELECT account, id, highestmodseq FROM mailboxes WHERE account = ANY($1)`, accts)
+	evs, err := mailboxModSeqs(ctx, l.s.pool, accts)
 	if err != nil {
-		return err
-	}
-	var evs []events.Event
-	var ev events.Event
-	var hms int64
-	if _, err := pgx.ForEachRow(rows, []any{&ev.Account, &ev.Mailbox, &hms}, func() error {
-		ev.ModSeq = uint64(hms)
-		evs = append(evs, ev)
-		return nil
-	}); err != nil {
 		return err
 	}
 	var publish []events.Event
@@ -252,18 +242,8 @@ func (l *listener) catchUp(ctx context.Context, conn *pgx.Conn) error {
 	if len(accts) == 0 {
 		return nil
 	}
-	rows, err := conn.Query(ctx, `SELECT account, id, highestmodseq FROM mailboxes WHERE account = ANY($1) ORDER BY account, id`, accts)
+	evs, err := mailboxModSeqs(ctx, conn, accts)
 	if err != nil {
-		return err
-	}
-	var evs []events.Event
-	var ev events.Event
-	var hms int64
-	if _, err := pgx.ForEachRow(rows, []any{&ev.Account, &ev.Mailbox, &hms}, func() error {
-		ev.ModSeq = uint64(hms)
-		evs = append(evs, ev)
-		return nil
-	}); err != nil {
 		return err
 	}
 	for _, ev := range evs {
@@ -274,4 +254,29 @@ func (l *listener) catchUp(ctx context.Context, conn *pgx.Conn) error {
 		l.s.bus.Publish(events.Event{Account: a})
 	}
 	return nil
+}
+
+// querier is a connection or a pool.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// mailboxModSeqs returns an event per mailbox of accts with its
+// HIGHESTMODSEQ, in account and mailbox order.
+func mailboxModSeqs(ctx context.Context, q querier, accts []int64) ([]events.Event, error) {
+	rows, err := q.Query(ctx, `SELECT account, id, highestmodseq FROM mailboxes WHERE account = ANY($1) ORDER BY account, id`, accts)
+	if err != nil {
+		return nil, err
+	}
+	var evs []events.Event
+	var ev events.Event
+	var hms int64
+	if _, err := pgx.ForEachRow(rows, []any{&ev.Account, &ev.Mailbox, &hms}, func() error {
+		ev.ModSeq = uint64(hms)
+		evs = append(evs, ev)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return evs, nil
 }
