@@ -69,10 +69,19 @@ func fillMixed(b *testing.B, srv *imaptest.Server, n int) {
 // removed when the test binary ends (TestMain).
 type keepDir struct{ nopCleanup }
 
-// keptDirs are the directories keepDir made.
+// keptDirs are the directories keepDir made, and the cleanups given to
+// it (a PostgreSQL benchmark server's database is dropped by one).
 var keptDirs struct {
 	sync.Mutex
-	dirs []string
+	dirs     []string
+	cleanups []func()
+}
+
+// Cleanup runs f when the test binary ends (TestMain).
+func (k keepDir) Cleanup(f func()) {
+	keptDirs.Lock()
+	keptDirs.cleanups = append(keptDirs.cleanups, f)
+	keptDirs.Unlock()
 }
 
 func (k keepDir) TempDir() string {
@@ -91,6 +100,9 @@ func (k keepDir) TempDir() string {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	keptDirs.Lock()
+	for i := len(keptDirs.cleanups) - 1; i >= 0; i-- {
+		keptDirs.cleanups[i]()
+	}
 	for _, d := range keptDirs.dirs {
 		_ = os.RemoveAll(d)
 	}

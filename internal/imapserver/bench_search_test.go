@@ -37,7 +37,7 @@ var searchCorpus struct {
 // searchServer returns the shared server with alice's INBOX filled.
 func searchServer(b *testing.B) *imaptest.Server {
 	searchCorpus.once.Do(func() {
-		srv := imaptest.StartServer(keepDir{nopCleanup{b}})
+		srv := imaptest.StartServerOn(keepDir{nopCleanup{b}}, benchBackend(), imaptest.DefaultMailboxLimits())
 		ctx := context.Background()
 		acct, err := srv.Store.Account(ctx, "alice")
 		if err != nil {

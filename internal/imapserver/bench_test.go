@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -206,13 +207,24 @@ var big struct {
 	srv  *imaptest.Server
 }
 
+// benchBackend is the backend of the shared benchmark servers (bigServer,
+// searchServer): ROOKERY_BENCH_BACKEND=postgres runs them on PostgreSQL
+// (pgtest's server; its database is left behind), for the side-by-side
+// comparison of the backends; the embedded store otherwise.
+func benchBackend() imaptest.Backend {
+	if os.Getenv("ROOKERY_BENCH_BACKEND") == string(imaptest.Postgres) {
+		return imaptest.Postgres
+	}
+	return imaptest.SQLite
+}
+
 // bigServer is one server with a 100,000-message INBOX shared by the
 // benchmarks that read it.
 func bigServer(b *testing.B) *imaptest.Server {
 	big.once.Do(func() {
 		// The server outlives this benchmark; it is torn down with the
 		// process.
-		srv := imaptest.StartServer(nopCleanup{b})
+		srv := imaptest.StartServerOn(keepDir{nopCleanup{b}}, benchBackend(), imaptest.DefaultMailboxLimits())
 		fillMailbox(b, srv, 100_000)
 		big.srv = srv
 	})
