@@ -551,6 +551,14 @@ func TestLostNotification(t *testing.T) {
 	bus := events.NewMemory()
 	b := open(t, dsn, bus)
 	b.lis.every.Store(int64(20 * time.Millisecond))
+	// The listener's catch-up after it connects announces every mailbox
+	// of the subscribed accounts: let it pass before subscribing.
+	for deadline := time.Now().Add(time.Minute); b.lis.sessions.Load() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the listener did not connect")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	acct, err := b.CreateAccount(ctx, "alice", "hash")
 	if err != nil {
 		t.Fatal(err)
