@@ -219,3 +219,21 @@ func (rs UIDRanges) Contains(uid uint32) bool {
 	i := sort.Search(len(rs), func(i int) bool { return rs[i].Stop >= uid })
 	return i < len(rs) && rs[i].Start <= uid
 }
+
+// DefaultMailbox is a mailbox CreateAccount creates (subscribed).
+type DefaultMailbox struct {
+	Name, SpecialUse string
+}
+
+// DefaultMailboxes are the mailboxes every new account gets: INBOX and
+// the special-use Drafts, Sent, Trash, Junk and Archive.
+func DefaultMailboxes() []DefaultMailbox {
+	return []DefaultMailbox{
+		{Inbox, ""},
+		{"Drafts", `\Drafts`},
+		{"Sent", `\Sent`},
+		{"Trash", `\Trash`},
+		{"Junk", `\Junk`},
+		{"Archive", `\Archive`},
+	}
+}

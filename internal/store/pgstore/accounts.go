@@ -12,16 +12,6 @@ import (
 	"rookery/internal/store"
 )
 
-// defaultMailboxes are created with every account, all subscribed.
-var defaultMailboxes = []struct{ name, specialUse string }{
-	{inbox, ""},
-	{"Drafts", `\Drafts`},
-	{"Sent", `\Sent`},
-	{"Trash", `\Trash`},
-	{"Junk", `\Junk`},
-	{"Archive", `\Archive`},
-}
-
 // byName ends a query of accounts: the row named $1, else the row named
 // $2 (the canonical form of $1, store.Store.Account).
 const byName = ` WHERE name IN ($1, $2) ORDER BY name = $1 DESC LIMIT 1`
@@ -53,11 +43,11 @@ func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (s
 		if err != nil {
 			return err
 		}
-		for _, m := range defaultMailboxes {
-			if _, err := t.insertMailbox(acct.ID, m.name, m.specialUse, false); err != nil {
+		for _, m := range store.DefaultMailboxes() {
+			if _, err := t.insertMailbox(acct.ID, m.Name, m.SpecialUse, false); err != nil {
 				return err
 			}
-			if _, err := t.exec(`INSERT INTO subscriptions(account, name) VALUES ($1, $2)`, acct.ID, m.name); err != nil {
+			if _, err := t.exec(`INSERT INTO subscriptions(account, name) VALUES ($1, $2)`, acct.ID, m.Name); err != nil {
 				return err
 			}
 		}

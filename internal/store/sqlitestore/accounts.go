@@ -13,16 +13,6 @@ import (
 	"rookery/internal/store"
 )
 
-// defaultMailboxes are created with every account, all subscribed.
-var defaultMailboxes = []struct{ name, specialUse string }{
-	{inbox, ""},
-	{"Drafts", `\Drafts`},
-	{"Sent", `\Sent`},
-	{"Trash", `\Trash`},
-	{"Junk", `\Junk`},
-	{"Archive", `\Archive`},
-}
-
 // CreateAccount implements store.Store: the account is named
 // store.CanonicalAccountName(name).
 func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (store.Account, error) {
@@ -48,11 +38,11 @@ func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (s
 			canon, passwordHash, acct.Created.Unix(), canon).Scan(&acct.ID); err != nil {
 			return err
 		}
-		for _, m := range defaultMailboxes {
-			if _, err := t.insertMailbox(acct.ID, m.name, m.specialUse, false); err != nil {
+		for _, m := range store.DefaultMailboxes() {
+			if _, err := t.insertMailbox(acct.ID, m.Name, m.SpecialUse, false); err != nil {
 				return err
 			}
-			if _, err := t.exec(`INSERT INTO subscriptions(account, name) VALUES (?, ?)`, acct.ID, m.name); err != nil {
+			if _, err := t.exec(`INSERT INTO subscriptions(account, name) VALUES (?, ?)`, acct.ID, m.Name); err != nil {
 				return err
 			}
 		}
