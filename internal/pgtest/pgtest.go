@@ -24,6 +24,9 @@ import (
 const (
 	EnvDSN     = "ROOKERY_TEST_PG"
 	EnvRequire = "ROOKERY_REQUIRE_PG"
+	// EnvKeep keeps the databases tests made (their names are logged),
+	// to look into them afterwards with psql.
+	EnvKeep = "ROOKERY_TEST_PG_KEEP"
 )
 
 // ServerDSN returns the server's connection string, skipping t (or
@@ -54,6 +57,10 @@ func NewDatabase(t testing.TB) string {
 	defer cancel()
 	if err := admin(ctx, server, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("pgtest: %v", err)
+	}
+	if os.Getenv(EnvKeep) != "" {
+		t.Logf("pgtest: keeping database %s (%s is set)", name, EnvKeep)
+		return withDatabase(server, name)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -96,6 +96,12 @@ var likeEscape = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // query builds the SQL of an IndexKey with its arguments.
 type query struct {
 	args []any
+	// texts is the alias prefix ("t.") of the message's blob_texts row
+	// when the query joins it: a needle is then tested on its fields
+	// directly instead of through the trigram index over all contents
+	// (a common needle such as "re:" made that a hashed subplan over
+	// most texts of the installation, bodies included).
+	texts string
 }
 
 func (q *query) arg(v any) string {
@@ -169,6 +175,13 @@ func (q *query) cond(k store.IndexKey) (string, error) {
 		if !restricts(k) {
 			return "true", nil // too short to restrict: the caller tests it
 		}
+		if q.texts != "" {
+			likes, err := q.fieldLikes(k, q.texts)
+			if err != nil {
+				return "", err
+			}
+			return "(" + q.untexted(k) + " OR " + likes + ")", nil
+		}
 		// The contents whose text holds the needle, found through the
 		// trigram indexes once (a hashed subplan), then probed per
 		// message; messages.textver tells the messages without a text.
@@ -207,21 +220,31 @@ func (q *query) likes(k store.IndexKey, prefix string) (string, error) {
 		return "", fmt.Errorf("unknown text field %d", k.Field)
 	}
 	v := clean(k.Value)
-	if strings.Contains(v, "\n") {
-		// Not in the index's terms: test the fields alone.
-		pat := q.arg("%" + likeEscape.Replace(v) + "%")
-		likes := make([]string, len(cols))
-		for i, c := range cols {
-			likes[i] = prefix + c + " LIKE " + pat
-		}
-		return "(" + strings.Join(likes, " OR ") + ")", nil
-	}
 	pat := q.arg("%" + likeEscape.Replace(v) + "%")
 	likes := make([]string, len(cols))
 	for i, c := range cols {
 		likes[i] = prefix + c + " LIKE " + pat
 	}
+	if strings.Contains(v, "\n") {
+		// Not in the index's terms: test the fields alone.
+		return "(" + strings.Join(likes, " OR ") + ")", nil
+	}
 	return "(" + searchText(prefix) + " LIKE " + pat + " AND (" + strings.Join(likes, " OR ") + "))", nil
+}
+
+// fieldLikes returns the condition that the needle k is in its fields
+// of the text whose columns are prefixed by prefix, without the index.
+func (q *query) fieldLikes(k store.IndexKey, prefix string) (string, error) {
+	cols, ok := textColumns[k.Field]
+	if !ok {
+		return "", fmt.Errorf("unknown text field %d", k.Field)
+	}
+	pat := q.arg("%" + likeEscape.Replace(clean(k.Value)) + "%")
+	likes := make([]string, len(cols))
+	for i, c := range cols {
+		likes[i] = prefix + c + " LIKE " + pat
+	}
+	return "(" + strings.Join(likes, " OR ") + ")", nil
 }
 
 // untexted returns the condition that the index cannot answer the
@@ -274,10 +297,18 @@ func (q *query) sql(k store.IndexKey) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// The second branch has each message's text at hand: its other
+	// needles are tested on it.
+	q.texts = "t."
+	joined, err := q.cond(rest)
+	q.texts = ""
+	if err != nil {
+		return "", err
+	}
 	return `SELECT m.uid FROM messages m WHERE m.mailbox = $1 AND ` + q.untexted(needle) + ` AND ` + cond + `
 		UNION
 		SELECT m.uid FROM blob_texts t JOIN messages m ON m.blob = t.blob
-		WHERE m.mailbox = $1 AND ` + likes + ` AND ` + cond + `
+		WHERE m.mailbox = $1 AND ` + likes + ` AND ` + joined + `
 		ORDER BY 1`, nil
 }
 
