@@ -15,6 +15,7 @@ import (
 	"rookery/internal/archive"
 	"rookery/internal/archive/crlf"
 	"rookery/internal/archive/msgcheck"
+	"rookery/internal/archive/subsfile"
 )
 
 // Reader reads a Maildir++ tree. It is safe for one goroutine at a time.
@@ -140,13 +141,13 @@ func readSmall(path string) (string, error) {
 func (r *Reader) subscriptions() map[string]bool {
 	subs := make(map[string]bool)
 	if data, err := readSmall(filepath.Join(r.root, "subscriptions")); err == nil {
-		for _, n := range parseSubscriptions(data) {
+		for _, n := range subsfile.Parse(data) {
 			subs[canonInbox(n)] = true
 		}
 		return subs
 	}
 	if data, err := readSmall(filepath.Join(r.root, "courierimapsubscribed")); err == nil {
-		for _, n := range parseSubscriptions(data) {
+		for _, n := range subsfile.Parse(data) {
 			n = canonInbox(n)
 			if strings.HasPrefix(n, "INBOX/") {
 				subs[n[len("INBOX/"):]] = true

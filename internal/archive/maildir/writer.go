@@ -17,6 +17,7 @@ import (
 	"rookery/internal/archive/crlf"
 	"rookery/internal/archive/durable"
 	"rookery/internal/archive/msgcheck"
+	"rookery/internal/archive/subsfile"
 )
 
 // Writer writes a Maildir++ tree that Dovecot serves with the archive's
@@ -251,13 +252,7 @@ func (w *Writer) Close() error {
 	if w.cur != nil {
 		return fmt.Errorf("maildir: Close inside mailbox %q", w.cur.name)
 	}
-	var b strings.Builder
-	b.WriteString("V\t2\n\n")
-	for _, n := range w.subs {
-		b.WriteString(subscriptionLine(n))
-		b.WriteByte('\n')
-	}
-	if err := durable.WriteFile(filepath.Join(w.root, "subscriptions"), []byte(b.String()), 0o600); err != nil {
+	if err := durable.WriteFile(filepath.Join(w.root, "subscriptions"), subsfile.Format(w.subs), 0o600); err != nil {
 		return fmt.Errorf("maildir: %w", err)
 	}
 	return durable.SyncDir(w.root)
