@@ -164,7 +164,8 @@ type pending struct {
 	ourOK    bool  // the lines so far may be ours
 	inHeader bool
 	lines    int
-	flags    []string
+	flags    []string // from every header line, as other tools write them
+	ourFlags []string // from our lines only, as the Writer writes them
 }
 
 // Messages calls fn for each message of the mailbox's file, in file
@@ -179,8 +180,24 @@ func (r *Reader) Messages(ctx context.Context, mailbox string, fn func(archive.M
 		return fmt.Errorf("mbox %s: %w", path, err)
 	}
 	defer f.Close()
-	sc := &scanner{r: r, path: path, file: f, br: bufio.NewReaderSize(f, maxLine), fn: fn, bad: bad, ctx: ctx, chunk: make([]byte, 32<<10)}
-	err = sc.run()
+	open := func(start, length int64, c *chain) (io.ReadCloser, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{newTransformReader(io.NewSectionReader(f, start, length), c), f}, nil
+	}
+	return r.scan(ctx, path, f, open, fn, bad)
+}
+
+// scan finds the messages of the mbox data in ra (whose name is path);
+// open opens a message's content from its bytes in the file and chain.
+func (r *Reader) scan(ctx context.Context, path string, ra io.ReaderAt, open func(start, length int64, c *chain) (io.ReadCloser, error), fn func(archive.Message) error, bad func(*archive.BadMessageError) error) error {
+	sc := &scanner{r: r, path: path, file: ra, open: open, br: bufio.NewReaderSize(io.NewSectionReader(ra, 0, 1<<62), maxLine), fn: fn, bad: bad, ctx: ctx, chunk: make([]byte, 32<<10)}
+	err := sc.run()
 	if err == errStop {
 		err = nil
 	}
@@ -191,7 +208,8 @@ func (r *Reader) Messages(ctx context.Context, mailbox string, fn func(archive.M
 type scanner struct {
 	r    *Reader
 	path string
-	file *os.File
+	file io.ReaderAt
+	open func(start, length int64, c *chain) (io.ReadCloser, error)
 	br   *bufio.Reader
 	fn   func(archive.Message) error
 	bad  func(*archive.BadMessageError) error
@@ -298,6 +316,7 @@ func (s *scanner) header(off int64, line []byte, whole, blank bool) {
 		if m, ok := parseMarker(value); ok {
 			c.marked = true
 			c.mark = m
+			c.flags = c.ourFlags
 			c.start = off + int64(len(line))
 			c.date = m.date
 			c.inHeader = false
@@ -307,17 +326,26 @@ func (s *scanner) header(off int64, line []byte, whole, blank bool) {
 	case strings.EqualFold(name, "Status"):
 		if strings.Contains(value, "R") {
 			c.flags = addFlag(c.flags, archive.FlagSeen)
+			c.ourFlags = addFlag(c.ourFlags, archive.FlagSeen)
 		}
 	case strings.EqualFold(name, "X-Status"):
 		for _, l := range xStatusLetters {
 			if strings.IndexByte(value, l.c) >= 0 {
 				c.flags = addFlag(c.flags, l.f)
+				c.ourFlags = addFlag(c.ourFlags, l.f)
 			}
 		}
 	case strings.EqualFold(name, "X-Keywords"):
+		// Other tools separate keywords by spaces or commas; the
+		// Writer by spaces only (a keyword may hold a comma).
 		for _, k := range strings.FieldsFunc(value, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' }) {
 			if archive.IsKeyword(k) {
 				c.flags = addFlag(c.flags, k)
+			}
+		}
+		for _, k := range strings.Fields(value) {
+			if archive.IsKeyword(k) {
+				c.ourFlags = addFlag(c.ourFlags, k)
 			}
 		}
 	default:
@@ -391,30 +419,15 @@ func (s *scanner) end(end int64, truncated bool) error {
 	if size == 0 {
 		return fail(errors.New("empty message"))
 	}
-	path, start, length, r := s.path, c.start, end-c.start, s.r
-	mk := c.mark
-	marked := c.marked
-	m := archive.Message{
+	start, length, r, open := c.start, end-c.start, s.r, s.open
+	mk, marked := c.mark, c.marked
+	return s.fn(archive.Message{
 		Flags:        c.flags,
 		InternalDate: c.date,
 		Size:         size,
 		Path:         where,
-		Open: func() (io.ReadCloser, error) {
-			f, err := os.Open(path)
-			if err != nil {
-				return nil, err
-			}
-			tr := newTransformReader(io.NewSectionReader(f, start, length), r.chain(marked, mk))
-			return struct {
-				io.Reader
-				io.Closer
-			}{tr, f}, nil
-		},
-	}
-	if c.date.IsZero() {
-		m.InternalDate = time.Time{}
-	}
-	return s.fn(m)
+		Open:         func() (io.ReadCloser, error) { return open(start, length, r.chain(marked, mk)) },
+	})
 }
 
 // chain returns the stages that turn a message's bytes in the file into

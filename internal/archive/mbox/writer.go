@@ -170,6 +170,17 @@ func (w *Writer) Add(ctx context.Context, m archive.Message, content io.Reader) 
 	if m.Size >= 0 && sp.n != m.Size {
 		return fmt.Errorf("mbox: mailbox %q: message UID %d: content is %d bytes, expected %d", mb.name, m.UID, sp.n, m.Size)
 	}
+	if err := w.encode(mb.bw, m, &sp); err != nil {
+		return fmt.Errorf("mbox: mailbox %q: message UID %d: %w", mb.name, m.UID, err)
+	}
+	return nil
+}
+
+// encode writes the spooled message m to bw: its "From " line, its flag
+// headers, the marker, its content quoted (and with CRLF written as LF
+// when every line ends in CRLF), a line end if it has none, and the
+// blank separator line.
+func (w *Writer) encode(bw *bufio.Writer, m archive.Message, sp *spool) error {
 	crlfMode := !sp.bareLF && sp.n > 0
 	noEOL := sp.n == 0 || sp.last != '\n'
 	date := m.InternalDate
@@ -179,7 +190,7 @@ func (w *Writer) Add(ctx context.Context, m archive.Message, content io.Reader) 
 	date = date.Truncate(time.Second)
 	r, err := sp.reader()
 	if err != nil {
-		return fmt.Errorf("mbox: %w", err)
+		return err
 	}
 	sender := envelopeSender(r)
 	var h strings.Builder
@@ -194,11 +205,11 @@ func (w *Writer) Add(ctx context.Context, m archive.Message, content io.Reader) 
 		h.WriteString(" noeol")
 	}
 	h.WriteByte('\n')
-	if _, err := mb.bw.WriteString(h.String()); err != nil {
-		return fmt.Errorf("mbox: mailbox %q: %w", mb.name, err)
+	if _, err := bw.WriteString(h.String()); err != nil {
+		return err
 	}
 	if r, err = sp.reader(); err != nil {
-		return fmt.Errorf("mbox: %w", err)
+		return err
 	}
 	var stages []stage
 	if crlfMode {
@@ -211,15 +222,15 @@ func (w *Writer) Add(ctx context.Context, m archive.Message, content io.Reader) 
 		if n > 0 {
 			w.out.Reset()
 			c.write(&w.out, w.buf[:n])
-			if _, err := mb.bw.Write(w.out.Bytes()); err != nil {
-				return fmt.Errorf("mbox: mailbox %q: %w", mb.name, err)
+			if _, err := bw.Write(w.out.Bytes()); err != nil {
+				return err
 			}
 		}
 		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
-			return fmt.Errorf("mbox: mailbox %q: message UID %d: %w", mb.name, m.UID, rerr)
+			return rerr
 		}
 	}
 	w.out.Reset()
@@ -228,10 +239,8 @@ func (w *Writer) Add(ctx context.Context, m archive.Message, content io.Reader) 
 		w.out.WriteByte('\n')
 	}
 	w.out.WriteByte('\n')
-	if _, err := mb.bw.Write(w.out.Bytes()); err != nil {
-		return fmt.Errorf("mbox: mailbox %q: %w", mb.name, err)
-	}
-	return nil
+	_, err = bw.Write(w.out.Bytes())
+	return err
 }
 
 // flagHeaders returns the Status, X-Status and X-Keywords header lines
