@@ -25,6 +25,7 @@ import (
 	"rookery/internal/archive"
 	"rookery/internal/archive/crlf"
 	"rookery/internal/archive/msgcheck"
+	"rookery/internal/archive/msgfile"
 )
 
 // Reader reads a folder of .eml files.
@@ -115,7 +116,7 @@ func (r *Reader) Messages(ctx context.Context, mailbox string, fn func(archive.M
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		m, err := r.message(p)
+		m, h, err := r.message(p)
 		if err != nil {
 			be := &archive.BadMessageError{Path: p, Err: err}
 			if bad == nil {
@@ -126,7 +127,9 @@ func (r *Reader) Messages(ctx context.Context, mailbox string, fn func(archive.M
 			}
 			continue
 		}
-		if err := fn(m); err != nil {
+		err = fn(m)
+		h.Release()
+		if err != nil {
 			return err
 		}
 	}
@@ -136,23 +139,33 @@ func (r *Reader) Messages(ctx context.Context, mailbox string, fn func(archive.M
 // maxHeader bounds how much of a file is read for its Date header.
 const maxHeader = 256 << 10
 
-func (r *Reader) message(path string) (archive.Message, error) {
-	f, err := os.Open(path)
+// message opens, checks and dates one file; the file stays open for the
+// message's first Open until the Handoff is released.
+func (r *Reader) message(path string) (archive.Message, *msgfile.Handoff, error) {
+	f, err := msgfile.Open(path)
 	if err != nil {
-		return archive.Message{}, err
+		return archive.Message{}, nil, err
 	}
-	defer f.Close()
+	m, h, err := r.check(f, path)
+	if err != nil {
+		f.Close()
+		return archive.Message{}, nil, err
+	}
+	return m, h, nil
+}
+
+func (r *Reader) check(f *os.File, path string) (archive.Message, *msgfile.Handoff, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return archive.Message{}, err
+		return archive.Message{}, nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return archive.Message{}, errors.New("not a regular file")
+		return archive.Message{}, nil, errors.New("not a regular file")
 	}
-	br := bufio.NewReaderSize(io.LimitReader(f, maxHeader), 64<<10)
+	br := bufio.NewReaderSize(io.LimitReader(f, maxHeader), 4096)
 	head, _ := br.Peek(msgcheck.HeadSize)
 	if err := msgcheck.Check(head); err != nil {
-		return archive.Message{}, err
+		return archive.Message{}, nil, err
 	}
 	bare, known := crlf.FirstLineBare(head)
 	convert := bare && known
@@ -163,29 +176,20 @@ func (r *Reader) message(path string) (archive.Message, error) {
 	size := st.Size()
 	if convert {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return archive.Message{}, err
+			return archive.Message{}, nil, err
 		}
 		if size, err = crlf.Size(f); err != nil {
-			return archive.Message{}, err
+			return archive.Message{}, nil, err
 		}
 	}
 	rel, _ := filepath.Rel(r.root, path)
+	h := msgfile.NewHandoff(f, path, convert)
 	return archive.Message{
-		Flags:        nil,
 		InternalDate: date,
 		Size:         size,
 		Path:         rel,
-		Open: func() (io.ReadCloser, error) {
-			f, err := os.Open(path)
-			if err != nil || !convert {
-				return f, err
-			}
-			return struct {
-				io.Reader
-				io.Closer
-			}{crlf.NewReader(f), f}, nil
-		},
-	}, nil
+		Open:         h.Open,
+	}, h, nil
 }
 
 // headerDate returns the Date header's time, or zero.

@@ -15,6 +15,7 @@ import (
 	"rookery/internal/archive"
 	"rookery/internal/archive/crlf"
 	"rookery/internal/archive/msgcheck"
+	"rookery/internal/archive/msgfile"
 	"rookery/internal/archive/subsfile"
 )
 
@@ -238,7 +239,7 @@ func (r *Reader) Messages(ctx context.Context, mailbox string, fn func(archive.M
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		m, err := r.message(e, &kw)
+		m, h, err := r.message(e, &kw)
 		if err != nil {
 			be := &archive.BadMessageError{Path: e.path, Err: err}
 			if bad == nil {
@@ -249,7 +250,9 @@ func (r *Reader) Messages(ctx context.Context, mailbox string, fn func(archive.M
 			}
 			continue
 		}
-		if err := fn(m); err != nil {
+		err = fn(m)
+		h.Release()
+		if err != nil {
 			return err
 		}
 	}
@@ -259,61 +262,57 @@ func (r *Reader) Messages(ctx context.Context, mailbox string, fn func(archive.M
 // message stats and checks one file. A file whose first line ends with
 // a bare LF (Dovecot keeps Maildir files with LF line ends) is served
 // with CRLF line ends, as Dovecot serves it over IMAP, unless its name
-// carries rawMarker (the Writer's mark of content kept as it was).
-func (r *Reader) message(e entry, kw *[26]string) (archive.Message, error) {
-	f, err := os.Open(e.path)
+// carries rawMarker (the Writer's mark of content kept as it was). The
+// file stays open for the message's first Open until release is called.
+func (r *Reader) message(e entry, kw *[26]string) (archive.Message, *msgfile.Handoff, error) {
+	f, err := msgfile.Open(e.path)
 	if err != nil {
-		return archive.Message{}, err
+		return archive.Message{}, nil, err
 	}
-	defer f.Close()
+	m, h, err := r.check(f, e, kw)
+	if err != nil {
+		f.Close()
+		return archive.Message{}, nil, err
+	}
+	return m, h, nil
+}
+
+func (r *Reader) check(f *os.File, e entry, kw *[26]string) (archive.Message, *msgfile.Handoff, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return archive.Message{}, err
+		return archive.Message{}, nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return archive.Message{}, errors.New("not a regular file")
+		return archive.Message{}, nil, errors.New("not a regular file")
 	}
 	var head [msgcheck.HeadSize]byte
 	n, err := io.ReadFull(f, head[:])
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return archive.Message{}, err
+		return archive.Message{}, nil, err
 	}
 	if err := msgcheck.Check(head[:n]); err != nil {
-		return archive.Message{}, err
+		return archive.Message{}, nil, err
 	}
 	size := st.Size()
 	bare, known := crlf.FirstLineBare(head[:n])
 	convert := bare && known && !hasRawMarker(e.base)
 	if convert {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return archive.Message{}, err
+			return archive.Message{}, nil, err
 		}
 		if size, err = crlf.Size(f); err != nil {
-			return archive.Message{}, err
+			return archive.Message{}, nil, err
 		}
 	}
-	path := e.path
-	open := func() (io.ReadCloser, error) { return os.Open(path) }
-	if convert {
-		open = func() (io.ReadCloser, error) {
-			f, err := os.Open(path)
-			if err != nil {
-				return nil, err
-			}
-			return struct {
-				io.Reader
-				io.Closer
-			}{crlf.NewReader(f), f}, nil
-		}
-	}
+	h := msgfile.NewHandoff(f, e.path, convert)
 	return archive.Message{
 		UID:          e.uid,
 		Flags:        flagsOf(e.flags, kw),
 		InternalDate: st.ModTime().Truncate(time.Second).UTC(),
 		Size:         size,
 		Path:         e.rel,
-		Open:         open,
-	}, nil
+		Open:         h.Open,
+	}, h, nil
 }
 
 // Close releases nothing: the Reader holds no open files.

@@ -15,7 +15,7 @@ import (
 // memOpen opens a message's content from data.
 func memOpen(data []byte) func(start, length int64, c *chain) (io.ReadCloser, error) {
 	return func(start, length int64, c *chain) (io.ReadCloser, error) {
-		return io.NopCloser(newTransformReader(io.NewSectionReader(bytes.NewReader(data), start, length), c)), nil
+		return io.NopCloser(newTransformReader(io.NewSectionReader(bytes.NewReader(data), start, length), c, length)), nil
 	}
 }
 

@@ -188,7 +188,7 @@ func (r *Reader) Messages(ctx context.Context, mailbox string, fn func(archive.M
 		return struct {
 			io.Reader
 			io.Closer
-		}{newTransformReader(io.NewSectionReader(f, start, length), c), f}, nil
+		}{newTransformReader(io.NewSectionReader(f, start, length), c, length), f}, nil
 	}
 	return r.scan(ctx, path, f, open, fn, bad)
 }
@@ -220,6 +220,7 @@ type scanner struct {
 	prevLine int // length of the previous line when it was blank, else 0
 	lastByte byte
 	out      bytes.Buffer
+	bufs     [3]bytes.Buffer // between the stages of size's chains
 	chunk    []byte
 }
 
@@ -452,7 +453,7 @@ func (r *Reader) chain(marked bool, m marker) *chain {
 // size returns the size of a message's content, reading it through its
 // chain.
 func (s *scanner) size(c *pending, end int64) (int64, error) {
-	ch := s.r.chain(c.marked, c.mark)
+	ch := s.r.chain(c.marked, c.mark).withBufs(s.bufs[:])
 	sr := io.NewSectionReader(s.file, c.start, end-c.start)
 	var n int64
 	for {

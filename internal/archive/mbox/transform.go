@@ -217,6 +217,13 @@ func newChain(stages ...stage) *chain {
 	return &chain{stages: stages, bufs: make([]bytes.Buffer, len(stages))}
 }
 
+// withBufs makes c use bufs (at least as many as its stages) between its
+// stages, so that a caller running many chains reuses their memory.
+func (c *chain) withBufs(bufs []bytes.Buffer) *chain {
+	c.bufs = bufs
+	return c
+}
+
 // write runs p through every stage, leaving the output in dst.
 func (c *chain) write(dst *bytes.Buffer, p []byte) {
 	in := p
@@ -257,8 +264,14 @@ type transformReader struct {
 	err  error
 }
 
-func newTransformReader(src io.Reader, c *chain) *transformReader {
-	return &transformReader{src: src, c: c, in: make([]byte, 32<<10)}
+// newTransformReader returns a reader of src (of about size bytes)
+// through c.
+func newTransformReader(src io.Reader, c *chain, size int64) *transformReader {
+	n := int64(32 << 10)
+	if size+1 < n {
+		n = max(size+1, 512)
+	}
+	return &transformReader{src: src, c: c, in: make([]byte, n)}
 }
 
 func (t *transformReader) Read(p []byte) (int, error) {
