@@ -34,6 +34,7 @@ func TestRead(t *testing.T) {
 	write(t, filepath.Join(root, "Archive", "2024", "empty.eml"), "", mt)
 	write(t, filepath.Join(root, "Archive", "2024", "junk.eml"), "\x89PNG\r\n\x1a\n\x00\x00", mt)
 	write(t, filepath.Join(root, "Sent Items", "y.eml"), "From: me\r\n\r\ny", mt)
+	os.Symlink(filepath.Join(root, "nowhere"), filepath.Join(root, "Archive", "2024", "unreadable.eml"))
 	write(t, filepath.Join(root, ".git", "z.eml"), "Subject: hidden\r\n\r\n", mt)
 	r, err := Open(root)
 	if err != nil {
@@ -83,7 +84,7 @@ func TestRead(t *testing.T) {
 		t.Errorf("INBOX %q\nwant %q", inbox, want)
 	}
 	arch, bads := read("Archive/2024")
-	if len(arch) != 1 || strings.Join(bads, ",") != "empty.eml,junk.eml" {
+	if len(arch) != 1 || strings.Join(bads, ",") != "empty.eml,junk.eml,unreadable.eml" {
 		t.Errorf("Archive/2024: %q, bad %q", arch, bads)
 	}
 }

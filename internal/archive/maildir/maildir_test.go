@@ -187,6 +187,7 @@ func TestPlainMaildir(t *testing.T) {
 	write(t, filepath.Join(root, "cur", "3.x.host:2,"), "", time.Time{})                         // empty
 	write(t, filepath.Join(root, "cur", "4.x.host:2,"), "\x00\x01\x02binary", time.Time{})       // junk
 	write(t, filepath.Join(root, "cur", ".hidden"), "Subject: hidden\n\n", time.Time{})          // skipped
+	os.Symlink(filepath.Join(root, "nowhere"), filepath.Join(root, "cur", "6.x.host:2,S"))       // unreadable
 	write(t, filepath.Join(root, ".Sent", "cur", "5.x.host:2,S"), "Subject: s\n\n", time.Time{}) // Courier folder
 	write(t, filepath.Join(root, ".Sent", "courierimapkeywords", ":list"), "", time.Time{})
 	os.MkdirAll(filepath.Join(root, ".NotAFolder"), 0o700)
@@ -225,7 +226,8 @@ func TestPlainMaildir(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("messages\n%q\nwant\n%q", got, want)
 	}
-	if len(bads) != 2 || !strings.HasPrefix(bads[0], "3.x.host:2,: empty") || !strings.HasPrefix(bads[1], "4.x.host:2,: contains NUL") {
+	if len(bads) != 3 || !strings.HasPrefix(bads[0], "3.x.host:2,: empty") || !strings.HasPrefix(bads[1], "4.x.host:2,: contains NUL") ||
+		!strings.Contains(bads[2], "6.x.host:2,S: open") {
 		t.Errorf("bad messages %q", bads)
 	}
 	// Without bad, the first bad message ends the read with its error.
