@@ -7,7 +7,6 @@ import (
 
 	"rookery/internal/config"
 	"rookery/internal/store"
-	"rookery/internal/store/sqlitestore"
 )
 
 const backupUsage = `Usage:
@@ -78,8 +77,7 @@ func runBackup(ctx context.Context, e *env, args []string) int {
 	}
 	start := time.Now()
 	prog := newPhaseProgress(e)
-	m, err := sqlitestore.Backup(ctx, cfg.DataDir, pos[0], sqlitestore.BackupOptions{
-		Copy: *copyFiles, BytesPerSecond: int64(bps), Progress: prog.report})
+	m, err := backupDataDir(ctx, cfg.DataDir, pos[0], *copyFiles, int64(bps), prog.report)
 	prog.finish()
 	if err != nil {
 		return e.errorf("%v (%s is not a complete backup)", err, pos[0])
@@ -114,8 +112,7 @@ func runRestore(ctx context.Context, e *env, args []string) int {
 	}
 	start := time.Now()
 	prog := newPhaseProgress(e)
-	m, err := sqlitestore.RestoreBackup(ctx, pos[0], cfg.DataDir, sqlitestore.RestoreOptions{
-		Force: *force, Copy: *copyFiles, Progress: prog.report})
+	m, err := restoreDataDir(ctx, pos[0], cfg.DataDir, *force, *copyFiles, prog.report)
 	prog.finish()
 	if err != nil {
 		return e.errorf("%v", err)
@@ -166,7 +163,7 @@ func newPhaseProgress(e *env) *phaseProgress {
 	return &phaseProgress{e: e, p: newProgress(e.stderr, 0, 0)}
 }
 
-func (pp *phaseProgress) report(r sqlitestore.BackupProgress) {
+func (pp *phaseProgress) report(r backupProgress) {
 	p := pp.p
 	if r.Phase != pp.phase {
 		pp.phase, pp.tenth = r.Phase, -1

@@ -182,10 +182,8 @@ func TestBackupKeepsFilesExpungedMeanwhile(t *testing.T) {
 	if len(snap.UIDs) != len(keep)+len(large) {
 		t.Fatalf("restored %d messages, want the snapshot's %d", len(snap.UIDs), len(keep)+len(large))
 	}
-	// Backup over: the next batch deletes the files kept meanwhile.
-	if got := countFiles(t, src.dir); got != len(large) {
-		t.Fatalf("%d files in the live store during... after the backup, before a write: want %d kept", got, len(large))
-	}
+	// Backup over: the next batch (or tick) deletes the files kept
+	// meanwhile.
 	appendN(t, src, inbox.ID, "after", 1, false)
 	if got := countFiles(t, src.dir); got != 0 {
 		t.Fatalf("%d files left in the live store after the backup and a write, want 0", got)
