@@ -35,13 +35,19 @@ load() { # $1: report name
 	-prefill 200 -max-messages 500 -seed 1 >/dev/null
 for r in $(seq 1 "$rounds"); do
 	load "plain-$r"
-	rm -rf "backup-$r"
 	load "backup-$r" &
 	loader=$!
 	sleep 5 # the warm-up
-	/usr/bin/time -f "backup $r: %e s, %U s user, %S s system" ./rookery backup "backup-$r" --data data "$@" >"backup-$r.log" 2>&1
+	# Backups one after the other for the whole measured window (30 s).
+	i=0
+	while kill -0 $loader 2>/dev/null; do
+		i=$((i + 1))
+		rm -rf "backup-$r"
+		/usr/bin/time -f "backup $r.$i: %e s, %U s user, %S s system" ./rookery backup "backup-$r" --data data "$@" >"backup-$r.$i.log" 2>&1 || true
+		tail -n 2 "backup-$r.$i.log"
+	done
 	wait $loader
-	tail -n 2 "backup-$r.log"
+	rm -rf "backup-$r"
 done
 for f in plain-*.json backup-*.json; do
 	printf '%s ' "$f"; grep -o '"ops_per_s": *[0-9.]*' "$f" | head -n 1

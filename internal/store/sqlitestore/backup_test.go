@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"rookery/internal/blob"
 	"rookery/internal/imapnum"
 	"rookery/internal/store"
 	"rookery/internal/store/storetest"
@@ -415,9 +418,52 @@ func TestRestoreRefusals(t *testing.T) {
 		storetest.SameInstallation(t, src, s)
 	})
 
+	t.Run("backup is the data directory", func(t *testing.T) {
+		if _, err := RestoreBackup(ctx, good, good, RestoreOptions{Force: true}); err == nil {
+			t.Fatal("restore of a backup onto itself accepted")
+		}
+		if _, err := VerifyBackup(ctx, good, nil); err != nil {
+			t.Fatalf("the refused restore damaged the backup: %v", err)
+		}
+	})
+
 	t.Run("backup into a non-empty directory", func(t *testing.T) {
 		if _, err := Backup(ctx, src.dir, good, BackupOptions{}); err == nil {
 			t.Fatal("backup over an existing backup accepted")
 		}
 	})
+}
+
+// TestRepairKeepsOrphansDuringBackup: check --repair does not remove an
+// unreferenced file while a backup holds the GC lock (the backup's
+// snapshot may reference it), and removes it once the lock is free.
+func TestRepairKeepsOrphansDuringBackup(t *testing.T) {
+	e := newCheckEnv(t)
+	p := e.orphan(t, 48*time.Hour)
+	hold, err := blob.OpenLock(filepath.Join(e.dir, gcLockName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	if err := hold.TryShared(); err != nil {
+		t.Fatal(err)
+	}
+	rep := e.check(t, store.CheckOptions{Repair: true})
+	fs := findings(rep, "orphan-file")
+	if len(fs) != 1 || fs[0].Repaired || !strings.Contains(fs[0].Detail, "backup") {
+		t.Fatalf("repair during a backup: %+v", fs)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("the file went during a backup: %v", err)
+	}
+	if err := hold.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	rep = e.check(t, store.CheckOptions{Repair: true})
+	if fs := findings(rep, "orphan-file"); len(fs) != 1 || !fs[0].Repaired {
+		t.Fatalf("repair after the backup: %+v", fs)
+	}
+	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the file is still there after the backup: %v", err)
+	}
 }

@@ -178,6 +178,12 @@ func RestoreBackup(ctx context.Context, dir, dataDir string, opts RestoreOptions
 	if !blob.LocksSupported {
 		return BackupManifest{}, fmt.Errorf("restore: file locks are not supported on this system")
 	}
+	if same, err := sameOrInside(dir, dataDir); err != nil || same {
+		if err == nil {
+			err = fmt.Errorf("the backup %s is the data directory %s or inside it", dir, dataDir)
+		}
+		return BackupManifest{}, fmt.Errorf("restore: %w", err)
+	}
 	if err := blob.MkdirAllSynced(nil, dataDir); err != nil {
 		return BackupManifest{}, fmt.Errorf("restore: create %s: %w", dataDir, err)
 	}
@@ -281,4 +287,21 @@ func holdsStore(dataDir string) (string, error) {
 		return nil
 	})
 	return found, err
+}
+
+// sameOrInside reports whether dir is parent or a directory under it.
+func sameOrInside(dir, parent string) (bool, error) {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return false, err
+	}
+	p, err := filepath.Abs(parent)
+	if err != nil {
+		return false, err
+	}
+	rel, err := filepath.Rel(p, d)
+	if err != nil {
+		return false, nil
+	}
+	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))), nil
 }
