@@ -58,6 +58,8 @@ Usage:
   rookery check [--repair] [--contents] [--data DIR | --config FILE]
   rookery store migrate [--config FILE | --dsn DSN]
   rookery store copy --from DATA_DIR --to TARGET
+  rookery backup DIR [--data DIR | --config FILE] [--copy] [--rate SIZE]
+  rookery restore DIR [--data DIR | --config FILE] [--force] [--copy]
   rookery config check [--connect] FILE
   rookery config example
   rookery version
@@ -87,6 +89,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runCheck(ctx, e, rest)
 	case "store":
 		return runStore(ctx, e, rest)
+	case "backup":
+		return runBackup(ctx, e, rest)
+	case "restore":
+		return runRestore(ctx, e, rest)
 	case "config":
 		return runConfig(ctx, e, rest)
 	case "version", "--version", "-version":
@@ -116,6 +122,10 @@ func runHelp(e *env, args []string) int {
 		fmt.Fprint(e.stdout, checkUsage)
 	case "store":
 		fmt.Fprint(e.stdout, storeUsage)
+	case "backup":
+		fmt.Fprint(e.stdout, backupUsage)
+	case "restore":
+		fmt.Fprint(e.stdout, restoreUsage)
 	case "config":
 		fmt.Fprint(e.stdout, configUsage)
 	case "version":

@@ -17,7 +17,8 @@ type progress struct {
 	total, totalBytes int64 // what the whole run covers
 	done, doneBytes   int64 // what it went through so far
 	label             string
-	drawn             bool // a bar is on the current line
+	unit              string // what done counts ("messages" unless set)
+	drawn             bool   // a bar is on the current line
 }
 
 // barWidth is the number of cells of the bar.
@@ -78,9 +79,13 @@ func (p *progress) draw() {
 	if len(label) > 40 {
 		label = "…" + label[len(label)-39:]
 	}
-	fmt.Fprintf(p.w, "\r\x1b[K[%s%s] %3.0f%%  %d/%d messages  %s/%s  %s",
+	unit := p.unit
+	if unit == "" {
+		unit = "messages"
+	}
+	fmt.Fprintf(p.w, "\r\x1b[K[%s%s] %3.0f%%  %d/%d %s  %s/%s  %s",
 		strings.Repeat("#", cells), strings.Repeat("-", barWidth-cells), frac*100,
-		p.done, p.total, formatBytes(p.doneBytes), formatBytes(p.totalBytes), label)
+		p.done, p.total, unit, formatBytes(p.doneBytes), formatBytes(p.totalBytes), label)
 	p.drawn = true
 }
 

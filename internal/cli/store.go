@@ -169,3 +169,19 @@ func displayTarget(target string) string {
 	}
 	return u.Redacted()
 }
+
+// backupProgress is what backups and restores of the embedded store
+// report as they advance.
+type backupProgress = sqlitestore.BackupProgress
+
+// backupDataDir writes an online backup of the embedded store in dataDir
+// into dest (`rookery backup`).
+func backupDataDir(ctx context.Context, dataDir, dest string, copyFiles bool, bytesPerSecond int64, progress func(backupProgress)) (sqlitestore.BackupManifest, error) {
+	return sqlitestore.Backup(ctx, dataDir, dest, sqlitestore.BackupOptions{Copy: copyFiles, BytesPerSecond: bytesPerSecond, Progress: progress})
+}
+
+// restoreDataDir restores the backup in dir into dataDir (`rookery
+// restore`).
+func restoreDataDir(ctx context.Context, dir, dataDir string, force, copyFiles bool, progress func(backupProgress)) (sqlitestore.BackupManifest, error) {
+	return sqlitestore.RestoreBackup(ctx, dir, dataDir, sqlitestore.RestoreOptions{Force: force, Copy: copyFiles, Progress: progress})
+}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"rookery/internal/blob"
 	"rookery/internal/store"
 )
 
@@ -445,8 +446,18 @@ func (c *checker) files(ctx context.Context) error {
 		}
 		// One job per file, so that the write lock is held only while
 		// one file is checked again and removed.
-		removed := false
+		removed, backup := false, false
 		err := c.s.w.do(ctx, func(t *wtx) error {
+			// An online backup may still copy it (its snapshot may be
+			// older than the row's deletion): kept while one runs.
+			unlock, err := c.s.lockGC()
+			if errors.Is(err, blob.ErrLocked) {
+				backup = true
+				return nil
+			} else if err != nil {
+				return err
+			}
+			defer unlock()
 			var ref bool
 			if err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM blobs WHERE id = ? AND content IS NULL)`, o.id).Scan(&ref); err != nil {
 				return err
@@ -466,6 +477,8 @@ func (c *checker) files(ctx context.Context) error {
 		}
 		if removed {
 			c.rep.Findings[o.idx].Repaired = true
+		} else if backup {
+			c.rep.Findings[o.idx].Detail += " (a backup is running: kept, run the repair again later)"
 		} else {
 			c.rep.Findings[o.idx].Detail += " (referenced or written again since: kept)"
 			c.rep.Findings[o.idx].Problem = false

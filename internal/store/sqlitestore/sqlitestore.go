@@ -106,6 +106,11 @@ type Store struct {
 
 	readStmts sync.Map // query text → *sql.Stmt on rdb (readQueryRow)
 
+	// useLock is held shared while the store is open (a restore takes
+	// it exclusively); gcLock is taken exclusively while blob files are
+	// deleted, and held shared by an online backup (backup.go).
+	useLock, gcLock *blob.Lock
+
 	readersMu     sync.Mutex
 	readers       []*readConn // idle read connections (raw.go); guarded by readersMu
 	readersClosed bool        // guarded by readersMu
@@ -170,6 +175,17 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	useLock, gcLock, err := openLocks(dir, log)
+	if err != nil {
+		return nil, err
+	}
+	opened := false
+	defer func() {
+		if !opened {
+			_ = useLock.Close()
+			_ = gcLock.Close()
+		}
+	}()
 	bs, err := blob.New(filepath.Join(dir, "blobs"), opts.FS)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
@@ -210,6 +226,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		wdb:   wdb,
 		pins:  make(map[string]time.Time),
 
+		useLock: useLock,
+		gcLock:  gcLock,
+
 		defaultQuota: opts.DefaultQuota,
 		limits:       opts.MailboxLimits,
 		now:          time.Now,
@@ -231,6 +250,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	cdb.SetMaxOpenConns(1)
 	s.ckpt = startCheckpointer(cdb, &s.commits, &s.walRestart, log.Warn)
 	s.w = newWriter(s, conn)
+	opened = true
 	return s, nil
 }
 
@@ -245,7 +265,7 @@ func (s *Store) Close() error {
 			_ = st.(*sql.Stmt).Close()
 			return true
 		})
-		s.closeErr = errors.Join(ckptErr, s.rdb.Close(), s.wdb.Close())
+		s.closeErr = errors.Join(ckptErr, s.rdb.Close(), s.wdb.Close(), s.gcLock.Close(), s.useLock.Close())
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("sqlitestore: close: %w", s.closeErr)
 		}
@@ -510,9 +530,13 @@ type inlineBlob struct{ *bytes.Reader }
 func (inlineBlob) Close() error { return nil }
 
 // deleteBlobFiles removes the files of blobs that lost their last reference
-// in a committed transaction, except those written very recently.
-func (s *Store) deleteBlobFiles(ids []string) {
+// in a committed transaction, except those written very recently. It
+// returns the ids it could not delete because an online backup holds the
+// GC lock (backup.go): the caller keeps them and tries again later,
+// after checking again that no row references them.
+func (s *Store) deleteBlobFiles(ids []string) (deferred []string) {
 	now := time.Now()
+	kept := ids[:0:0]
 	for _, id := range ids {
 		s.pinMu.Lock()
 		t, pinned := s.pins[id]
@@ -520,8 +544,24 @@ func (s *Store) deleteBlobFiles(ids []string) {
 		if pinned && now.Sub(t) < blobPinTTL {
 			continue
 		}
+		kept = append(kept, id)
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	unlock, err := s.lockGC()
+	if err != nil {
+		if errors.Is(err, blob.ErrLocked) {
+			return kept
+		}
+		s.log.Warn("deleting unreferenced blobs", "err", err)
+		return nil // left as unreferenced files for rookery check --repair
+	}
+	defer unlock()
+	for _, id := range kept {
 		if err := s.blobs.Delete(id); err != nil {
 			s.log.Warn("deleting unreferenced blob", "blob", id, "err", err)
 		}
 	}
+	return nil
 }

@@ -51,7 +51,16 @@ type writer struct {
 	// lazySync is set while the connection may commit without fsync
 	// (an index step; only the writer goroutine reads or writes it).
 	lazySync bool
+	// deferred are blob files whose rows went while an online backup
+	// held the GC lock (locks.go): deleted, once it is free, by the next
+	// batch or the next tick, after checking again that no row
+	// references them (only the writer goroutine uses it).
+	deferred []string
 }
+
+// maxDeferred bounds the files kept for later deletion; past it they are
+// left as unreferenced files (rookery check --repair removes them).
+const maxDeferred = 1 << 20
 
 // Index steps: each moves up to indexN pending texts into the FTS5 table
 // in one transaction (one index segment for all of them). indexN adapts
@@ -170,12 +179,12 @@ func (w *writer) close() {
 func (w *writer) run() {
 	defer close(w.done)
 	batch := make([]*job, 0, maxBatch)
-	var tick <-chan time.Time
+	t := time.NewTicker(externalCheckInterval)
+	defer t.Stop()
+	tick := t.C
+	defer w.retryDeferred()
 	var ext *externalWatch
 	if w.s.bus != nil {
-		t := time.NewTicker(externalCheckInterval)
-		defer t.Stop()
-		tick = t.C
 		ext = &externalWatch{}
 		if err := w.checkExternal(ext); err != nil {
 			w.s.log.Warn("checking for changes by other processes", "err", err)
@@ -215,6 +224,10 @@ func (w *writer) run() {
 				}
 				j = jj
 			case <-tick:
+				w.retryDeferred()
+				if ext == nil {
+					continue
+				}
 				if err := w.checkExternal(ext); err != nil {
 					w.s.log.Warn("checking for changes by other processes", "err", err)
 				}
@@ -506,6 +519,11 @@ func (w *writer) runBatch(batch []*job) {
 		fail(fmt.Errorf("index text: %w", err))
 		return
 	}
+	// Files kept during a backup go with this batch's once it is over.
+	if len(w.deferred) > 0 && w.gcFree() {
+		drops = append(drops, w.deferred...)
+		w.deferred = nil
+	}
 	// A blob dropped by one job may have been referenced again by a later
 	// one: delete only files whose row is really gone.
 	if len(drops) > 0 {
@@ -538,7 +556,7 @@ func (w *writer) runBatch(batch []*job) {
 			w.lastIndex = time.Now() // the wait starts with the first text
 		}
 	}
-	w.s.deleteBlobFiles(drops)
+	w.keepDeferred(w.s.deleteBlobFiles(drops))
 	for i, j := range batch {
 		if errs[i] == nil && w.s.bus != nil {
 			for _, ev := range j.events {
@@ -547,6 +565,54 @@ func (w *writer) runBatch(batch []*job) {
 		}
 		j.result <- errs[i]
 	}
+}
+
+// gcFree reports whether the GC lock is free now (no backup holds it).
+func (w *writer) gcFree() bool {
+	unlock, err := w.s.lockGC()
+	if err != nil {
+		return false
+	}
+	unlock()
+	return true
+}
+
+// keepDeferred adds files a backup kept from deletion to w.deferred.
+func (w *writer) keepDeferred(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	if room := maxDeferred - len(w.deferred); len(ids) > room {
+		w.s.log.Warn("too many unreferenced blob files kept during a backup: rookery check --repair removes the rest", "left", len(ids)-max(room, 0))
+		ids = ids[:max(room, 0)]
+	}
+	w.deferred = append(w.deferred, ids...)
+}
+
+// retryDeferred deletes the files kept during a backup once it is over,
+// those that no row references again.
+func (w *writer) retryDeferred() {
+	if len(w.deferred) == 0 || !w.gcFree() {
+		return
+	}
+	ids := w.deferred
+	w.deferred = nil
+	gone := ids[:0]
+	for _, id := range ids {
+		var n int
+		st, err := w.prepare(`SELECT count(*) FROM blobs WHERE id = ?`)
+		if err == nil {
+			err = st.QueryRow(id).Scan(&n)
+		}
+		if err != nil {
+			w.s.log.Warn("checking an unreferenced blob", "blob", id, "err", err)
+			continue // left as an unreferenced file for rookery check --repair
+		}
+		if n == 0 {
+			gone = append(gone, id)
+		}
+	}
+	w.keepDeferred(w.s.deleteBlobFiles(gone))
 }
 
 // prepare returns a statement prepared on the write connection (cached).
