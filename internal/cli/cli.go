@@ -58,6 +58,9 @@ Usage:
   rookery check [--repair] [--contents] [--data DIR | --config FILE]
   rookery store migrate [--config FILE | --dsn DSN]
   rookery store copy --from DATA_DIR --to TARGET
+  rookery migrate USER --from URL --login NAME --password-file FILE
+                  [--data DIR | --config FILE]
+  rookery migrate --csv FILE [--concurrency N] [--data DIR | --config FILE]
   rookery config check [--connect] FILE
   rookery config example
   rookery version
@@ -87,6 +90,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runCheck(ctx, e, rest)
 	case "store":
 		return runStore(ctx, e, rest)
+	case "migrate":
+		return runMigrate(ctx, e, rest)
 	case "config":
 		return runConfig(ctx, e, rest)
 	case "version", "--version", "-version":
@@ -116,6 +121,8 @@ func runHelp(e *env, args []string) int {
 		fmt.Fprint(e.stdout, checkUsage)
 	case "store":
 		fmt.Fprint(e.stdout, storeUsage)
+	case "migrate":
+		fmt.Fprint(e.stdout, migrateUsage)
 	case "config":
 		fmt.Fprint(e.stdout, configUsage)
 	case "version":
