@@ -31,6 +31,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 )
 
 // EnvBinary names the dovecot binary (default /usr/sbin/dovecot);
@@ -164,6 +167,7 @@ first_valid_gid = %[5]d
 default_login_user = %[6]s
 default_internal_user = %[6]s
 mail_max_userip_connections = 100
+mail_fsync = never
 service anvil {
   chroot =
 }
@@ -384,4 +388,71 @@ func groupCPU(pgid int) (total, imap time.Duration, err error) {
 	// USER_HZ is 100 on Linux.
 	tick := time.Second / 100
 	return time.Duration(all) * tick, time.Duration(imapTicks) * tick, nil
+}
+
+// Message is a message to put into the server.
+type Message struct {
+	Mailbox string // created if missing ("." separates levels)
+	Flags   []imap.Flag
+	Date    time.Time
+	Body    []byte
+}
+
+// Dial logs user in over the plaintext listener.
+func (s *Server) Dial(t testing.TB, user string) *imapclient.Client {
+	t.Helper()
+	c, err := imapclient.DialInsecure(s.IMAPAddr, nil)
+	if err != nil {
+		t.Fatalf("dovecottest: dial: %v", err)
+	}
+	if err := c.Login(user, Password).Wait(); err != nil {
+		c.Close()
+		t.Fatalf("dovecottest: login %s: %v", user, err)
+	}
+	return c
+}
+
+// Append puts msgs into user's mailboxes over IMAP (APPEND, pipelined),
+// creating and subscribing the mailboxes they name.
+func (s *Server) Append(t testing.TB, user string, msgs []Message) {
+	t.Helper()
+	c := s.Dial(t, user)
+	defer c.Close()
+	made := map[string]bool{"INBOX": true}
+	var pending []*imapclient.AppendCommand
+	wait := func() {
+		for _, p := range pending {
+			if _, err := p.Wait(); err != nil {
+				t.Fatalf("dovecottest: APPEND: %v", err)
+			}
+		}
+		pending = pending[:0]
+	}
+	for _, m := range msgs {
+		if !made[m.Mailbox] {
+			wait()
+			if err := c.Create(m.Mailbox, nil).Wait(); err != nil && !strings.Contains(err.Error(), "exists") {
+				t.Fatalf("dovecottest: CREATE %s: %v", m.Mailbox, err)
+			}
+			if err := c.Subscribe(m.Mailbox).Wait(); err != nil {
+				t.Fatalf("dovecottest: SUBSCRIBE %s: %v", m.Mailbox, err)
+			}
+			made[m.Mailbox] = true
+		}
+		cmd := c.Append(m.Mailbox, int64(len(m.Body)), &imap.AppendOptions{Flags: m.Flags, Time: m.Date})
+		if _, err := cmd.Write(m.Body); err != nil {
+			t.Fatalf("dovecottest: APPEND: %v", err)
+		}
+		if err := cmd.Close(); err != nil {
+			t.Fatalf("dovecottest: APPEND: %v", err)
+		}
+		pending = append(pending, cmd)
+		if len(pending) >= 64 {
+			wait()
+		}
+	}
+	wait()
+	if err := c.Logout().Wait(); err != nil {
+		t.Logf("dovecottest: LOGOUT: %v", err)
+	}
 }

@@ -516,7 +516,7 @@ func sourceMessages(c *imapclient.Client, since uint64) ([]SourceMessage, error)
 		}
 		b, err := msg.Collect()
 		if err != nil {
-			cmd.Close()
+			c.Close() // not cmd.Close: see fetchChunk
 			return nil, fmt.Errorf("FETCH metadata: %w", err)
 		}
 		if b.UID == 0 {
@@ -628,7 +628,17 @@ func (r *run) fetchChunk(ctx context.Context, c *imapclient.Client, chunk []Sour
 		set.AddNum(imap.UID(s.UID))
 	}
 	cmd := c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
-	defer cmd.Close()
+	// After a failed read of a literal the client must not be read
+	// again (it goes on decoding on its own): it is closed instead of
+	// the command, and retry reconnects.
+	broken, closed := false, false
+	defer func() {
+		if broken {
+			c.Close()
+		} else if !closed {
+			cmd.Close()
+		}
+	}()
 	for {
 		msg := cmd.Next()
 		if msg == nil {
@@ -657,16 +667,19 @@ func (r *run) fetchChunk(ctx context.Context, c *imapclient.Client, chunk []Sour
 				ref, err = ingest.Write(ctx, r.o.Store, lr, -1, r.o.Log)
 				if err != nil {
 					if ctx.Err() != nil {
+						broken = true
 						return ctx.Err()
 					}
 					// A read of the literal that failed is the
 					// connection; a store failure is the store's.
 					if lr.err != nil {
+						broken = true
 						return fmt.Errorf("FETCH content of UID %d: %w", uid, lr.err)
 					}
 					return &storeError{fmt.Errorf("store content: %w", err)}
 				}
 				if lr.n != size {
+					broken = true
 					return fmt.Errorf("FETCH content of UID %d: %d bytes of %d: %w", uid, lr.n, size, io.ErrUnexpectedEOF)
 				}
 				got = true
@@ -699,6 +712,7 @@ func (r *run) fetchChunk(ctx context.Context, c *imapclient.Client, chunk []Sour
 			return err
 		}
 	}
+	closed = true
 	if err := cmd.Close(); err != nil {
 		return fmt.Errorf("FETCH content: %w", err)
 	}
