@@ -243,7 +243,8 @@ func (r *run) close() {
 }
 
 // retry runs fn on a connection to the source, connecting first when
-// there is none, and again after a dropped connection (any failure that
+// there is none (failing at once if the first connection of the run
+// fails), and again after a dropped connection (any failure that
 // is neither a server's NO or BAD, nor the store's, nor a refused
 // login), with backoff, until fn succeeds or o.Retries attempts in a
 // row make no progress.
@@ -252,6 +253,11 @@ func (r *run) retry(ctx context.Context, what string, fn func(*imapclient.Client
 	for {
 		mark := r.progressed
 		err := r.connect(ctx)
+		if err != nil && r.dialed == 0 {
+			// The first connection: a wrong address or a server
+			// down is said at once, not after the retries.
+			return err
+		}
 		if err == nil {
 			if err = fn(r.c); err == nil {
 				return nil
