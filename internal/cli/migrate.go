@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"rookery/internal/migrate"
@@ -290,14 +289,19 @@ func migrateOne(ctx context.Context, e *env, st adminStore, j migrateJob, f migr
 
 // printMigrateReport writes the per-mailbox table and the totals.
 func printMigrateReport(w io.Writer, rep *migrate.Report, took time.Duration) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "source mailbox\ttarget\tsource\tcopied\tpresent\tunchanged\tfailed\t")
-	for _, m := range rep.Mailboxes {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", m.Source, m.Target, m.SourceCount, m.Copied, m.Present, m.Unchanged, m.Failed)
-	}
 	src, copied, present, unchanged, failed := rep.Totals()
-	fmt.Fprintf(tw, "total\t\t%d\t%d\t%d\t%d\t%d\t\n", src, copied, present, unchanged, failed)
-	tw.Flush()
+	w1, w2 := len("source mailbox"), len("target")
+	for _, m := range rep.Mailboxes {
+		w1, w2 = max(w1, len(m.Source)), max(w2, len(m.Target))
+	}
+	row := func(a, b string, n ...any) {
+		fmt.Fprintf(w, "%-*s  %-*s"+strings.Repeat("  %9v", len(n))+"\n", append([]any{w1, a, w2, b}, n...)...)
+	}
+	row("source mailbox", "target", "source", "copied", "present", "unchanged", "failed")
+	for _, m := range rep.Mailboxes {
+		row(m.Source, m.Target, m.SourceCount, m.Copied, m.Present, m.Unchanged, m.Failed)
+	}
+	row("total", "", src, copied, present, unchanged, failed)
 	for _, m := range rep.Mailboxes {
 		if m.Err != nil {
 			fmt.Fprintf(w, "%s: FAILED: %v\n", m.Source, m.Err)
