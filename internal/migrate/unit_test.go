@@ -89,7 +89,7 @@ func TestMatch(t *testing.T) {
 		{UID: 1, Size: 100, InternalDate: d},
 		{UID: 2, Size: 100, InternalDate: d, Flags: seen}, // same key as 1
 		{UID: 3, Size: 200, InternalDate: d},
-		{UID: 4, Size: 300, InternalDate: d},             // missing
+		{UID: 4, Size: 300, InternalDate: d},                // missing
 		{UID: 5, Size: 400, InternalDate: d.Add(time.Hour)}, // key collision with a foreign message
 		{UID: 6, Size: 400, InternalDate: d.Add(time.Hour)},
 	}
