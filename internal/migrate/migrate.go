@@ -600,8 +600,13 @@ func (mr *MailboxReport) noteError(s string) {
 // copyMessages fetches the contents of msgs (UID order) in bounded
 // FETCHes, streams each into the store, and appends those the target
 // does not hold in batches (one transaction each).
-func (r *run) copyMessages(ctx context.Context, c *imapclient.Client, id store.MailboxID, msgs []SourceMessage, m *Matcher, floor store.UID, mr *MailboxReport) error {
+func (r *run) copyMessages(ctx context.Context, c *imapclient.Client, id store.MailboxID, msgs []SourceMessage, m *Matcher, floor store.UID, mr *MailboxReport) (err error) {
 	b := &batch{r: r, id: id, mr: mr}
+	defer func() {
+		if werr := b.wait(); werr != nil && (err == nil || retryable(err)) {
+			err = werr // the store's failure outranks a dropped connection
+		}
+	}()
 	for start := 0; start < len(msgs); {
 		end, bytes := start, int64(0)
 		for end < len(msgs) && end-start < r.o.FetchMessages && (end == start || bytes+msgs[end].Size <= r.o.FetchBytes) {
@@ -745,14 +750,27 @@ func (t *trackedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// batch gathers messages for one Append.
+// batch gathers messages for one Append. While one batch commits (in
+// its own goroutine), the next is fetched: the source and the store
+// work at the same time. At most one commit is in flight, so at most
+// two batches are held in memory.
 type batch struct {
-	r    *run
-	id   store.MailboxID
-	mr   *MailboxReport
-	msgs []store.NewMessage
-	srcs []SourceMessage
-	mem  int
+	r        *run
+	id       store.MailboxID
+	mr       *MailboxReport
+	msgs     []store.NewMessage
+	srcs     []SourceMessage
+	mem      int
+	inflight chan commitResult // nil when no commit runs
+}
+
+// commitResult is what a commit did: refused holds the messages the
+// store refused for what they carry (their index in msgs).
+type commitResult struct {
+	msgs    []store.NewMessage
+	srcs    []SourceMessage
+	refused map[int]error
+	err     error
 }
 
 func (b *batch) add(ctx context.Context, s SourceMessage, ref store.BlobRef) error {
@@ -765,45 +783,74 @@ func (b *batch) add(ctx context.Context, s SourceMessage, ref store.BlobRef) err
 	return nil
 }
 
-// flush appends the batch in one transaction; when the store refuses
-// it for what a message carries (keywords beyond the limits, size,
-// quota), each message is appended alone so that only those fail.
+// flush waits for the commit in flight, then starts committing the
+// batch.
 func (b *batch) flush(ctx context.Context) error {
+	if err := b.wait(); err != nil {
+		return err
+	}
 	if len(b.msgs) == 0 {
 		return nil
 	}
 	msgs, srcs := b.msgs, b.srcs
 	b.msgs, b.srcs, b.mem = nil, nil, 0
-	_, err := b.r.o.Store.Append(ctx, b.id, msgs)
-	if err == nil {
-		b.done(msgs)
-		return nil
-	}
-	if !refusesMessage(err) {
-		return &storeError{fmt.Errorf("append %d messages: %w", len(msgs), err)}
-	}
-	for i := range msgs {
-		if _, err := b.r.o.Store.Append(ctx, b.id, msgs[i:i+1]); err != nil {
-			if !refusesMessage(err) {
-				return &storeError{fmt.Errorf("append: %w", err)}
-			}
-			b.mr.Failed++
-			b.mr.noteError(fmt.Sprintf("UID %d: %v", srcs[i].UID, err))
-			b.r.add(1, 0)
-			continue
-		}
-		b.done(msgs[i : i+1])
-	}
+	ch := make(chan commitResult, 1)
+	b.inflight = ch
+	st, id := b.r.o.Store, b.id
+	go func() { ch <- commit(ctx, st, id, msgs, srcs) }()
 	return nil
 }
 
-func (b *batch) done(msgs []store.NewMessage) {
+// wait waits for the commit in flight, if any, and counts what it did.
+func (b *batch) wait() error {
+	if b.inflight == nil {
+		return nil
+	}
+	res := <-b.inflight
+	b.inflight = nil
 	var bytes int64
-	for _, m := range msgs {
+	copied := 0
+	for i, m := range res.msgs {
+		if err, ok := res.refused[i]; ok {
+			b.mr.Failed++
+			b.mr.noteError(fmt.Sprintf("UID %d: %v", res.srcs[i].UID, err))
+			b.r.add(1, 0)
+			continue
+		}
+		copied++
 		bytes += m.Blob.Size
 	}
-	b.mr.Copied += len(msgs)
-	b.r.add(int64(len(msgs)), bytes)
+	b.mr.Copied += copied
+	b.r.add(int64(copied), bytes)
+	return res.err
+}
+
+// commit appends msgs in one transaction; when the store refuses them
+// for what a message carries (keywords beyond the limits, size, quota),
+// each message is appended alone so that only those fail.
+func commit(ctx context.Context, st store.Store, id store.MailboxID, msgs []store.NewMessage, srcs []SourceMessage) commitResult {
+	res := commitResult{msgs: msgs, srcs: srcs}
+	_, err := st.Append(ctx, id, msgs)
+	if err == nil {
+		return res
+	}
+	if !refusesMessage(err) {
+		res.err = &storeError{fmt.Errorf("append %d messages: %w", len(msgs), err)}
+		return res
+	}
+	res.refused = map[int]error{}
+	for i := range msgs {
+		if _, err := st.Append(ctx, id, msgs[i:i+1]); err != nil {
+			if !refusesMessage(err) {
+				// Those before i are in; count them, not the rest.
+				res.msgs, res.srcs = msgs[:i], srcs[:i]
+				res.err = &storeError{fmt.Errorf("append: %w", err)}
+				return res
+			}
+			res.refused[i] = err
+		}
+	}
+	return res
 }
 
 // refusesMessage reports whether an Append failed for what its messages
