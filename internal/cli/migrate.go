@@ -261,7 +261,13 @@ func migrateOne(ctx context.Context, e *env, st adminStore, j migrateJob, f migr
 	o, err := j.options(st, f, migrate.Progress{
 		Total:   func(n int64) { prog.total = n; prog.draw() },
 		Add:     prog.add,
-		Mailbox: prog.step,
+		Mailbox: func(name string) {
+			if prog.bar {
+				prog.step(name)
+			} else {
+				prog.linef("mailbox %s", name)
+			}
+		},
 		Line:    prog.linef,
 	})
 	if err != nil {

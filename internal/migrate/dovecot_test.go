@@ -21,7 +21,9 @@ import (
 	"rookery/internal/dovecottest"
 	"rookery/internal/imapnum"
 	"rookery/internal/migrate"
+	"rookery/internal/pgtest"
 	"rookery/internal/store"
+	"rookery/internal/store/pgstore"
 	"rookery/internal/store/sqlitestore"
 )
 
@@ -197,6 +199,7 @@ func TestMigrateDroppedConnection(t *testing.T) {
 // TestMigrateRefusals checks failures that must stop a run clearly.
 func TestMigrateRefusals(t *testing.T) {
 	s, st := setup(t, 10, "alice")
+	plain := dovecottest.Start(t, dovecottest.Options{Users: []string{"alice"}}) // ssl = no
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string
@@ -205,7 +208,8 @@ func TestMigrateRefusals(t *testing.T) {
 	}{
 		{"bad password", func(s *migrate.Source) { s.Password = "wrong" }, "login refused"},
 		{"unknown CA", func(s *migrate.Source) { s.CAFile = "" }, "certificate"},
-		{"no STARTTLS on a plaintext port", func(s *migrate.Source) { s.Security = migrate.StartTLS; s.Addr = "127.0.0.1:1" }, "connect"},
+		{"unreachable", func(s *migrate.Source) { s.Addr = "127.0.0.1:1" }, "connect"},
+		{"no STARTTLS", func(s *migrate.Source) { s.Security = migrate.StartTLS; s.Addr = plain.IMAPAddr }, "STARTTLS"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := source(s, migrate.TLS)
@@ -377,4 +381,34 @@ func newCuttingProxy(t *testing.T, target string, limit int64) *cuttingProxy {
 		}
 	}()
 	return p
+}
+
+// TestMigrateToPostgres migrates into the PostgreSQL backend: every
+// message once, and a second run fetches nothing.
+func TestMigrateToPostgres(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	s := dovecottest.Start(t, dovecottest.Options{Users: []string{"alice"}, TLS: true,
+		SpecialUse: map[string]string{"Sent Items": `\Sent`}})
+	s.Append(t, "alice", corpus(200))
+	ctx := context.Background()
+	st, err := pgstore.Open(ctx, dsn, pgstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.CreateAccount(ctx, "alice", "x"); err != nil {
+		t.Fatal(err)
+	}
+	opts := migrate.Options{Store: st, Account: "alice", Source: source(s, migrate.TLS), FetchMessages: 40}
+	for run := 1; run <= 2; run++ {
+		rep, err := migrate.Run(ctx, opts)
+		if err != nil || !rep.Complete() {
+			t.Fatalf("run %d: %v %+v", run, err, rep)
+		}
+		srcN, copied, present, _, _ := rep.Totals()
+		if run == 1 && (copied != srcN || srcN != 202) || run == 2 && (present != srcN || rep.Fetched != 0) {
+			t.Fatalf("run %d: source %d copied %d present %d fetched %d", run, srcN, copied, present, rep.Fetched)
+		}
+	}
+	compare(t, s, st, "alice")
 }
