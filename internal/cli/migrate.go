@@ -259,8 +259,8 @@ func migrateOne(ctx context.Context, e *env, st adminStore, j migrateJob, f migr
 	prog := newProgress(e.stderr, 0, 0)
 	prog.linef("migrating %s from %s (login %s)", j.user, j.src.String(), j.login)
 	o, err := j.options(st, f, migrate.Progress{
-		Total:   func(n int64) { prog.total = n; prog.draw() },
-		Add:     prog.add,
+		Total: func(n int64) { prog.total = n; prog.draw() },
+		Add:   prog.add,
 		Mailbox: func(name string) {
 			if prog.bar {
 				prog.step(name)
@@ -268,7 +268,7 @@ func migrateOne(ctx context.Context, e *env, st adminStore, j migrateJob, f migr
 				prog.linef("mailbox %s", name)
 			}
 		},
-		Line:    prog.linef,
+		Line: prog.linef,
 	})
 	if err != nil {
 		return e.errorf("migrate %s: %v", j.user, err)
