@@ -132,8 +132,8 @@ func (r *Report) Totals() (source, copied, present, unchanged, failed int) {
 // maxErrors bounds the message errors kept per mailbox.
 const maxErrors = 10
 
-// storeError is a failure of the target store: not a connection drop,
-// never retried by reconnecting.
+// storeError is a failure of the target store (or of the state file):
+// not a connection drop, never retried by reconnecting.
 type storeError struct{ err error }
 
 func (e *storeError) Error() string { return e.err.Error() }
@@ -190,11 +190,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return r.rep, fmt.Errorf("mailbox %s: %w", p.Name, err)
 		}
 	}
-	if o.State != nil {
-		if err := o.State.Save(); err != nil {
-			return r.rep, err
-		}
-	}
 	return r.rep, nil
 }
 
@@ -234,12 +229,26 @@ type run struct {
 	dialed     int
 }
 
+// close logs out (waiting at most a few seconds) and closes the
+// connection.
 func (r *run) close() {
-	if r.c != nil {
-		_ = r.c.Logout().Wait()
-		r.c.Close()
-		r.c = nil
+	if r.c == nil {
+		return
 	}
+	c := r.c
+	r.c = nil
+	done := make(chan struct{})
+	go func() {
+		_ = c.Logout().Wait()
+		close(done)
+	}()
+	t := time.NewTimer(5 * time.Second)
+	select {
+	case <-done:
+	case <-t.C:
+	}
+	t.Stop()
+	c.Close()
 }
 
 // retry runs fn on a connection to the source, connecting first when
@@ -498,6 +507,9 @@ func (r *run) syncMailbox(ctx context.Context, c *imapclient.Client, p Planned, 
 	}
 	if r.o.State != nil && condstore && sel.HighestModSeq > 0 && mr.Failed == 0 {
 		r.o.State.Set(p.Name, MailboxState{UIDValidity: sel.UIDValidity, HighestModSeq: sel.HighestModSeq, TargetUIDValidity: tm.UIDValidity})
+		if err := r.o.State.Save(); err != nil {
+			return &storeError{err} // a local failure: not retried
+		}
 	}
 	return nil
 }
