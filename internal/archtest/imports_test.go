@@ -58,6 +58,8 @@ var allowed = map[string][]string{
 	"internal/archive/maildir":     {"internal/archive", "internal/archive/crlf", "internal/archive/durable", "internal/archive/msgcheck", "internal/archive/msgfile", "internal/archive/subsfile", "internal/utf7"},
 	"internal/archive/mbox":        {"internal/archive", "internal/archive/durable", "internal/archive/subsfile"},
 	"internal/archive/emldir":      {"internal/archive", "internal/archive/crlf", "internal/archive/msgcheck", "internal/archive/msgfile"},
+	"internal/migrate":             {"internal/store", "internal/ingest", "internal/imapnum"},
+	"internal/dovecottest":         {},
 }
 
 // backendForbidden lists what no store backend (a package under

@@ -60,6 +60,9 @@ Usage:
   rookery store copy --from DATA_DIR --to TARGET
   rookery backup DIR [--data DIR | --config FILE] [--copy] [--rate SIZE]
   rookery restore DIR [--data DIR | --config FILE] [--force] [--copy]
+  rookery migrate USER --from URL --login NAME --password-file FILE
+                  [--data DIR | --config FILE]
+  rookery migrate --csv FILE [--concurrency N] [--data DIR | --config FILE]
   rookery config check [--connect] FILE
   rookery config example
   rookery version
@@ -93,6 +96,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runBackup(ctx, e, rest)
 	case "restore":
 		return runRestore(ctx, e, rest)
+	case "migrate":
+		return runMigrate(ctx, e, rest)
 	case "config":
 		return runConfig(ctx, e, rest)
 	case "version", "--version", "-version":
@@ -126,6 +131,8 @@ func runHelp(e *env, args []string) int {
 		fmt.Fprint(e.stdout, backupUsage)
 	case "restore":
 		fmt.Fprint(e.stdout, restoreUsage)
+	case "migrate":
+		fmt.Fprint(e.stdout, migrateUsage)
 	case "config":
 		fmt.Fprint(e.stdout, configUsage)
 	case "version":
