@@ -47,6 +47,8 @@ var allowed = map[string][]string{
 	"internal/metrics":           {},
 	"internal/archtest":          {},
 	"internal/benchcorpus":       {},
+	"internal/archive":           {},
+	"internal/archive/emlexport": {"internal/archive"},
 }
 
 // backendForbidden lists what no store backend (a package under
