@@ -336,21 +336,21 @@ func (im *importer) mailbox(ctx context.Context, r archive.Reader, mb archive.Ma
 			}
 		case target.UIDValidity == mb.UIDValidity && target.HighestModSeq == plan.highestModSeq:
 			// Restored by an earlier run and unchanged since: complete it.
-			restore = true
+			restore, plan.rerun = true, true
 		}
 	}
-	if !exists {
+	created := restore && !plan.rerun
+	if !exists || target.NoSelect {
 		if target, err = im.st.CreateMailbox(ctx, im.acct.ID, name, su); err != nil {
 			return s, err
 		}
+		created = true
 	}
-	if target.NoSelect {
-		if target, err = im.st.CreateMailbox(ctx, im.acct.ID, name, su); err != nil {
-			return s, err
-		}
-	}
-	if mb.Subscribed {
-		if err := im.st.SetSubscribed(ctx, im.acct.ID, name, true); err != nil {
+	// A mailbox this run made gets the archive's subscription; one the
+	// account had is subscribed to when the archive's is, never
+	// unsubscribed.
+	if mb.Subscribed || created {
+		if err := im.st.SetSubscribed(ctx, im.acct.ID, name, mb.Subscribed); err != nil {
 			return s, err
 		}
 	}
@@ -369,6 +369,7 @@ func (im *importer) mailbox(ctx context.Context, r archive.Reader, mb archive.Ma
 // restorePlan is what a mailbox restored with its UIDs gets.
 type restorePlan struct {
 	ok            bool // every message has a UID, in increasing order
+	rerun         bool // the mailbox was restored by an earlier run
 	uidNext       store.UID
 	highestModSeq store.ModSeq
 	modSeqs       map[uint32]uint64 // per UID, when the archive keeps them
