@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"strings"
 
@@ -77,6 +78,10 @@ func exportFormats() map[string]exportFormat {
 // keeper is a Writer that can keep a message an earlier export holds
 // without reading its content (emlexport.Writer.Keep).
 type keeper interface {
+	// Has reports whether the earlier export holds the message uid of
+	// the mailbox with uidValidity, of size bytes and SHA-256 sum.
+	Has(mailbox string, uidValidity, uid uint32, size int64, sum string) bool
+	// Keep records such a message in the current mailbox.
 	Keep(m archive.Message, sha256 string, modSeq uint64) (bool, error)
 }
 
@@ -145,6 +150,7 @@ type exporter struct {
 	st    store.Store
 	since uint64
 	prog  *progress
+	spool *os.File // contents of the mailbox being exported
 }
 
 // exportStats is what an export did in one mailbox.
@@ -198,6 +204,15 @@ func (x *exporter) main(ctx context.Context, e *env, user, dir string, fm export
 	if err != nil {
 		return e.errorf("export %s: %v", user, err)
 	}
+	// The spool sits beside the export (same file system, not a
+	// memory-backed /tmp), removed at the end.
+	if x.spool, err = os.CreateTemp(dir, ".rookery-export-spool-*.tmp"); err != nil {
+		return e.errorf("export %s: %v", user, err)
+	}
+	defer func() {
+		x.spool.Close()
+		os.Remove(x.spool.Name())
+	}()
 	x.prog = newProgress(e.stderr, total, totalBytes)
 	x.prog.linef("exporting %s to %s: %d mailboxes, %d messages, %s", acct.Name, dir, len(mbs), total, formatBytes(totalBytes))
 	var all []exportStats
@@ -242,22 +257,67 @@ func (x *exporter) main(ctx context.Context, e *env, user, dir string, fm export
 	return ExitOK
 }
 
-// mailbox exports one mailbox: its messages' metadata read in one
-// consistent read (Fetch), then its state (Snapshot: UIDNEXT,
+// mailbox exports one mailbox at one instant. Its messages and their
+// contents are read in one consistent read (FetchContent: one read
+// transaction; contents kept with the metadata come with the rows, the
+// others are opened meanwhile) into a spool file beside the export, so
+// that a message expunged while the export is written is still
+// exported as the mailbox was; then its state (Snapshot: UIDNEXT,
 // HIGHESTMODSEQ and the keyword set at or after that read, so every UID
-// and mod-sequence read is below them), then each content streamed from
-// the store. A content removed meanwhile (its message expunged and no
-// other holding it) is left out and counted.
+// and mod-sequence read is below them); then the messages go to the
+// Writer from the spool. Memory holds one message's metadata each, not
+// contents. A content removed between the read of its row and its
+// opening (expunged meanwhile, held by no other message) is left out
+// and counted.
 func (x *exporter) mailbox(ctx context.Context, w archive.Writer, m store.Mailbox, subscribed bool) (exportStats, error) {
 	s := exportStats{name: m.Name}
 	x.prog.step(m.Name)
-	var msgs []store.Message
-	if err := x.st.Fetch(ctx, m.ID, imapnum.Set{{Start: 1, Stop: math.MaxUint32}}, func(msg store.Message) error {
-		if msg.ModSeq > x.since {
-			msgs = append(msgs, msg)
+	kp, _ := w.(keeper)
+	type pending struct {
+		msg    store.Message
+		off, n int64
+		kept   bool // in the earlier export: not spooled
+	}
+	var msgs []pending
+	var off int64
+	err := x.st.FetchContent(ctx, m.ID, imapnum.Set{{Start: 1, Stop: math.MaxUint32}}, func(msg store.Message) error {
+		if msg.ModSeq <= x.since {
+			return nil
 		}
+		content := msg.Content
+		msg.Content, msg.Anatomy = nil, nil
+		p := pending{msg: msg, off: off}
+		if kp != nil && kp.Has(m.Name, m.UIDValidity, msg.UID, msg.Size, string(msg.Blob)) {
+			p.kept = true
+			msgs = append(msgs, p)
+			return nil
+		}
+		var err error
+		if content != nil {
+			var n int
+			n, err = x.spool.Write(content)
+			p.n = int64(n)
+		} else {
+			var b store.Blob
+			b, err = x.st.OpenBlob(ctx, msg.Blob)
+			if errors.Is(err, store.ErrNoSuchMessage) {
+				s.vanished++
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("UID %d: %w", msg.UID, err)
+			}
+			p.n, err = io.Copy(x.spool, io.NewSectionReader(b, 0, b.Size()))
+			b.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("spool UID %d: %w", msg.UID, err)
+		}
+		off += p.n
+		msgs = append(msgs, p)
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		return s, err
 	}
 	snap, err := x.st.Snapshot(ctx, m.ID)
@@ -268,42 +328,33 @@ func (x *exporter) mailbox(ctx context.Context, w archive.Writer, m store.Mailbo
 		UIDValidity: snap.UIDValidity, UIDNext: snap.UIDNext, HighestModSeq: snap.HighestModSeq, Keywords: snap.Keywords}); err != nil {
 		return s, err
 	}
-	kp, _ := w.(keeper)
 	ma, _ := w.(modSeqAdder)
-	for _, msg := range msgs {
+	for _, p := range msgs {
 		if err := ctx.Err(); err != nil {
 			return s, err
 		}
+		msg := p.msg
 		am := archive.Message{UID: msg.UID, Flags: archiveFlags(msg.Flags), InternalDate: msg.InternalDate,
 			SaveDate: msg.SaveDate, Size: msg.Size}
-		if kp != nil {
+		if p.kept {
 			ok, err := kp.Keep(am, string(msg.Blob), msg.ModSeq)
 			if err != nil {
 				return s, err
 			}
-			if ok {
-				s.messages++
-				s.kept++
-				x.prog.add(1, msg.Size)
-				continue
+			if !ok {
+				return s, fmt.Errorf("UID %d: its file in the earlier export changed during the export", msg.UID)
 			}
-		}
-		b, err := x.st.OpenBlob(ctx, msg.Blob)
-		if errors.Is(err, store.ErrNoSuchMessage) {
-			s.vanished++
+			s.messages++
+			s.kept++
 			x.prog.add(1, msg.Size)
 			continue
 		}
-		if err != nil {
-			return s, fmt.Errorf("UID %d: %w", msg.UID, err)
-		}
-		content := io.NewSectionReader(b, 0, b.Size())
+		content := io.NewSectionReader(x.spool, p.off, p.n)
 		if ma != nil {
 			err = ma.AddModSeq(ctx, am, msg.ModSeq, content)
 		} else {
 			err = w.Add(ctx, am, content)
 		}
-		b.Close()
 		if err != nil {
 			return s, err
 		}
@@ -311,6 +362,12 @@ func (x *exporter) mailbox(ctx context.Context, w archive.Writer, m store.Mailbo
 		s.written++
 		s.bytes += msg.Size
 		x.prog.add(1, msg.Size)
+	}
+	if err := x.spool.Truncate(0); err != nil {
+		return s, err
+	}
+	if _, err := x.spool.Seek(0, io.SeekStart); err != nil {
+		return s, err
 	}
 	return s, w.EndMailbox(ctx)
 }

@@ -1,6 +1,7 @@
 package emlexport
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -173,6 +174,22 @@ func entry(m archive.Message, size int64, sum string) MessageEntry {
 	}
 	return MessageEntry{UID: m.UID, Flags: flags, InternalDate: m.InternalDate, SaveDate: m.SaveDate,
 		Size: size, SHA256: sum, ModSeq: 0}
+}
+
+// Has reports whether the previous export holds the message uid of
+// the mailbox name with uidValidity, of size bytes and SHA-256 sum, in
+// a file of that size: Keep will keep it.
+func (w *Writer) Has(name string, uidValidity, uid uint32, size int64, sum string) bool {
+	o := w.oldMailbox(name)
+	if o == nil || o.UIDValidity != uidValidity || o.Folder != FolderPath(name) {
+		return false
+	}
+	i, found := slices.BinarySearchFunc(o.Messages, uid, func(e MessageEntry, u uint32) int { return cmp.Compare(e.UID, u) })
+	if !found || o.Messages[i].Size != size || o.Messages[i].SHA256 != sum {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(w.dir, filepath.FromSlash(o.Folder), messageFile(uid)))
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == size
 }
 
 // Keep records m (of the current mailbox) without writing its file when
