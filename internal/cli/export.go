@@ -226,6 +226,9 @@ func (x *exporter) main(ctx context.Context, e *env, user, dir string, fm export
 			continue
 		}
 		if err != nil {
+			if a, ok := w.(interface{ Abort() }); ok {
+				a.Abort()
+			}
 			x.prog.finish()
 			return e.errorf("export %s: mailbox %s: %v\nthe export in %s is incomplete (no new manifest): run the command again", acct.Name, m.Name, err, dir)
 		}

@@ -362,7 +362,7 @@ func TestExportWhileServing(t *testing.T) {
 		}
 	}()
 	pairRE := regexp.MustCompile(`X-Pair: (\d+)`)
-	for run := 0; run < 4; run++ {
+	for run := 0; run < 3; run++ {
 		dir := filepath.Join(t.TempDir(), "export")
 		code, out, errOut := in.cli(t, "export", "alice", dir, "--mailbox", "INBOX")
 		if code != ExitOK {

@@ -155,13 +155,13 @@ func TestInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Same UIDVALIDITY, a new message: the manifest stays valid.
-	write(t, dir, Options{Account: "alice", Incremental: true}, 7, "Subject: a\r\n\r\none\r\n", "Subject: b\r\n\r\ntwo\r\n")
+	write(t, dir, Options{Account: "alice", Incremental: true}, 7, "Subject: a\r\n\r\none\r\n", "Subject: b\r\n\r\ntwo\r\n").Abort()
 	m, err := ReadManifest(dir)
 	if err != nil || len(m.Mailboxes[0].Messages) != 1 {
 		t.Fatalf("after an interrupted run: %+v, %v", m, err)
 	}
 	// A new UIDVALIDITY rewrites 1.eml: the manifest goes first.
-	write(t, dir, Options{Account: "alice", Incremental: true}, 8, "Subject: c\r\n\r\nother\r\n")
+	write(t, dir, Options{Account: "alice", Incremental: true}, 8, "Subject: c\r\n\r\nother\r\n").Abort()
 	if _, err := ReadManifest(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("manifest after an interrupted rewrite: %v", err)
 	}

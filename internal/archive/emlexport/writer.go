@@ -1,6 +1,7 @@
 package emlexport
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -15,6 +16,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"rookery/internal/archive"
@@ -64,6 +66,11 @@ type Writer struct {
 	written []string                // absolute paths written by this run
 	folders []string                // folders of this run's mailboxes
 	stats   Stats
+
+	jobs chan fileJob // to the workers, nil until the first
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	err  error // the first error of a worker
 }
 
 var _ archive.Writer = (*Writer)(nil)
@@ -226,10 +233,16 @@ func (w *Writer) Add(ctx context.Context, m archive.Message, content io.Reader) 
 	return w.AddModSeq(ctx, m, 0, content)
 }
 
-// AddModSeq is Add with the message's mod-sequence.
+// AddModSeq is Add with the message's mod-sequence. A content of at
+// most parallelMax bytes is read into memory and its file written by
+// one of the Writer's workers (file creation costs more than the bytes
+// of a small message); errors of theirs surface at the next call.
 func (w *Writer) AddModSeq(ctx context.Context, m archive.Message, modSeq uint64, content io.Reader) error {
 	if w.cur == nil {
 		return errors.New("Add outside a mailbox")
+	}
+	if err := w.workErr(); err != nil {
+		return err
 	}
 	if n := len(w.cur.Messages); m.UID == 0 || (n > 0 && w.cur.Messages[n-1].UID >= m.UID) {
 		return fmt.Errorf("mailbox %q: UID %d out of order or 0", w.cur.Name, m.UID)
@@ -244,41 +257,141 @@ func (w *Writer) AddModSeq(ctx context.Context, m archive.Message, modSeq uint64
 		w.oldGone = true
 	}
 	folder := filepath.Join(w.dir, filepath.FromSlash(w.cur.Folder))
-	tmp := filepath.Join(folder, tempFile(m.UID))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("mailbox %q, UID %d: %w", w.cur.Name, m.UID, err)
+	j := fileJob{tmp: filepath.Join(folder, tempFile(m.UID)), final: filepath.Join(folder, messageFile(m.UID)),
+		what: fmt.Sprintf("mailbox %q, UID %d", w.cur.Name, m.UID)}
+	var n int64
+	var sum string
+	if m.Size >= 0 && m.Size <= parallelMax {
+		buf := bytes.NewBuffer(make([]byte, 0, m.Size+1))
+		k, err := io.Copy(buf, io.LimitReader(content, m.Size+1))
+		if err == nil && k != m.Size {
+			err = fmt.Errorf("content is %d bytes or more, %d expected", k, m.Size)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", j.what, err)
+		}
+		j.data = buf.Bytes()
+		h := sha256.Sum256(j.data)
+		n, sum = k, hex.EncodeToString(h[:])
+		w.startWorkers()
+		w.wg.Add(1)
+		w.jobs <- j
+	} else {
+		var err error
+		if n, sum, err = writeFile(j, content); err != nil {
+			return err
+		}
+		if m.Size >= 0 && n != m.Size {
+			_ = os.Remove(j.final)
+			return fmt.Errorf("%s: content is %d bytes, %d expected", j.what, n, m.Size)
+		}
 	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), content)
-	if err == nil && m.Size >= 0 && n != m.Size {
-		err = fmt.Errorf("content is %d bytes, %d expected", n, m.Size)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	final := filepath.Join(folder, messageFile(m.UID))
-	if err == nil {
-		err = os.Rename(tmp, final)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("mailbox %q, UID %d: %w", w.cur.Name, m.UID, err)
-	}
-	e := entry(m, n, hex.EncodeToString(h.Sum(nil)))
+	e := entry(m, n, sum)
 	e.ModSeq = modSeq
 	w.cur.Messages = append(w.cur.Messages, e)
 	w.files[rel] = struct{}{}
-	w.written = append(w.written, final)
+	w.written = append(w.written, j.final)
 	w.stats.Written++
 	w.stats.Bytes += n
 	return nil
 }
 
+// parallelMax is the largest content a worker writes (from memory).
+const parallelMax = 1 << 20
+
+// workers is the number of goroutines writing small message files, and
+// jobQueue how many contents may wait for them.
+const (
+	workers  = 4
+	jobQueue = 32
+)
+
+// fileJob is a message file to write.
+type fileJob struct {
+	tmp, final, what string
+	data             []byte // nil: the content streams (writeFile's r)
+}
+
+// writeFile writes j's file from r (through its temporary name) and
+// returns its size and SHA-256.
+func writeFile(j fileJob, r io.Reader) (int64, string, error) {
+	f, err := os.OpenFile(j.tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return 0, "", fmt.Errorf("%s: %w", j.what, err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(j.tmp, j.final)
+	}
+	if err != nil {
+		_ = os.Remove(j.tmp)
+		return 0, "", fmt.Errorf("%s: %w", j.what, err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// startWorkers starts the file writers once.
+func (w *Writer) startWorkers() {
+	if w.jobs != nil {
+		return
+	}
+	jobs := make(chan fileJob, jobQueue)
+	w.jobs = jobs
+	for range workers {
+		go func() {
+			for j := range jobs {
+				if _, _, err := writeFile(j, bytes.NewReader(j.data)); err != nil {
+					w.mu.Lock()
+					if w.err == nil {
+						w.err = err
+					}
+					w.mu.Unlock()
+				}
+				w.wg.Done()
+			}
+		}()
+	}
+}
+
+// workErr returns the first error of a worker.
+func (w *Writer) workErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// drain waits for the workers' files and returns their first error.
+func (w *Writer) drain() error {
+	w.wg.Wait()
+	return w.workErr()
+}
+
+// stopWorkers ends the workers once their files are written.
+func (w *Writer) stopWorkers() error {
+	err := w.drain()
+	if w.jobs != nil {
+		close(w.jobs)
+		w.jobs = nil
+	}
+	return err
+}
+
+// Abort stops a Writer that will not be closed (an export that failed),
+// once the files under way are written: the export stays as an
+// interrupted one (see the package invariants).
+func (w *Writer) Abort() { _ = w.stopWorkers() }
+
 // EndMailbox implements archive.Writer.
 func (w *Writer) EndMailbox(ctx context.Context) error {
 	if w.cur == nil {
 		return errors.New("EndMailbox outside a mailbox")
+	}
+	if err := w.drain(); err != nil {
+		return err
 	}
 	w.out.Mailboxes = append(w.out.Mailboxes, *w.cur)
 	w.cur, w.curOld = nil, nil
@@ -292,6 +405,9 @@ func (w *Writer) EndMailbox(ctx context.Context) error {
 func (w *Writer) Close() error {
 	if w.cur != nil {
 		return errors.New("Close inside a mailbox")
+	}
+	if err := w.stopWorkers(); err != nil {
+		return err
 	}
 	if w.old != nil && !w.opts.Prune {
 		// Mailboxes not written by this run stay as they were.
