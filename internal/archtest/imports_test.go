@@ -60,6 +60,7 @@ var allowed = map[string][]string{
 	"internal/archive/emldir":      {"internal/archive", "internal/archive/crlf", "internal/archive/msgcheck", "internal/archive/msgfile"},
 	"internal/migrate":             {"internal/store", "internal/ingest", "internal/imapnum"},
 	"internal/dovecottest":         {},
+	"internal/archive/emlexport":   {"internal/archive"},
 }
 
 // backendForbidden lists what no store backend (a package under

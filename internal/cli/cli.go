@@ -56,6 +56,10 @@ Usage:
   rookery deliver --user NAME [--mailbox M] [--data DIR | --config FILE] < message
   rookery reindex [USER] [--data DIR | --config FILE]
   rookery check [--repair] [--contents] [--data DIR | --config FILE]
+  rookery export USER DIR [--format eml] [--mailbox NAME]...
+                 [--since-modseq N | --incremental] [--data DIR | --config FILE]
+  rookery import USER SRC [--mailbox-prefix P] [--keep-going]
+                 [--data DIR | --config FILE]
   rookery store migrate [--config FILE | --dsn DSN]
   rookery store copy --from DATA_DIR --to TARGET
   rookery backup DIR [--data DIR | --config FILE] [--copy] [--rate SIZE]
@@ -90,6 +94,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runReindex(ctx, e, rest)
 	case "check":
 		return runCheck(ctx, e, rest)
+	case "export":
+		return runExport(ctx, e, rest)
+	case "import":
+		return runImport(ctx, e, rest)
 	case "store":
 		return runStore(ctx, e, rest)
 	case "backup":
@@ -125,6 +133,10 @@ func runHelp(e *env, args []string) int {
 		fmt.Fprint(e.stdout, reindexUsage)
 	case "check":
 		fmt.Fprint(e.stdout, checkUsage)
+	case "export":
+		fmt.Fprint(e.stdout, exportUsage)
+	case "import":
+		fmt.Fprint(e.stdout, importUsage)
 	case "store":
 		fmt.Fprint(e.stdout, storeUsage)
 	case "backup":

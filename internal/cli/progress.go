@@ -68,6 +68,12 @@ func (p *progress) draw() {
 	if !p.bar {
 		return
 	}
+	if p.total == 0 && p.totalBytes == 0 {
+		// Nothing known to compare with: counts only.
+		fmt.Fprintf(p.w, "\r\x1b[K%d messages  %s  %s", p.done, formatBytes(p.doneBytes), p.label)
+		p.drawn = true
+		return
+	}
 	frac := 1.0
 	if p.totalBytes > 0 {
 		frac = min(1, float64(p.doneBytes)/float64(p.totalBytes))

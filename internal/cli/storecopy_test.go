@@ -23,7 +23,7 @@ import (
 )
 
 // openData opens a data directory for a test; closed when it ends.
-func openData(t *testing.T, dir string) *sqlitestore.Store {
+func openData(t testing.TB, dir string) *sqlitestore.Store {
 	t.Helper()
 	st, err := sqlitestore.Open(context.Background(), dir, sqlitestore.Options{})
 	if err != nil {

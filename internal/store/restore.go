@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -184,6 +185,26 @@ type Restorer interface {
 	// ErrRestoreConflict when a MailboxID is in use. New MailboxIDs are
 	// given above the restored ones afterwards.
 	RestoreAccount(ctx context.Context, d AccountDump) (Account, error)
+	// RestoreMailbox creates in the account acct one mailbox as d
+	// describes it (`rookery import` of an export that kept UIDs): named
+	// d.Name, with d's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, special-use
+	// and keyword set, no messages and none \Recent, and a new
+	// MailboxID (d.ID, d.NoSelect, d.RecentFrom and d.RenewOnRename are
+	// ignored), creating its missing parents as CreateMailbox does, in
+	// one transaction. The messages follow with RestoreMessages.
+	//
+	// A mailbox of that name that never held a message (UIDNEXT 1, as
+	// CreateAccount makes INBOX, Sent...) or a NoSelect placeholder
+	// gives way to it, as a new incarnation: the UIDVALIDITY of a
+	// placeholder that held messages is retired, as CreateMailbox does;
+	// that of a mailbox that never held one named no message and is
+	// not. Another mailbox of that name fails it with ErrMailboxExists.
+	// It fails with ErrRestoreConflict when the UIDVALIDITY rules of the
+	// package invariants forbid d.UIDValidity for the name: it must be
+	// above the account's floor and above every UIDVALIDITY an earlier
+	// mailbox of that name had. Like every restore it checks no
+	// MailboxLimits.
+	RestoreMailbox(ctx context.Context, acct AccountID, d MailboxDump) (Mailbox, error)
 	// RestoreMessages adds msgs to the selectable mailbox mbox with
 	// their UIDs, mod-sequences, flags and dates, in one transaction,
 	// leaving its UIDNEXT and HIGHESTMODSEQ as they are (restored
@@ -199,4 +220,27 @@ type Restorer interface {
 	// ErrRestoreConflict for a UID at or above UIDNEXT or a
 	// mod-sequence above HIGHESTMODSEQ.
 	RestoreExpunged(ctx context.Context, mbox MailboxID, exp []ExpungedUID) error
+}
+
+// CheckRestoreMailbox refuses a RestoreMailbox of a mailbox the store
+// could not have: a name not in canonical form, an unknown special-use,
+// a zero UIDVALIDITY, UIDNEXT or HIGHESTMODSEQ, an invalid keyword.
+func CheckRestoreMailbox(d MailboxDump) error {
+	if cn, err := CanonicalMailboxName(d.Name); err != nil {
+		return err
+	} else if cn != d.Name {
+		return fmt.Errorf("mailbox name %q is not in canonical form (%q): %w", d.Name, cn, ErrInvalidName)
+	}
+	if su, err := CanonicalSpecialUse(d.SpecialUse); err != nil {
+		return fmt.Errorf("mailbox %q: %w", d.Name, err)
+	} else if su != d.SpecialUse {
+		return fmt.Errorf("mailbox %q: special-use %q is not in canonical form: %w", d.Name, d.SpecialUse, ErrSpecialUseInvalid)
+	}
+	if d.UIDValidity == 0 || d.UIDNext == 0 || d.HighestModSeq == 0 {
+		return fmt.Errorf("mailbox %q: UIDVALIDITY %d, UIDNEXT %d, HIGHESTMODSEQ %d: none may be 0", d.Name, d.UIDValidity, d.UIDNext, d.HighestModSeq)
+	}
+	if _, err := NormalizeKeywords(d.Keywords); err != nil {
+		return fmt.Errorf("mailbox %q: %w", d.Name, err)
+	}
+	return nil
 }

@@ -527,3 +527,88 @@ func (s *Store) RestoreExpunged(ctx context.Context, mbox store.MailboxID, exp [
 	}
 	return nil
 }
+
+// RestoreMailbox implements store.Restorer. It holds the account's
+// advisory lock, like every change of the account's mailbox list.
+func (s *Store) RestoreMailbox(ctx context.Context, acct store.AccountID, d store.MailboxDump) (store.Mailbox, error) {
+	if err := store.CheckRestoreMailbox(d); err != nil {
+		return store.Mailbox{}, fmt.Errorf("pgstore: restore mailbox: %w", err)
+	}
+	kws, err := store.NormalizeKeywords(d.Keywords)
+	if err != nil {
+		return store.Mailbox{}, fmt.Errorf("pgstore: restore mailbox %q: %w", d.Name, err)
+	}
+	keys := make([]string, len(kws))
+	for i, k := range kws {
+		keys[i] = store.KeywordKey(k)
+	}
+	var m store.Mailbox
+	err = s.write(ctx, func(t *wtx) error {
+		m = store.Mailbox{Account: acct, Name: d.Name, UIDValidity: d.UIDValidity, UIDNext: d.UIDNext,
+			HighestModSeq: d.HighestModSeq, SpecialUse: d.SpecialUse}
+		if err := t.lockAccount(acct); err != nil {
+			return err
+		}
+		if err := t.accountExists(acct); err != nil {
+			return err
+		}
+		old, err := t.mailboxByName(acct, d.Name)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			old = store.Mailbox{}
+		case err != nil:
+			return err
+		case old.UIDNext > 1 && !old.NoSelect:
+			return store.ErrMailboxExists
+		default:
+			// Never used, or a placeholder: a new incarnation.
+			if _, err := t.exec(`DELETE FROM mailboxes WHERE id = $1`, int64(old.ID)); err != nil {
+				return err
+			}
+			if old.UIDNext > 1 {
+				if err := t.retire(acct, d.Name, old.UIDValidity); err != nil {
+					return err
+				}
+			}
+			t.publish(events.Event{Account: int64(acct), Mailbox: int64(old.ID)})
+		}
+		var floor int64
+		var last *int64
+		if err := t.queryRow(`SELECT uidvalidity_floor,
+			(SELECT max(uidvalidity) FROM retired_names WHERE account = $1 AND name = $2)
+			FROM accounts WHERE id = $1`, int64(acct), d.Name).Scan(&floor, &last); err != nil {
+			return err
+		}
+		if v := int64(d.UIDValidity); v <= floor || (last != nil && v <= *last) {
+			var l int64
+			if last != nil {
+				l = *last
+			}
+			return fmt.Errorf("%w: UIDVALIDITY %d of %q is not above the account's floor %d and the earlier mailboxes of that name (%d)",
+				store.ErrRestoreConflict, d.UIDValidity, d.Name, floor, l)
+		}
+		if err := t.createParents(acct, d.Name); err != nil {
+			return err
+		}
+		if err := t.queryRow(`INSERT INTO mailboxes(account, name, uidvalidity, uidnext, highestmodseq, special_use, noselect, recent_from)
+			VALUES ($1, $2, $3, $4, $5, $6, false, $4) RETURNING id`, int64(acct), d.Name, int64(d.UIDValidity), int64(d.UIDNext),
+			int64(d.HighestModSeq), d.SpecialUse).Scan(&m.ID); err != nil {
+			return err
+		}
+		if _, err := t.exec(`INSERT INTO mailbox_keywords(mailbox, key, keyword) SELECT $1, k, w FROM unnest($2::text[], $3::text[]) AS x(k, w)
+			ON CONFLICT DO NOTHING`, int64(m.ID), keys, kws); err != nil {
+			return err
+		}
+		if old.ID != 0 && old.UIDNext > 1 {
+			if err := t.pruneRetired(acct); err != nil {
+				return err
+			}
+		}
+		t.publish(events.Event{Account: int64(acct), Mailbox: int64(m.ID)})
+		return nil
+	})
+	if err != nil {
+		return store.Mailbox{}, fmt.Errorf("pgstore: restore mailbox %q: %w", d.Name, err)
+	}
+	return m, nil
+}

@@ -2,6 +2,8 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -239,4 +241,79 @@ func (s *Store) RestoreExpunged(ctx context.Context, mbox store.MailboxID, exp [
 		return fmt.Errorf("restore expunged UIDs of mailbox %d: %w", mbox, err)
 	}
 	return nil
+}
+
+// RestoreMailbox implements store.Restorer.
+func (s *Store) RestoreMailbox(ctx context.Context, acct store.AccountID, d store.MailboxDump) (store.Mailbox, error) {
+	if err := store.CheckRestoreMailbox(d); err != nil {
+		return store.Mailbox{}, fmt.Errorf("restore mailbox: %w", err)
+	}
+	kws, err := store.NormalizeKeywords(d.Keywords)
+	if err != nil {
+		return store.Mailbox{}, fmt.Errorf("restore mailbox %q: %w", d.Name, err)
+	}
+	m := store.Mailbox{Account: acct, Name: d.Name, UIDValidity: d.UIDValidity, UIDNext: d.UIDNext,
+		HighestModSeq: d.HighestModSeq, SpecialUse: d.SpecialUse}
+	err = s.w.do(ctx, func(t *wtx) error {
+		if err := t.accountExists(acct); err != nil {
+			return err
+		}
+		old, err := t.mailboxByName(acct, d.Name)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		case old.UIDNext > 1 && !old.NoSelect:
+			return store.ErrMailboxExists
+		default:
+			// Never used, or a placeholder: a new incarnation.
+			if _, err := t.exec(`DELETE FROM mailboxes WHERE id = ?`, old.ID); err != nil {
+				return err
+			}
+			if old.UIDNext > 1 {
+				if err := t.retire(acct, d.Name, old.UIDValidity); err != nil {
+					return err
+				}
+			}
+			t.publish(events.Event{Account: int64(acct), Mailbox: int64(old.ID)})
+		}
+		var floor int64
+		var last sql.NullInt64
+		if err := t.queryRow(`SELECT uidvalidity_floor,
+			(SELECT max(uidvalidity) FROM retired_names WHERE account = ? AND name = ?)
+			FROM accounts WHERE id = ?`, acct, d.Name, acct).Scan(&floor, &last); err != nil {
+			return err
+		}
+		if v := int64(d.UIDValidity); v <= floor || (last.Valid && v <= last.Int64) {
+			return fmt.Errorf("%w: UIDVALIDITY %d of %q is not above the account's floor %d and the earlier mailboxes of that name (%d)",
+				store.ErrRestoreConflict, d.UIDValidity, d.Name, floor, last.Int64)
+		}
+		if err := t.createParents(acct, d.Name); err != nil {
+			return err
+		}
+		if m.ID, err = t.nextMailboxID(); err != nil {
+			return err
+		}
+		if _, err := t.exec(`INSERT INTO mailboxes(id, account, name, uidvalidity, uidnext, highestmodseq, special_use, noselect, recent_from)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`, m.ID, acct, d.Name, int64(d.UIDValidity), int64(d.UIDNext), int64(d.HighestModSeq),
+			d.SpecialUse, int64(d.UIDNext)); err != nil {
+			return err
+		}
+		for _, k := range kws {
+			if _, err := t.exec(`INSERT OR IGNORE INTO mailbox_keywords(mailbox, key, keyword) VALUES (?, ?, ?)`, m.ID, store.KeywordKey(k), k); err != nil {
+				return err
+			}
+		}
+		if old.ID != 0 && old.UIDNext > 1 {
+			if err := t.pruneRetired(acct); err != nil {
+				return err
+			}
+		}
+		t.publish(events.Event{Account: int64(acct), Mailbox: int64(m.ID)})
+		return nil
+	})
+	if err != nil {
+		return store.Mailbox{}, fmt.Errorf("restore mailbox %q: %w", d.Name, err)
+	}
+	return m, nil
 }

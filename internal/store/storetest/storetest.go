@@ -91,6 +91,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Quota", testQuota},
 		{"SCRAMSecret", testSCRAMSecret},
 		{"CheckSound", testCheckSound},
+		{"RestoreMailbox", testRestoreMailbox},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
