@@ -81,13 +81,14 @@ const (
 )
 
 // importOpeners are the formats `rookery import` reads, tried in order:
-// each returns archive.ErrNotArchive for a path not of its format.
-func importOpeners() []func(path string) (archive.Reader, error) {
+// each returns archive.ErrNotArchive for a path not of its format. mbox
+// files are read with the quoting d.
+func importOpeners(d mbox.Dialect) []func(path string) (archive.Reader, error) {
 	return []func(string) (archive.Reader, error){
 		// Ours first: an export is also a folder of .eml files.
 		emlexport.Open,
 		maildir.Open,
-		mbox.Open,
+		func(path string) (archive.Reader, error) { return mbox.OpenDialect(path, d) },
 		emldir.Open,
 	}
 }
@@ -104,18 +105,19 @@ func openArchive(src string, openers []func(string) (archive.Reader, error)) (ar
 		}
 		return r, nil
 	}
-	return nil, fmt.Errorf("%s is not an archive rookery can import (an export of rookery export)", src)
+	return nil, fmt.Errorf("%s is not an archive rookery can import (an eml export of rookery export, a Maildir, an mbox file or a directory of them, or a folder of .eml files)", src)
 }
 
 func runImport(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "import", importUsage)
 	var f userFlags
 	var prefix string
-	var keepGoing bool
+	var keepGoing, mboxo bool
 	fs.StringVar(&f.data, "data", "", "data directory")
 	fs.StringVar(&f.config, "config", "", "configuration file (data_dir or store.dsn)")
 	fs.StringVar(&prefix, "mailbox-prefix", "", "put every mailbox under this one")
 	fs.BoolVar(&keepGoing, "keep-going", false, "skip bad messages (reported) instead of stopping")
+	fs.BoolVar(&mboxo, "mboxo", false, `read mbox files as mboxo (only ">From " lines unquoted)`)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return flagResult(err)
@@ -134,7 +136,11 @@ func runImport(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	r, err := openArchive(pos[1], importOpeners())
+	dialect := mbox.MBOXRD
+	if mboxo {
+		dialect = mbox.MBOXO
+	}
+	r, err := openArchive(pos[1], importOpeners(dialect))
 	if err != nil {
 		return e.errorf("import: %v", err)
 	}
