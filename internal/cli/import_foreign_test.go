@@ -187,3 +187,147 @@ func TestImportEmlFolder(t *testing.T) {
 		"Work/Sub": {stored(nil, time.Date(2024, 1, 4, 12, 0, 0, 0, time.UTC), d)},
 	})
 }
+
+// TestImportBadArchives: a truncated mbox (a message cut short in the
+// middle of the file, and the file cut inside its last line) and a
+// Maildir file that is not a message are reported with their paths;
+// without --keep-going the import stops there keeping what it imported
+// (exit 1), with it the others are imported (exit 3).
+func TestImportBadArchives(t *testing.T) {
+	ctx := context.Background()
+	in := newSQLite(t)
+	a := in.account(t, "alice")
+	inbox, err := in.st.Mailbox(ctx, a.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids := appendPlain(t, in.st, inbox.ID, 0, 6)
+	export := func(format string) string {
+		dir := filepath.Join(t.TempDir(), format)
+		if code, out, errOut := in.cli(t, "export", "alice", dir, "--format", format, "--mailbox", "INBOX"); code != ExitOK {
+			t.Fatalf("export: %s%s", out, errOut)
+		}
+		return dir
+	}
+	inboxUIDs := func(acct store.Account) []store.UID {
+		t.Helper()
+		m, err := in.st.Mailbox(ctx, acct.ID, "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap, err := in.st.Snapshot(ctx, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap.UIDs
+	}
+	subjects := func(acct store.Account) []string {
+		t.Helper()
+		m, err := in.st.Mailbox(ctx, acct.ID, "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		if err := in.st.Fetch(ctx, m.ID, imapnum.Set{{Start: 1, Stop: math.MaxUint32}}, func(msg store.Message) error {
+			b, err := in.st.OpenBlob(ctx, msg.Blob)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			buf := make([]byte, b.Size())
+			if _, err := b.ReadAt(buf, 0); err != nil {
+				return err
+			}
+			_, rest, _ := strings.Cut(string(buf), "Subject: ")
+			subj, _, _ := strings.Cut(rest, "\r\n")
+			out = append(out, subj)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+
+	t.Run("truncated mbox", func(t *testing.T) {
+		dir := export("mbox")
+		file := filepath.Join(dir, "INBOX.mbox")
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		// m2 loses its body line: its marker's size no longer matches;
+		// the file ends inside m5's body line.
+		s = strings.Replace(s, "body 2\n", "", 1)
+		s = strings.TrimSuffix(s, "5\n\n")
+		if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// Reported at the offsets of their From lines.
+		fromOf := func(subject string) string {
+			i := strings.Index(s, "Subject: "+subject+"\n")
+			return fmt.Sprintf("%s:%d:", file, strings.LastIndex(s[:i], "\nFrom ")+1)
+		}
+		m2, m5 := fromOf("m2"), fromOf("m5")
+		u := in.account(t, "mbox")
+		code, out, errOut := in.cli(t, "import", "mbox", dir)
+		if code != ExitFailure || !strings.Contains(errOut, m2) || !strings.Contains(errOut, "truncated or edited") {
+			t.Fatalf("import: exit %d, want %d and %s reported\n%s%s", code, ExitFailure, m2, out, errOut)
+		}
+		if got := subjects(u); !slices.Equal(got, []string{"m0", "m1"}) {
+			t.Errorf("after the stopped import INBOX holds %q, want m0 m1", got)
+		}
+		for run := 0; run < 2; run++ {
+			code, out, errOut = in.cli(t, "import", "mbox", dir, "--keep-going")
+			f, i, p, x := importCounts(t, out)
+			wantImported := 2
+			if run == 1 {
+				wantImported = 0
+			}
+			if code != exitPartial || f != 4 || i != wantImported || p != 4-wantImported || x != 2 ||
+				!strings.Contains(errOut, m2) || !strings.Contains(errOut, m5+" the file ends inside this message") {
+				t.Fatalf("import --keep-going %d: exit %d, found %d imported %d present %d failed %d\n%s%s", run, code, f, i, p, x, out, errOut)
+			}
+		}
+		if got := subjects(u); !slices.Equal(got, []string{"m0", "m1", "m3", "m4"}) {
+			t.Errorf("after --keep-going INBOX holds %q, want m0 m1 m3 m4", got)
+		}
+	})
+
+	t.Run("maildir file not a message", func(t *testing.T) {
+		dir := export("maildir")
+		list, err := os.ReadFile(filepath.Join(dir, "dovecot-uidlist"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var base string
+		for _, l := range strings.Split(string(list), "\n") {
+			if uid, b, ok := strings.Cut(l, " :"); ok && uid == fmt.Sprint(uids[2]) {
+				base = b
+			}
+		}
+		files, err := filepath.Glob(filepath.Join(dir, "cur", base+":2,*"))
+		if err != nil || base == "" || len(files) != 1 {
+			t.Fatalf("the file of UID %d: %q, %v", uids[2], files, err)
+		}
+		if err := os.WriteFile(files[0], []byte("this is not a message\nat all\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		u := in.account(t, "maildir")
+		code, out, errOut := in.cli(t, "import", "maildir", dir)
+		if code != ExitFailure || !strings.Contains(errOut, files[0]) || !strings.Contains(errOut, "not a message") {
+			t.Fatalf("import: exit %d, want %d and %s reported\n%s%s", code, ExitFailure, files[0], out, errOut)
+		}
+		if got := inboxUIDs(u); !slices.Equal(got, uids[:2]) {
+			t.Errorf("after the stopped import INBOX holds %v, want %v", got, uids[:2])
+		}
+		code, out, errOut = in.cli(t, "import", "maildir", dir, "--keep-going")
+		if f, i, p, x := importCounts(t, out); code != exitPartial || f != 5 || i != 3 || p != 2 || x != 1 || !strings.Contains(errOut, files[0]) {
+			t.Fatalf("import --keep-going: exit %d, found %d imported %d present %d failed %d\n%s%s", code, f, i, p, x, out, errOut)
+		}
+		want := slices.Delete(slices.Clone(uids), 2, 3)
+		if got := inboxUIDs(u); !slices.Equal(got, want) {
+			t.Errorf("after --keep-going INBOX holds %v, want %v (UIDs kept)", got, want)
+		}
+	})
+}
