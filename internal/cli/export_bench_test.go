@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -64,14 +66,49 @@ func BenchmarkExport(b *testing.B) {
 	}
 }
 
-// BenchmarkImport imports an export of benchMessages small messages in
-// each format into a new account (target: at least 2,000 msg/s). The
-// eml and maildir exports keep UIDs: the new account's INBOX is restored
-// with them; mbox takes the append path.
+// dovecotMaildir writes a Maildir as Dovecot keeps one: n small
+// messages with LF line ends in cur/, flags in their names, UIDs in
+// dovecot-uidlist.
+func dovecotMaildir(b *testing.B, n int) string {
+	b.Helper()
+	dir := filepath.Join(b.TempDir(), "Maildir")
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var list strings.Builder
+	fmt.Fprintf(&list, "3 V1700000000 N%d\n", n+1)
+	for i := 0; i < n; i++ {
+		body := fmt.Sprintf("From: a@example.org\nSubject: m%d\n\nbody %d\n", i, i)
+		base := fmt.Sprintf("%d.M%dP1.host,S=%d,W=%d", 1700000000+i, i, len(body), len(body)+4)
+		if err := os.WriteFile(filepath.Join(dir, "cur", base+":2,S"), []byte(body), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		fmt.Fprintf(&list, "%d :%s\n", i+1, base)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "dovecot-uidlist"), []byte(list.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// BenchmarkImport imports benchMessages small messages into a new
+// account (target: at least 2,000 msg/s) from an export in each format
+// and from a Maildir as Dovecot writes it (LF line ends, turned into
+// CRLF). The eml and maildir sources keep UIDs: the new account's INBOX
+// is restored with them; mbox takes the append path.
 func BenchmarkImport(b *testing.B) {
-	for _, format := range []string{"eml", "maildir", "mbox"} {
+	for _, format := range []string{"eml", "maildir", "mbox", "dovecot-maildir"} {
 		b.Run(format, func(b *testing.B) {
-			in, out := benchExportFormat(b, format)
+			var in installation
+			var out string
+			if format == "dovecot-maildir" {
+				in, _ = benchExport(b)
+				out = dovecotMaildir(b, benchMessages)
+			} else {
+				in, out = benchExportFormat(b, format)
+			}
 			ctx := context.Background()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
