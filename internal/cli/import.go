@@ -69,7 +69,9 @@ held a message (as a new account's INBOX, Sent...), the mailbox is restored
 with its UIDVALIDITY, UIDs, UIDNEXT and HIGHESTMODSEQ, so that mail clients
 keep their caches (a Maildir keeps no mod-sequences: its messages get
 mod-sequence 1); when the account's UIDVALIDITY rules forbid that value for
-that name, it gets new UIDs.
+that name, it gets new UIDs. So does a Maildir folder whose dovecot-uidlist
+does not list every file (mail delivered since Dovecot last looked at it;
+"doveadm force-resync" makes Dovecot list them): the summary says so.
 
 Running the same import again adds nothing twice: in a restored mailbox a
 UID already there is skipped; elsewhere a message is skipped when the
@@ -352,6 +354,7 @@ func (im *importer) mailbox(ctx context.Context, r archive.Reader, mb archive.Ma
 		}
 		switch {
 		case !plan.ok:
+			s.note = fmt.Sprintf("UIDVALIDITY %d not kept: some messages have no UID in the archive (a Maildir file dovecot-uidlist does not list): new UIDs", mb.UIDValidity)
 		case !exists || target.NoSelect || target.UIDNext == 1:
 			d := store.MailboxDump{Mailbox: store.Mailbox{Name: name, UIDValidity: mb.UIDValidity, UIDNext: plan.uidNext,
 				HighestModSeq: plan.highestModSeq, SpecialUse: su}, Keywords: mb.Keywords}

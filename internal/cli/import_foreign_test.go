@@ -221,33 +221,6 @@ func TestImportBadArchives(t *testing.T) {
 		}
 		return snap.UIDs
 	}
-	subjects := func(acct store.Account) []string {
-		t.Helper()
-		m, err := in.st.Mailbox(ctx, acct.ID, "INBOX")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		if err := in.st.Fetch(ctx, m.ID, imapnum.Set{{Start: 1, Stop: math.MaxUint32}}, func(msg store.Message) error {
-			b, err := in.st.OpenBlob(ctx, msg.Blob)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
-			buf := make([]byte, b.Size())
-			if _, err := b.ReadAt(buf, 0); err != nil {
-				return err
-			}
-			_, rest, _ := strings.Cut(string(buf), "Subject: ")
-			subj, _, _ := strings.Cut(rest, "\r\n")
-			out = append(out, subj)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
-
 	t.Run("truncated mbox", func(t *testing.T) {
 		dir := export("mbox")
 		file := filepath.Join(dir, "INBOX.mbox")
@@ -274,7 +247,7 @@ func TestImportBadArchives(t *testing.T) {
 		if code != ExitFailure || !strings.Contains(errOut, m2) || !strings.Contains(errOut, "truncated or edited") {
 			t.Fatalf("import: exit %d, want %d and %s reported\n%s%s", code, ExitFailure, m2, out, errOut)
 		}
-		if got := subjects(u); !slices.Equal(got, []string{"m0", "m1"}) {
+		if got := inboxSubjects(t, in.st, u); !slices.Equal(got, []string{"m0", "m1"}) {
 			t.Errorf("after the stopped import INBOX holds %q, want m0 m1", got)
 		}
 		for run := 0; run < 2; run++ {
@@ -289,7 +262,7 @@ func TestImportBadArchives(t *testing.T) {
 				t.Fatalf("import --keep-going %d: exit %d, found %d imported %d present %d failed %d\n%s%s", run, code, f, i, p, x, out, errOut)
 			}
 		}
-		if got := subjects(u); !slices.Equal(got, []string{"m0", "m1", "m3", "m4"}) {
+		if got := inboxSubjects(t, in.st, u); !slices.Equal(got, []string{"m0", "m1", "m3", "m4"}) {
 			t.Errorf("after --keep-going INBOX holds %q, want m0 m1 m3 m4", got)
 		}
 	})
@@ -330,4 +303,75 @@ func TestImportBadArchives(t *testing.T) {
 			t.Errorf("after --keep-going INBOX holds %v, want %v (UIDs kept)", got, want)
 		}
 	})
+}
+
+// TestImportMaildirUnlisted: a Maildir whose dovecot-uidlist does not
+// list a file (mail delivered since Dovecot last looked) is imported
+// whole with new UIDs, and the summary says why.
+func TestImportMaildirUnlisted(t *testing.T) {
+	ctx := context.Background()
+	in := newSQLite(t)
+	a := in.account(t, "alice")
+	inbox, err := in.st.Mailbox(ctx, a.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendPlain(t, in.st, inbox.ID, 0, 4)
+	dir := filepath.Join(t.TempDir(), "maildir")
+	if code, out, errOut := in.cli(t, "export", "alice", dir, "--format", "maildir", "--mailbox", "INBOX"); code != ExitOK {
+		t.Fatalf("export: %s%s", out, errOut)
+	}
+	list := filepath.Join(dir, "dovecot-uidlist")
+	b, err := os.ReadFile(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	if err := os.WriteFile(list, []byte(strings.Join(slices.Delete(lines, 2, 3), "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u := in.account(t, "bob")
+	for run := 0; run < 2; run++ {
+		code, out, errOut := in.cli(t, "import", "bob", dir)
+		f, i, p, x := importCounts(t, out)
+		if code != ExitOK || f != 4 || x != 0 || (run == 0 && i != 4) || (run == 1 && (i != 0 || p != 4)) ||
+			!strings.Contains(out, "not kept: some messages have no UID") {
+			t.Fatalf("import %d: exit %d, found %d imported %d present %d failed %d\n%s%s", run, code, f, i, p, x, out, errOut)
+		}
+	}
+	// UIDs 1, 3, 4 listed, then the file not listed: new UIDs 1 to 4 in
+	// that order.
+	if got := inboxSubjects(t, in.st, u); !slices.Equal(got, []string{"m0", "m2", "m3", "m1"}) {
+		t.Errorf("INBOX holds %q in UID order, want m0 m2 m3 m1", got)
+	}
+}
+
+// inboxSubjects returns the subjects of the messages in acct's INBOX,
+// in UID order.
+func inboxSubjects(t *testing.T, st store.Store, acct store.Account) []string {
+	t.Helper()
+	ctx := context.Background()
+	m, err := st.Mailbox(ctx, acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	if err := st.Fetch(ctx, m.ID, imapnum.Set{{Start: 1, Stop: math.MaxUint32}}, func(msg store.Message) error {
+		b, err := st.OpenBlob(ctx, msg.Blob)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		buf := make([]byte, b.Size())
+		if _, err := b.ReadAt(buf, 0); err != nil {
+			return err
+		}
+		_, rest, _ := strings.Cut(string(buf), "Subject: ")
+		subj, _, _ := strings.Cut(rest, "\r\n")
+		out = append(out, subj)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
