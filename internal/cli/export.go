@@ -19,12 +19,14 @@ import (
 )
 
 const exportUsage = `Usage:
-  rookery export USER DIR [--format eml] [--mailbox NAME]...
+  rookery export USER DIR [--format eml|maildir|mbox] [--mailbox NAME]...
                  [--since-modseq N | --incremental] [--data DIR | --config FILE]
 
 Writes the mailboxes of account USER (all of them, or each --mailbox NAME)
 into the directory DIR, while the server keeps serving: each mailbox is
-read at one instant (a consistent view per mailbox).
+read at one instant (a consistent view per mailbox). Every format keeps
+each message's content byte for byte, its flags and keywords, its internal
+date to the second, the mailbox tree and the subscriptions.
 
 Formats:
   eml   (default) a folder per mailbox ("/" in names nests folders; other
@@ -35,18 +37,43 @@ Formats:
         special-use, subscription and keywords and each message's UID,
         flags, keywords, internal date (with its zone), save date, size,
         SHA-256 and mod-sequence. "rookery import" restores all of it.
+  maildir
+        a Maildir++ tree as Dovecot keeps one (DIR must be empty or new):
+        INBOX at the root, every other mailbox a directory ".A.B" for
+        "A/B" (names in modified UTF-7; "." and "\" inside a level written
+        "\2e" and "\5c"); one file per message in cur/ with its flags in
+        its name (D F R S T, keywords as letters listed in dovecot-keywords,
+        at most 26 per mailbox) and its internal date as the file's time;
+        UIDVALIDITY, UIDNEXT and UIDs in dovecot-uidlist; a "subscriptions"
+        file. Dovecot serves it as it is, with the same UIDs. Not kept: the
+        zone of internal dates (file times are UTC), special-use
+        (recognised by name on import), HIGHESTMODSEQ and mod-sequences,
+        save dates.
+  mbox  one mboxrd file per mailbox ("A/B" is A/B.mbox; DIR must be empty
+        or new) and a "subscriptions" file. Each message has a "From " line
+        (its internal date, in UTC), Status, X-Status and X-Keywords
+        headers that other tools read as its flags, and an X-Rookery-Mbox
+        header with its size and internal date (with its zone) that lets
+        "rookery import" give back the content byte for byte. Not kept:
+        UIDVALIDITY and UIDs (an import gives new ones), special-use
+        (recognised by name on import), keywords no message carries,
+        mod-sequences, save dates.
 
---incremental updates an earlier export in DIR: it writes the messages
-that are not there yet (a file of the same UID, size and SHA-256 is kept),
-removes those no longer in the mailbox and rewrites the manifest; without
---mailbox it also removes the mailboxes gone. Nightly backups copy only what
-changed. --since-modseq N exports only the messages whose mod-sequence is
-above N (mod-sequences are per mailbox: most useful with --mailbox); the
-manifest records N.
+--incremental (eml only) updates an earlier export in DIR: it writes the
+messages that are not there yet (a file of the same UID, size and SHA-256
+is kept), removes those no longer in the mailbox and rewrites the manifest;
+without --mailbox it also removes the mailboxes gone. Nightly backups copy
+only what changed. --since-modseq N exports only the messages whose
+mod-sequence is above N (mod-sequences are per mailbox: most useful with
+--mailbox); an eml manifest records N.
 
-Files are written under temporary names, made durable, renamed, and the
-manifest is written last: an interrupted export leaves DIR without a
-manifest or with the previous one, whose files are intact.
+Files are written under temporary names, made durable, renamed, and what
+completes the export comes last (eml: the manifest; maildir: each
+mailbox's dovecot-uidlist, then the subscriptions; mbox: each mailbox's
+file is renamed into place once complete): an interrupted eml export leaves
+DIR without a manifest or with the previous one, whose files are intact;
+an interrupted maildir or mbox export is incomplete: export again into a
+new directory.
 
 Exit codes: 0 exported, 1 failed (the message says why), 2 usage error.
 `
@@ -109,7 +136,7 @@ func runExport(ctx context.Context, e *env, args []string) int {
 	var incremental bool
 	fs.StringVar(&f.data, "data", "", "data directory")
 	fs.StringVar(&f.config, "config", "", "configuration file (data_dir or store.dsn)")
-	fs.StringVar(&format, "format", "eml", "export format: eml")
+	fs.StringVar(&format, "format", "eml", "export format: eml, maildir or mbox")
 	fs.Var(&mailboxes, "mailbox", "export this mailbox only (repeatable)")
 	fs.Uint64Var(&since, "since-modseq", 0, "export only messages with a mod-sequence above N")
 	fs.BoolVar(&incremental, "incremental", false, "update an earlier export in DIR")

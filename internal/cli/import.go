@@ -26,27 +26,52 @@ import (
 )
 
 const importUsage = `Usage:
-  rookery import USER SRC [--mailbox-prefix P] [--keep-going]
+  rookery import USER SRC [--mailbox-prefix P] [--keep-going] [--mboxo]
                  [--data DIR | --config FILE]
 
 Imports the mailboxes of SRC into account USER (which must exist). SRC is
 recognised by its content:
   - an export of "rookery export --format eml" (a directory with
-    manifest.json).
+    manifest.json): everything it keeps is restored.
+  - a Maildir++ tree (a directory with cur/ and new/, or with ".A.B"
+    folders): Dovecot's, Courier's, or one of "rookery export --format
+    maildir". Flags come from the file names, keywords from
+    dovecot-keywords, UIDVALIDITY, UIDNEXT and UIDs from dovecot-uidlist,
+    subscriptions from the "subscriptions" file (Courier's
+    courierimapsubscribed otherwise); the internal date is the file's
+    time (to the second, in UTC). Files with LF line ends (as Dovecot
+    keeps them) are stored with CRLF, as Dovecot serves them over IMAP.
+  - an mbox file, or a directory of them (files named *.mbox, or without
+    a "." that start with "From "; Thunderbird's "A.sbd" directories hold
+    A's children): flags from the Status, X-Status and X-Keywords headers
+    (which stay in the message), the internal date from the "From " line
+    (UTC unless it carries a zone), LF line ends stored as CRLF, "From "
+    quoting undone as mboxrd (one ">" off every ">...>From " line), or
+    with --mboxo as mboxo (only ">From " lines). A file of "rookery export
+    --format mbox" gives back each message byte for byte with its internal
+    date and zone.
+  - a folder of .eml files (each subfolder a mailbox): no flags; the
+    internal date is the Date header, else the file's time.
 
-Every message keeps its content byte for byte, its flags, keywords and
-internal date. A mailbox of the same name is used when the account has one;
+Every message keeps its content, flags, keywords and internal date as SRC
+has them. A mailbox of the same name is used when the account has one;
 otherwise a special-use mailbox (said so by SRC, or known by its name: Sent,
 Sent Items, Drafts, Trash, Deleted Items, Junk, Spam, Archive...) goes into
 the account's mailbox of that special use when there is one, and else is
 created. With --mailbox-prefix P every mailbox goes under P ("P/INBOX",
-"P/Sent"...), created without special use.
+"P/Sent"...), created without special use. A mailbox the import creates
+(or restores) gets SRC's subscription; one the account had is subscribed
+to when SRC's is, never unsubscribed.
 
-When SRC keeps UIDVALIDITY and UIDs (an eml export) and the target mailbox
-does not exist yet or has never held a message (as a new account's INBOX,
-Sent...), the mailbox is restored with its UIDVALIDITY, UIDs, UIDNEXT and
-HIGHESTMODSEQ, so that mail clients keep their caches; when the account's
-UIDVALIDITY rules forbid that value for that name, it gets new UIDs.
+When SRC keeps UIDVALIDITY and UIDs (an eml export, a Maildir with
+dovecot-uidlist) and the target mailbox does not exist yet or has never
+held a message (as a new account's INBOX, Sent...), the mailbox is restored
+with its UIDVALIDITY, UIDs, UIDNEXT and HIGHESTMODSEQ, so that mail clients
+keep their caches (a Maildir keeps no mod-sequences: its messages get
+mod-sequence 1); when the account's UIDVALIDITY rules forbid that value for
+that name, it gets new UIDs. So does a Maildir folder whose dovecot-uidlist
+does not list every file (mail delivered since Dovecot last looked at it;
+"doveadm force-resync" makes Dovecot list them): the summary says so.
 
 Running the same import again adds nothing twice: in a restored mailbox a
 UID already there is skipped; elsewhere a message is skipped when the
@@ -59,8 +84,10 @@ messages would exceed it (raise it with "rookery user quota" and run the
 import again).
 
 A message that cannot be read, does not match its manifest entry or is
-not a message is reported with its path: the import stops there (what was
-imported stays), or, with --keep-going, skips it and goes on. A summary
+not a message (a Maildir file that is no message, an mbox message cut
+short) is reported with its path (for mbox, the file and the byte offset
+of its "From " line): the import stops there (what was imported stays),
+or, with --keep-going, skips it and goes on. A summary
 per mailbox (found, imported, already present, failed) ends the run.
 
 Exit codes: 0 everything imported (or present already), 1 the import
@@ -81,13 +108,14 @@ const (
 )
 
 // importOpeners are the formats `rookery import` reads, tried in order:
-// each returns archive.ErrNotArchive for a path not of its format.
-func importOpeners() []func(path string) (archive.Reader, error) {
+// each returns archive.ErrNotArchive for a path not of its format. mbox
+// files are read with the quoting d.
+func importOpeners(d mbox.Dialect) []func(path string) (archive.Reader, error) {
 	return []func(string) (archive.Reader, error){
 		// Ours first: an export is also a folder of .eml files.
 		emlexport.Open,
 		maildir.Open,
-		mbox.Open,
+		func(path string) (archive.Reader, error) { return mbox.OpenDialect(path, d) },
 		emldir.Open,
 	}
 }
@@ -104,18 +132,19 @@ func openArchive(src string, openers []func(string) (archive.Reader, error)) (ar
 		}
 		return r, nil
 	}
-	return nil, fmt.Errorf("%s is not an archive rookery can import (an export of rookery export)", src)
+	return nil, fmt.Errorf("%s is not an archive rookery can import (an eml export of rookery export, a Maildir, an mbox file or a directory of them, or a folder of .eml files)", src)
 }
 
 func runImport(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "import", importUsage)
 	var f userFlags
 	var prefix string
-	var keepGoing bool
+	var keepGoing, mboxo bool
 	fs.StringVar(&f.data, "data", "", "data directory")
 	fs.StringVar(&f.config, "config", "", "configuration file (data_dir or store.dsn)")
 	fs.StringVar(&prefix, "mailbox-prefix", "", "put every mailbox under this one")
 	fs.BoolVar(&keepGoing, "keep-going", false, "skip bad messages (reported) instead of stopping")
+	fs.BoolVar(&mboxo, "mboxo", false, `read mbox files as mboxo (only ">From " lines unquoted)`)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return flagResult(err)
@@ -134,7 +163,11 @@ func runImport(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	r, err := openArchive(pos[1], importOpeners())
+	dialect := mbox.MBOXRD
+	if mboxo {
+		dialect = mbox.MBOXO
+	}
+	r, err := openArchive(pos[1], importOpeners(dialect))
 	if err != nil {
 		return e.errorf("import: %v", err)
 	}
@@ -321,6 +354,7 @@ func (im *importer) mailbox(ctx context.Context, r archive.Reader, mb archive.Ma
 		}
 		switch {
 		case !plan.ok:
+			s.note = fmt.Sprintf("UIDVALIDITY %d not kept: some messages have no UID in the archive (a Maildir file dovecot-uidlist does not list): new UIDs", mb.UIDValidity)
 		case !exists || target.NoSelect || target.UIDNext == 1:
 			d := store.MailboxDump{Mailbox: store.Mailbox{Name: name, UIDValidity: mb.UIDValidity, UIDNext: plan.uidNext,
 				HighestModSeq: plan.highestModSeq, SpecialUse: su}, Keywords: mb.Keywords}

@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -71,7 +72,9 @@ type Server struct {
 	// Log is Dovecot's log file.
 	Log string
 
-	cmd *exec.Cmd
+	cmd      *exec.Cmd
+	exited   chan struct{} // closed when the master has exited
+	stopOnce sync.Once
 }
 
 // Binary returns the dovecot binary, skipping (or failing) t without it.
@@ -212,10 +215,10 @@ namespace inbox {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	s.cmd = cmd
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { s.stop(exited) })
-	if err := waitListening(s.IMAPAddr, exited, 20*time.Second); err != nil {
+	s.exited = make(chan struct{})
+	go func() { _ = cmd.Wait(); close(s.exited) }()
+	t.Cleanup(s.Stop)
+	if err := waitListening(s.IMAPAddr, s.exited, 20*time.Second); err != nil {
 		b, _ := os.ReadFile(out.Name())
 		l, _ := os.ReadFile(s.Log)
 		return nil, fmt.Errorf("dovecot did not start: %v\n%s%s", err, b, l)
@@ -223,19 +226,30 @@ namespace inbox {
 	return s, nil
 }
 
-// stop ends the server's whole process group: SIGTERM, then SIGKILL if
-// it has not exited within a few seconds.
-func (s *Server) stop(exited <-chan struct{}) {
-	pgid := s.cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(5 * time.Second):
+// Stop ends the server's whole process group: SIGTERM, then SIGKILL if
+// it has not exited within a few seconds. Its files stay until the test
+// ends (a test reads a stopped server's Maildir: MailDir). Stopping again
+// does nothing; the test's end stops a server not stopped before.
+func (s *Server) Stop() {
+	s.stopOnce.Do(func() {
+		pgid := s.cmd.Process.Pid
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			<-s.exited
+		}
+		// Children (imap, auth) leave when the master does; make sure.
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		<-exited
-	}
-	// Children (imap, auth) leave when the master does; make sure.
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	})
+}
+
+// MailDir is the Maildir++ root of user's mail (its INBOX's cur/, new/
+// and the "."-folders), owned by the user Dovecot's mail processes run
+// as.
+func (s *Server) MailDir(user string) string {
+	return filepath.Join(s.Dir, "mail", user)
 }
 
 // CPU returns the CPU time (user and system) the server has used so

@@ -43,6 +43,7 @@ type mailboxWriter struct {
 	files       []string
 	keywords    []string // index → keyword
 	kwIndex     map[string]int
+	keywordSet  []string // the mailbox's keyword set (archive.Mailbox.Keywords)
 }
 
 // Create returns a Writer of a new Maildir++ tree at dir, which must not
@@ -102,7 +103,8 @@ func (w *Writer) BeginMailbox(ctx context.Context, mb archive.Mailbox) error {
 	if mb.Subscribed {
 		w.subs = append(w.subs, name)
 	}
-	w.cur = &mailboxWriter{name: mb.Name, dir: dir, uidValidity: uv, uidNext: mb.UIDNext, kwIndex: make(map[string]int)}
+	w.cur = &mailboxWriter{name: mb.Name, dir: dir, uidValidity: uv, uidNext: mb.UIDNext, kwIndex: make(map[string]int),
+		keywordSet: mb.Keywords}
 	return nil
 }
 
@@ -206,13 +208,22 @@ func (mb *mailboxWriter) letters(flags []string) (string, error) {
 }
 
 // EndMailbox makes the mailbox's messages durable, then writes its
-// dovecot-keywords and dovecot-uidlist.
+// dovecot-keywords and dovecot-uidlist. The keywords of the mailbox's
+// keyword set that no message carries get the letters left after those
+// of the messages' keywords (Maildir has 26; those beyond are left out).
 func (w *Writer) EndMailbox(ctx context.Context) error {
 	mb := w.cur
 	if mb == nil {
 		return errors.New("maildir: EndMailbox outside a mailbox")
 	}
 	w.cur = nil
+	for _, k := range mb.keywordSet {
+		if _, ok := mb.kwIndex[k]; ok || len(mb.keywords) == 26 || !archive.IsKeyword(k) {
+			continue
+		}
+		mb.kwIndex[k] = len(mb.keywords)
+		mb.keywords = append(mb.keywords, k)
+	}
 	if len(mb.files) > 0 {
 		if err := durable.SyncFS(mb.dir, mb.files); err != nil {
 			return fmt.Errorf("maildir: mailbox %q: %w", mb.name, err)
