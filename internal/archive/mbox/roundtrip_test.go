@@ -1,11 +1,9 @@
 package mbox
 
 import (
-	"context"
 	"path/filepath"
 	"testing"
 
-	"rookery/internal/archive"
 	"rookery/internal/archive/archivetest"
 )
 
@@ -26,51 +24,5 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestRoundTripBig(t *testing.T) {
-	const size = 30 << 20
-	dir := filepath.Join(t.TempDir(), "out")
-	w, err := Create(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := w.BeginMailbox(ctx, archive.Mailbox{Name: "Big"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Add(ctx, archive.Message{UID: 1, Size: size}, archivetest.NewBigMessage(size)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.EndMailbox(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	want, _, _ := archivetest.Hash(archivetest.NewBigMessage(size))
-	r, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	err = r.Messages(ctx, "Big", func(m archive.Message) error {
-		n++
-		if m.Size != size {
-			t.Errorf("size %d, want %d", m.Size, size)
-		}
-		rc, err := m.Open()
-		if err != nil {
-			return err
-		}
-		defer rc.Close()
-		got, gn, err := archivetest.Hash(rc)
-		if err != nil {
-			return err
-		}
-		if got != want || gn != size {
-			t.Errorf("big message differs (%d bytes)", gn)
-		}
-		return nil
-	}, nil)
-	if err != nil || n != 1 {
-		t.Fatalf("messages: %d, %v", n, err)
-	}
+	archivetest.RoundTripBig(t, archivetest.Format{Create: Create, Open: Open}, 30<<20)
 }
