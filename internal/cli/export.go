@@ -67,8 +67,8 @@ only what changed. --since-modseq N exports only the messages whose
 mod-sequence is above N (mod-sequences are per mailbox: most useful with
 --mailbox); an eml manifest records N.
 
-Files are written under temporary names, made durable, renamed, and what
-completes the export comes last (eml: the manifest; maildir: each
+Files are made durable (maildir and mbox files through temporary names),
+and what completes the export comes last (eml: the manifest; maildir: each
 mailbox's dovecot-uidlist, then the subscriptions; mbox: each mailbox's
 file is renamed into place once complete): an interrupted eml export leaves
 DIR without a manifest or with the previous one, whose files are intact;

@@ -10,11 +10,12 @@
 //
 // Invariants:
 //   - The manifest is the authority: a file the manifest does not list
-//     is not part of the export. Files are written under a temporary
-//     name and renamed; all of them are made durable before the
-//     manifest is written (itself through a temporary name, fsync and
-//     rename), so an export interrupted anywhere leaves either the
-//     previous manifest, every file of which is intact, or none.
+//     is not part of the export. Message files are written under
+//     their final names (the rule below keeps every listed one
+//     intact); all of them are made durable before the manifest is
+//     written (through a temporary name, fsync and rename), so an
+//     export interrupted anywhere leaves either the previous manifest,
+//     every file of which is intact, or none.
 //   - A run never changes or removes a file the previous manifest lists
 //     while that manifest is in place: it removes the manifest first
 //     when it must (a mailbox recreated with a new UIDVALIDITY reuses

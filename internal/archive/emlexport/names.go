@@ -110,6 +110,3 @@ func safeFolder(folder string) bool {
 
 // messageFile is the name of the file of the message with uid.
 func messageFile(uid uint32) string { return strconv.FormatUint(uint64(uid), 10) + ".eml" }
-
-// tempFile is the name a message file is written under before its rename.
-func tempFile(uid uint32) string { return "." + messageFile(uid) + ".tmp" }
