@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -71,13 +72,21 @@ func ReadManifest(dir string) (*Manifest, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var m Manifest
-	dec := json.NewDecoder(f)
-	if err := dec.Decode(&m); err != nil {
+	m, err := parseManifest(f)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
+	return m, nil
+}
+
+// parseManifest decodes and checks a manifest.
+func parseManifest(r io.Reader) (*Manifest, error) {
+	var m Manifest
+	if err := json.NewDecoder(r).Decode(&m); err != nil {
+		return nil, err
+	}
 	if err := m.check(); err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
+		return nil, err
 	}
 	return &m, nil
 }

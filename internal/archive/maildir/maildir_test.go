@@ -3,6 +3,7 @@ package maildir
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -260,4 +261,87 @@ func TestNotMaildir(t *testing.T) {
 	if _, err := Create(dir); err == nil {
 		t.Error("Create into a non-empty directory")
 	}
+}
+
+// TestSymlinksOut: a Maildir must not make an import read files from
+// outside it through symbolic links: a message file that is a link is a
+// bad message, and a folder or cur/ that leads out of the tree is
+// refused; a link inside the tree is followed.
+func TestSymlinksOut(t *testing.T) {
+	outside := t.TempDir()
+	write(t, filepath.Join(outside, "secret"), "Subject: secret\n\nroot's\n", time.Time{})
+	write(t, filepath.Join(outside, "other", "cur", "1.x.host:2,"), "Subject: other's mail\n\n", time.Time{})
+
+	t.Run("message file", func(t *testing.T) {
+		root := t.TempDir()
+		write(t, filepath.Join(root, "cur", "1.x.host:2,"), "Subject: mine\n\n", time.Time{})
+		if err := os.Symlink(filepath.Join(outside, "secret"), filepath.Join(root, "cur", "2.x.host:2,")); err != nil {
+			t.Fatal(err)
+		}
+		r, err := Open(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var read, bad []string
+		err = r.Messages(context.Background(), "INBOX", func(m archive.Message) error {
+			rc, err := m.Open()
+			if err != nil {
+				return err
+			}
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			read = append(read, string(b))
+			return nil
+		}, func(be *archive.BadMessageError) error {
+			bad = append(bad, filepath.Base(be.Path))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(strings.Join(read, ""), "secret") || len(bad) != 1 || bad[0] != "2.x.host:2," {
+			t.Errorf("read %q, bad %q", read, bad)
+		}
+	})
+	t.Run("folder", func(t *testing.T) {
+		root := t.TempDir()
+		write(t, filepath.Join(root, "cur", "1.x.host:2,"), "Subject: mine\n\n", time.Time{})
+		if err := os.Symlink(filepath.Join(outside, "other"), filepath.Join(root, ".Other")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Open(root); err == nil || !strings.Contains(err.Error(), "outside the Maildir") {
+			t.Errorf("Open: %v", err)
+		}
+	})
+	t.Run("cur", func(t *testing.T) {
+		root := t.TempDir()
+		write(t, filepath.Join(root, "new", "1.x.host"), "Subject: mine\n\n", time.Time{})
+		if err := os.Symlink(filepath.Join(outside, "other", "cur"), filepath.Join(root, "cur")); err != nil {
+			t.Fatal(err)
+		}
+		r, err := Open(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = r.Messages(context.Background(), "INBOX", func(archive.Message) error { return nil }, nil)
+		if err == nil || !strings.Contains(err.Error(), "outside the Maildir") {
+			t.Errorf("Messages: %v", err)
+		}
+	})
+	t.Run("inside", func(t *testing.T) {
+		root := t.TempDir()
+		write(t, filepath.Join(root, "cur", "1.x.host:2,"), "Subject: mine\n\n", time.Time{})
+		write(t, filepath.Join(root, "store", "sent", "cur", "2.x.host:2,S"), "Subject: sent\n\n", time.Time{})
+		if err := os.Symlink(filepath.Join(root, "store", "sent"), filepath.Join(root, ".Sent")); err != nil {
+			t.Fatal(err)
+		}
+		r, err := Open(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		if err := r.Messages(context.Background(), "Sent", func(archive.Message) error { n++; return nil }, nil); err != nil || n != 1 {
+			t.Errorf("Sent through a link inside the tree: %d messages, %v", n, err)
+		}
+	})
 }

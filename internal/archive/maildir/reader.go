@@ -57,6 +57,9 @@ func Open(path string) (archive.Reader, error) {
 		if !isMaildir(dir) {
 			continue
 		}
+		if err := within(path, dir); err != nil {
+			return nil, err
+		}
 		if _, dup := r.dirs[name]; dup {
 			continue
 		}
@@ -201,6 +204,9 @@ func (r *Reader) Messages(ctx context.Context, mailbox string, fn func(archive.M
 	var ents []entry
 	seen := make(map[string]bool)
 	for _, sub := range []string{"cur", "new"} {
+		if err := within(r.root, filepath.Join(dir, sub)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 		des, err := os.ReadDir(filepath.Join(dir, sub))
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -317,3 +323,30 @@ func (r *Reader) check(f *os.File, e entry, kw *[26]string) (archive.Message, *m
 
 // Close releases nothing: the Reader holds no open files.
 func (r *Reader) Close() error { return nil }
+
+// within refuses a directory of the tree that is reached through a
+// symbolic link leading out of the tree at root: an import run by an
+// administrator on a user's Maildir must not read files the user could
+// not (message files themselves are opened without following links:
+// package msgfile).
+func within(root, dir string) error {
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if st.Mode()&fs.ModeSymlink == 0 {
+		return nil
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return fmt.Errorf("maildir %s: %w", root, err)
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return fmt.Errorf("maildir %s: %w", dir, err)
+	}
+	if rel, err := filepath.Rel(realRoot, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("maildir %s: a symbolic link to %s, outside the Maildir: refused", dir, real)
+	}
+	return nil
+}

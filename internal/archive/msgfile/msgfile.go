@@ -12,13 +12,15 @@ import (
 	"rookery/internal/archive/crlf"
 )
 
-// Open opens a regular file for reading. Unlike os.Open it does not make
+// Open opens a regular file for reading, not through a symbolic link (an
+// archive's message file that is one is refused: it could make an
+// import read a file its owner cannot). Unlike os.Open it does not make
 // the descriptor non-blocking and register it with the runtime's poller:
 // two system calls a regular file does not need, which cost about as
 // much as reading a small message.
 func Open(path string) (*os.File, error) {
 	for {
-		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
 		if err == syscall.EINTR {
 			continue
 		}
