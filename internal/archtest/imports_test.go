@@ -56,11 +56,11 @@ var allowed = map[string][]string{
 	"internal/archive/msgfile":     {"internal/archive/crlf"},
 	"internal/archive/subsfile":    {"internal/utf7"},
 	"internal/archive/maildir":     {"internal/archive", "internal/archive/crlf", "internal/archive/durable", "internal/archive/msgcheck", "internal/archive/msgfile", "internal/archive/subsfile", "internal/utf7"},
-	"internal/archive/mbox":        {"internal/archive", "internal/archive/durable", "internal/archive/subsfile"},
+	"internal/archive/mbox":        {"internal/archive", "internal/archive/durable", "internal/archive/msgfile", "internal/archive/subsfile"},
 	"internal/archive/emldir":      {"internal/archive", "internal/archive/crlf", "internal/archive/msgcheck", "internal/archive/msgfile"},
 	"internal/migrate":             {"internal/store", "internal/ingest", "internal/imapnum"},
 	"internal/dovecottest":         {},
-	"internal/archive/emlexport":   {"internal/archive"},
+	"internal/archive/emlexport":   {"internal/archive", "internal/archive/msgfile"},
 }
 
 // backendForbidden lists what no store backend (a package under

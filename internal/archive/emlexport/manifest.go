@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"rookery/internal/archive/msgfile"
 )
 
 // ManifestName is the name of the manifest at the export's root.
@@ -67,7 +69,7 @@ type MessageEntry struct {
 // wrapping fs.ErrNotExist when there is none.
 func ReadManifest(dir string) (*Manifest, error) {
 	p := filepath.Join(dir, ManifestName)
-	f, err := os.Open(p)
+	f, err := msgfile.Open(p)
 	if err != nil {
 		return nil, err
 	}

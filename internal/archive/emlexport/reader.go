@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"rookery/internal/archive"
+	"rookery/internal/archive/msgfile"
 )
 
 // Reader reads an export (archive.Reader). Each message's file is
@@ -121,7 +122,7 @@ func (r *Reader) Close() error { return nil }
 // returns a reader that fails at its end unless the content has e's
 // SHA-256.
 func openChecked(path string, e MessageEntry) (io.ReadCloser, error) {
-	f, err := os.Open(path)
+	f, err := msgfile.Open(path)
 	if err != nil {
 		return nil, &archive.BadMessageError{Path: path, Err: err}
 	}

@@ -77,7 +77,7 @@ func Open(path string) (archive.Reader, error) {
 	for _, n := range names {
 		mb := archive.Mailbox{Name: n, Subscribed: subs[n]}
 		dir := r.dirs[n]
-		if f, err := os.Open(filepath.Join(dir, "dovecot-uidlist")); err == nil {
+		if f, err := msgfile.Open(filepath.Join(dir, "dovecot-uidlist")); err == nil {
 			ul, err := parseUIDList(io.LimitReader(f, 1<<30))
 			f.Close()
 			if err == nil {
@@ -131,7 +131,7 @@ func readKeywords(dir string) [26]string {
 
 // readSmall reads a metadata file of at most 16 MiB.
 func readSmall(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := msgfile.Open(path)
 	if err != nil {
 		return "", err
 	}
@@ -195,7 +195,7 @@ func (r *Reader) Messages(ctx context.Context, mailbox string, fn func(archive.M
 		return fmt.Errorf("maildir %s: no mailbox %q", r.root, mailbox)
 	}
 	var ul *uidList
-	if f, err := os.Open(filepath.Join(dir, "dovecot-uidlist")); err == nil {
+	if f, err := msgfile.Open(filepath.Join(dir, "dovecot-uidlist")); err == nil {
 		ul, _ = parseUIDList(io.LimitReader(f, 1<<30))
 		f.Close()
 	}

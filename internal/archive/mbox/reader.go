@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"rookery/internal/archive"
+	"rookery/internal/archive/msgfile"
 	"rookery/internal/archive/subsfile"
 )
 
@@ -103,7 +104,7 @@ func OpenDialect(path string, d Dialect) (archive.Reader, error) {
 		return nil, fmt.Errorf("mbox %s: no mbox files in the directory: %w", path, archive.ErrNotArchive)
 	}
 	subs := make(map[string]bool)
-	if data, err := os.ReadFile(filepath.Join(path, subscriptionsFile)); err == nil && len(data) < 16<<20 {
+	if data, err := readSubscriptions(filepath.Join(path, subscriptionsFile)); err == nil && len(data) < 16<<20 {
 		for _, n := range subsfile.Parse(string(data)) {
 			subs[n] = true
 		}
@@ -126,7 +127,7 @@ func OpenDialect(path string, d Dialect) (archive.Reader, error) {
 }
 
 func startsWithFrom(path string) bool {
-	f, err := os.Open(path)
+	f, err := msgfile.OpenFollow(path)
 	if err != nil {
 		return false
 	}
@@ -175,13 +176,13 @@ func (r *Reader) Messages(ctx context.Context, mailbox string, fn func(archive.M
 	if !ok {
 		return fmt.Errorf("mbox %s: no mailbox %q", r.root, mailbox)
 	}
-	f, err := os.Open(path)
+	f, err := msgfile.OpenFollow(path)
 	if err != nil {
 		return fmt.Errorf("mbox %s: %w", path, err)
 	}
 	defer f.Close()
 	open := func(start, length int64, c *chain) (io.ReadCloser, error) {
-		f, err := os.Open(path)
+		f, err := msgfile.OpenFollow(path)
 		if err != nil {
 			return nil, err
 		}
@@ -473,4 +474,15 @@ func (s *scanner) size(c *pending, end int64) (int64, error) {
 	s.out.Reset()
 	ch.flush(&s.out)
 	return n + int64(s.out.Len()), nil
+}
+
+// readSubscriptions reads the subscriptions file (a regular file only),
+// at most 16 MiB and a byte.
+func readSubscriptions(path string) ([]byte, error) {
+	f, err := msgfile.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 16<<20+1))
 }

@@ -4,6 +4,7 @@
 package msgfile
 
 import (
+	"errors"
 	"io"
 	"os"
 	"sync"
@@ -12,24 +13,55 @@ import (
 	"rookery/internal/archive/crlf"
 )
 
-// Open opens a regular file for reading, not through a symbolic link (an
-// archive's message file that is one is refused: it could make an
-// import read a file its owner cannot). Unlike os.Open it does not make
-// the descriptor non-blocking and register it with the runtime's poller:
-// two system calls a regular file does not need, which cost about as
-// much as reading a small message.
+// Open opens a regular file of an archive for reading, not through a
+// symbolic link (an archive's file that is one is refused: it could make
+// an import run by an administrator read a file the archive's owner
+// cannot), and refuses anything but a regular file (opening a FIFO
+// would wait forever for a writer). Unlike os.Open it does not register
+// the descriptor with the runtime's poller: system calls a regular file
+// does not need, which cost about as much as reading a small message.
 func Open(path string) (*os.File, error) {
+	return open(path, syscall.O_NOFOLLOW)
+}
+
+// OpenFollow is Open for a path an operator named (it may be a link).
+func OpenFollow(path string) (*os.File, error) {
+	return open(path, 0)
+}
+
+func open(path string, flags int) (*os.File, error) {
+	var fd int
 	for {
-		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
+		var err error
+		// O_NONBLOCK only for the open itself: a FIFO opens at once
+		// (and is refused below) instead of waiting for a writer.
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK|flags, 0)
 		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil {
 			return nil, &os.PathError{Op: "open", Path: path, Err: err}
 		}
-		return os.NewFile(uintptr(fd), path), nil
+		break
 	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		syscall.Close(fd)
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		syscall.Close(fd)
+		return nil, &os.PathError{Op: "open", Path: path, Err: errNotRegular}
+	}
+	if err := syscall.SetNonblock(fd, false); err != nil {
+		syscall.Close(fd)
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
 }
+
+// errNotRegular is a path that is not a regular file.
+var errNotRegular = errors.New("not a regular file")
 
 // Handoff gives a file a reader opened to look at a message to the
 // message's first Open (saving an open and a close per message), and
