@@ -98,6 +98,17 @@ func (e *BadMessageError) Error() string { return e.Path + ": " + e.Err.Error() 
 
 func (e *BadMessageError) Unwrap() error { return e.Err }
 
+// ReportBad hands the message at path that could not be read (err) to
+// bad, a Reader's Messages argument: it returns the error that ends the
+// read (the *BadMessageError itself when bad is nil), or nil to go on.
+func ReportBad(bad func(*BadMessageError) error, path string, err error) error {
+	be := &BadMessageError{Path: path, Err: err}
+	if bad == nil {
+		return be
+	}
+	return bad(be)
+}
+
 // ErrNotArchive is returned by a format's Open for a path that is not
 // an archive of that format.
 var ErrNotArchive = errors.New("not an archive of this format")

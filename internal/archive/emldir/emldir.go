@@ -118,11 +118,7 @@ func (r *Reader) Messages(ctx context.Context, mailbox string, fn func(archive.M
 		}
 		m, h, err := r.message(p)
 		if err != nil {
-			be := &archive.BadMessageError{Path: p, Err: err}
-			if bad == nil {
-				return be
-			}
-			if err := bad(be); err != nil {
+			if err := archive.ReportBad(bad, p, err); err != nil {
 				return err
 			}
 			continue

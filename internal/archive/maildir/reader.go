@@ -247,11 +247,7 @@ func (r *Reader) Messages(ctx context.Context, mailbox string, fn func(archive.M
 		}
 		m, h, err := r.message(e, &kw)
 		if err != nil {
-			be := &archive.BadMessageError{Path: e.path, Err: err}
-			if bad == nil {
-				return be
-			}
-			if err := bad(be); err != nil {
+			if err := archive.ReportBad(bad, e.path, err); err != nil {
 				return err
 			}
 			continue

@@ -277,11 +277,7 @@ func (s *scanner) lineStart(off int64, line []byte, whole bool) error {
 		}
 	}
 	if off == 0 {
-		be := &archive.BadMessageError{Path: s.path + ":0", Err: errors.New(`does not start with a "From " line: not an mbox file`)}
-		if s.bad == nil {
-			return be
-		}
-		if err := s.bad(be); err != nil {
+		if err := archive.ReportBad(s.bad, s.path+":0", errors.New(`does not start with a "From " line: not an mbox file`)); err != nil {
 			return err
 		}
 		return errStop
@@ -401,13 +397,7 @@ func (s *scanner) end(end int64, truncated bool) error {
 		end = c.start
 	}
 	where := s.path + ":" + strconv.FormatInt(c.from, 10)
-	fail := func(err error) error {
-		be := &archive.BadMessageError{Path: where, Err: err}
-		if s.bad == nil {
-			return be
-		}
-		return s.bad(be)
-	}
+	fail := func(err error) error { return archive.ReportBad(s.bad, where, err) }
 	if truncated {
 		return fail(errors.New("the file ends inside this message (no line end): truncated"))
 	}
