@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"rookery/internal/archive"
 )
 
 // ext is the extension of the file of each mailbox.
@@ -64,35 +66,7 @@ func escapeComponent(p string) string {
 
 // decodeComponent undoes escapeComponent (and decodes any %XX).
 func decodeComponent(p string) string {
-	if !strings.Contains(p, "%") {
-		return strings.ToValidUTF8(p, "\uFFFD")
-	}
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		if p[i] == '%' && i+2 < len(p) {
-			h, ok1 := unhex(p[i+1])
-			l, ok2 := unhex(p[i+2])
-			if ok1 && ok2 {
-				b.WriteByte(h<<4 | l)
-				i += 2
-				continue
-			}
-		}
-		b.WriteByte(p[i])
-	}
-	return strings.ToValidUTF8(b.String(), "\uFFFD")
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+	return strings.ToValidUTF8(archive.UnescapeHex(p, '%'), "\uFFFD")
 }
 
 // decodePath returns the mailbox name of a file relative to the
